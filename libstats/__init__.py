@@ -1,0 +1,1 @@
+"""libstats: the annual library report of Vietnam's provinces."""

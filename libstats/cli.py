@@ -1,0 +1,142 @@
+"""The command line: a thin layer over the library. The only module that imports click."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from . import findings as findings_mod
+from .dictionary import dictionary_csv, dictionary_markdown
+from .form import build_form
+from .generate import generate_templates, select_provinces
+from .spec import SpecError, load_spec
+from .template import DEFAULT_PASSWORD
+
+__all__ = ["main"]
+
+
+def _progress(label: str, quiet: bool = False):
+    def wrap(items):
+        items = list(items)
+        if quiet or len(items) < 2:
+            return items
+        return _iter_bar(items, label)
+    return wrap
+
+
+def _iter_bar(items, label):
+    with click.progressbar(items, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield from bar
+
+
+def year_option(required: bool = True):
+    return click.option("--year", type=click.IntRange(2000, 2100), required=required,
+                        help="Report year N (the report compares N with N-1).")
+
+
+def spec_option(fn):
+    return click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help="Report spec (TOML); default: the spec shipped with libstats.")(fn)
+
+
+def _form(year: int, spec_path: Path | None):
+    try:
+        return build_form(year, load_spec(spec_path) if spec_path else None)
+    except (SpecError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def library_errors(fn):
+    """Turn the library's input errors into a clean message and exit code 1."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, OSError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="libstats")
+def main():
+    """libstats: the annual library report (Tổng kết công tác thư viện) of Vietnam's provinces.
+
+    Generate locked templates, check the returned workbooks, consolidate them into the Ministry's summary.
+    """
+
+
+@main.command()
+@year_option()
+@click.option("--province", "codes", multiple=True, metavar="CODE",
+              help="Province code of the year's code list (repeatable). Without it: the blank generic form.")
+@click.option("--all-provinces", is_flag=True, help="One workbook for every province of the year.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"),
+              show_default=True, help="Folder to write into.")
+@click.option("--password", default=DEFAULT_PASSWORD, show_default=True,
+              help="Sheet-protection password (ASCII). A guard against accidents, not security.")
+@click.option("--previous", "previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Last year's tidy dataset (CSV from consolidate): prefill and lock the N-1 column.")
+@spec_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@library_errors
+def template(year, codes, all_provinces, out_dir, password, previous, spec_path, quiet):
+    """Generate the locked Excel template(s) of a report year.
+
+    Example: libstats template --year 2024 --all-provinces --out templates/2024
+    """
+    form = _form(year, spec_path)
+    provinces = select_provinces(year, codes, all_provinces)
+    prefill = None
+    if previous:
+        from .rollover import previous_year_prefill
+        prefill = previous_year_prefill(form, previous)
+    paths = generate_templates(form, provinces, out_dir, password=password, prefill=prefill,
+                               progress=_progress("Đang tạo mẫu", quiet))
+    click.echo(f"Đã tạo {len(paths)} tệp mẫu năm {year} trong {out_dir}")
+    if len(paths) == 1:
+        click.echo(str(paths[0]))
+
+
+@main.command()
+@year_option()
+@click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="markdown", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: stdout).")
+@spec_option
+def dictionary(year, fmt, output, spec_path):
+    """The data dictionary: every field id with its sheet, cell, label, unit, type and rules.
+
+    Example: libstats dictionary --year 2024 --format csv -o dictionary-2024.csv
+    """
+    form = _form(year, spec_path)
+    text = dictionary_csv(form) if fmt == "csv" else dictionary_markdown(form)
+    _emit(text, output, bom=fmt == "csv")
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: stdout).")
+def codes(output):
+    """The catalogue of finding codes, as Markdown.
+
+    Example: libstats codes -o docs/finding-codes.md
+    """
+    _emit(findings_mod.catalogue_markdown(), output)
+
+
+def _emit(text: str, output: Path | None, bom: bool = False) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from .atomic import atomic_path
+    with atomic_path(output) as tmp:
+        tmp.write_text(text, encoding="utf-8-sig" if bom else "utf-8")
+    click.echo(f"Đã ghi {output}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Reference data files (provinces, year settings); see SOURCES.md."""

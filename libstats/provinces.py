@@ -1,0 +1,139 @@
+"""Province reference data: the 2004 and 2025 code lists, names in force, regions, old→new mapping.
+
+A province code is never used alone: a :class:`Province` carries the code list it belongs to, because codes
+15, 24, 44, 52, 80, 82 and 91 name different territories in the two lists.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+__all__ = [
+    "Province",
+    "code_list_for_year",
+    "provinces_for_year",
+    "province",
+    "successor_code",
+    "components",
+    "receiving_unit",
+    "name_key",
+    "slug",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Province:
+    code_list: str  # "2004" (63 provinces) or "2025" (34 provinces)
+    code: str  # two digits, e.g. "01"
+    name: str  # short name in force for the year asked, e.g. "Hà Nội"
+    full_name: str  # e.g. "Thành phố Hà Nội"
+    region: str
+
+    @property
+    def key(self) -> str:
+        """Code with its list, e.g. '2025:15' — the only form in which a code is stored."""
+        return f"{self.code_list}:{self.code}"
+
+
+def _data(name: str) -> str:
+    return resources.files("libstats.data").joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
+def _years() -> dict:
+    return tomllib.loads(_data("years.toml"))
+
+
+def _applies(entry: dict, year: int) -> bool:
+    return entry.get("from", 0) <= year <= entry.get("until", 9999)
+
+
+def code_list_for_year(year: int) -> str:
+    """The code list a report year uses: '2004' up to 2024, '2025' from 2025."""
+    for entry in _years()["code_lists"]:
+        if _applies(entry, year):
+            return entry["id"]
+    raise ValueError(f"no province code list is configured for report year {year}")
+
+
+def receiving_unit(year: int) -> str:
+    for entry in _years()["receiving_units"]:
+        if _applies(entry, year):
+            return entry["name"]
+    raise ValueError(f"no receiving unit is configured for report year {year}")
+
+
+@cache
+def _rows(code_list: str) -> tuple[dict, ...]:
+    entry = next(e for e in _years()["code_lists"] if e["id"] == code_list)
+    rows = csv.DictReader(_data(entry["file"]).splitlines())
+    return tuple({k: unicodedata.normalize("NFC", v or "") for k, v in r.items()} for r in rows)
+
+
+def _row_province(code_list: str, row: dict, year: int) -> Province:
+    if code_list == "2004":
+        code, name, full, region = row["ma_tinh_cu"], row["ten_ngan"], row["ten_day_du_2024"], row[
+            "vung_ktxh_NQ81_2023"]
+    else:
+        code, name, full, region = row["ma_tinh"], row["ten_ngan"], row["ten_day_du"], row[
+            "vung_ktxh(nhom_gan_dung)"]
+    year_end = dt.date(year, 12, 31)
+    for change in _years().get("name_changes", []):
+        if change["code_list"] == code_list and change["code"] == code and change["effective"] <= year_end:
+            name, full = change["short"], change["full"]
+    return Province(code_list, code, name, full, region)
+
+
+@cache
+def provinces_for_year(year: int) -> tuple[Province, ...]:
+    """Every province that reports for ``year``, with the names in force on 31 December of that year."""
+    code_list = code_list_for_year(year)
+    return tuple(sorted(_row_province(code_list, r, year) for r in _rows(code_list)))
+
+
+def province(year: int, code: str) -> Province:
+    """The province of ``year``'s code list with this code; ValueError if there is none."""
+    code = code.strip().zfill(2)
+    for p in provinces_for_year(year):
+        if p.code == code:
+            return p
+    raise ValueError(f"mã tỉnh {code!r} không có trong danh mục {code_list_for_year(year)} (năm {year})")
+
+
+@cache
+def _successors() -> dict[str, str]:
+    return {r["ma_tinh_cu"]: r["ma_tinh_moi_2025"] for r in _rows("2004")}
+
+
+def successor_code(old_code: str) -> str:
+    """The 2025-list code of the province that a 2004-list province merged into (whole-province mergers)."""
+    return _successors()[old_code]
+
+
+def components(new_code: str) -> tuple[str, ...]:
+    """The 2004-list codes whose territory makes up this 2025-list province."""
+    return tuple(sorted(old for old, new in _successors().items() if new == new_code))
+
+
+_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+
+
+def name_key(text: str) -> str:
+    """A matching key that ignores case, spacing and the tone marks, whose placement varies
+    ('Hoà Bình' == 'Hòa Bình'), but keeps the letters' own marks (â, ă, ê, ô, ơ, ư, đ)."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    bare = "".join(ch for ch in decomposed if ch not in _TONE_MARKS)
+    return unicodedata.normalize("NFC", " ".join(bare.replace("-", " ").split()))
+
+
+def slug(text: str) -> str:
+    """ASCII file-name form: 'Bà Rịa - Vũng Tàu' → 'ba-ria-vung-tau'."""
+    decomposed = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    bare = "".join(ch for ch in decomposed if ch.isascii())
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in bare).split())

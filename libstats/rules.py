@@ -1,0 +1,299 @@
+"""The checks a return must pass, each a small rule built from the spec.
+
+Every rule has two faces that must agree:
+- ``formula()``: an Excel formula for the live check sheet ("Kiểm tra") of the template, written against the
+  fields' defined names, that shows "Đạt", "—" (nothing to check yet), "Lỗi: …" or "Cảnh báo: …";
+- ``status(values)``: the same answer computed in Python (the cached result written into the template, and
+  the oracle the LibreOffice tests compare against), and ``findings(ctx)``: typed findings for the validator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+from collections.abc import Iterator
+
+from .findings import Finding, make
+from .form import Field, Form, Table, TableRow
+
+__all__ = ["Context", "Rule", "EmptyRule", "SumRule", "RelationRule", "SwingRule", "SameAsLastYearRule",
+           "build_rules", "OK", "NA", "pct_change"]
+
+OK, NA = "Đạt", "—"
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _fmt(v) -> str:
+    """A number as the officer writes it: 29.477.733."""
+    if not _is_num(v):
+        return str(v)
+    return f"{v:,.0f}".replace(",", ".") if float(v).is_integer() else f"{v:,.2f}".replace(",", " ").replace(
+        ".", ",").replace(" ", ".")
+
+
+def _xl(v) -> str:
+    """A number as Excel's & operator turns it into text (1234567, 12.5)."""
+    return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def pct_change(n, p) -> float | None:
+    """Percent change as the Ministry publishes it: (N − (N−1)) / (N−1) × 100; None when N−1 is 0 or missing."""
+    if not (_is_num(n) and _is_num(p)) or p == 0:
+        return None
+    return (n - p) / p * 100
+
+
+@dataclass
+class Context:
+    """What a rule needs: the form, the values read (coerced), where each field really was, the file name."""
+
+    form: Form
+    values: dict[str, object]
+    locations: dict[str, tuple[str, str]] = field(default_factory=dict)
+    file: str = ""
+    flagged: set[str] = field(default_factory=set)  # fields a value finding already covers
+
+    def finding(self, code: str, f: Field, **params) -> Finding:
+        sheet, cell = self.locations.get(f.id, (f.sheet, f.cell))
+        return make(code, file=self.file, sheet=sheet, cell=cell, field=f.id, label=f.label, **params)
+
+
+class Rule(Protocol):
+    severity: str
+
+    def describe(self) -> str: ...
+
+    def target(self) -> Field: ...
+
+    def formula(self) -> str: ...
+
+    def status(self, values: dict) -> str: ...
+
+    def findings(self, ctx: Context) -> Iterator[Finding]: ...
+
+
+def _prefix(severity: str) -> str:
+    return "Lỗi: " if severity == "error" else "Cảnh báo: "
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class EmptyRule:
+    """Inputs of one group (a sheet's narratives, a table's year column) must be filled."""
+
+    fields: tuple[Field, ...]
+    severity: str
+    what: str
+
+    def describe(self) -> str:
+        return f"Các ô {self.what} đã được điền đầy đủ"
+
+    def target(self) -> Field:
+        return self.fields[0]
+
+    def _test(self, f: Field) -> str:
+        return f"(COUNT({f.id})=0)" if f.kind == "number" else f"(LEN({f.id})=0)"
+
+    def formula(self) -> str:
+        count = "+".join(self._test(f) for f in self.fields)
+        return f'=IF(({count})=0,{_q(OK)},{_q(_prefix(self.severity) + "còn ")}&({count})&{_q(" ô trống")})'
+
+    def _empty(self, f: Field, v) -> bool:
+        return not _is_num(v) if f.kind == "number" else (v is None or str(v) == "")
+
+    def status(self, values: dict) -> str:
+        n = sum(self._empty(f, values.get(f.id)) for f in self.fields)
+        return OK if n == 0 else f"{_prefix(self.severity)}còn {n} ô trống"
+
+    def findings(self, ctx: Context) -> Iterator[Finding]:
+        for f in self.fields:
+            if f.id not in ctx.flagged and self._empty(f, ctx.values.get(f.id)):
+                what = "con số (0 nếu không có)" if f.kind == "number" else "nội dung"
+                yield ctx.finding("R01", f, severity=self.severity, detail=what)
+
+
+@dataclass(frozen=True)
+class SumRule:
+    """A total row equals the sum of its level rows, in one column (year N or N−1)."""
+
+    total: Field
+    parts: tuple[Field, ...]
+
+    severity = "error"
+
+    def describe(self) -> str:
+        return f"Tổng cộng bằng tổng các cấp: {self.total.label}"
+
+    def target(self) -> Field:
+        return self.total
+
+    def formula(self) -> str:
+        t, parts = self.total.id, ",".join(p.id for p in self.parts)
+        return (f'=IF(COUNT({t},{parts})=0,{_q(NA)},IF(N({t})=SUM({parts}),{_q(OK)},'
+                f'{_q("Lỗi: tổng cộng ")}&N({t})&{_q(" khác tổng các cấp ")}&SUM({parts})))')
+
+    def _sum(self, values: dict) -> float:
+        return sum(v for p in self.parts if _is_num(v := values.get(p.id)))
+
+    def status(self, values: dict) -> str:
+        items = [values.get(f.id) for f in (self.total, *self.parts)]
+        if not any(_is_num(v) for v in items):
+            return NA
+        t = values.get(self.total.id)
+        total = t if _is_num(t) else 0
+        s = self._sum(values)
+        return OK if total == s else f"Lỗi: tổng cộng {_xl(total)} khác tổng các cấp {_xl(s)}"
+
+    def findings(self, ctx: Context) -> Iterator[Finding]:
+        t = ctx.values.get(self.total.id)
+        if _is_num(t) and any(_is_num(ctx.values.get(p.id)) for p in self.parts):
+            s = self._sum(ctx.values)
+            if t != s:
+                yield ctx.finding("R02", self.total, value=_fmt(t), expected=_fmt(s))
+
+
+_OPS = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+_XL_OPS = {"<=": "<=", ">=": ">=", "==": "="}
+
+
+@dataclass(frozen=True)
+class RelationRule:
+    """A relation the spec declares between two indicators of the same row dimension, year N."""
+
+    left: Field
+    right: Field
+    op: str
+    severity: str
+    message: str
+
+    def describe(self) -> str:
+        return self.message
+
+    def target(self) -> Field:
+        return self.left
+
+    def formula(self) -> str:
+        a, b = self.left.id, self.right.id
+        return (f'=IF(AND(ISNUMBER({a}),ISNUMBER({b})),IF({a}{_XL_OPS[self.op]}{b},{_q(OK)},'
+                f'{_q(_prefix(self.severity) + "không thỏa mãn")}),{_q(NA)})')
+
+    def status(self, values: dict) -> str:
+        a, b = values.get(self.left.id), values.get(self.right.id)
+        if not (_is_num(a) and _is_num(b)):
+            return NA
+        return OK if _OPS[self.op](a, b) else _prefix(self.severity) + "không thỏa mãn"
+
+    def findings(self, ctx: Context) -> Iterator[Finding]:
+        a, b = ctx.values.get(self.left.id), ctx.values.get(self.right.id)
+        if _is_num(a) and _is_num(b) and not _OPS[self.op](a, b):
+            yield ctx.finding("R03", self.left, severity=self.severity, detail=self.message, value=_fmt(a),
+                              expected=f"'{self.right.label}' = {_fmt(b)}")
+
+
+@dataclass(frozen=True)
+class SwingRule:
+    """A year-over-year change past the threshold needs an explanation."""
+
+    row: TableRow
+    threshold_pct: float
+
+    severity = "warning"
+
+    def describe(self) -> str:
+        return f"Thay đổi quá {self.threshold_pct:g}% có giải thích: {self.row.label} ({self.row.dim_label})"
+
+    def target(self) -> Field:
+        return self.row.n
+
+    def formula(self) -> str:
+        n, p, gc = self.row.n.id, self.row.p.id, self.row.gc.id
+        return (f'=IF(AND(ISNUMBER({n}),ISNUMBER({p})),IF({p}=0,{_q(NA)},IF(AND(ABS({n}-{p})/{p}>'
+                f'{self.threshold_pct / 100:g},LEN({gc})=0),{_q("Cảnh báo: cần giải thích")},{_q(OK)})),{_q(NA)})')
+
+    def _swing(self, values: dict) -> float | None:
+        return pct_change(values.get(self.row.n.id), values.get(self.row.p.id))
+
+    def status(self, values: dict) -> str:
+        pct = self._swing(values)
+        if pct is None:
+            return NA
+        explained = bool(str(values.get(self.row.gc.id) or ""))
+        return "Cảnh báo: cần giải thích" if abs(pct) > self.threshold_pct and not explained else OK
+
+    def findings(self, ctx: Context) -> Iterator[Finding]:
+        if self.status(ctx.values).startswith("Cảnh báo"):
+            pct = self._swing(ctx.values)
+            yield ctx.finding("R04", self.row.n, detail=f"{pct:+.1f}%".replace(".", ","),
+                              expected=f"{self.threshold_pct:g}%")
+
+
+@dataclass(frozen=True)
+class SameAsLastYearRule:
+    """Every figure of a table equal to last year's is usually a copy, not this year's data."""
+
+    table: Table
+
+    severity = "warning"
+
+    def describe(self) -> str:
+        return f"Số liệu năm nay không chép nguyên năm trước: {self.table.title}"
+
+    def target(self) -> Field:
+        return self.table.rows[0].n
+
+    def formula(self) -> str:
+        ns = ",".join(r.n.id for r in self.table.rows)
+        eq = ",".join(f"{r.n.id}={r.p.id}" for r in self.table.rows)
+        return (f'=IF(COUNT({ns})<{len(self.table.rows)},{_q(NA)},IF(AND({eq}),'
+                f'{_q("Cảnh báo: giống hệt năm trước")},{_q(OK)}))')
+
+    def status(self, values: dict) -> str:
+        pairs = [(values.get(r.n.id), values.get(r.p.id)) for r in self.table.rows]
+        if not all(_is_num(n) for n, _ in pairs):
+            return NA
+        return "Cảnh báo: giống hệt năm trước" if all(n == p for n, p in pairs) else OK
+
+    def findings(self, ctx: Context) -> Iterator[Finding]:
+        if self.status(ctx.values) != OK and self.status(ctx.values) != NA:
+            yield ctx.finding("R05", self.target(), detail=f"“{self.table.title}”")
+
+
+def build_rules(form: Form) -> list[Rule]:
+    """Every rule of the form, in the order the check sheet lists them."""
+    spec, rules = form.spec, []
+    for sheet in form.sheets:
+        narratives = tuple(f for it in sheet.items if (f := it.field) is not None)
+        if narratives and spec.when_empty["narrative" if sheet.spec.kind != "cover" else "field"] != "none":
+            sev = spec.when_empty["narrative" if sheet.spec.kind != "cover" else "field"]
+            rules.append(EmptyRule(narratives, sev, f"nội dung ở trang “{sheet.name}”"))
+        for table in sheet.tables:
+            for col, key, label in (("n", "year", f"năm {form.year}"), ("p", "previous_year", f"năm {form.year - 1}")):
+                if spec.when_empty[key] != "none":
+                    rules.append(EmptyRule(tuple(getattr(r, col) for r in table.rows), spec.when_empty[key],
+                                           f"{label} của {table.title.split('.')[0]}"))
+    for table in form.tables:
+        by_ind: dict[str, list[TableRow]] = {}
+        for r in table.rows:
+            by_ind.setdefault(r.indicator, []).append(r)
+        for rows in by_ind.values():
+            totals = [r for r in rows if r.is_total]
+            parts = [r for r in rows if not r.is_total]
+            for total in totals:
+                for col in ("n", "p"):
+                    rules.append(SumRule(getattr(total, col), tuple(getattr(r, col) for r in parts)))
+    rows_by_key = {(r.indicator, r.dim): r for r in form.rows}
+    for rel in spec.relations:
+        for (ind, dim), left in rows_by_key.items():
+            right = rows_by_key.get((rel.right, dim))
+            if ind == rel.left and right is not None:
+                rules.append(RelationRule(left.n, right.n, rel.op, rel.severity, rel.message))
+    for table in form.tables:
+        rules.extend(SwingRule(r, spec.swing_threshold_pct) for r in table.rows)
+        rules.append(SameAsLastYearRule(table))
+    return rules

@@ -1,0 +1,389 @@
+"""Write the locked workbook a province fills in, from a laid-out form (XlsxWriter).
+
+Every input cell has a defined name equal to its field id, is unlocked and validated; everything else is
+locked and every sheet protected. Formulas get the cached results that libstats itself computes, so a
+spreadsheet program that does not recalculate on load (LibreOffice) still shows the right answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xlsxwriter
+
+from .atomic import atomic_path
+from .form import TABLE_COLUMNS, Field, Form, LaidSheet, cell_name
+from .provinces import Province, provinces_for_year, slug
+from .rules import OK, build_rules, pct_change
+
+__all__ = ["TemplateOptions", "write_template", "template_filename", "DEFAULT_PASSWORD", "META_PREFIX",
+           "INSTRUCTIONS_SHEET", "DEFINITIONS_SHEET", "CHECK_SHEET", "LISTS_SHEET", "META_SHEET"]
+
+DEFAULT_PASSWORD = "libstats"  # a guard against accidents, not security (legacy 16-bit hash); keep it ASCII
+META_PREFIX = "libstats_"
+INSTRUCTIONS_SHEET, DEFINITIONS_SHEET, CHECK_SHEET = "Hướng dẫn", "Định nghĩa", "Kiểm tra"
+LISTS_SHEET, META_SHEET = "Danh mục", "_libstats"
+FONT = "Times New Roman"
+INPUT_FILL, LOCKED_FILL, HEAD_FILL = "#FFF5CC", "#EDEDED", "#D9E2F3"
+
+
+@dataclass(frozen=True)
+class TemplateOptions:
+    province: Province | None = None  # None: the blank generic form with a province dropdown
+    password: str = DEFAULT_PASSWORD
+    values: dict[str, object] = field(default_factory=dict)  # prefilled inputs (samples, last year's figures)
+    locked: frozenset[str] = frozenset()  # prefilled fields the province may not change
+    notes: dict[str, str] = field(default_factory=dict)  # cell comments, e.g. where a prefilled figure came from
+    generated_at: dt.datetime | None = None
+    spec_version: str | None = None  # override the version stamped in the metadata (tests of old templates)
+
+
+def template_filename(form: Form, province: Province | None) -> str:
+    stem = form.spec.file_stem.replace("{year}", str(form.year))
+    return f"{stem}_{province.code}_{slug(province.name)}.xlsx" if province else f"{stem}_mau-chung.xlsx"
+
+
+class _Formats:
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self._wb, self._cache = wb, {}
+
+    def __call__(self, **kw) -> xlsxwriter.format.Format:
+        props = {"font_name": FONT, "font_size": 12, "valign": "top", "text_wrap": True, **kw}
+        key = tuple(sorted(props.items()))
+        if key not in self._cache:
+            self._cache[key] = self._wb.add_format(props)
+        return self._cache[key]
+
+
+def _validation(f: Field, form: Form) -> dict:
+    year = form.year
+    if f.kind == "number":
+        head = f"Năm {year}" if f.column == "n" else f"Năm {year - 1}"
+        return {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": form.spec.max_count,
+                "input_title": head[:32], "input_message": f"Đơn vị: {f.unit}. Nhập số nguyên từ 0 trở lên, "
+                "không ghi đơn vị, không để chữ. Ghi 0 nếu không có."[:255],
+                "error_title": "Số liệu không hợp lệ",
+                "error_message": "Chỉ nhập số nguyên từ 0 trở lên (ví dụ 12500), không ghi chữ hoặc đơn vị."}
+    if f.type == "date":
+        return {"validate": "date", "criteria": "between", "minimum": dt.date(2000, 1, 1),
+                "maximum": dt.date(2100, 12, 31), "input_title": "Ngày báo cáo",
+                "input_message": "Nhập ngày theo dạng ngày/tháng/năm, ví dụ 05/12/2024.",
+                "error_title": "Ngày không hợp lệ", "error_message": "Hãy nhập một ngày hợp lệ (ngày/tháng/năm)."}
+    if f.kind == "province":
+        return {"validate": "list", "source": "=ds_tinh", "input_title": "Tỉnh, thành phố",
+                "input_message": "Chọn tỉnh, thành phố báo cáo trong danh sách.",
+                "error_title": "Không có trong danh sách",
+                "error_message": "Hãy chọn tỉnh, thành phố trong danh sách thả xuống."}
+    title = "Giải thích" if f.kind == "explanation" else "Nội dung báo cáo"
+    return {"validate": "length", "criteria": "<=", "value": f.max_chars, "input_title": title,
+            "input_message": f"Nhập nội dung (tối đa {f.max_chars:,} ký tự).".replace(",", "."),
+            "error_title": "Nội dung quá dài",
+            "error_message": f"Nội dung dài hơn {f.max_chars:,} ký tự cho phép.".replace(",", ".")}
+
+
+def _lines(text: str, width: float) -> int:
+    """Rough number of wrapped lines of ``text`` in a column ``width`` characters wide (12 pt Times)."""
+    return sum(max(1, -(-len(part) // max(1, int(width * 1.1)))) for part in text.split("\n"))
+
+
+def _fit(ws, row: int, cells: list[tuple[str, float]], minimum: float = 16) -> None:
+    ws.set_row(row, max(minimum, 16 * max(_lines(t, w) for t, w in cells)))
+
+
+class _Writer:
+    def __init__(self, wb: xlsxwriter.Workbook, form: Form, opts: TemplateOptions):
+        self.wb, self.form, self.opts, self.fmt = wb, form, opts, _Formats(wb)
+        self.values = dict(opts.values)
+        if opts.province is not None:
+            self.values["bia_tinh"] = opts.province.name
+
+    # -- cells -------------------------------------------------------------------------------------------
+    def text(self, ws, row: int, col: int, text: str, **fmt):
+        ws.write_string(row, col, text, self.fmt(**fmt))
+
+    def input(self, ws, f: Field):
+        value = self.values.get(f.id)
+        locked = f.id in self.opts.locked or (f.kind == "province" and self.opts.province is not None)
+        style = dict(border=1, locked=locked, bg_color=LOCKED_FILL if locked else INPUT_FILL)
+        if f.kind == "number":
+            style["num_format"] = "#,##0"
+        if f.type == "date":
+            style["num_format"] = "dd/mm/yyyy"
+        fmt = self.fmt(**style)
+        if value is None:
+            ws.write_blank(f.row, f.col, None, fmt)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            ws.write_number(f.row, f.col, value, fmt)
+        elif isinstance(value, dt.date):
+            ws.write_datetime(f.row, f.col, dt.datetime.combine(value, dt.time()), fmt)
+        else:
+            ws.write_string(f.row, f.col, str(value), fmt)
+        if not locked:
+            ws.data_validation(f.row, f.col, f.row, f.col, _validation(f, self.form))
+        if f.id in self.opts.notes:
+            ws.write_comment(f.row, f.col, self.opts.notes[f.id], {"x_scale": 2, "y_scale": 1.2})
+        self.wb.define_name(f.id, "=" + f.ref)
+
+    # -- page set-up -------------------------------------------------------------------------------------
+    def page(self, ws, landscape: bool, repeat_to: int | None = None):
+        ws.set_paper(9)
+        ws.set_landscape() if landscape else ws.set_portrait()
+        ws.fit_to_pages(1, 0)
+        ws.set_margins(left=0.6, right=0.4, top=0.6, bottom=0.6)
+        ws.set_footer("&L&8" + self.form.title.replace("&", "&&") + "&R&8Trang &P/&N")
+        if repeat_to is not None:
+            ws.repeat_rows(0, repeat_to)
+        ws.protect(self.opts.password, {"format_rows": True, "format_columns": True})
+
+    def part_header(self, ws, sheet: LaidSheet, last_col: int):
+        ws.merge_range(0, 0, 0, last_col, sheet.part.upper(), self.fmt(bold=True, align="center"))
+        ws.merge_range(1, 0, 1, last_col, sheet.part_title, self.fmt(bold=True, align="center", font_size=13))
+        ws.set_row(1, 36)
+
+    # -- sheets ------------------------------------------------------------------------------------------
+    def cover(self, sheet: LaidSheet):
+        ws, form, p = self.wb.add_worksheet(sheet.name), self.form, self.opts.province
+        ws.set_column(0, 0, 38)
+        ws.set_column(1, 1, 62)
+        center = dict(align="center", bold=True)
+        self.text(ws, 0, 0, f"UBND {p.full_name.upper()}" if p else "UBND TỈNH/THÀNH PHỐ ……………", **center)
+        self.text(ws, 1, 0, "SỞ VĂN HÓA, THỂ THAO VÀ DU LỊCH", **center)
+        self.text(ws, 0, 1, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", **center)
+        self.text(ws, 1, 1, "Độc lập - Tự do - Hạnh phúc", **center, underline=1)
+        ws.merge_range(3, 0, 3, 1, "BÁO CÁO", self.fmt(bold=True, align="center", font_size=16))
+        ws.merge_range(4, 0, 4, 1, form.title, self.fmt(bold=True, align="center", font_size=14))
+        ws.set_row(4, 40)
+        ws.merge_range(6, 0, 6, 1, f"Kính gửi: {form.receiving_unit}", self.fmt(align="center", italic=True))
+        self.text(ws, 8, 0, "Tỉnh, thành phố", bold=True, border=1)
+        self.input(ws, form.fields["bia_tinh"])
+        ws.set_row(8, 22)
+        for it in sheet.items:
+            self.text(ws, it.row, 0, it.text, bold=True, border=1)
+            self.input(ws, it.field)
+            ws.set_row(it.row, 22)
+        last = max(it.row for it in sheet.items) + 2
+        self.text(ws, last, 1, "THỦ TRƯỞNG CƠ QUAN, ĐƠN VỊ", **center)
+        self.text(ws, last + 1, 1, "(Ký tên, đóng dấu)", align="center", italic=True)
+        ws.merge_range(last + 6, 0, last + 6, 1, "Ô màu vàng là ô cần nhập. Xem hướng dẫn ở trang “Hướng dẫn”; "
+                       "kết quả kiểm tra ở trang “Kiểm tra”.", self.fmt(italic=True, font_size=10))
+        ws.merge_range(last + 7, 0, last + 7, 1, self.stamp(), self.fmt(font_size=9, font_color="#666666"))
+        self.page(ws, landscape=False)
+
+    def stamp(self) -> str:
+        spec, p = self.form.spec, self.opts.province
+        where = f"mã tỉnh {p.code} (danh mục {p.code_list})" if p else "mẫu chung"
+        return f"Mẫu {spec.id}, phiên bản {self.opts.spec_version or spec.version}, năm {self.form.year}, {where}."
+
+    def narrative(self, sheet: LaidSheet):
+        ws = self.wb.add_worksheet(sheet.name)
+        ws.set_column(0, 0, 50)
+        ws.set_column(1, 1, 95)
+        self.part_header(ws, sheet, 1)
+        head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center")
+        ws.write_string(3, 0, "Nội dung theo đề cương", head)
+        ws.write_string(3, 1, "Nội dung báo cáo (nhập vào ô màu vàng)", head)
+        for it in sheet.items:
+            kind, bold = it.item.kind, it.item.level in (1, 2)
+            if kind == "heading":
+                ws.merge_range(it.row, 0, it.row, 1, it.text, self.fmt(bold=True, italic=it.item.level == 3))
+                ws.set_row(it.row, 32 if len(it.text) > 120 else 20)
+            elif kind == "narrative":
+                label = it.text + (f"\n({it.item.hint})" if it.item.hint else "")
+                self.text(ws, it.row, 0, label, border=1, bold=bold or it.item.level == 3)
+                self.input(ws, it.field)
+                ws.set_row(it.row, max(110, 15 * (len(label) // 45 + 1)))
+            elif kind == "signature":
+                self.text(ws, it.row, 1, it.text, bold=True, align="center")
+                self.text(ws, it.row + 1, 1, it.item.note, italic=True, align="center")
+            else:
+                self.text(ws, it.row, 0, it.text)
+        self.page(ws, landscape=False, repeat_to=0)
+
+    def tables(self, sheet: LaidSheet):
+        ws, c, year = self.wb.add_worksheet(sheet.name), TABLE_COLUMNS, self.form.year
+        for col, width in zip(range(9), (5, 44, 22, 11, 15, 15, 14, 10, 42), strict=True):
+            ws.set_column(col, col, width)
+        self.part_header(ws, sheet, 8)
+        head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center", valign="vcenter")
+        headers = ("STT", "Chỉ tiêu", "Cấp / loại hình", "Đơn vị tính", f"Năm {year}", f"Năm {year - 1}",
+                   "Tăng (+) / giảm (−)", "Tỷ lệ (%)",
+                   f"Giải thích (bắt buộc khi thay đổi quá {self.form.spec.swing_threshold_pct:g}%)")
+        body = dict(border=1)
+        for table in sheet.tables:
+            ws.merge_range(table.title_row, 0, table.title_row, 8, table.title, self.fmt(bold=True))
+            for col, h in enumerate(headers):
+                ws.write_string(table.title_row + 1, col, h, head)
+            ws.set_row(table.title_row + 1, 45)
+            for i, r in enumerate(table.rows, start=1):
+                style = dict(body, bold=r.is_total)
+                ws.write_number(r.row, c["stt"], i, self.fmt(**style, align="center"))
+                self.text(ws, r.row, c["label"], r.label, **style)
+                self.text(ws, r.row, c["dim"], r.dim_label, **style)
+                self.text(ws, r.row, c["unit"], r.unit, **style, align="center")
+                for f in (r.n, r.p, r.gc):
+                    self.input(ws, f)
+                self.derived(ws, r)
+        self.page(ws, landscape=True, repeat_to=1)
+
+    def derived(self, ws, r):
+        n, p = cell_name(r.row, TABLE_COLUMNS["n"]), cell_name(r.row, TABLE_COLUMNS["p"])
+        vn, vp = self.values.get(r.n.id), self.values.get(r.p.id)
+        both = all(isinstance(v, (int, float)) for v in (vn, vp))
+        pct = pct_change(vn, vp)
+        locked = dict(border=1, bg_color=LOCKED_FILL, bold=r.is_total)
+        diff = f'=IF(AND(ISNUMBER({n}),ISNUMBER({p})),{n}-{p},"")'
+        ws.write_formula(r.row, TABLE_COLUMNS["diff"], diff,
+                         self.fmt(**locked, num_format="+#,##0;-#,##0;0"), (vn - vp) if both else "")
+        pct_formula = f'=IF(AND(ISNUMBER({n}),ISNUMBER({p}),{p}<>0),({n}-{p})/{p}*100,"")'
+        ws.write_formula(r.row, TABLE_COLUMNS["pct"], pct_formula,
+                         self.fmt(**locked, num_format="+0.0;-0.0;0.0"), pct if pct is not None else "")
+
+    def instructions(self):
+        ws, form = self.wb.add_worksheet(INSTRUCTIONS_SHEET), self.form
+        ws.set_column(0, 0, 4)
+        ws.set_column(1, 1, 120)
+        self.text(ws, 0, 1, f"HƯỚNG DẪN ĐIỀN MẪU: {form.title.upper()}", bold=True, font_size=13)
+        ws.set_row(0, 36)
+        steps = [
+            "Chỉ nhập vào các ô màu vàng. Các ô khác đã được khoá để giữ nguyên mẫu; không chèn, xoá dòng, cột "
+            "hoặc trang, không đổi tên trang.",
+            "Trang “Bìa”: ghi cơ quan báo cáo, người phụ trách, điện thoại, thư điện tử và ngày báo cáo.",
+            "Các trang theo đề cương (I, 2.1 … Phần 2): ghi nội dung báo cáo vào ô bên phải mỗi mục. Có thể xuống "
+            "dòng trong ô bằng Alt+Enter (Excel) hoặc Ctrl+Enter (LibreOffice).",
+            f"Trang “2.2 Số liệu” và “2.3 Số liệu”: ghi số liệu năm {form.year} và năm {form.year - 1} bằng số "
+            "nguyên, không ghi đơn vị, không dùng chữ. Ghi 0 nếu không có. Cột tăng/giảm và tỷ lệ (%) tự tính.",
+            f"Khi số liệu thay đổi quá {form.spec.swing_threshold_pct:g}% so với năm trước, ghi lý do ở cột "
+            "“Giải thích”. Dòng “Tổng cộng” phải bằng tổng các cấp.",
+            "Trang “Kiểm tra” tự động cho biết ô nào còn trống, tổng nào chưa khớp, thay đổi nào cần giải thích. "
+            "“Đạt” là đã đúng; “Lỗi” phải sửa trước khi gửi; “Cảnh báo” cần xem lại hoặc giải thích.",
+            "Ý nghĩa và đơn vị tính của từng chỉ tiêu xem ở trang “Định nghĩa”.",
+            "Lưu tệp dạng .xlsx (Excel Workbook), giữ nguyên tên tệp, gửi kèm văn bản báo cáo có chữ ký, dấu. "
+            "Nếu nhận được tệp phản hồi, sửa theo danh sách ở trang “Phản hồi” rồi gửi lại cả tệp.",
+        ]
+        for i, step in enumerate(steps, start=2):
+            ws.write_number(i, 0, i - 1, self.fmt(align="center"))
+            self.text(ws, i, 1, step)
+            _fit(ws, i, [(step, 120)])
+        row = len(steps) + 3
+        self.text(ws, row, 1, "Các trang của mẫu", bold=True)
+        for sheet in form.sheets:
+            row += 1
+            inputs = sum(1 for f in form.fields.values() if f.sheet == sheet.name)
+            self.text(ws, row, 1, f"• {sheet.name}: {sheet.part_title or 'thông tin chung'} ({inputs} ô nhập)")
+        self.page(ws, landscape=False)
+
+    def definitions(self):
+        ws, spec = self.wb.add_worksheet(DEFINITIONS_SHEET), self.form.spec
+        for col, width in enumerate((38, 14, 90)):
+            ws.set_column(col, col, width)
+        head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL)
+        ws.merge_range(0, 0, 0, 2, "ĐỊNH NGHĨA CÁC CHỈ TIÊU VÀ LOẠI HÌNH", self.fmt(bold=True, font_size=13))
+        for col, h in enumerate(("Chỉ tiêu", "Đơn vị tính", "Định nghĩa, cách tính")):
+            ws.write_string(2, col, h, head)
+        row = 3
+        for ind in spec.indicators.values():
+            for col, text in enumerate((ind.label, ind.unit, ind.definition)):
+                self.text(ws, row, col, text, border=1)
+            _fit(ws, row, [(ind.label, 38), (ind.definition, 90)])
+            row += 1
+        row += 1
+        for col, h in enumerate(("Cấp, loại hình", "", "Định nghĩa")):
+            ws.write_string(row, col, h, head)
+        for d in (*(lv for lv in spec.levels if lv.exists_in(self.form.year)), *spec.types):
+            row += 1
+            self.text(ws, row, 0, d.label, border=1)
+            self.text(ws, row, 1, "", border=1)
+            text = getattr(d, "definition", "") or f"Thư viện công cộng {d.label.lower()}."
+            self.text(ws, row, 2, text, border=1)
+            _fit(ws, row, [(d.label, 38), (text, 90)])
+        self.page(ws, landscape=False, repeat_to=0)
+
+    def check_sheet(self):
+        ws = self.wb.add_worksheet(CHECK_SHEET)
+        for col, width in enumerate((5, 24, 78, 34)):
+            ws.set_column(col, col, width)
+        rules = build_rules(self.form)
+        statuses = [r.status(self.values) for r in rules]
+        first, last = 5, 5 + len(rules) - 1
+        ws.merge_range(0, 0, 0, 3, "KIỂM TRA TỰ ĐỘNG (cập nhật ngay khi nhập số liệu, không cần macro)",
+                       self.fmt(bold=True, font_size=13))
+        rng = f"D{first + 1}:D{last + 1}"
+        counts = (("Số lỗi phải sửa trước khi gửi:", "Lỗi*"), ("Số cảnh báo cần xem lại hoặc giải thích:",
+                                                            "Cảnh báo*"))
+        for i, (label, pattern) in enumerate(counts, start=1):
+            self.text(ws, i, 2, label, bold=True, align="right")
+            n = sum(s.startswith(pattern[:-1]) for s in statuses)
+            ws.write_formula(i, 3, f'=COUNTIF({rng},"{pattern}")', self.fmt(bold=True, border=1), n)
+        head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center")
+        for col, h in enumerate(("STT", "Vị trí (bấm để đến ô)", "Nội dung kiểm tra", "Kết quả")):
+            ws.write_string(4, col, h, head)
+        for i, (rule, status) in enumerate(zip(rules, statuses, strict=True)):
+            row, target = first + i, rule.target()
+            ws.write_number(row, 0, i + 1, self.fmt(border=1, align="center"))
+            ws.write_url(row, 1, f"internal:'{target.sheet}'!{target.cell}", self.fmt(border=1, font_color="blue",
+                         underline=1), string=f"{target.sheet} · {target.cell}")
+            self.text(ws, row, 2, rule.describe(), border=1)
+            _fit(ws, row, [(rule.describe(), 78)])
+            ws.write_formula(row, 3, rule.formula(), self.fmt(border=1), status)
+        for prefix, color in (("Lỗi", "#F8CBAD"), ("Cảnh báo", "#FFE699"), (OK, "#C6EFCE")):
+            ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": prefix,
+                                        "format": self.wb.add_format({"bg_color": color})})
+        ws.freeze_panes(5, 0)
+        ws.autofilter(4, 0, last, 3)
+        self.page(ws, landscape=False, repeat_to=4)
+
+    def lists(self):
+        ws = self.wb.add_worksheet(LISTS_SHEET)
+        names = [p.name for p in provinces_for_year(self.form.year)]
+        for i, name in enumerate(names):
+            ws.write_string(i, 0, name)
+        self.wb.define_name("ds_tinh", f"='{LISTS_SHEET}'!$A$1:$A${len(names)}")
+        ws.protect(self.opts.password)
+        ws.hide()
+
+    def metadata(self) -> dict[str, str]:
+        spec, p = self.form.spec, self.opts.province
+        meta = {
+            "form": spec.id, "version": self.opts.spec_version or spec.version, "spec_sha256": spec.sha256,
+            "year": str(self.form.year), "code_list": self.form.code_list,
+            "province": p.key if p else "",
+            "generated": (self.opts.generated_at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for key, value in meta.items():
+            self.wb.set_custom_property(META_PREFIX + key, value, "text")
+        ws = self.wb.add_worksheet(META_SHEET)
+        for i, (key, value) in enumerate(meta.items()):
+            ws.write_string(i, 0, META_PREFIX + key)
+            ws.write_string(i, 1, value)
+        ws.protect(self.opts.password)
+        ws.very_hidden()
+        return meta
+
+
+def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | None = None) -> Path:
+    """Write the workbook for ``form`` to ``path`` atomically (a temporary file renamed into place)."""
+    opts = opts or TemplateOptions()
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                       "strings_to_numbers": False})
+        created = opts.generated_at or dt.datetime.now(dt.UTC)
+        wb.set_properties({"title": form.title, "subject": form.spec.id, "author": "libstats",
+                           "company": form.receiving_unit, "created": created.replace(tzinfo=None)})
+        w = _Writer(wb, form, opts)
+        for sheet in form.sheets:
+            if sheet.spec.kind == "cover":
+                w.cover(sheet)
+                w.instructions()
+                w.definitions()
+            elif sheet.spec.kind == "table":
+                w.tables(sheet)
+            else:
+                w.narrative(sheet)
+        w.check_sheet()
+        w.lists()
+        w.metadata()
+        wb.close()
+    return Path(path)

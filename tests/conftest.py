@@ -1,0 +1,109 @@
+"""Shared fixtures: generated templates, and one headless LibreOffice per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from libstats.form import build_form
+from libstats.provinces import province
+from libstats.template import TemplateOptions, write_template
+
+HERE = Path(__file__).parent
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def lo_missing_reason() -> str | None:
+    if not shutil.which("soffice"):
+        return "LibreOffice (soffice) is not installed"
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True) if Path(
+        SYSTEM_PYTHON).exists() else None
+    if probe is None or probe.returncode != 0:
+        return "python3-uno is not installed for /usr/bin/python3"
+    return None
+
+
+class LibreOffice:
+    """A headless LibreOffice with its own profile, driven through tests/lo/uno_fill.py."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.pipe = f"libstats_{uuid.uuid4().hex[:8]}"
+        profile = workdir / "profile"
+        self.proc = subprocess.Popen(
+            ["soffice", "--headless", "--invisible", "--norestore", "--nodefault", "--nologo",
+             f"-env:UserInstallation={profile.as_uri()}", f"--accept=pipe,name={self.pipe};urp;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._jobs = 0
+
+    def fill(self, src: Path, dst: Path | None = None, values: dict | None = None, read_names=(),
+             read_cells=()) -> dict:
+        self._jobs += 1
+        job = self.workdir / f"job{self._jobs}.json"
+        result = self.workdir / f"result{self._jobs}.json"
+        job.write_text(json.dumps({"input": str(src), "output": str(dst) if dst else None, "values": values or {},
+                                   "read_names": list(read_names), "read_cells": [list(c) for c in read_cells]},
+                                  ensure_ascii=False), encoding="utf-8")
+        run = subprocess.run([SYSTEM_PYTHON, str(HERE / "lo" / "uno_fill.py"), self.pipe, str(job), str(result)],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        return json.loads(result.read_text(encoding="utf-8"))
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def convert(src: Path, fmt: str, outdir: Path) -> Path:
+    """soffice --convert-to, with a private profile so it never collides with the running instance."""
+    profile = outdir / f"profile-{uuid.uuid4().hex[:6]}"
+    subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
+                    "--convert-to", fmt, "--outdir", str(outdir), str(src)], check=True, capture_output=True,
+                   timeout=300)
+    out = outdir / (src.stem + "." + fmt.split(":")[0])
+    assert out.exists(), f"LibreOffice did not write {out}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def lo(tmp_path_factory):
+    reason = lo_missing_reason()
+    if reason:
+        if os.environ.get("LIBSTATS_REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail(f"LibreOffice is required here (LIBSTATS_REQUIRE_LIBREOFFICE=1): {reason}")
+        pytest.skip(reason)
+    office = LibreOffice(tmp_path_factory.mktemp("lo"))
+    time.sleep(1)
+    yield office
+    office.close()
+
+
+@pytest.fixture(scope="session")
+def form2024():
+    return build_form(2024)
+
+
+@pytest.fixture(scope="session")
+def form2026():
+    return build_form(2026)
+
+
+@pytest.fixture(scope="session")
+def hanoi_2024(tmp_path_factory, form2024) -> Path:
+    path = tmp_path_factory.mktemp("tpl") / "hanoi.xlsx"
+    return write_template(form2024, path, TemplateOptions(province=province(2024, "01")))
+
+
+@pytest.fixture(scope="session")
+def generic_2024(tmp_path_factory, form2024) -> Path:
+    return write_template(form2024, tmp_path_factory.mktemp("tpl") / "generic.xlsx")

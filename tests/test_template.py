@@ -1,0 +1,203 @@
+"""The spec and the locked template, read back with openpyxl."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from libstats.cli import main
+from libstats.form import build_form
+from libstats.rules import build_rules
+from libstats.spec import SpecError, load_spec
+from libstats.template import CHECK_SHEET, TemplateOptions, write_template
+
+OUTLINE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "outline-2024.txt"
+SPEC = Path(__file__).resolve().parents[1] / "workbook_templates" / "bao-cao-thu-vien.toml"
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).replace("*", "").casefold().split())
+
+
+def _outline_lines() -> list[str]:
+    """Every heading and bullet of the seed outline (the two title lines joined)."""
+    text = OUTLINE.read_text(encoding="utf-8")
+    text = text.replace("năm 2024,\nPhương", "năm 2024, Phương")
+    lines = [_norm(line) for line in text.splitlines() if line.strip()]
+    return [line for line in lines if line != "đề cương"]
+
+
+def _strings(path: Path) -> set[str]:
+    wb = openpyxl.load_workbook(path)
+    return {_norm(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+            if isinstance(c.value, str)}
+
+
+@pytest.mark.skipif(not OUTLINE.exists(), reason="shared/seed/outline-2024.txt is not beside the project")
+def test_every_heading_and_bullet_of_the_outline_is_in_the_2024_workbook(hanoi_2024):
+    strings = _strings(hanoi_2024)
+    missing = [line for line in _outline_lines() if not any(s == line or s.startswith(line + " (") for s in strings)]
+    assert not missing, missing
+    assert len(_outline_lines()) > 50
+
+
+def test_every_field_is_one_named_unlocked_validated_cell_and_the_rest_is_locked(hanoi_2024, form2024):
+    wb = openpyxl.load_workbook(hanoi_2024)
+    inputs: dict[tuple[str, str], str] = {}
+    for f in form2024.fields.values():
+        dn = wb.defined_names[f.id]
+        (sheet, ref), = list(dn.destinations)
+        assert ":" not in ref, f"{f.id} points at a range {ref}"
+        assert (sheet, ref.replace("$", "")) == (f.sheet, f.cell)
+        inputs[(sheet, f.cell)] = f.id
+    for ws in wb.worksheets:
+        assert ws.protection.sheet, f"sheet {ws.title} is not protected"
+        validated = {}
+        for dv in ws.data_validations.dataValidation:
+            for rng in dv.sqref.ranges:
+                validated[rng.coord] = dv
+        for row in ws.iter_rows():
+            for c in row:
+                fid = inputs.get((ws.title, c.coordinate))
+                locked = c.protection.locked
+                if fid is None:
+                    assert locked, f"{ws.title}!{c.coordinate} is unlocked but is no input"
+                    continue
+                f = form2024.fields[fid]
+                if f.kind == "province":  # fixed on a per-province form
+                    assert locked and c.value == "Hà Nội"
+                    continue
+                assert not locked, f"input {fid} is locked"
+                dv = validated.get(c.coordinate)
+                assert dv is not None, f"input {fid} has no validation"
+                if f.kind == "number":
+                    assert dv.type == "whole" and dv.operator in (None, "between") and dv.formula1 == "0"
+                    assert dv.promptTitle and dv.error
+    # every field was met while walking the cells
+    met = {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row}
+    assert set(inputs) <= met
+
+
+def test_generic_form_has_a_province_dropdown_fed_from_a_named_range(generic_2024):
+    wb = openpyxl.load_workbook(generic_2024)
+    cover = wb["Bìa"]
+    dv = [d for d in cover.data_validations.dataValidation if "B9" in str(d.sqref)]
+    assert dv and dv[0].type == "list" and dv[0].formula1 == "ds_tinh"
+    (sheet, ref), = list(wb.defined_names["ds_tinh"].destinations)
+    names = [r[0].value for r in wb[sheet][ref.replace("$", "")]]
+    assert len(names) == 63 and "Thừa Thiên Huế" in names
+    assert wb[sheet].sheet_state == "hidden"
+    assert wb["_libstats"].sheet_state == "veryHidden"
+
+
+def test_metadata_names_form_version_year_and_province_with_its_code_list(hanoi_2024, form2024):
+    wb = openpyxl.load_workbook(hanoi_2024)
+    props = {p.name: p.value for p in wb.custom_doc_props.props}
+    assert props["libstats_form"] == "bao-cao-thu-vien"
+    assert props["libstats_version"] == form2024.spec.version
+    assert props["libstats_year"] == "2024"
+    assert props["libstats_province"] == "2004:01"
+
+
+def test_2026_has_34_provinces_no_district_level_and_the_new_receiving_unit(tmp_path):
+    result = CliRunner().invoke(main, ["template", "--year", "2026", "--all-provinces", "--out", str(tmp_path),
+                                       "-q"])
+    assert result.exit_code == 0, result.output
+    files = sorted(tmp_path.glob("*.xlsx"))
+    assert len(files) == 34
+    assert files[0].name == "bao-cao-thu-vien-2026_01_ha-noi.xlsx"
+    wb = openpyxl.load_workbook(tmp_path / "bao-cao-thu-vien-2026_75_dong-nai.xlsx")
+    assert not [n for n in wb.defined_names if "_huyen_" in n]
+    strings = {c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+    assert "Cấp huyện" not in strings
+    assert "UBND THÀNH PHỐ ĐỒNG NAI" in strings  # Đồng Nai became a city on 30/4/2026
+    assert any("Cục Văn hóa cơ sở, Gia đình và Thư viện" in s for s in strings)
+    assert any("(Thư viện cấp tỉnh, xã)" in s for s in strings)
+
+
+def test_2024_all_provinces_makes_63_readable_ascii_file_names(tmp_path):
+    result = CliRunner().invoke(main, ["template", "--year", "2024", "--all-provinces", "--out", str(tmp_path),
+                                       "-q"])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in tmp_path.glob("*.xlsx"))
+    assert len(names) == 63
+    assert "bao-cao-thu-vien-2024_77_ba-ria-vung-tau.xlsx" in names
+    assert all(n.isascii() for n in names)
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_unknown_province_code_is_a_clean_error(tmp_path):
+    result = CliRunner().invoke(main, ["template", "--year", "2025", "--province", "17", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "mã tỉnh '17' không có trong danh mục 2025" in result.output
+
+
+def test_non_ascii_password_is_refused(tmp_path):
+    result = CliRunner().invoke(main, ["template", "--year", "2024", "--password", "mậtkhẩu", "--out",
+                                       str(tmp_path)])
+    assert result.exit_code == 1 and "ASCII" in result.output
+
+
+def test_text_that_looks_like_a_formula_or_url_stays_text(tmp_path, form2024):
+    values = {"n1_danh_gia_chung": "=cmd|' /C calc'!A0", "bia_email": "http://example.org", "bia_dien_thoai": "0123"}
+    path = write_template(form2024, tmp_path / "t.xlsx", TemplateOptions(values=values))
+    ws = openpyxl.load_workbook(path)["I. Đánh giá chung"]
+    cell = ws[form2024.fields["n1_danh_gia_chung"].cell]
+    assert cell.value == "=cmd|' /C calc'!A0" and cell.data_type == "s"
+    cover = openpyxl.load_workbook(path)["Bìa"]
+    assert cover["B14"].hyperlink is None and cover["B13"].value == "0123"
+
+
+def test_check_sheet_cached_results_match_the_python_rules(hanoi_2024, form2024):
+    ws = openpyxl.load_workbook(hanoi_2024)[CHECK_SHEET]
+    rules = build_rules(form2024)
+    formulas = [ws.cell(row=6 + i, column=4).value for i in range(len(rules))]
+    assert formulas == [r.formula() for r in rules]
+    cached = openpyxl.load_workbook(hanoi_2024, data_only=True)[CHECK_SHEET]
+    assert [cached.cell(row=6 + i, column=4).value for i in range(len(rules))] == [r.status({}) for r in rules]
+
+
+def _spec_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = SPEC.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "spec.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ('name = "2.1 Quản lý nhà nước"', 'name = "2.1 Quản lý nhà nước và các văn bản"',
+     r"sheets\[2\]\.name: sheet name .* has 35 characters"),
+    ('name = "2.3 Số liệu"', 'name = "2.3 Số liệu?"', r"sheets\[6\]\.name: .* contains \?"),
+    ('id = "n1_danh_gia_chung"', 'id = "vh2024"', r"sheets\[1\]\.items\[0\]\.id: 'vh2024' cannot be a workbook"),
+    ('id = "n211a_vbqppl"', 'id = "n211a_luat"', r"sheets\[2\]\.items\[3\]\.id: 'n211a_luat' is used twice"),
+    ('{ indicator = "tl_so", by = "level" }', '{ indicator = "tl_sach", by = "level" }',
+     r"rows\[8\]\.indicator: unknown indicator 'tl_sach'"),
+    ('narrative_max_chars = 20000', 'narrative_max_chars = 40000', r"narrative_max_chars: 40000 is outside"),
+])
+def test_spec_errors_name_the_key_and_the_problem(tmp_path, old, new, message):
+    with pytest.raises(SpecError, match=message):
+        load_spec(_spec_with(tmp_path, old, new))
+
+
+def test_a_spec_change_is_a_data_change(tmp_path):
+    """A new outline is a new spec file: a new bullet appears as a new named input, no code changed."""
+    path = _spec_with(tmp_path, '[[sheets.items]]\nkind = "narrative"\nid = "n13_han_che"',
+                      '[[sheets.items]]\nkind = "narrative"\nid = "n13_moi"\ntext = "3.3. Kiến nghị mới"\n\n'
+                      '[[sheets.items]]\nkind = "narrative"\nid = "n13_han_che"')
+    form = build_form(2025, load_spec(path))
+    assert form.fields["n13_moi"].label == "3.3. Kiến nghị mới"
+    out = write_template(form, tmp_path / "x.xlsx")
+    assert "n13_moi" in openpyxl.load_workbook(out).defined_names
+
+
+def test_year_wording_follows_the_report_year(form2024):
+    form = build_form(2026)
+    assert form.title == "Tổng kết công tác thư viện năm 2026, phương hướng, nhiệm vụ trọng tâm năm 2027"
+    assert "so sánh với năm 2025" in form.fields["n222_hieu_qua"].label
+    assert re.search(r"năm 2023 \(số lượng", form2024.fields["n222_hieu_qua"].label)
