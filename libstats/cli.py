@@ -128,6 +128,68 @@ def codes(output):
     _emit(findings_mod.catalogue_markdown(), output)
 
 
+def _render_results(results, verbose: bool) -> None:
+    width = max([len(r.display) for r in results] + [10])
+    click.echo(f"{'Tệp':<{width}}  {'Tỉnh':<16} {'Kết luận':<24} {'Lỗi':>4} {'C.báo':>5}")
+    for r in results:
+        name = r.province.name if r.province else "?"
+        colour = {"rejected": "red", "accepted_with_warnings": "yellow"}.get(r.verdict.value, "green")
+        click.echo(f"{r.display:<{width}}  {name:<16} " + click.style(f"{r.verdict.label:<24}", fg=colour)
+                   + f" {r.errors:>4} {r.warnings:>5}")
+    for r in results:
+        shown = [f for f in r.findings if verbose or f.severity != "info"]
+        if not shown:
+            continue
+        click.echo(f"\n{r.display}:")
+        for f in shown:
+            where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
+            click.echo(f"  [{f.code} {f.severity.label}] {where + ': ' if where else ''}{f.message}")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@year_option(required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (for machines).")
+@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write a feedback workbook per file (a copy with a findings sheet) into this folder.")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Last year's tidy dataset: compare each province's N-1 figures with what it reported then.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list information findings.")
+@spec_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, quiet):
+    """Check returned workbooks (files or folders): a verdict and located findings for each file.
+
+    Exit code 0 when no file has an error, 1 when some file has, 2 on usage errors.
+
+    Example: libstats check inbox/ --year 2024 --feedback feedback/
+    """
+    import json as json_mod
+
+    from .batch import add_outliers, check_many, collect_files
+    from .feedback import write_feedback
+
+    spec = load_spec(spec_path) if spec_path else None
+    files = collect_files(list(inputs))
+    if not files:
+        raise click.UsageError("không có tệp nào để kiểm tra")
+    results = check_many(files, spec, year, progress=_progress("Đang kiểm tra", quiet or as_json))
+    add_outliers(results)
+    if previous:
+        from .dataset import compare_with_previous
+        compare_with_previous(results, previous)
+    if feedback_dir:
+        for r in results:
+            write_feedback(r, feedback_dir)
+    if as_json:
+        click.echo(json_mod.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=1))
+    else:
+        _render_results(results, verbose)
+        if feedback_dir:
+            click.echo(f"\nTệp phản hồi: {feedback_dir}")
+    sys.exit(1 if any(r.errors for r in results) else 0)
+
+
 def _emit(text: str, output: Path | None, bom: bool = False) -> None:
     if output is None:
         click.echo(text, nl=False)

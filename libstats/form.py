@@ -107,7 +107,7 @@ class LaidSheet:
     tables: tuple[Table, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: one Form per (spec, year), cached
 class Form:
     spec: Spec
     year: int

@@ -20,6 +20,7 @@ __all__ = [
     "provinces_for_year",
     "province",
     "successor_code",
+    "size",
     "components",
     "receiving_unit",
     "name_key",
@@ -109,6 +110,18 @@ def province(year: int, code: str) -> Province:
 @cache
 def _successors() -> dict[str, str]:
     return {r["ma_tinh_cu"]: r["ma_tinh_moi_2025"] for r in _rows("2004")}
+
+
+def size(p: Province) -> tuple[int, int]:
+    """(district-level units, commune-level units) of a province: the scale of its library network.
+    The 2025 list has no districts (0)."""
+    for r in _rows(p.code_list):
+        if p.code_list == "2004" and r["ma_tinh_cu"] == p.code:
+            return (int(r["so_don_vi_cap_huyen(vietnamadminunits 1.0.4 legacy)"]),
+                    int(r["so_don_vi_cap_xa_truoc_sap_xep(dvhcvn v20250301)"]))
+        if p.code_list == "2025" and r["ma_tinh"] == p.code:
+            return 0, int(r["tong_cap_xa(CV1027/CTK-CSCL)"])
+    raise KeyError(p.key)
 
 
 def successor_code(old_code: str) -> str:

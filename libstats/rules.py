@@ -10,6 +10,7 @@ Every rule has two faces that must agree:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol
 from collections.abc import Iterator
 
@@ -264,7 +265,8 @@ class SameAsLastYearRule:
             yield ctx.finding("R05", self.target(), detail=f"“{self.table.title}”")
 
 
-def build_rules(form: Form) -> list[Rule]:
+@cache
+def build_rules(form: Form) -> tuple[Rule, ...]:
     """Every rule of the form, in the order the check sheet lists them."""
     spec, rules = form.spec, []
     for sheet in form.sheets:
@@ -296,4 +298,4 @@ def build_rules(form: Form) -> list[Rule]:
     for table in form.tables:
         rules.extend(SwingRule(r, spec.swing_threshold_pct) for r in table.rows)
         rules.append(SameAsLastYearRule(table))
-    return rules
+    return tuple(rules)

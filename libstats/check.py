@@ -1,0 +1,113 @@
+"""Check one returned file: intake, identity, extraction, rules → a result with a verdict.
+
+Never raises on bad input: every problem becomes a finding, so one file never stops a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import Finding, Severity, Verdict, make, verdict
+from .form import PROVINCE_FIELD, build_form
+from .intake import IntakeError, take_in
+from .provinces import Province
+from .reader import extract, guess_province_from_name, identify, province_from_cover
+from .rules import Context, build_rules
+from .spec import Spec, default_spec
+from .xlsx import XlsxError, open_xlsx
+
+__all__ = ["CheckResult", "check_file"]
+
+
+@dataclass
+class CheckResult:
+    path: str
+    display: str  # the name findings and tables show (relative to the inbox)
+    size: int = 0
+    mtime: float = 0.0
+    sha256: str = ""
+    kind: str = ""
+    form_id: str = ""
+    version: str = ""
+    year: int | None = None
+    province: Province | None = None
+    generated: str = ""
+    values: dict[str, object] = field(default_factory=dict)
+    sources: dict[str, tuple[str, str]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict(self.findings)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == Severity.WARNING for f in self.findings)
+
+    def as_dict(self) -> dict:
+        return {"file": self.display, "path": self.path, "sha256": self.sha256, "kind": self.kind,
+                "form": self.form_id, "version": self.version, "year": self.year,
+                "province": self.province.key if self.province else None,
+                "province_name": self.province.name if self.province else None,
+                "verdict": self.verdict.value, "errors": self.errors, "warnings": self.warnings,
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+def _fail(res: CheckResult, finding: Finding) -> CheckResult:
+    res.findings.append(finding)
+    return res
+
+
+def check_file(path: str | Path, spec: Spec | None = None, year: int | None = None,
+               display: str | None = None) -> CheckResult:
+    """Check one file against ``spec`` (default: the shipped spec) for report ``year`` (None: the file's)."""
+    path, spec = Path(path), spec or default_spec()
+    name = display or path.name
+    res = CheckResult(str(path), name)
+    try:
+        st = path.stat()
+        res.size, res.mtime = st.st_size, st.st_mtime
+        intake = take_in(path)
+    except IntakeError as exc:
+        return _fail(res, make(exc.code, file=name, detail=exc.detail))
+    except OSError as exc:
+        return _fail(res, make("F09", file=name, detail=exc.strerror or type(exc).__name__))
+    res.sha256, res.kind = hashlib.sha256(path.read_bytes()).hexdigest(), intake.kind
+    if intake.converted:
+        res.findings.append(make("F08", file=name, detail="." + intake.kind))
+    if intake.kind == "xlsm":
+        res.findings.append(make("F10", file=name))
+    try:
+        wb = open_xlsx(intake.data)
+        ident, found = identify(wb, spec, name, year)
+        res.findings += found
+        res.form_id, res.version, res.year, res.generated = ident.form_id, ident.version, ident.year, ident.generated
+        if any(f.severity == Severity.ERROR for f in found) or ident.year is None:
+            return res
+        form = build_form(ident.year, spec)
+        ext = extract(wb, form, name)
+    except XlsxError as exc:
+        return _fail(res, make(exc.code, file=name, detail=exc.detail))
+    res.values, res.sources = ext.values, ext.sources
+    res.findings += ext.findings
+    res.province = ident.province or province_from_cover(ext, ident.year)
+    cover = form.fields[PROVINCE_FIELD]
+    if res.province is None:
+        res.findings.append(make("I08", file=name, sheet=cover.sheet, cell=cover.cell, field=PROVINCE_FIELD,
+                                 detail=repr(ext.values.get(PROVINCE_FIELD) or "trống")))
+    else:
+        named = guess_province_from_name(Path(name).name, ident.year) or guess_province_from_name(
+            Path(name).parent.name, ident.year)
+        if named is not None and named != res.province:
+            res.findings.append(make("I05", file=name, sheet=cover.sheet, cell=cover.cell, field=PROVINCE_FIELD,
+                                     detail=res.province.name, expected=named.name))
+    ctx = Context(form, ext.values, ext.sources, name, ext.flagged)
+    for rule in build_rules(form):
+        res.findings.extend(rule.findings(ctx))
+    return res

@@ -1,0 +1,98 @@
+"""Intake of one returned file: detect the real format from its bytes, convert old formats, refuse the rest.
+
+.xlsx and .xlsm are read as they are (macros are never run). .xls and .ods are converted with headless
+LibreOffice when it is installed. Everything else gets its own finding code.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["IntakeError", "Intake", "take_in", "MAX_FILE_BYTES"]
+
+MAX_FILE_BYTES = 50 * 2**20
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class IntakeError(Exception):
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}: {detail}")
+        self.code, self.detail = code, detail
+
+
+@dataclass(frozen=True)
+class Intake:
+    data: bytes  # .xlsx bytes to read
+    kind: str  # "xlsx", "xlsm", "xls", "ods", "xml"
+    converted: bool = False
+
+
+def _sniff(data: bytes) -> str:
+    if not data:
+        raise IntakeError("F02")
+    if data.startswith(_OLE):
+        # an encrypted OOXML file is an OLE container holding an "EncryptedPackage" stream
+        if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptedPackage" in data:
+            raise IntakeError("F04")
+        return "xls"
+    if data.startswith(b"PK"):
+        try:
+            z = zipfile.ZipFile(io.BytesIO(data))
+            names = set(z.namelist())
+        except zipfile.BadZipFile as exc:
+            raise IntakeError("F03", str(exc)) from exc
+        if "mimetype" in names and z.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
+            return "ods"
+        if "xl/workbook.xml" in names:
+            ctypes = z.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+            return "xlsm" if b"macroEnabled" in ctypes else "xlsx"
+        if "word/document.xml" in names:
+            raise IntakeError("F01", "tệp Word .docx")
+        raise IntakeError("F01", "tệp nén không chứa bảng tính")
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+        return "xml"  # Excel 2003 XML spreadsheet saved as .xls
+    if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in head:
+        raise IntakeError("F05")
+    if data.startswith(b"%PDF"):
+        raise IntakeError("F01", "tệp PDF")
+    raise IntakeError("F01", "không nhận ra định dạng")
+
+
+def _convert(data: bytes, kind: str, timeout: int = 120) -> bytes:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        raise IntakeError("F07", "." + kind)
+    with tempfile.TemporaryDirectory(prefix="libstats-convert-") as tmp:
+        src = Path(tmp) / f"in.{kind}"
+        src.write_bytes(data)
+        profile = Path(tmp) / f"profile-{uuid.uuid4().hex[:6]}"
+        try:
+            subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
+                            "--convert-to", "xlsx", "--outdir", tmp, str(src)], capture_output=True,
+                           timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise IntakeError("F09", f"chuyển đổi .{kind} quá {timeout} giây") from exc
+        out = Path(tmp) / "in.xlsx"
+        if not out.exists():
+            raise IntakeError("F03", f"LibreOffice không mở được tệp .{kind}")
+        return out.read_bytes()
+
+
+def take_in(path: Path) -> Intake:
+    """Read a file's bytes (never modifying it) and return .xlsx bytes to parse, or raise IntakeError."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise IntakeError("F06", f"{size // 2**20} MB")
+    data = path.read_bytes()
+    kind = _sniff(data)
+    if kind in ("xls", "ods", "xml"):
+        return Intake(_convert(data, kind), kind, converted=True)
+    return Intake(data, kind)

@@ -1,0 +1,229 @@
+"""Identify a returned workbook and extract every field by its defined name.
+
+Returns plain values keyed by field id, with the cell each came from, and the findings met on the way. The
+Excel library stays inside libstats.xlsx; nothing here trusts a stored formula result.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .coerce import Coerced, coerce_count, coerce_date, coerce_text
+from .findings import Finding, make
+from .form import PROVINCE_FIELD, Field, Form, build_form
+from .provinces import Province, code_list_for_year, name_key, provinces_for_year, slug
+from .spec import Spec
+from .template import META_PREFIX, META_SHEET
+from .xlsx import Workbook, parse_ref, read_cells, split_address
+
+__all__ = ["Identity", "Extraction", "identify", "extract", "guess_province_from_name"]
+
+
+@dataclass
+class Identity:
+    form_id: str = ""
+    version: str = ""
+    year: int | None = None
+    province: Province | None = None
+    generated: str = ""
+    recovered: bool = False  # metadata was gone; found from the layout
+
+
+@dataclass
+class Extraction:
+    values: dict[str, object] = field(default_factory=dict)
+    sources: dict[str, tuple[str, str]] = field(default_factory=dict)  # field id → (sheet, cell) really read
+    flagged: set[str] = field(default_factory=set)  # fields whose value a finding refused or marked n/a
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _version_key(v: str) -> tuple | None:
+    try:
+        return tuple(int(x) for x in v.split("."))
+    except ValueError:
+        return None
+
+
+def _meta(wb: Workbook) -> dict[str, str]:
+    meta = {k[len(META_PREFIX):]: v for k, v in wb.custom.items() if k.startswith(META_PREFIX)}
+    if meta.get("form") or wb.sheet(META_SHEET) is None:
+        return meta
+    cells = read_cells(wb, {META_SHEET: {f"{c}{r}" for c in "AB" for r in range(1, 13)}})
+    for r in range(1, 13):
+        key, value = cells.get((META_SHEET, f"A{r}")), cells.get((META_SHEET, f"B{r}"))
+        if key and isinstance(key.value, str) and key.value.startswith(META_PREFIX) and value:
+            meta[key.value[len(META_PREFIX):]] = str(value.value or "")
+    return meta
+
+
+def _recover(wb: Workbook, spec: Spec, file: str) -> tuple[Identity, list[Finding]]:
+    """No metadata (contents pasted into a new workbook): recognise the layout and the cover."""
+    cover = next(s for s in spec.sheets if s.kind == "cover").name
+    sheet_names = {s.name for s in wb.sheets}
+    known = [s.name for s in spec.sheets if s.name in sheet_names]
+    if cover not in sheet_names or len(known) < len(spec.sheets) // 2:
+        return Identity(), [make("I07", file=file, detail="không có thông tin mẫu và không nhận ra bố cục")]
+    cells = read_cells(wb, {cover: {"A5", "B9"}})
+    title = str(getattr(cells.get((cover, "A5")), "value", "") or "")
+    m = re.search(r"năm (\d{4})", title)
+    if not m:
+        return Identity(), [make("I07", file=file, detail="không đọc được năm báo cáo ở trang Bìa")]
+    year = int(m[1])
+    ident = Identity(spec.id, "", year, None, "", recovered=True)
+    return ident, [make("I06", file=file, sheet=cover, cell="A5", detail=f"mẫu {spec.id}, năm {year}")]
+
+
+def identify(wb: Workbook, spec: Spec, file: str, expected_year: int | None) -> tuple[Identity, list[Finding]]:
+    """Who sent what: form, version, year and province, from the metadata (or the layout when it is gone)."""
+    meta = _meta(wb)
+    if not meta.get("form"):
+        ident, findings = _recover(wb, spec, file)
+        if ident.year is None:
+            return ident, findings
+    else:
+        findings = []
+        try:
+            year = int(float(meta.get("year", "")))
+        except ValueError:
+            return Identity(), [make("I07", file=file, detail=f"năm ghi trong tệp là {meta.get('year')!r}")]
+        ident = Identity(meta["form"], meta.get("version", ""), year, None, meta.get("generated", ""))
+        if ident.form_id != spec.id:
+            return ident, [make("I01", file=file, detail=ident.form_id)]
+        have, want = _version_key(ident.version), _version_key(spec.version)
+        if ident.version != spec.version:
+            if have is not None and want is not None and have < want:
+                findings.append(make("I03", file=file, detail=ident.version, expected=spec.version))
+            else:
+                return ident, [make("I04", file=file, detail=ident.version, expected=spec.version)]
+        if meta.get("province"):
+            code_list, _, code = meta["province"].partition(":")
+            if code_list != code_list_for_year(year):
+                return ident, [make("I09", file=file, detail=code, expected=code_list)]
+            ident.province = next((p for p in provinces_for_year(year) if p.code == code), None)
+    if expected_year is not None and ident.year != expected_year:
+        return ident, [*findings, make("I02", file=file, detail=str(ident.year), expected=str(expected_year))]
+    return ident, findings
+
+
+def guess_province_from_name(file_name: str, year: int) -> Province | None:
+    """The province a file name points at ('..._01_ha-noi.xlsx', 'Ha Noi - bao cao.xlsx'), if exactly one."""
+    stem = slug(file_name.rsplit(".", 1)[0])
+    hits = [p for p in provinces_for_year(year) if re.search(rf"(^|-){re.escape(slug(p.name))}(-|$)", stem)]
+    longest = max((len(slug(p.name)) for p in hits), default=0)
+    hits = [p for p in hits if len(slug(p.name)) == longest]  # 'ha-nam' is not 'ha-noi'; prefer the longest
+    return hits[0] if len(hits) == 1 else None
+
+
+def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set) -> tuple[str, str] | None:
+    """Where field ``f`` really is: its defined name, or the spec's address with a warning."""
+    sheet_names = {s.name for s in wb.sheets}
+    target = wb.names.get(f.id.lower())
+    if target is None:
+        if f.sheet not in sheet_names:
+            if ("S07", f.sheet) not in noted:
+                noted.add(("S07", f.sheet))
+                out.findings.append(make("S07", file=file, sheet=f.sheet))
+            return None
+        out.findings.append(make("S01", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label))
+        return f.sheet, f.cell
+    if "#REF!" in target:
+        out.findings.append(make("S02", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,
+                                 detail=target))
+        return None
+    ref = parse_ref(target)
+    if ref is None or ref[0] not in sheet_names:
+        out.findings.append(make("S03", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,
+                                 detail=target))
+        return None
+    sheet, addr = ref
+    if sheet != f.sheet and ("S06", sheet) not in noted:
+        noted.add(("S06", sheet))
+        out.findings.append(make("S06", file=file, sheet=sheet, detail=f.sheet))
+    if addr != f.cell and ("S05", sheet) not in noted:
+        noted.add(("S05", sheet))
+        out.findings.append(make("S05", file=file, sheet=sheet, cell=addr, field=f.id, label=f.label, detail=f.cell))
+    if _in_merge(wb, sheet, addr):
+        out.findings.append(make("S03", file=file, sheet=sheet, cell=addr, field=f.id, label=f.label,
+                                 detail=f"ô gộp {addr}"))
+        return None
+    return sheet, addr
+
+
+def _in_merge(wb: Workbook, sheet: str, addr: str) -> bool:
+    info = wb.sheet(sheet)
+    if not info or not info.merged:
+        return False
+    row, col = split_address(addr)
+    for rng in info.merged:
+        a, _, b = rng.partition(":")
+        (r1, c1), (r2, c2) = split_address(a), split_address(b or a)
+        if r1 <= row <= r2 and c1 <= col <= c2:
+            return True
+    return False
+
+
+def _coerce(f: Field, raw: object, form: Form, units: set[str], date1904: bool) -> Coerced:
+    if f.kind == "number":
+        return coerce_count(raw, units, form.spec.max_count)
+    if f.type == "date":
+        return coerce_date(raw, date1904)
+    return coerce_text(raw, f.max_chars)
+
+
+def _province_value(value: object, year: int) -> Province | None:
+    if not isinstance(value, str):
+        return None
+    key = name_key(value)
+    return next((p for p in provinces_for_year(year) if name_key(p.name) == key or name_key(p.full_name) == key),
+                None)
+
+
+def extract(wb: Workbook, form: Form, file: str) -> Extraction:
+    """Every field of ``form`` read from ``wb``: located, coerced, with findings."""
+    out, noted = Extraction(), set()
+    located: dict[str, tuple[str, str]] = {}
+    for f in form.fields.values():
+        where = _locate(wb, f, file, out, noted)
+        if where is not None:
+            located[f.id] = where
+    wanted: dict[str, set[str]] = {}
+    for sheet, addr in located.values():
+        wanted.setdefault(sheet, set()).add(addr)
+    cells = read_cells(wb, wanted)
+    for s in wb.sheets:
+        if s.name in {sh.name for sh in form.sheets} or s.name in {w[0] for w in located.values()}:
+            if not s.protected:
+                out.findings.append(make("S04", file=file, sheet=s.name))
+    units = {ind.unit for ind in form.spec.indicators.values()} | {"thư viện", "lượt", "bản", "thẻ"}
+    for fid, (sheet, addr) in located.items():
+        f = form.fields[fid]
+        cell = cells.get((sheet, addr))
+        out.sources[fid] = (sheet, addr)
+        if cell is None:
+            out.values[fid] = None
+            continue
+        where = dict(file=file, sheet=sheet, cell=addr, field=fid, label=f.label)
+        if cell.formula is not None:
+            code = "S09" if cell.value is None and cell.error is None else "S08"
+            out.findings.append(make(code, **where, detail="=" + cell.formula))
+            if code == "S09":
+                out.flagged.add(fid)
+                out.values[fid] = None
+                continue
+        raw = cell.error if cell.error else cell.value
+        c = _coerce(f, raw, form, units, wb.date1904)
+        out.values[fid] = c.value
+        if c.code:
+            out.findings.append(make(c.code, **where, detail=c.detail, value=c.shown, expected=c.shown))
+            if c.refused or c.code == "V08":
+                out.flagged.add(fid)
+    return out
+
+
+def form_for(identity: Identity, spec: Spec) -> Form:
+    return build_form(identity.year, spec)
+
+
+def province_from_cover(ext: Extraction, year: int) -> Province | None:
+    return _province_value(ext.values.get(PROVINCE_FIELD), year)

@@ -1,0 +1,269 @@
+"""A small, bounded reader of the parts of an .xlsx that libstats needs.
+
+It reads only what it is asked for: the sheet list, defined names, custom properties, and the values and
+formulas of a given set of cells, plus each sheet's protection and merged ranges. It streams the XML with
+defusedxml (no entity expansion), checks sizes and compression ratios before parsing, and never allocates by
+the declared dimension, so a cell at XFD1048576 or a 400 MB string table cannot take the process down.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from defusedxml.ElementTree import iterparse
+
+__all__ = ["XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells", "parse_ref",
+           "split_address"]
+
+NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
+_ADDR = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
+
+
+class XlsxError(Exception):
+    """The file cannot be read as an .xlsx; ``code`` is the finding code (F03 corrupt, F06 too large)."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_uncompressed: int = 200 * 2**20  # all parts together
+    max_ratio: int = 100  # uncompressed / compressed, per part over 1 MB
+    max_parts: int = 5000
+    max_cells: int = 2_000_000  # <c> elements scanned over all sheets
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: object  # float, str, bool, or None
+    formula: str | None = None
+    error: str | None = None  # "#DIV/0!" etc.
+
+
+@dataclass
+class SheetInfo:
+    name: str
+    path: str
+    state: str = "visible"
+    protected: bool = False
+    merged: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Workbook:
+    sheets: list[SheetInfo]
+    names: dict[str, str]  # defined name (lower-case) → its formula text, e.g. "'Bìa'!$B$9"
+    custom: dict[str, str]
+    date1904: bool
+    macros: bool
+    cells: dict[tuple[str, str], Cell]  # (sheet name, "B9") → cell, for the cells read so far
+    zip: zipfile.ZipFile = field(repr=False, default=None)
+    limits: Limits = field(default_factory=Limits)
+
+    def sheet(self, name: str) -> SheetInfo | None:
+        return next((s for s in self.sheets if s.name == name), None)
+
+
+def split_address(addr: str) -> tuple[int, int]:
+    """'E5' → (4, 4) zero-based (row, col)."""
+    m = _ADDR.match(addr)
+    if not m:
+        raise ValueError(addr)
+    col = 0
+    for ch in m[1]:
+        col = col * 26 + ord(ch) - 64
+    return int(m[2]) - 1, col - 1
+
+
+def _col_letters(col: int) -> str:
+    name = ""
+    while col:
+        col, rem = divmod(col - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+def parse_ref(text: str) -> tuple[str, str] | None:
+    """"'Sheet name'!$E$5" → ("Sheet name", "E5"); None when it is not one cell on one sheet."""
+    text = text.strip().lstrip("=")
+    if "!" not in text:
+        return None
+    sheet, _, addr = text.rpartition("!")
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    addr = addr.replace("$", "")
+    if not _ADDR.match(addr):
+        return None
+    return sheet, addr
+
+
+def _check_sizes(z: zipfile.ZipFile, limits: Limits) -> None:
+    infos = z.infolist()
+    if len(infos) > limits.max_parts:
+        raise XlsxError("F06", f"{len(infos)} phần trong tệp nén")
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_uncompressed:
+        raise XlsxError("F06", f"giải nén ra {total // 2**20} MB")
+    for i in infos:
+        if i.file_size > 2**20 and i.file_size > limits.max_ratio * max(1, i.compress_size):
+            raise XlsxError("F06", f"tỷ lệ nén bất thường ở {i.filename}")
+
+
+def _iter(z: zipfile.ZipFile, name: str):
+    with z.open(name) as fh:
+        yield from iterparse(fh, events=("start", "end"))
+
+
+def _rels(z: zipfile.ZipFile, name: str) -> dict[str, str]:
+    if name not in z.namelist():
+        return {}
+    out = {}
+    for event, el in _iter(z, name):
+        if event == "end" and el.tag == NS_PKG_REL + "Relationship":
+            out[el.get("Id")] = el.get("Target")
+    return out
+
+
+def _workbook(z: zipfile.ZipFile) -> tuple[list[SheetInfo], dict[str, str], bool]:
+    rels = _rels(z, "xl/_rels/workbook.xml.rels")
+    sheets, names, date1904 = [], {}, False
+    for event, el in _iter(z, "xl/workbook.xml"):
+        if event != "end":
+            continue
+        if el.tag == NS_MAIN + "sheet":
+            target = rels.get(el.get(NS_REL + "id"), "")
+            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+            sheets.append(SheetInfo(el.get("name"), path, el.get("state", "visible")))
+        elif el.tag == NS_MAIN + "definedName" and el.get("localSheetId") is None:
+            names[el.get("name").lower()] = (el.text or "").strip()
+        elif el.tag == NS_MAIN + "workbookPr":
+            date1904 = el.get("date1904") in ("1", "true")
+    return sheets, names, date1904
+
+
+def _custom(z: zipfile.ZipFile) -> dict[str, str]:
+    if "docProps/custom.xml" not in z.namelist():
+        return {}
+    out = {}
+    for event, el in _iter(z, "docProps/custom.xml"):
+        if event == "end" and el.tag == NS_CUSTOM + "property":
+            value = next(iter(el), None)
+            out[el.get("name")] = (value.text or "") if value is not None else ""
+    return out
+
+
+def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple]:
+    """Scan one sheet: protection, merges, and (type, value, formula, inline text) of the wanted cells."""
+    found = {}
+    current, row_num, col_num = None, 0, 0
+    for event, el in _iter(z, sheet.path):
+        tag = el.tag
+        if event == "start":
+            if tag == NS_MAIN + "c":
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise XlsxError("F06", "quá nhiều ô")
+                addr = el.get("r")
+                if addr is None:  # the r attribute is optional: count positions
+                    col_num += 1
+                    addr = f"{_col_letters(col_num)}{row_num}"
+                else:
+                    col_num = split_address(addr)[1] + 1 if _ADDR.match(addr) else col_num + 1
+                current = addr if addr in wanted else None
+            elif tag == NS_MAIN + "row":
+                row_num = int(el.get("r") or row_num + 1)
+                col_num = 0
+            continue
+        if tag == NS_MAIN + "c":
+            if current is not None:
+                f = el.find(NS_MAIN + "f")
+                v = el.find(NS_MAIN + "v")
+                inline = "".join(t.text or "" for t in el.iter(NS_MAIN + "t")) if el.get("t") == "inlineStr" else None
+                found[current] = (el.get("t", "n"), v.text if v is not None else None,
+                                  (f.text or "") if f is not None else None, inline)
+            el.clear()
+        elif tag == NS_MAIN + "row":
+            el.clear()
+        elif tag == NS_MAIN + "sheetProtection":
+            sheet.protected = el.get("sheet") in ("1", "true")
+        elif tag == NS_MAIN + "mergeCell":
+            sheet.merged.append(el.get("ref"))
+    return found
+
+
+def _shared_strings(z: zipfile.ZipFile, needed: set[int]) -> dict[int, str]:
+    if not needed or "xl/sharedStrings.xml" not in z.namelist():
+        return {}
+    out, index, top = {}, -1, max(needed)
+    for event, el in _iter(z, "xl/sharedStrings.xml"):
+        if event == "end" and el.tag == NS_MAIN + "si":
+            index += 1
+            if index in needed:
+                # rich text runs are concatenated; phonetic runs (rPh) are not part of the text
+                out[index] = "".join(t.text or "" for r in el if r.tag != NS_MAIN + "rPh"
+                                     for t in ([r] if r.tag == NS_MAIN + "t" else r.iter(NS_MAIN + "t")))
+            el.clear()
+            if index >= top:
+                break
+    return out
+
+
+def _cell(kind: str, raw: str | None, formula: str | None, inline: str | None, strings: dict[int, str]) -> Cell:
+    if kind == "s":
+        value = strings.get(int(raw)) if raw is not None else None
+    elif kind == "inlineStr":
+        value = inline
+    elif kind in ("str", "d"):
+        value = raw
+    elif kind == "b":
+        value = raw in ("1", "true")
+    elif kind == "e":
+        return Cell(None, formula, raw or "#N/A")
+    else:
+        value = float(raw) if raw not in (None, "") else None
+    return Cell(value, formula)
+
+
+def open_xlsx(data: bytes, limits: Limits = Limits()) -> Workbook:
+    """Open .xlsx bytes: sizes checked, sheets, defined names and custom properties read; no cells yet."""
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        _check_sizes(z, limits)
+        sheets, names, date1904 = _workbook(z)
+        custom = _custom(z)
+    except XlsxError:
+        raise
+    except Exception as exc:  # BadZipFile, EOFError, XML parse errors, DefusedXmlException...: a corrupt file
+        raise XlsxError("F03", type(exc).__name__ + (f": {exc}" if str(exc) else "")) from exc
+    return Workbook(sheets, names, custom, date1904, "xl/vbaProject.bin" in z.namelist(), {}, z, limits)
+
+
+def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Cell]:
+    """Read the cells ``wanted`` ({sheet name: {"B9", ...}}); also fills each sheet's protection and merges."""
+    z = wb.zip
+    try:
+        budget = [wb.limits.max_cells]
+        raw: dict[tuple[str, str], tuple] = {}
+        names = set(z.namelist())
+        for sheet in wb.sheets:
+            if sheet.path in names:
+                for addr, cell in _scan_sheet(z, sheet, wanted.get(sheet.name, set()), budget).items():
+                    raw[(sheet.name, addr)] = cell
+        needed = {int(r[1]) for r in raw.values() if r[0] == "s" and r[1] is not None and r[1].isdigit()}
+        strings = _shared_strings(z, needed)
+        cells = {key: _cell(*r, strings) for key, r in raw.items()}
+    except XlsxError:
+        raise
+    except Exception as exc:
+        raise XlsxError("F03", type(exc).__name__ + (f": {exc}" if str(exc) else "")) from exc
+    wb.cells.update(cells)
+    return cells
