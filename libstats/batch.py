@@ -6,6 +6,7 @@ memory or hangs, gets an F09 finding; every other file is still checked.
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing as mp
 import os
 import resource
@@ -60,6 +61,7 @@ def _vm_bytes() -> int:
 
 
 def _child(conn, path: str, display: str, spec: Spec, year: int | None, limits: WorkerLimits) -> None:
+    faulthandler.disable()  # a crash is reported by the parent as a finding, not as a traceback on screen
     try:
         budget = _vm_bytes() + limits.memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (budget, budget))

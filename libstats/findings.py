@@ -72,8 +72,8 @@ _CODES = [
     Code("I09", ERR, "code list mismatch", "Mã tỉnh {detail} thuộc danh mục {expected}, không phải danh mục dùng cho "
          "năm báo cáo này. Hãy dùng mẫu của đúng năm."),
     # Structure
-    Code("S01", WARN, "name missing, fell back", "Ô nhập '{field}' đã mất tên (defined name); đã đọc theo vị trí gốc "
-         "của mẫu. Hãy kiểm tra ô này và không xoá, chèn dòng cột trong mẫu."),
+    Code("S01", WARN, "names missing, fell back", "Các ô nhập ở trang '{sheet}' (từ ô '{field}') đã mất tên (defined "
+         "name); đã đọc theo vị trí gốc của mẫu. Hãy kiểm tra các ô này và không xoá, chèn dòng cột trong mẫu."),
     Code("S02", ERR, "name broken", "Ô nhập '{field}' không còn (tên trỏ tới {detail}), có thể do xoá dòng, cột hoặc "
          "trang. Hãy điền lại vào tệp mẫu gốc."),
     Code("S03", ERR, "name not one cell", "Ô nhập '{field}' đang trỏ tới {detail}, không phải một ô đơn (có thể đã "

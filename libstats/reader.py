@@ -125,7 +125,9 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set) -> t
                 noted.add(("S07", f.sheet))
                 out.findings.append(make("S07", file=file, sheet=f.sheet))
             return None
-        out.findings.append(make("S01", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label))
+        if ("S01", f.sheet) not in noted:  # once per sheet: a pasted copy loses every name at once
+            noted.add(("S01", f.sheet))
+            out.findings.append(make("S01", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label))
         return f.sheet, f.cell
     if "#REF!" in target:
         out.findings.append(make("S02", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,

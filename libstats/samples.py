@@ -86,14 +86,17 @@ def _type_figures(communes: int, scale: float, rng: random.Random) -> dict[tuple
     spaces = rng.randint(3, int(40 * scale) + 4)
     other = rng.randint(0, 8)
     cars = rng.choice([0, 1, 1, 1, 2])
-    return {("so_thu_vien", "tu_nhan"): private, ("so_tv_moi", "tu_nhan"): rng.randint(0, private),
-            ("luot_phuc_vu", "tu_nhan"): private * rng.randint(300, 4000),
-            ("so_thu_vien", "cong_dong"): community, ("luot_phuc_vu", "cong_dong"): community * rng.randint(200, 3000),
-            ("so_phong_doc", "phong_doc_co_so"): rooms, ("luot_phuc_vu", "phong_doc_co_so"): rooms * rng.randint(50, 600),
-            ("so_phong_doc", "khong_gian_doc"): spaces, ("luot_phuc_vu", "khong_gian_doc"): spaces * rng.randint(100, 2000),
-            ("so_thu_vien", "khac"): other, ("luot_phuc_vu", "khac"): other * rng.randint(100, 3000),
-            ("so_xe", "o_to"): cars, ("luot_phuc_vu", "o_to"): cars * rng.randint(4000, 30000),
-            ("so_phong_doc", "phong_doc_xa"): int(communes * rng.uniform(0.5, 1.5))}
+    counts = {("so_thu_vien", "tu_nhan"): (private, (300, 4000)),
+              ("so_thu_vien", "cong_dong"): (community, (200, 3000)),
+              ("so_phong_doc", "phong_doc_co_so"): (rooms, (50, 600)),
+              ("so_phong_doc", "khong_gian_doc"): (spaces, (100, 2000)), ("so_thu_vien", "khac"): (other, (100, 3000)),
+              ("so_xe", "o_to"): (cars, (4000, 30000))}
+    out = {("so_tv_moi", "tu_nhan"): rng.randint(0, private),
+           ("so_phong_doc", "phong_doc_xa"): int(communes * rng.uniform(0.5, 1.5))}
+    for (ind, dim), (n, per) in counts.items():
+        out[(ind, dim)] = n
+        out[("luot_phuc_vu", dim)] = n * rng.randint(*per)
+    return out
 
 
 def _previous(value: int, rng: random.Random) -> int:
@@ -135,7 +138,8 @@ def sample_values(form: Form, province: Province, seed: int = 2024) -> dict[str,
         values[f.id] = narrative_text(f.label, province, form.year, rng)
     values.update({
         "bia_co_quan": f"Sở Văn hóa, Thể thao và Du lịch {province.name}",
-        "bia_don_vi_soan": f"Thư viện {province.full_name.replace('Tỉnh ', 'tỉnh ').replace('Thành phố ', 'thành phố ')}",
+        "bia_don_vi_soan": "Thư viện " + province.full_name.replace("Tỉnh ", "tỉnh ").replace("Thành phố ",
+                                                                                             "thành phố "),
         "bia_nguoi_phu_trach": rng.choice(_PEOPLE),
         "bia_dien_thoai": f"0{rng.randint(200, 299)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
         "bia_email": f"thuvien.{slug(province.name).replace('-', '')}@example.gov.vn",

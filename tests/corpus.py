@@ -1,0 +1,162 @@
+"""A corpus of bad and awkward returns, made by code from generated templates (no hand-edited binaries).
+
+Each maker writes one file and returns the path; tests/test_check.py states the finding each must give.
+Byte-level edits (a part of the zip rewritten) stand for what a spreadsheet program or a person did.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+from libstats.form import build_form
+from libstats.provinces import province
+from libstats.samples import sample_values
+from libstats.template import TemplateOptions, template_filename, write_template
+
+YEAR = 2024
+FORM = build_form(YEAR)
+HANOI = province(YEAR, "01")
+
+
+def good_values(p=HANOI, form=FORM) -> dict:
+    return sample_values(form, p, seed=7)
+
+
+def filled(path: Path, values: dict | None = None, p=HANOI, form=FORM, **opts) -> Path:
+    vals = good_values(p, form) if values is None else values
+    return write_template(form, path, TemplateOptions(province=p, values=vals, **opts))
+
+
+def with_values(path: Path, **changes) -> Path:
+    values = good_values()
+    values.update(changes)
+    return filled(path, values)
+
+
+def rewrite(src: Path, dst: Path, edit) -> Path:
+    """Copy an .xlsx, passing each part through ``edit(name, bytes) -> bytes | None`` (None drops the part)."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = edit(info.filename, zin.read(info.filename))
+            if data is not None:
+                zout.writestr(info.filename, data)
+    return dst
+
+
+def sheet_part(src: Path, sheet_name: str) -> str:
+    """The zip part of a sheet, by its name."""
+    with zipfile.ZipFile(src) as z:
+        wb = z.read("xl/workbook.xml").decode()
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    rid = re.search(rf'<sheet name="{re.escape(sheet_name)}" sheetId="\d+" (?:state="\w+" )?r:id="(rId\d+)"', wb)[1]
+    target = re.search(rf'Id="{rid}"[^>]*Target="([^"]+)"|Target="([^"]+)"[^>]*Id="{rid}"', rels)
+    return "xl/" + (target[1] or target[2])
+
+
+def edit_part(src: Path, dst: Path, part: str, fn) -> Path:
+    return rewrite(src, dst, lambda name, data: fn(data.decode()).encode() if name == part else data)
+
+
+def edit_names(src: Path, dst: Path, fn) -> Path:
+    return edit_part(src, dst, "xl/workbook.xml", fn)
+
+
+def drop_name(xml: str, name: str) -> str:
+    return re.sub(rf'<definedName name="{name}">[^<]*</definedName>', "", xml)
+
+
+def set_name(xml: str, name: str, target: str) -> str:
+    return re.sub(rf'(<definedName name="{name}">)[^<]*(</definedName>)', rf"\g<1>{target}\g<2>", xml)
+
+
+def unprotect(src: Path, dst: Path, sheet: str) -> Path:
+    return edit_part(src, dst, sheet_part(src, sheet), lambda x: re.sub(r"<sheetProtection[^>]*/>", "", x))
+
+
+def rename_sheet(src: Path, dst: Path, old: str, new: str) -> Path:
+    return edit_names(src, dst, lambda x: x.replace(f'name="{old}"', f'name="{new}"').replace(f"'{old}'!",
+                                                                                             f"'{new}'!"))
+
+
+def remove_sheet(src: Path, dst: Path, sheet: str, keep_names: bool) -> Path:
+    def fn(x: str) -> str:
+        x = re.sub(rf'<sheet name="{re.escape(sheet)}"[^>]*/>', "", x)
+        if keep_names:
+            return re.sub(rf"'{re.escape(sheet)}'!\$[A-Z]+\$\d+", "#REF!", x)
+        return re.sub(rf'<definedName name="[^"]+">\'{re.escape(sheet)}\'![^<]*</definedName>', "", x)
+    return edit_names(src, dst, fn)
+
+
+def strip_metadata(src: Path, dst: Path) -> Path:
+    """Contents pasted into a new workbook: no custom properties, no hidden metadata sheet, no names."""
+    meta_part = sheet_part(src, "_libstats")
+
+    def edit(name: str, data: bytes) -> bytes | None:
+        if name in ("docProps/custom.xml", meta_part):
+            return None
+        text = data.decode()
+        if name == "xl/workbook.xml":
+            text = re.sub(r"<definedNames>.*</definedNames>", "", text, flags=re.S)
+            text = re.sub(r'<sheet name="_libstats"[^>]*/>', "", text)
+        if name == "[Content_Types].xml":
+            text = re.sub(r'<Override PartName="/docProps/custom.xml"[^>]*/>', "", text)
+        if name == "_rels/.rels":
+            text = re.sub(r'<Relationship [^>]*Target="docProps/custom.xml"/>', "", text)
+        return text.encode()
+    return rewrite(src, dst, edit)
+
+
+def set_meta(src: Path, dst: Path, key: str, value: str) -> Path:
+    pattern = rf'(name="libstats_{key}"><vt:lpwstr>)[^<]*(</vt:lpwstr>)'
+    return edit_part(src, dst, "docProps/custom.xml", lambda x: re.sub(pattern, rf"\g<1>{value}\g<2>", x))
+
+
+def put_cell_xml(src: Path, dst: Path, sheet: str, cell: str, xml: str) -> Path:
+    """Replace the <c> element of ``cell`` in ``sheet`` by ``xml`` (a formula, an error, an inline string)."""
+    part = sheet_part(src, sheet)
+    return edit_part(src, dst, part, lambda x: re.sub(rf'<c r="{cell}"[^>]*?(/>|>.*?</c>)', xml, x, count=1))
+
+
+def add_far_cell(src: Path, dst: Path, sheet: str) -> Path:
+    """One cell at XFD1048576 (aborts python-calamine's process; must not hurt libstats)."""
+    part = sheet_part(src, sheet)
+    far = '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+    return edit_part(src, dst, part, lambda x: x.replace("</sheetData>", far, 1))
+
+
+def zip_bomb(dst: Path) -> Path:
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", " " * (60 * 2**20))
+    return dst
+
+
+def truncated(src: Path, dst: Path) -> Path:
+    data = src.read_bytes()
+    dst.write_bytes(data[: len(data) // 2])
+    return dst
+
+
+def fake_encrypted(dst: Path) -> Path:
+    """The shape of a password-to-open .xlsx: an OLE container with an EncryptedPackage stream."""
+    dst.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504 + "EncryptedPackage".encode("utf-16-le")
+                    + b"\0" * 1024)
+    return dst
+
+
+def html_as_xls(dst: Path) -> Path:
+    dst.write_text("<html><body><table><tr><td>Số thẻ</td><td>1234</td></tr></table></body></html>",
+                   encoding="utf-8")
+    return dst
+
+
+def template_path(out: Path, p=HANOI, form=FORM) -> Path:
+    return out / template_filename(form, p)
+
+
+def raw_file(dst: Path, data: bytes) -> Path:
+    dst.write_bytes(data)
+    return dst

@@ -1,0 +1,257 @@
+"""Every case of the corpus gives its finding code at its cell; none crashes; a batch survives hostile files."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from libstats import batch
+from libstats.batch import WorkerLimits, check_many, collect_files
+from libstats.check import check_file
+from libstats.cli import main
+from libstats.feedback import FEEDBACK_SHEET, write_feedback
+from libstats.findings import CATALOGUE, Verdict
+from libstats.form import build_form
+from libstats.provinces import province
+from libstats.template import TemplateOptions, write_template
+
+from . import corpus as c
+
+F = c.FORM.fields
+S22 = "2.2 Số liệu"
+
+
+def cell(fid: str) -> str:
+    return F[fid].cell
+
+
+def _find(res, code):
+    return [f for f in res.findings if f.code == code]
+
+
+# (name, maker(tmp) -> path, code, sheet, cell, verdict)
+CASES = [
+    ("good", lambda t: c.filled(t / "ok.xlsx"), None, None, None, Verdict.ACCEPTED),
+    ("vn thousands", lambda t: c.with_values(t / "a.xlsx", luot_tl_tinh_n="1.234.567"), "V01", S22,
+     cell("luot_tl_tinh_n"), Verdict.REJECTED),  # the total then disagrees: R02, as it should
+    ("unit typed", lambda t: c.with_values(t / "b.xlsx", so_xe_o_to_n="2 xe", so_xe_o_to_p=2), "V01", S22,
+     cell("so_xe_o_to_n"), None),
+    ("ambiguous", lambda t: c.with_values(t / "c.xlsx", the_cap_moi_xa_n="1,234"), "V02", S22,
+     cell("the_cap_moi_xa_n"), Verdict.REJECTED),
+    ("negative", lambda t: c.with_values(t / "d.xlsx", bo_sung_xa_n=-5), "V03", S22, cell("bo_sung_xa_n"),
+     Verdict.REJECTED),
+    ("fraction", lambda t: c.with_values(t / "e.xlsx", luot_tai_tv_xa_n="12,5"), "V04", S22,
+     cell("luot_tai_tv_xa_n"), Verdict.REJECTED),
+    ("text", lambda t: c.with_values(t / "f.xlsx", tl_so_tinh_n="chưa thống kê"), "V05", S22,
+     cell("tl_so_tinh_n"), Verdict.REJECTED),
+    ("zero word", lambda t: c.with_values(t / "g.xlsx", so_thu_vien_khac_n="không có", luot_phuc_vu_khac_n=0),
+     "V07", "2.3 Số liệu", cell("so_thu_vien_khac_n"), None),
+    ("not applicable", lambda t: c.with_values(t / "h.xlsx", luot_truy_cap_xa_n="x"), "V08", S22,
+     cell("luot_truy_cap_xa_n"), None),
+    ("error value", lambda t: c.put_cell_xml(c.filled(t / "i0.xlsx"), t / "i.xlsx", S22, cell("von_tl_xa_n"),
+     f'<c r="{cell("von_tl_xa_n")}" t="e"><f>1/0</f><v>#DIV/0!</v></c>'), "V06", S22, cell("von_tl_xa_n"),
+     Verdict.REJECTED),
+    ("formula typed", lambda t: c.put_cell_xml(c.filled(t / "j0.xlsx"), t / "j.xlsx", S22, cell("so_xe_o_to_p"),
+     f'<c r="{cell("so_xe_o_to_p")}"><f>1+1</f><v>2</v></c>'), "S08", S22, cell("so_xe_o_to_p"), None),
+    ("unprotected", lambda t: c.unprotect(c.filled(t / "k0.xlsx"), t / "k.xlsx", S22), "S04", S22, "",
+     Verdict.WARNINGS),
+    ("name lost", lambda t: c.edit_names(c.filled(t / "l0.xlsx"), t / "l.xlsx",
+     lambda x: c.drop_name(x, "von_tl_tinh_n")), "S01", S22, cell("von_tl_tinh_n"), Verdict.WARNINGS),
+    ("name #REF!", lambda t: c.edit_names(c.filled(t / "m0.xlsx"), t / "m.xlsx",
+     lambda x: c.set_name(x, "von_tl_tinh_n", "#REF!")), "S02", S22, cell("von_tl_tinh_n"), Verdict.REJECTED),
+    ("name on range", lambda t: c.edit_names(c.filled(t / "n0.xlsx"), t / "n.xlsx",
+     lambda x: c.set_name(x, "von_tl_tinh_n", "'2.2 Số liệu'!$E$40:$E$41")), "S03", S22, cell("von_tl_tinh_n"),
+     Verdict.REJECTED),
+    ("row inserted", lambda t: c.edit_names(c.filled(t / "o0.xlsx"), t / "o.xlsx",
+     lambda x: c.set_name(x, "n1_danh_gia_chung", "'I. Đánh giá chung'!$B$6")), "S05", "I. Đánh giá chung", "B6",
+     None),
+    ("sheet renamed", lambda t: c.rename_sheet(c.filled(t / "p0.xlsx"), t / "p.xlsx", S22, "So lieu"), "S06",
+     "So lieu", "", Verdict.WARNINGS),
+    ("sheet deleted", lambda t: c.remove_sheet(c.filled(t / "q0.xlsx"), t / "q.xlsx", "2.3 Số liệu", True),
+     "S02", "2.3 Số liệu", cell("so_thu_vien_tu_nhan_n"), Verdict.REJECTED),
+    ("pasted copy", lambda t: c.strip_metadata(c.filled(t / "r0.xlsx"), t / "r.xlsx"), "I06", "Bìa", "A5",
+     Verdict.WARNINGS),
+    ("other report", lambda t: c.set_meta(c.filled(t / "s0.xlsx"), t / "s.xlsx", "form", "bao-cao-bao-tang"), "I01",
+     "", "", Verdict.REJECTED),
+    ("older version", lambda t: c.filled(t / "u.xlsx", spec_version="2023.1"), "I03", "", "", Verdict.WARNINGS),
+    ("unknown version", lambda t: c.filled(t / "v.xlsx", spec_version="2099.9"), "I04", "", "", Verdict.REJECTED),
+    ("wrong province", lambda t: c.filled(t / "bao-cao-thu-vien-2024_35_ha-nam.xlsx"), "I05", "Bìa", "B9",
+     Verdict.WARNINGS),
+    ("code list mismatch", lambda t: c.set_meta(c.filled(t / "w0.xlsx"), t / "w.xlsx", "province", "2025:01"),
+     "I09", "", "", Verdict.REJECTED),
+    ("empty required", lambda t: c.with_values(t / "x.xlsx", the_hieu_luc_huyen_n=None), "R01", S22,
+     cell("the_hieu_luc_huyen_n"), Verdict.REJECTED),
+    ("total wrong", lambda t: c.with_values(t / "y.xlsx", the_cap_moi_tong_n=1), "R02", S22,
+     cell("the_cap_moi_tong_n"), Verdict.REJECTED),
+    ("relation", lambda t: c.with_values(t / "z.xlsx", so_tv_moi_tu_nhan_n=50, so_thu_vien_tu_nhan_n=1), "R03",
+     "2.3 Số liệu", cell("so_tv_moi_tu_nhan_n"), Verdict.REJECTED),
+    ("far cell", lambda t: c.add_far_cell(c.filled(t / "fa0.xlsx"), t / "fa.xlsx", S22), None, None, None,
+     Verdict.ACCEPTED),
+    ("empty file", lambda t: c.raw_file(t / "e.xlsx", b""), "F02", "", "", Verdict.REJECTED),
+    ("not a spreadsheet", lambda t: c.raw_file(t / "n.xlsx", "Báo cáo".encode()), "F01",
+     "", "", Verdict.REJECTED),
+    ("truncated", lambda t: c.truncated(c.filled(t / "tr0.xlsx"), t / "tr.xlsx"), "F03", "", "", Verdict.REJECTED),
+    ("encrypted", lambda t: c.fake_encrypted(t / "enc.xlsx"), "F04", "", "", Verdict.REJECTED),
+    ("html as xls", lambda t: c.html_as_xls(t / "h.xls"), "F05", "", "", Verdict.REJECTED),
+    ("zip bomb", lambda t: c.zip_bomb(t / "bomb.xlsx"), "F06", "", "", Verdict.REJECTED),
+]
+
+
+@pytest.mark.parametrize("name,maker,code,sheet,where,expected", CASES, ids=[case[0] for case in CASES])
+def test_corpus_case_gives_its_finding_at_its_cell(tmp_path, name, maker, code, sheet, where, expected):
+    path = maker(tmp_path)
+    before = path.read_bytes()
+    res = check_file(path, year=2024)
+    assert path.read_bytes() == before  # inputs are never modified
+    if code is None:
+        assert res.findings == [], [f.message for f in res.findings]
+    else:
+        hits = _find(res, code)
+        assert hits, f"{code} expected; got {[(f.code, f.cell) for f in res.findings]}"
+        assert (hits[0].sheet, hits[0].cell) == (sheet, where)
+        assert hits[0].message and hits[0].severity == (CATALOGUE[code].severity or hits[0].severity)
+    if expected is not None:
+        assert res.verdict == expected, [(f.code, f.message) for f in res.findings]
+
+
+def test_values_read_are_the_values_written_and_located(tmp_path):
+    values = c.good_values()
+    res = check_file(c.filled(tmp_path / "ok.xlsx", values), year=2024)
+    for fid, v in values.items():
+        assert res.values[fid] == v, fid
+    assert res.sources["the_cap_moi_tinh_n"] == (S22, F["the_cap_moi_tinh_n"].cell)
+    assert res.province == c.HANOI
+
+
+def test_typed_numbers_are_kept_with_an_info_finding(tmp_path):
+    res = check_file(c.with_values(tmp_path / "a.xlsx", so_xe_o_to_n="2 xe", so_xe_o_to_p=" 2 "), year=2024)
+    assert res.values["so_xe_o_to_n"] == 2 and res.values["so_xe_o_to_p"] == 2
+    assert {f.code for f in res.findings} == {"V01"}
+
+
+def test_formula_in_input_keeps_its_value(tmp_path):
+    res = check_file(CASES[10][1](tmp_path), year=2024)
+    assert res.values["so_xe_o_to_p"] == 2
+
+
+def test_renamed_sheet_and_moved_cell_are_still_read(tmp_path):
+    values = c.good_values()
+    res = check_file(CASES[16][1](tmp_path), year=2024)
+    assert res.values["luot_tl_tinh_n"] == values["luot_tl_tinh_n"]
+    assert res.sources["luot_tl_tinh_n"][0] == "So lieu"
+
+
+def test_pasted_copy_is_recovered_from_the_layout(tmp_path):
+    res = check_file(CASES[18][1](tmp_path), year=2024)
+    assert res.year == 2024 and res.province == c.HANOI
+    assert res.values["luot_tl_tinh_n"] == c.good_values()["luot_tl_tinh_n"]
+    assert {f.code for f in res.findings} >= {"I06", "S01"}
+
+
+def test_generic_form_reads_the_province_chosen_with_any_tone_placement(tmp_path):
+    form = c.FORM
+    values = dict(c.good_values(province(2024, "17")), bia_tinh="Hòa Bình")
+    path = write_template(form, tmp_path / "x.xlsx", TemplateOptions(values=values))
+    res = check_file(path, year=2024)
+    assert res.province == province(2024, "17") and res.province.name == "Hoà Bình"
+    missing = check_file(write_template(form, tmp_path / "y.xlsx", TemplateOptions(values=c.good_values())), year=2024)
+    assert [f.cell for f in _find(missing, "I08")] == ["B9"] and missing.verdict == Verdict.REJECTED
+
+
+def test_wrong_year_is_rejected(tmp_path):
+    form = build_form(2023)
+    path = write_template(form, tmp_path / "old.xlsx", TemplateOptions(province=province(2023, "01")))
+    res = check_file(path, year=2024)
+    assert [f.code for f in res.findings] == ["I02"] and "năm 2023" in res.findings[0].message
+
+
+def test_a_2024_code_is_never_taken_as_the_2025_province_of_that_code(tmp_path):
+    yen_bai = province(2024, "15")
+    path = c.filled(tmp_path / "yb.xlsx", p=yen_bai, values=c.good_values(yen_bai))
+    res = check_file(path)
+    assert res.province == yen_bai and res.province.code_list == "2004" and res.year == 2024
+    assert res.province != province(2025, "15")
+
+
+def test_batch_with_hostile_files_checks_all_the_others(tmp_path, monkeypatch):
+    good = [c.filled(tmp_path / f"g{i}.xlsx") for i in range(3)]
+    bomb = c.zip_bomb(tmp_path / "bomb.xlsx")
+    crash = c.filled(tmp_path / "crash.xlsx")
+    hang = c.filled(tmp_path / "hang.xlsx")
+    real = batch.check_file
+
+    def misbehave(path, *args, **kwargs):  # stands for a native reader that aborts or hangs on one file
+        if "crash" in str(path):
+            os.abort()
+        if "hang" in str(path):
+            time.sleep(60)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "check_file", misbehave)
+    files = [(p, p.name) for p in [good[0], bomb, crash, good[1], hang, good[2]]]
+    results = check_many(files, year=2024, limits=WorkerLimits(seconds=5, jobs=2))
+    verdicts = {r.display: r.verdict for r in results}
+    assert [verdicts[g.name] for g in good] == [Verdict.ACCEPTED] * 3
+    assert [f.code for f in results[1].findings] == ["F06"]
+    assert [f.code for f in results[2].findings] == ["F09"] and "bất thường" in results[2].findings[0].message
+    assert [f.code for f in results[4].findings] == ["F09"] and "5 giây" in results[4].findings[0].message
+
+
+def test_outliers_are_warned_against_the_other_provinces(tmp_path):
+    results = []
+    for code in ["01", "02", "04", "06", "08", "10", "11", "12", "14"]:
+        p = province(2024, code)
+        res = check_file(c.filled(tmp_path / f"{code}.xlsx", p=p, values=c.good_values(p)), year=2024)
+        results.append(res)
+    big = results[0]
+    big.values["luot_tl_tong_n"] = big.values["luot_tai_tv_tong_n"] * 40  # 40 items per visit
+    batch.add_outliers(results)
+    assert [f.field for f in _find(big, "B02")] == ["luot_tl_tong_n"]
+    assert sum(len(_find(r, "B02")) for r in results[1:]) == 0
+
+
+def test_cli_check_exit_codes_json_and_feedback(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    c.filled(inbox / "bao-cao-thu-vien-2024_01_ha-noi.xlsx")
+    c.with_values(inbox / "bad.xlsx", the_cap_moi_tong_n=1)
+    runner = CliRunner()
+    ok = runner.invoke(main, ["check", str(inbox / "bao-cao-thu-vien-2024_01_ha-noi.xlsx"), "--year", "2024"])
+    assert ok.exit_code == 0 and "Chấp nhận" in ok.output
+    res = runner.invoke(main, ["check", str(inbox), "--year", "2024", "--json", "--feedback", str(tmp_path / "fb")])
+    assert res.exit_code == 1
+    data = json.loads(res.output)
+    assert [d["verdict"] for d in data] == ["rejected", "accepted"]
+    assert data[0]["findings"][0]["code"] == "R02" and data[0]["findings"][0]["cell"] == cell("the_cap_moi_tong_n")
+    usage = runner.invoke(main, ["check", "--year", "2024"])
+    assert usage.exit_code == 2
+    fb = openpyxl.load_workbook(tmp_path / "fb" / "bad_phan-hoi.xlsx")
+    ws = fb[FEEDBACK_SHEET]
+    assert fb.sheetnames[0] == FEEDBACK_SHEET and ws["C6"].value == "R02"
+    assert ws["D6"].hyperlink.location == f"'{S22}'!{cell('the_cap_moi_tong_n')}"
+    assert fb[S22][cell("the_cap_moi_tong_n")].value == 1  # the province's own data, untouched
+    assert "the_cap_moi_tong_n" in fb.defined_names
+
+
+def test_collect_files_skips_hidden_and_lock_files(tmp_path):
+    (tmp_path / "a").mkdir()
+    for name in ["a/x.xlsx", ".hidden.xlsx", "~$lock.xlsx", "b.xlsx"]:
+        (tmp_path / name).write_bytes(b"x")
+    assert [d for _, d in collect_files([tmp_path])] == ["a/x.xlsx", "b.xlsx"]
+
+
+def test_feedback_of_an_unreadable_file_is_skipped(tmp_path):
+    res = check_file(c.zip_bomb(tmp_path / "b.xlsx"), year=2024)
+    assert write_feedback(res, tmp_path / "fb") is None
+
+
+def test_every_code_used_in_the_corpus_is_in_the_catalogue():
+    used = {case[2] for case in CASES if case[2]}
+    assert used <= set(CATALOGUE)
+    assert Path(c.__file__).exists()
