@@ -140,10 +140,12 @@ def truncated(src: Path, dst: Path) -> Path:
     return dst
 
 
-def fake_encrypted(dst: Path) -> Path:
-    """The shape of a password-to-open .xlsx: an OLE container with an EncryptedPackage stream."""
-    dst.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504 + "EncryptedPackage".encode("utf-16-le")
-                    + b"\0" * 1024)
+def encrypted(src: Path, dst: Path) -> Path:
+    """A real password-to-open .xlsx (agile encryption, as Excel writes it), made with msoffcrypto-tool."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    with src.open("rb") as fh, dst.open("wb") as out:
+        OOXMLFile(fh).encrypt("matkhau", out)
     return dst
 
 

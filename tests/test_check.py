@@ -97,7 +97,7 @@ CASES = [
     ("not a spreadsheet", lambda t: c.raw_file(t / "n.xlsx", "Báo cáo".encode()), "F01",
      "", "", Verdict.REJECTED),
     ("truncated", lambda t: c.truncated(c.filled(t / "tr0.xlsx"), t / "tr.xlsx"), "F03", "", "", Verdict.REJECTED),
-    ("encrypted", lambda t: c.fake_encrypted(t / "enc.xlsx"), "F04", "", "", Verdict.REJECTED),
+    ("encrypted", lambda t: c.encrypted(c.filled(t / "enc0.xlsx"), t / "enc.xlsx"), "F04", "", "", Verdict.REJECTED),
     ("html as xls", lambda t: c.html_as_xls(t / "h.xls"), "F05", "", "", Verdict.REJECTED),
     ("zip bomb", lambda t: c.zip_bomb(t / "bomb.xlsx"), "F06", "", "", Verdict.REJECTED),
 ]

@@ -1,0 +1,51 @@
+"""Returns filled and saved by LibreOffice, and converted to .xls and .ods, check with the right values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from libstats.check import check_file
+from libstats.findings import Verdict
+
+from . import corpus as c
+from .conftest import convert
+
+pytestmark = pytest.mark.libreoffice
+
+
+def _lo_values(values: dict) -> dict:
+    """What a person types: numbers and text (the date as text, as typed into the cell)."""
+    out = {k: v for k, v in values.items() if not isinstance(v, dt.date)}
+    out["bia_ngay"] = values["bia_ngay"].strftime("%d/%m/%Y")
+    return out
+
+
+@pytest.fixture(scope="module")
+def lo_filled(tmp_path_factory, lo):
+    tmp = tmp_path_factory.mktemp("lofill")
+    template = c.filled(tmp / "template.xlsx", values={})
+    values = c.good_values()
+    out = tmp / "bao-cao-thu-vien-2024_01_ha-noi.xlsx"
+    lo.fill(template, out, _lo_values(values))
+    return out, values
+
+
+def test_a_return_filled_in_libreoffice_checks_clean_with_the_right_values(lo_filled):
+    path, values = lo_filled
+    res = check_file(path, year=2024)
+    assert res.verdict == Verdict.ACCEPTED, [(f.code, f.cell, f.message) for f in res.findings]
+    for fid, v in values.items():
+        assert res.values[fid] == v, fid
+
+
+@pytest.mark.parametrize("fmt", ["xls", "ods"])
+def test_xls_and_ods_are_converted_and_read(lo_filled, tmp_path, fmt):
+    path, values = lo_filled
+    other = convert(path, fmt, tmp_path)
+    res = check_file(other, year=2024)
+    assert "F08" in [f.code for f in res.findings]
+    assert res.verdict != Verdict.REJECTED, [(f.code, f.message) for f in res.findings]
+    for fid in ("the_cap_moi_tinh_n", "luot_tl_tong_p", "n222_tv_so", "bia_email"):
+        assert res.values[fid] == values[fid]
