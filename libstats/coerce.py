@@ -15,7 +15,7 @@ __all__ = ["Coerced", "coerce_count", "coerce_text", "coerce_date", "clean_text"
 
 EXCEL_ERRORS = {"#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#N/A", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
                 "#GETTING_DATA", "Err:502", "Err:504", "Err:508", "Err:522"}
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\r\n"), " ")
+_ODD_SPACES = re.compile("[\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\r]")
 _ZERO_WORDS = {"không có", "không", "ko có", "chưa có", "-", "–", "—", "0"}
 _NA_WORDS = {"x", "X"}
 _NUMBER = re.compile(r"^([+-]?)(\d[\d.,' ]*)\s*(.*)$")
@@ -35,8 +35,11 @@ class Coerced:
 
 def clean_text(text: str) -> str:
     """NFC, odd spaces made plain, outer space removed (inner line breaks kept)."""
-    text = unicodedata.normalize("NFC", text)
-    return "\n".join(line.translate(_SPACES).strip() for line in text.strip().splitlines()).strip()
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if _ODD_SPACES.search(text):
+        text = _ODD_SPACES.sub(" ", text)
+    return "\n".join(line.strip() for line in text.strip().split("\n")).strip()
 
 
 def _fmt(n: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from .coerce import Coerced, coerce_count, coerce_date, coerce_text
 from .findings import Finding, make
@@ -106,12 +107,17 @@ def identify(wb: Workbook, spec: Spec, file: str, expected_year: int | None) -> 
     return ident, findings
 
 
+@cache
+def _slugs(year: int) -> tuple[tuple[Province, str], ...]:
+    return tuple((p, slug(p.name)) for p in provinces_for_year(year))
+
+
 def guess_province_from_name(file_name: str, year: int) -> Province | None:
     """The province a file name points at ('..._01_ha-noi.xlsx', 'Ha Noi - bao cao.xlsx'), if exactly one."""
-    stem = slug(file_name.rsplit(".", 1)[0])
-    hits = [p for p in provinces_for_year(year) if re.search(rf"(^|-){re.escape(slug(p.name))}(-|$)", stem)]
-    longest = max((len(slug(p.name)) for p in hits), default=0)
-    hits = [p for p in hits if len(slug(p.name)) == longest]  # 'ha-nam' is not 'ha-noi'; prefer the longest
+    stem = "-" + slug(file_name.rsplit(".", 1)[0]) + "-"
+    found = [(p, s) for p, s in _slugs(year) if f"-{s}-" in stem]
+    longest = max((len(s) for _, s in found), default=0)
+    hits = [p for p, s in found if len(s) == longest]  # 'ba-ria-vung-tau' contains no other name; prefer longest
     return hits[0] if len(hits) == 1 else None
 
 
