@@ -34,6 +34,7 @@ class CheckResult:
     year: int | None = None
     province: Province | None = None
     generated: str = ""
+    saved: str = ""  # when the province last saved the file (from the file's own properties)
     values: dict[str, object] = field(default_factory=dict)
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
@@ -52,7 +53,7 @@ class CheckResult:
 
     def as_dict(self) -> dict:
         return {"file": self.display, "path": self.path, "sha256": self.sha256, "kind": self.kind,
-                "form": self.form_id, "version": self.version, "year": self.year,
+                "form": self.form_id, "version": self.version, "year": self.year, "saved": self.saved,
                 "province": self.province.key if self.province else None,
                 "province_name": self.province.name if self.province else None,
                 "verdict": self.verdict.value, "errors": self.errors, "warnings": self.warnings,
@@ -85,6 +86,7 @@ def check_file(path: str | Path, spec: Spec | None = None, year: int | None = No
         res.findings.append(make("F10", file=name))
     try:
         wb = open_xlsx(intake.data)
+        res.saved = wb.modified
         ident, found = identify(wb, spec, name, year)
         res.findings += found
         res.form_id, res.version, res.year, res.generated = ident.form_id, ident.version, ident.year, ident.generated

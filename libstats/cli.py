@@ -190,6 +190,57 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     sys.exit(1 if any(r.errors for r in results) else 0)
 
 
+def dataset_path(summary: Path) -> Path:
+    """Where the tidy dataset goes: beside the summary, same stem."""
+    return summary.with_name(summary.stem + "_du-lieu.csv")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@year_option()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The summary workbook to write; the tidy dataset goes beside it (…_du-lieu.csv).")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Last year's tidy dataset: compare the provinces' N-1 figures with it.")
+@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write a feedback workbook per file into this folder.")
+@spec_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@library_errors
+def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
+    """Check every return in the inbox and consolidate the accepted ones into the national summary.
+
+    Example: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
+    """
+    from .consolidate import consolidate as run
+    from .dataset import write_dataset
+    from .feedback import write_feedback
+    from .summary import write_summary
+
+    spec = load_spec(spec_path) if spec_path else None
+    con = run(list(inputs), year, previous, spec, progress=_progress("Đang kiểm tra", quiet))
+    if not con.ledger:
+        raise click.UsageError("không có tệp nào trong hộp thư")
+    write_summary(con, output, previous)
+    data = write_dataset(con.tidy, dataset_path(output))
+    if feedback_dir:
+        for e in con.ledger:
+            write_feedback(e.result, feedback_dir)
+    fates = {}
+    for e in con.ledger:
+        fates[e.fate] = fates.get(e.fate, 0) + 1
+    from .ledger import FATES
+    click.echo(f"Năm {year}: {len(con.ledger)} tệp; " + "; ".join(f"{FATES[k].lower()}: {v}" for k, v in
+                                                                     sorted(fates.items())))
+    click.echo(f"Tỉnh có báo cáo được chấp nhận: {len(con.reporting)}/{len(con.expected)}")
+    if con.missing:
+        click.echo("Chưa báo cáo hoặc chưa được chấp nhận: " + ", ".join(p.name for p in con.missing))
+    click.echo(f"Bảng tổng hợp: {output}")
+    click.echo(f"Bộ dữ liệu:    {data}")
+    if feedback_dir:
+        click.echo(f"Tệp phản hồi:  {feedback_dir}")
+
+
 def _emit(text: str, output: Path | None, bom: bool = False) -> None:
     if output is None:
         click.echo(text, nl=False)

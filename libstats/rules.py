@@ -251,12 +251,12 @@ class SameAsLastYearRule:
     def formula(self) -> str:
         ns = ",".join(r.n.id for r in self.table.rows)
         eq = ",".join(f"{r.n.id}={r.p.id}" for r in self.table.rows)
-        return (f'=IF(COUNT({ns})<{len(self.table.rows)},{_q(NA)},IF(AND({eq}),'
+        return (f'=IF(OR(COUNT({ns})<{len(self.table.rows)},SUM({ns})=0),{_q(NA)},IF(AND({eq}),'
                 f'{_q("Cảnh báo: giống hệt năm trước")},{_q(OK)}))')
 
     def status(self, values: dict) -> str:
         pairs = [(values.get(r.n.id), values.get(r.p.id)) for r in self.table.rows]
-        if not all(_is_num(n) for n, _ in pairs):
+        if not all(_is_num(n) for n, _ in pairs) or not any(n for n, _ in pairs):
             return NA
         return "Cảnh báo: giống hệt năm trước" if all(n == p for n, p in pairs) else OK
 
@@ -297,5 +297,6 @@ def build_rules(form: Form) -> tuple[Rule, ...]:
                 rules.append(RelationRule(left.n, right.n, rel.op, rel.severity, rel.message))
     for table in form.tables:
         rules.extend(SwingRule(r, spec.swing_threshold_pct) for r in table.rows)
-        rules.append(SameAsLastYearRule(table))
+        if len(table.rows) >= 4:  # two or three equal figures are common; a whole equal table is a copy
+            rules.append(SameAsLastYearRule(table))
     return tuple(rules)

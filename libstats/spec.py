@@ -58,6 +58,7 @@ class Level:
     id: str
     label: str
     until: int | None = None
+    carried_into: str | None = None  # where its figures go in years after ``until``
 
     def exists_in(self, year: int) -> bool:
         return self.until is None or year <= self.until
@@ -232,8 +233,8 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
     for k, v in when_empty.items():
         if v not in _SEVERITIES:
             raise SpecError(f"form.when_empty.{k}: {v!r} is not one of {sorted(_SEVERITIES)}")
-    levels = tuple(Level(_req(lv, "id", f"levels[{i}]"), _req(lv, "label", f"levels[{i}]"), lv.get("until"))
-                   for i, lv in enumerate(data.get("levels", [])))
+    levels = tuple(Level(_req(lv, "id", f"levels[{i}]"), _req(lv, "label", f"levels[{i}]"), lv.get("until"),
+                         lv.get("carried_into")) for i, lv in enumerate(data.get("levels", [])))
     total_raw = _req(data, "total", "", dict)
     total = Level(_req(total_raw, "id", "total"), _req(total_raw, "label", "total"))
     types = tuple(DimType(_req(t, "id", f"types[{i}]"), _req(t, "label", f"types[{i}]"), t.get("definition", ""))
@@ -280,6 +281,10 @@ def _cross_check(spec: Spec) -> None:
     if not 0 < spec.narrative_max_chars <= EXCEL_LIMITS["cell_chars"]:
         raise SpecError(f"form.narrative_max_chars: {spec.narrative_max_chars} is outside 1..32767 (Excel's cell)")
     dims = {d.id for d in (*spec.levels, spec.total, *spec.types)}
+    for i, lv in enumerate(spec.levels):
+        if lv.until is not None and lv.carried_into not in {x.id for x in spec.levels if x.until is None}:
+            raise SpecError(f"levels[{i}].carried_into: a level that ends ({lv.id!r}, until {lv.until}) must say "
+                            "which continuing level its figures are carried into")
     names = [s.name.casefold() for s in spec.sheets]
     if len(set(names)) != len(names):
         raise SpecError("sheets: two sheets have the same name (Excel ignores case)")

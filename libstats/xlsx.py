@@ -70,6 +70,7 @@ class Workbook:
     cells: dict[tuple[str, str], Cell]  # (sheet name, "B9") → cell, for the cells read so far
     zip: zipfile.ZipFile = field(repr=False, default=None)
     limits: Limits = field(default_factory=Limits)
+    modified: str = ""  # docProps/core.xml dcterms:modified: when the province last saved the file
 
     def sheet(self, name: str) -> SheetInfo | None:
         return next((s for s in self.sheets if s.name == name), None)
@@ -330,7 +331,11 @@ def open_xlsx(data: bytes, limits: Limits = Limits()) -> Workbook:
         raise
     except Exception as exc:  # BadZipFile, EOFError, XML parse errors, DefusedXmlException...: a corrupt file
         raise XlsxError("F03", type(exc).__name__ + (f": {exc}" if str(exc) else "")) from exc
-    return Workbook(sheets, names, custom, date1904, "xl/vbaProject.bin" in z.namelist(), {}, z, limits)
+    modified = ""
+    if "docProps/core.xml" in z.namelist():
+        m = re.search(rb"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>", z.read("docProps/core.xml"))
+        modified = m[1].decode("ascii", "replace").strip() if m else ""
+    return Workbook(sheets, names, custom, date1904, "xl/vbaProject.bin" in z.namelist(), {}, z, limits, modified)
 
 
 def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Cell]:

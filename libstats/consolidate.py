@@ -1,0 +1,167 @@
+"""Consolidate an inbox of returns into national tables, from one tidy dataset.
+
+Totals and year-over-year figures are computed here from the figures read, never from formula cells. A
+missing province is a row marked "chưa báo cáo", never zeros; every national figure says how many provinces
+it covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .batch import WorkerLimits, add_outliers, check_many, collect_files
+from .check import CheckResult
+from .dataset import compare_with_previous, load_dataset, previous_figures, tidy_frame, tidy_rows
+from .form import Form, build_form
+from .ledger import Entry, build_ledger
+from .provinces import Province, provinces_for_year
+from .rules import pct_change
+from .spec import Spec, default_spec
+
+__all__ = ["Consolidation", "consolidate", "national_table", "province_table", "headline_frame"]
+
+
+@dataclass
+class Consolidation:
+    year: int
+    form: Form
+    expected: list[Province]
+    ledger: list[Entry]
+    tidy: pd.DataFrame
+    previous_diffs: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def used(self) -> list[CheckResult]:
+        return [e.result for e in self.ledger if e.used]
+
+    @property
+    def reporting(self) -> set[str]:
+        return {r.province.code for r in self.used}
+
+    @property
+    def missing(self) -> list[Province]:
+        return [p for p in self.expected if p.code not in self.reporting]
+
+
+def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """Headline indicators (sums of indicators, e.g. visits = at the library + outside) added as rows."""
+    frames = [tidy]
+    for h in spec.headlines:
+        if list(h.sum) == [h.id]:
+            continue
+        part = tidy[tidy["indicator"].isin(h.sum)]
+        keys = ["province_code", "code_list", "province_name", "region", "dim", "dim_label", "year"]
+        summed = part.groupby(keys, dropna=False)["value"].agg(
+            lambda s: s.sum() if s.notna().all() and len(s) == len(h.sum) else pd.NA).reset_index()
+        summed["indicator"] = h.id
+        frames.append(summed)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _change(n, p) -> tuple:
+    if pd.isna(n) or pd.isna(p):
+        return pd.NA, pd.NA
+    pct = pct_change(int(n), int(p))
+    return int(n) - int(p), (round(pct, 1) if pct is not None else pd.NA)
+
+
+def national_table(con: Consolidation) -> pd.DataFrame:
+    """Every indicator by level and library type: N, N-1, change, %, provinces covered each year."""
+    tidy = _derive(con.tidy, con.form.spec)
+    rows = []
+    order = [(r.indicator, r.dim, r.label, r.dim_label, r.unit, r.table) for r in con.form.rows]
+    for h in con.form.spec.headlines:
+        if list(h.sum) != [h.id]:
+            for lv in (*con.form.levels, con.form.spec.total):
+                order.append((h.id, lv.id, h.label, lv.label, "lượt", "tieu_de"))
+    for ind, dim, label, dim_label, unit, table in order:
+        sel = tidy[(tidy["indicator"] == ind) & (tidy["dim"] == dim)]
+        n = sel[sel["year"] == con.year]["value"]
+        p = sel[sel["year"] == con.year - 1]["value"]
+        total_n = int(n.sum()) if n.notna().any() else pd.NA
+        total_p = int(p.sum()) if p.notna().any() else pd.NA
+        diff, pct = _change(total_n, total_p)
+        rows.append({"table": table, "indicator": ind, "label": label, "dim": dim, "dim_label": dim_label,
+                     "unit": unit, "n": total_n, "p": total_p, "diff": diff, "pct": pct,
+                     "provinces_n": int(n.notna().sum()), "provinces_p": int(p.notna().sum())})
+    return pd.DataFrame(rows)
+
+
+def headline_frame(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame:
+    """One indicator, one dimension: a row per expected province (missing ones marked), N, N-1, change, %."""
+    tidy = _derive(con.tidy, con.form.spec)
+    sel = tidy[(tidy["indicator"] == indicator) & (tidy["dim"] == dim)]
+    n = sel[sel["year"] == con.year].set_index("province_code")["value"]
+    p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
+    rows = []
+    for prov in con.expected:
+        reported = prov.code in con.reporting
+        vn = n.get(prov.code, pd.NA) if reported else pd.NA
+        vp = p.get(prov.code, pd.NA) if reported else pd.NA
+        diff, pct = _change(vn, vp)
+        rows.append({"province_code": prov.code, "province_name": prov.name, "region": prov.region,
+                     "status": "" if reported else "chưa báo cáo", "n": vn, "p": vp, "diff": diff, "pct": pct})
+    df = pd.DataFrame(rows)
+    df["rank"] = df["n"].astype("Float64").rank(ascending=False, method="min").astype("Int64")
+    return df
+
+
+def province_table(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame:
+    """Provinces grouped by region, with regional subtotals and the national total (coverage counted)."""
+    df = headline_frame(con, indicator, dim)
+    out = []
+    for region, group in df.groupby("region", sort=False):
+        out.append(group.assign(kind="province"))
+        out.append(pd.DataFrame([_subtotal(group, f"Cộng {region}", region, "region")]))
+    out.append(pd.DataFrame([_subtotal(df, "TOÀN QUỐC", "", "national")]))
+    return pd.concat(out, ignore_index=True)
+
+
+def _subtotal(group: pd.DataFrame, name: str, region: str, kind: str) -> dict:
+    n, p = group["n"], group["p"]
+    total_n = int(n.sum()) if n.notna().any() else pd.NA
+    total_p = int(p.sum()) if p.notna().any() else pd.NA
+    diff, pct = _change(total_n, total_p)
+    covered = f"{int(n.notna().sum())}/{len(group)} tỉnh"
+    return {"province_code": "", "province_name": name, "region": region, "status": covered, "n": total_n,
+            "p": total_p, "diff": diff, "pct": pct, "rank": pd.NA, "kind": kind}
+
+
+def _previous_diffs(con: Consolidation, dataset: Path) -> pd.DataFrame:
+    df = load_dataset(dataset)
+    prev = previous_figures(df, con.year - 1, con.form.code_list)
+    rows = []
+    for res in con.used:
+        for r in con.form.rows:
+            before = prev.get((res.province.code, r.indicator, r.dim))
+            now = res.values.get(r.p.id)
+            if before is not None and now is not None and before != now:
+                sheet, cell = res.sources.get(r.p.id, ("", ""))
+                rows.append({"province_code": res.province.code, "province_name": res.province.name,
+                             "indicator": r.label, "dim": r.dim_label, "reported_now": now,
+                             "reported_last_year": before, "diff": now - before, "source_file": res.display,
+                             "sheet": sheet, "cell": cell})
+    return pd.DataFrame(rows)
+
+
+def consolidate(inputs: list[Path], year: int, previous: Path | None = None, spec: Spec | None = None,
+                limits: WorkerLimits = WorkerLimits(),
+                progress: Callable[[Iterable], Iterable] = lambda it: it) -> Consolidation:
+    """Check every file under ``inputs`` and build the tidy dataset from the files the ledger uses."""
+    spec = spec or default_spec()
+    form = build_form(year, spec)
+    files = collect_files(inputs)
+    results = check_many(files, spec, year, limits=limits, progress=progress)
+    add_outliers(results)
+    if previous is not None:
+        compare_with_previous(results, previous)
+    ledger = build_ledger(results, year)
+    rows = [row for e in ledger if e.used for row in tidy_rows(e.result, form)]
+    con = Consolidation(year, form, list(provinces_for_year(year)), ledger, tidy_frame(rows))
+    if previous is not None:
+        con.previous_diffs = _previous_diffs(con, previous)
+    return con

@@ -1,0 +1,97 @@
+"""The tidy dataset: one row per figure, traceable to the cell it came from.
+
+Every national table is derived from it; it is written as CSV (UTF-8 with BOM, so Excel opens it correctly)
+beside the summary, and next year's ``--previous`` reads it back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .atomic import atomic_path
+from .check import CheckResult
+from .findings import make
+from .form import Form
+
+__all__ = ["COLUMNS", "tidy_rows", "tidy_frame", "write_dataset", "load_dataset", "compare_with_previous",
+           "previous_figures"]
+
+COLUMNS = ["province_code", "code_list", "province_name", "region", "section", "table", "indicator", "dim",
+           "dim_label", "unit", "year", "value", "source_file", "sheet", "cell", "field_id"]
+_DTYPES = {"province_code": str, "code_list": str, "year": "Int64", "value": "Int64", "cell": str, "dim": str}
+
+
+def tidy_rows(res: CheckResult, form: Form) -> list[dict]:
+    """The figures of one accepted return, each with the file, sheet and cell it was read from."""
+    p, rows = res.province, []
+    for r in form.rows:
+        for f, year in ((r.n, form.year), (r.p, form.year - 1)):
+            value = res.values.get(f.id)
+            sheet, cell = res.sources.get(f.id, (f.sheet, f.cell))
+            rows.append({"province_code": p.code, "code_list": p.code_list, "province_name": p.name,
+                         "region": p.region, "section": f.section, "table": r.table, "indicator": r.indicator,
+                         "dim": r.dim, "dim_label": r.dim_label, "unit": r.unit, "year": year,
+                         "value": value, "source_file": res.display, "sheet": sheet, "cell": cell,
+                         "field_id": f.id})
+    return rows
+
+
+def tidy_frame(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    return df.astype({"year": "Int64", "value": "Int64"})
+
+
+def write_dataset(df: pd.DataFrame, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return path
+
+
+def load_dataset(path: Path) -> pd.DataFrame:
+    """Read a tidy dataset written by ``consolidate``; ValueError names what is wrong."""
+    try:
+        df = pd.read_csv(path, dtype=_DTYPES, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise ValueError(f"không đọc được bộ dữ liệu {path}: {exc}") from exc
+    missing = [c for c in ("province_code", "code_list", "indicator", "dim", "year", "value") if c not in df]
+    if missing:
+        raise ValueError(f"{path}: không phải bộ dữ liệu của libstats (thiếu cột {', '.join(missing)})")
+    df["province_code"] = df["province_code"].str.zfill(2)
+    return df
+
+
+def previous_figures(df: pd.DataFrame, year: int, code_list: str) -> dict[tuple[str, str, str], int]:
+    """Last year's accepted year-N figures on ``code_list``'s basis: (province code, indicator, dim) → value.
+
+    A 2004-list dataset asked for on the 2025 basis is summed over the old provinces of each new one
+    (every merger is a whole-province merger; see libstats.rollover for the district level)."""
+    from .rollover import rebase_frame
+
+    rows = df[(df["year"] == year) & df["value"].notna()]
+    if rows.empty:
+        return {}
+    if set(rows["code_list"]) != {code_list}:
+        rows = rebase_frame(rows, code_list)
+    return {(r.province_code, r.indicator, r.dim): int(r.value) for r in rows.itertuples()}
+
+
+def compare_with_previous(results: list[CheckResult], dataset: Path) -> None:
+    """B01: a province's year N-1 figure that differs from what it reported last year."""
+    from .form import build_form
+
+    df = load_dataset(dataset)
+    for res in results:
+        if res.province is None or res.year is None or res.errors:
+            continue
+        form = build_form(res.year)
+        prev = previous_figures(df, res.year - 1, res.province.code_list)
+        for r in form.rows:
+            before = prev.get((res.province.code, r.indicator, r.dim))
+            now = res.values.get(r.p.id)
+            if before is not None and isinstance(now, int) and now != before:
+                sheet, cell = res.sources.get(r.p.id, (r.p.sheet, r.p.cell))
+                res.findings.append(make("B01", file=res.display, sheet=sheet, cell=cell, field=r.p.id,
+                                         label=r.p.label, value=f"{now:,}".replace(",", "."),
+                                         expected=f"{before:,}".replace(",", ".")))

@@ -1,0 +1,91 @@
+"""Year after year: last year's figures prefilled, and the 2025 reform (63 → 34 provinces, no district level).
+
+Rules, stated once here and in docs/rollover.md:
+- every 2025 province is a whole-province merger of 2004-list provinces, so an old figure goes, whole, into
+  exactly one new province: the new figure is the sum of its old provinces' figures;
+- a level that ended (``until`` in the spec) is carried into the level the spec names (``carried_into``):
+  the 2024 district figures are added to the commune level, so totals are unchanged by rebasing;
+- a sum with a missing component is missing, never a partial sum;
+- codes are only ever compared together with their code list (15 was Yên Bái, is now Lào Cai).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .form import Form
+from .provinces import Province, provinces_for_year, successor_code
+from .spec import Spec
+from .template import TemplateOptions
+
+__all__ = ["rebase_frame", "previous_year_prefill", "carry_map"]
+
+
+def carry_map(spec: Spec, year: int) -> dict[str, str]:
+    """Levels that do not exist in ``year`` → the level their figures are carried into."""
+    return {lv.id: lv.carried_into for lv in spec.levels if not lv.exists_in(year) and lv.carried_into}
+
+
+def rebase_frame(df: pd.DataFrame, code_list: str = "2025", carry: dict[str, str] | None = None) -> pd.DataFrame:
+    """Re-express tidy rows of the 2004 list on the 2025 list (sums of whole provinces; ended levels carried)."""
+    if code_list != "2025":
+        raise ValueError(f"chỉ chuyển được sang danh mục 2025, không sang {code_list!r}")
+    carry = {"huyen": "xa"} if carry is None else carry
+    old = df[df["code_list"] == "2004"].copy()
+    keep = df[df["code_list"] != "2004"]
+    if old.empty:
+        return df.copy()
+    old["province_code"] = old["province_code"].map(successor_code)
+    old["code_list"] = "2025"
+    old["dim"] = old["dim"].replace(carry)
+    if "field_id" in old:
+        old["field_id"] = ""
+    labels = {}
+    names = {p.code: p for p in provinces_for_year(2025)}
+    keys = ["province_code", "code_list", "indicator", "dim", "year"]
+    extra = [c for c in ("section", "table", "unit") if c in old]
+    grouped = old.groupby(keys + extra, dropna=False, sort=True)
+    out = grouped["value"].agg(lambda s: s.sum() if s.notna().all() else pd.NA).reset_index()
+    for col in ("source_file", "sheet", "cell"):
+        if col in old:
+            out[col] = grouped[col].agg(lambda s: "; ".join(str(x) for x in s.dropna().unique())).values
+    out["province_name"] = out["province_code"].map(lambda c: names[c].name)
+    out["region"] = out["province_code"].map(lambda c: names[c].region)
+    if "dim_label" in old:
+        labels = old.drop_duplicates("dim").set_index("dim")["dim_label"].to_dict()
+        out["dim_label"] = out["dim"].map(labels)
+    out["value"] = out["value"].astype("Int64")
+    cols = [c for c in df.columns if c in out.columns]
+    return pd.concat([keep, out[cols]], ignore_index=True) if not keep.empty else out[cols]
+
+
+def previous_year_prefill(form: Form, dataset: Path):
+    """A function giving each province's TemplateOptions with last year's accepted figures in the N-1
+    column, locked, with a note saying where each came from; a figure missing last year stays open."""
+    from .dataset import load_dataset
+
+    df = load_dataset(dataset)
+    rows = df[(df["year"] == form.year - 1) & df["value"].notna()]
+    if rows.empty:
+        raise ValueError(f"{dataset}: không có số liệu năm {form.year - 1}")
+    if set(rows["code_list"]) != {form.code_list}:
+        rows = rebase_frame(rows, form.code_list, carry_map(form.spec, form.year))
+    figures = {(r.province_code, r.indicator, r.dim): (int(r.value), str(r.source_file), str(r.cell))
+               for r in rows.itertuples()}
+
+    def prefill(p: Province | None) -> TemplateOptions:
+        if p is None:
+            return TemplateOptions()
+        values, notes = {}, {}
+        for r in form.rows:
+            got = figures.get((p.code, r.indicator, r.dim))
+            if got is None:
+                continue
+            values[r.p.id] = got[0]
+            notes[r.p.id] = (f"Số liệu năm {form.year - 1} lấy từ báo cáo đã được chấp nhận năm trước "
+                             f"({got[1]}, ô {got[2]}). Nếu cần đính chính, ghi ở cột Giải thích.")
+        return TemplateOptions(values=values, locked=frozenset(values), notes=notes)
+
+    return prefill
