@@ -55,8 +55,9 @@ def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
             continue
         part = tidy[tidy["indicator"].isin(h.sum)]
         keys = ["province_code", "code_list", "province_name", "region", "dim", "dim_label", "year"]
+        need = len(h.sum)
         summed = part.groupby(keys, dropna=False)["value"].agg(
-            lambda s: s.sum() if s.notna().all() and len(s) == len(h.sum) else pd.NA).reset_index()
+            lambda s, need=need: s.sum() if s.notna().all() and len(s) == need else pd.NA).reset_index()
         summed["indicator"] = h.id
         frames.append(summed)
     return pd.concat(frames, ignore_index=True)
@@ -149,13 +150,13 @@ def _previous_diffs(con: Consolidation, dataset: Path) -> pd.DataFrame:
 
 
 def consolidate(inputs: list[Path], year: int, previous: Path | None = None, spec: Spec | None = None,
-                limits: WorkerLimits = WorkerLimits(),
+                limits: WorkerLimits | None = None,
                 progress: Callable[[Iterable], Iterable] = lambda it: it) -> Consolidation:
     """Check every file under ``inputs`` and build the tidy dataset from the files the ledger uses."""
     spec = spec or default_spec()
     form = build_form(year, spec)
     files = collect_files(inputs)
-    results = check_many(files, spec, year, limits=limits, progress=progress)
+    results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress)
     add_outliers(results)
     if previous is not None:
         compare_with_previous(results, previous)
