@@ -1,0 +1,193 @@
+"""Consolidation end to end: every national figure equals the one computed here independently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from libstats import summary as summary_mod
+from libstats.cli import main
+from libstats.consolidate import consolidate
+from libstats.dataset import load_dataset
+from libstats.form import build_form
+from libstats.generate import generate_templates
+from libstats.provinces import province, provinces_for_year
+from libstats.samples import sample_values
+from libstats.template import TemplateOptions, template_filename, write_template
+
+YEAR = 2024
+FORM = build_form(YEAR)
+T0 = dt.datetime(2024, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
+
+
+def known_values() -> dict[str, dict]:
+    return {p.code: sample_values(FORM, p, seed=11) for p in provinces_for_year(YEAR)}
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory) -> tuple[Path, dict[str, dict]]:
+    """Returns of every province but Hà Giang (02), one rejected (Cao Bằng, 04), Hà Nội sent twice."""
+    box = tmp_path_factory.mktemp("inbox")
+    values = known_values()
+    provinces = [p for p in provinces_for_year(YEAR) if p.code != "02"]
+    generate_templates(FORM, provinces, box, prefill=lambda p: TemplateOptions(values=values[p.code],
+                                                                                generated_at=T0))
+    bad = dict(values["04"], the_cap_moi_tong_n=1)  # total ≠ sum: rejected
+    write_template(FORM, box / template_filename(FORM, province(YEAR, "04")),
+                   TemplateOptions(province=province(YEAR, "04"), values=bad, generated_at=T0))
+    hanoi = province(YEAR, "01")
+    first = dict(values["01"], the_cap_moi_tinh_n=values["01"]["the_cap_moi_tinh_n"] - 100,
+                 the_cap_moi_tong_n=values["01"]["the_cap_moi_tong_n"] - 100)
+    write_template(FORM, box / "lan-1" / "ha-noi-gui-lan-1.xlsx",
+                   TemplateOptions(province=hanoi, values=first, generated_at=T0 - dt.timedelta(days=3)))
+    shutil.copy(box / template_filename(FORM, province(YEAR, "22")), box / "quang-ninh-ban-sao.xlsx")
+    return box, values
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def run(inbox, tmp_path_factory):
+    box, values = inbox
+    before = _hashes(box)
+    out = tmp_path_factory.mktemp("out") / "tong-hop-2024.xlsx"
+    result = CliRunner().invoke(main, ["consolidate", str(box), "--year", "2024", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert _hashes(box) == before  # the inbox is untouched
+    return out, values, result.output
+
+
+def _expected_national(values: dict[str, dict], used: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    out = {}
+    for r in FORM.rows:
+        out[(r.indicator, r.dim)] = (sum(values[c][r.n.id] for c in used), sum(values[c][r.p.id] for c in used))
+    return out
+
+
+USED = {p.code for p in provinces_for_year(YEAR)} - {"02", "04"}
+
+
+def test_every_national_figure_change_and_percent_equals_the_independent_sum(run):
+    out, values, _ = run
+    expected = _expected_national(values, USED)
+    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["national"]]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    labels = {(r.label, r.dim_label): (r.indicator, r.dim) for r in FORM.rows}
+    checked = 0
+    for label, dim_label, _unit, n, p, diff, pct, cov_n, cov_p in rows:
+        key = labels.get((label, dim_label))
+        if key is None:
+            continue
+        en, ep = expected[key]
+        assert (n, p) == (en, ep), key
+        assert diff == en - ep
+        assert pct == (pytest.approx(round((en - ep) / ep * 100, 1)) if ep else None)
+        assert cov_n == len(USED) and cov_p == len(USED)
+        checked += 1
+    assert checked == len(FORM.rows)
+
+
+def test_province_rows_missing_marked_regions_and_national_total(run):
+    out, values, _ = run
+    ws = openpyxl.load_workbook(out)["Tỉnh - Số thẻ thư viện cấp mới"]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    by_code = {r[0]: r for r in rows if r[0]}
+    assert by_code["02"][2] == "chưa báo cáo" and by_code["02"][3] is None  # never zero
+    assert by_code["04"][2] == "chưa báo cáo"
+    assert by_code["01"][3] == values["01"]["the_cap_moi_tong_n"]  # the later of Hà Nội's two files
+    national = next(r for r in rows if r[1] == "TOÀN QUỐC")
+    assert national[3] == sum(values[c]["the_cap_moi_tong_n"] for c in USED)
+    assert national[2] == f"{len(USED)}/63 tỉnh"
+    regions = [r for r in rows if r[1] and str(r[1]).startswith("Cộng ")]
+    assert len(regions) == 6 and sum(r[3] for r in regions) == national[3]
+    for code, r in by_code.items():
+        if code in USED:
+            n, p = values[code]["the_cap_moi_tong_n"], values[code]["the_cap_moi_tong_p"]
+            assert (r[3], r[4], r[5]) == (n, p, n - p)
+    ranks = sorted(r[7] for code, r in by_code.items() if code in USED)
+    assert ranks[0] == 1 and len(ranks) == len(USED)
+
+
+def test_ledger_has_every_file_once_with_its_fate(run, inbox):
+    out, _, output = run
+    box, _ = inbox
+    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["ledger"]]
+    rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
+    assert sorted(r[0] for r in rows) == sorted(str(p.relative_to(box)) for p in box.rglob("*.xlsx"))
+    fate = {r[0]: (r[3], r[4]) for r in rows}
+    assert fate["lan-1/ha-noi-gui-lan-1.xlsx"] == ("Đã được thay thế", "bao-cao-thu-vien-2024_01_ha-noi.xlsx")
+    assert fate[template_filename(FORM, province(YEAR, "04"))][0] == "Không chấp nhận"
+    dup = [k for k in fate if "quang-ninh" in k]
+    assert sorted(fate[k][0] for k in dup) == ["Chấp nhận", "Đã được thay thế"]
+    assert any("trùng lặp" in fate[k][1] for k in dup)
+    assert "Chưa báo cáo hoặc chưa được chấp nhận: Hà Giang, Cao Bằng" in output
+
+
+def test_superseded_file_lists_the_cells_that_differ(run):
+    out, values, _ = run
+    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["findings"]]
+    l02 = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[3] == "L02"]
+    cells = {(r[5], r[6]) for r in l02 if r[0] == "lan-1/ha-noi-gui-lan-1.xlsx"}
+    assert cells == {("2.2 Số liệu", FORM.fields["the_cap_moi_tinh_n"].cell),
+                     ("2.2 Số liệu", FORM.fields["the_cap_moi_tong_n"].cell)}
+
+
+def test_dataset_traces_every_figure_to_its_cell_and_the_same_inbox_gives_the_same_figures(run, inbox, tmp_path):
+    out, values, _ = run
+    df = load_dataset(out.with_name("tong-hop-2024_du-lieu.csv"))
+    assert set(df["province_code"]) == USED and set(df["code_list"]) == {"2004"}
+    row = df[(df["province_code"] == "01") & (df["field_id"] == "luot_tl_xa_n")].iloc[0]
+    assert (row["value"], row["sheet"], row["cell"], row["year"]) == (
+        values["01"]["luot_tl_xa_n"], "2.2 Số liệu", FORM.fields["luot_tl_xa_n"].cell, 2024)
+    assert row["source_file"] == "bao-cao-thu-vien-2024_01_ha-noi.xlsx"
+    assert out.with_name("tong-hop-2024_du-lieu.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    again = consolidate([inbox[0]], YEAR)
+    cols = ["province_code", "field_id", "value", "source_file", "cell"]
+    pd.testing.assert_frame_equal(again.tidy[cols].sort_values(cols[:2]).reset_index(drop=True),
+                                  df[cols].sort_values(cols[:2]).reset_index(drop=True), check_dtype=False)
+
+
+def test_narratives_are_gathered_whole_and_text_stays_text(tmp_path):
+    p = province(YEAR, "01")
+    values = dict(sample_values(FORM, p), n2_de_xuat="=1+1 là đề xuất, không phải công thức")
+    write_template(FORM, tmp_path / "in" / "a.xlsx", TemplateOptions(province=p, values=values))
+    out = tmp_path / "s.xlsx"
+    result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(out)["TM Phần 2. Phương hướng"]
+    header = [c.value for c in ws[3]]
+    col = header.index("IV. ĐỀ XUẤT, KIẾN NGHỊ")
+    cell = ws.cell(row=4, column=col + 1)
+    assert cell.value == "=1+1 là đề xuất, không phải công thức" and cell.data_type == "s"
+    ws = openpyxl.load_workbook(out)["TM 2.2 Thư viện công cộng"]
+    assert ws.cell(row=4, column=2).value == values["n222_mo_hinh"]
+
+
+def test_an_interrupted_run_leaves_no_half_written_summary(inbox, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(summary_mod, "_data", broken)
+    out = tmp_path / "s.xlsx"
+    with pytest.raises(KeyboardInterrupt):
+        summary_mod.write_summary(consolidate([inbox[0] / "lan-1"], YEAR), out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_provinces_are_never_merged_a_misnamed_file_counts_for_its_own_province(tmp_path):
+    ha_nam = province(YEAR, "35")
+    write_template(FORM, tmp_path / "in" / "bao-cao-thu-vien-2024_01_ha-noi.xlsx",
+                   TemplateOptions(province=ha_nam, values=sample_values(FORM, ha_nam)))
+    con = consolidate([tmp_path / "in"], YEAR)
+    assert con.reporting == {"35"}
+    assert "I05" in [f.code for f in con.ledger[0].result.findings]

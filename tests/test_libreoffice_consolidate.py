@@ -1,0 +1,46 @@
+"""Returns filled in LibreOffice consolidate to the right national figures; the summary opens in LibreOffice."""
+
+from __future__ import annotations
+
+import subprocess
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from libstats.cli import main
+from libstats.form import build_form
+from libstats.provinces import province
+from libstats.samples import sample_values
+from libstats.template import TemplateOptions, template_filename, write_template
+
+from .conftest import convert
+from .test_libreoffice_check import _lo_values
+
+pytestmark = pytest.mark.libreoffice
+FORM = build_form(2024)
+
+
+def test_mixed_inbox_consolidates_exactly_and_the_summary_renders(lo, tmp_path):
+    inbox = tmp_path / "inbox"
+    values = {}
+    for i, code in enumerate(["01", "31", "79", "92"]):
+        p = province(2024, code)
+        values[code] = sample_values(FORM, p, seed=5)
+        target = inbox / template_filename(FORM, p)
+        if i % 2:  # filled by a person in LibreOffice
+            blank = write_template(FORM, tmp_path / f"blank-{code}.xlsx", TemplateOptions(province=p))
+            inbox.mkdir(exist_ok=True)
+            lo.fill(blank, target, _lo_values(values[code]))
+        else:
+            write_template(FORM, target, TemplateOptions(province=p, values=values[code]))
+    out = tmp_path / "tong-hop.xlsx"
+    result = CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2024", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(out)["Tỉnh - Số lượt phục vụ"]
+    national = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == "TOÀN QUỐC")
+    expected = sum(v["luot_tai_tv_tong_n"] + v["luot_ngoai_tv_tong_n"] for v in values.values())
+    assert national[3] == expected and national[2] == "4/63 tỉnh"
+    pdf = convert(out, "pdf", tmp_path)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "TỔNG HỢP BÁO CÁO CÔNG TÁC THƯ VIỆN NĂM 2024" in text and "chưa báo cáo" in text
