@@ -18,7 +18,7 @@ times: dict[str, float] = {}
 with tempfile.TemporaryDirectory() as tmp:
     paths = make_returns(YEAR, Path(tmp))
     files = [(p, p.name) for p in paths]
-    with timed("libstats check (worker per file, 2 jobs)", times):
+    with timed("libstats check (isolated workers, 2 jobs)", times):
         results = check_many(files, year=YEAR)
     with timed("libstats check (in process)", times):
         check_many(files, year=YEAR, isolate=False)

@@ -60,26 +60,60 @@ def _vm_bytes() -> int:
         return 0
 
 
-def _child(conn, path: str, display: str, spec: Spec, year: int | None, limits: WorkerLimits) -> None:
+def _worker(conn, spec: Spec, year: int | None, limits: WorkerLimits) -> None:
+    """A long-lived checker: takes (index, path, display) tasks, says when it starts each, sends each result."""
     faulthandler.disable()  # a crash is reported by the parent as a finding, not as a traceback on screen
-    try:
-        budget = _vm_bytes() + limits.memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
-        cpu = int(limits.seconds) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        conn.send(check_file(path, spec, year, display))
-    except MemoryError:
-        conn.send(("F09", "quá giới hạn bộ nhớ"))
-    except BaseException as exc:  # noqa: BLE001 - the parent turns any failure into a finding
-        conn.send(("F09", f"lỗi khi đọc: {type(exc).__name__}"))
-    finally:
-        conn.close()
+    budget = _vm_bytes() + limits.memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        i, path, display = task
+        conn.send(("start", i))
+        try:
+            conn.send(("done", i, check_file(path, spec, year, display)))
+        except MemoryError:
+            conn.send(("fail", i, "quá giới hạn bộ nhớ"))
+            return  # a worker that ran out of memory is not reused
+        except Exception as exc:  # noqa: BLE001 - the parent turns any failure into a finding
+            conn.send(("fail", i, f"lỗi khi đọc: {type(exc).__name__}"))
 
 
 def _failed(path: Path, display: str, detail: str) -> CheckResult:
     res = CheckResult(str(path), display)
     res.findings.append(make("F09", file=display, detail=detail))
     return res
+
+
+class _Pool:
+    """Workers that each check files one after another; a crash or a hang costs one file and one worker."""
+
+    def __init__(self, spec: Spec, year: int | None, limits: WorkerLimits):
+        self.ctx, self.spec, self.year, self.limits = mp.get_context("fork"), spec, year, limits
+        self.workers: dict = {}  # parent connection → [process, current index or None, deadline]
+
+    def spawn(self):
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(target=_worker, args=(child, self.spec, self.year, self.limits), daemon=True)
+        proc.start()
+        child.close()
+        self.workers[parent] = [proc, None, 0.0]
+        return parent
+
+    def retire(self, conn, kill: bool = False):
+        proc = self.workers.pop(conn)[0]
+        if kill:
+            proc.kill()
+        else:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+        conn.close()
 
 
 def check_many(files: Sequence[tuple[Path, str]], spec: Spec | None = None, year: int | None = None,
@@ -91,42 +125,61 @@ def check_many(files: Sequence[tuple[Path, str]], spec: Spec | None = None, year
         build_form(year, spec)  # lay out once before forking: workers inherit it
     if not isolate:
         return [check_file(p, spec, year, d) for p, d in progress(files)]
-    ctx = mp.get_context("fork")
     results: dict[int, CheckResult] = {}
-    pending = list(enumerate(files))[::-1]
-    running: dict = {}  # reader connection → (index, process, deadline)
+    pending = list(range(len(files)))[::-1]
+    pool = _Pool(spec, year, limits)
     ticker = iter(progress(range(len(files))))
-    while pending or running:
-        while pending and len(running) < limits.jobs:
-            i, (path, display) = pending.pop()
-            recv, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(send, str(path), display, spec, year, limits), daemon=True)
-            proc.start()
-            send.close()
-            running[recv] = (i, proc, time.monotonic() + limits.seconds)
-        ready = wait(list(running), timeout=0.5)
-        now = time.monotonic()
-        for conn in list(running):
-            i, proc, deadline = running[conn]
-            path, display = files[i]
-            if conn in ready:
-                try:
-                    got = conn.recv()
-                except (EOFError, OSError):
+    for _ in range(min(limits.jobs, len(files))):
+        pool.spawn()
+
+    def give(conn):
+        if pending:
+            i = pending.pop()
+            pool.workers[conn][1:] = [i, time.monotonic() + limits.seconds]
+            conn.send((i, str(files[i][0]), files[i][1]))
+        else:
+            pool.workers[conn][1] = None
+
+    def finish(i, result):
+        results[i] = result
+        next(ticker, None)
+
+    try:
+        for conn in list(pool.workers):
+            give(conn)
+        while len(results) < len(files):
+            busy = {c: w for c, w in pool.workers.items() if w[1] is not None}
+            sentinels = {w[0].sentinel: c for c, w in busy.items()}
+            ready = set(wait([*busy, *sentinels], timeout=0.5))
+            for conn, (proc, i, deadline) in busy.items():
+                path, display = files[i]
+                if conn in ready:
+                    try:
+                        msg = conn.recv()
+                    except (EOFError, OSError):
+                        msg = None
+                    if msg and msg[0] == "start":
+                        continue
+                    if msg and msg[0] == "done":
+                        finish(i, msg[2])
+                        give(conn)
+                        continue
+                    detail = msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})"
+                    finish(i, _failed(path, display, detail))
+                    pool.retire(conn, kill=True)
+                    give(pool.spawn())
+                elif proc.sentinel in ready and not conn.poll():
                     proc.join(5)
-                    got = _failed(path, display, f"trình đọc dừng bất thường (mã {proc.exitcode})")
-                if isinstance(got, tuple):
-                    got = _failed(path, display, got[1])
-            elif now > deadline:
-                proc.kill()
-                got = _failed(path, display, f"quá {limits.seconds:g} giây")
-            else:
-                continue
-            results[i] = got
-            conn.close()
-            proc.join(5)
-            del running[conn]
-            next(ticker, None)
+                    finish(i, _failed(path, display, f"trình đọc dừng bất thường (mã {proc.exitcode})"))
+                    pool.retire(conn, kill=True)
+                    give(pool.spawn())
+                elif time.monotonic() > deadline:
+                    finish(i, _failed(path, display, f"quá {limits.seconds:g} giây"))
+                    pool.retire(conn, kill=True)
+                    give(pool.spawn())
+    finally:
+        for conn in list(pool.workers):
+            pool.retire(conn)
     next(ticker, None)
     return [results[i] for i in range(len(files))]
 
