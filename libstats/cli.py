@@ -241,6 +241,54 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
         click.echo(f"Tệp phản hồi:  {feedback_dir}")
 
 
+@main.command()
+@year_option()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the filled sample returns into.")
+@click.option("--seed", type=int, default=2024, show_default=True, help="Same seed, same returns.")
+@click.option("--flaws", is_flag=True, help="Plant the documented flaws (docs/samples.md) in a few returns.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@library_errors
+def samples(year, out_dir, seed, flaws, quiet):
+    """Filled sample returns for every province of a year, as an officer would fill them.
+
+    Example: libstats samples --year 2024 --out samples/2024 --flaws
+    """
+    from .sample_set import write_samples
+
+    paths = write_samples(build_form(year), out_dir, seed, flaws, progress=_progress("Báo cáo mẫu", quiet))
+    click.echo(f"Đã tạo {len(paths)} báo cáo mẫu năm {year} trong {out_dir}")
+
+
+@main.command()
+@click.argument("out_dir", required=False, type=click.Path(file_okay=False, path_type=Path),
+                default=Path("libstats-demo"))
+@click.option("--year", type=click.IntRange(2000, 2100), default=2024, show_default=True, help="Report year.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@library_errors
+def demo(out_dir, year, quiet):
+    """The whole cycle on built-in data: templates, sample returns, checks, feedback, national summary.
+
+    Example: libstats demo libstats-demo
+    """
+    from .demo import run_demo
+    from .ledger import FATES
+
+    res = run_demo(out_dir, year, say=click.echo, progress=lambda label: _progress(label, quiet))
+    con = res.consolidation
+    fates = {}
+    for e in con.ledger:
+        fates[FATES[e.fate]] = fates.get(FATES[e.fate], 0) + 1
+    click.echo(f"\nKết quả: {len(con.ledger)} tệp — " + "; ".join(f"{k.lower()}: {v}" for k, v in fates.items()))
+    click.echo(f"Tỉnh được tổng hợp: {len(con.reporting)}/{len(con.expected)}; chưa có: "
+               + (", ".join(p.name for p in con.missing) or "không"))
+    click.echo(f"Bảng tổng hợp:   {res.summary}")
+    click.echo(f"Bộ dữ liệu:      {res.dataset}")
+    click.echo(f"Tệp phản hồi:    {res.feedback}")
+    click.echo(f"Mẫu biểu:        {res.templates}")
+    click.echo(f"Báo cáo mẫu:     {res.inbox}")
+
+
 def _emit(text: str, output: Path | None, bom: bool = False) -> None:
     if output is None:
         click.echo(text, nl=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .form import PROVINCE_FIELD, Form
 from .provinces import Province, size, slug
 
-__all__ = ["SampleReturn", "sample_values", "narrative_text"]
+__all__ = ["sample_values", "narrative_text", "Flaw", "FLAWS"]
 
 _PEOPLE = ["Nguyễn Thị Hồng", "Trần Văn Minh", "Lê Thị Thu Hà", "Phạm Quốc Tuấn", "Hoàng Thị Lan", "Vũ Đức Thắng",
            "Đặng Thị Mai", "Bùi Văn Hải", "Đỗ Thị Ngọc Anh", "Ngô Thanh Sơn", "Dương Thị Huyền", "Lý Văn Phúc"]
@@ -49,12 +49,6 @@ def narrative_text(label: str, province: Province, year: int, rng: random.Random
     parts += [m.format(n=rng.randint(2, 40)) for m in rng.sample(_MIDDLES, rng.randint(2, 4))]
     parts.append(rng.choice(_CLOSINGS))
     return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class SampleReturn:
-    province: Province
-    values: dict[str, object]
 
 
 def _level_figures(level: str, n_libs: int, scale: float, rng: random.Random) -> dict[str, int]:
@@ -148,3 +142,28 @@ def sample_values(form: Form, province: Province, seed: int = 2024) -> dict[str,
     })
     values.pop(PROVINCE_FIELD, None)
     return values
+
+
+@dataclass(frozen=True)
+class Flaw:
+    """A problem planted in one sample return, with the finding codes the checks must give for it."""
+
+    id: str
+    position: int  # index of the province in the year's list
+    description: str
+    codes: frozenset[str]  # codes the file(s) of this province must carry (and no other warning or error)
+
+
+FLAWS = (
+    Flaw("text-numbers", 1, "Số liệu gõ dạng chữ: '1.234.567' đọc được (thông tin), '1,234' không rõ nghĩa (lỗi).",
+         frozenset({"V01", "V02"})),
+    Flaw("missing-section", 2, "Bỏ trống cả trang “2.3 Loại hình khác” và bảng số liệu 2.3 năm N.",
+         frozenset({"R01"})),
+    Flaw("swing", 3, "Số lượt tài nguyên thông tin cấp tỉnh tăng gấp ba mà không giải thích.",
+         frozenset({"R04"})),
+    Flaw("old-template", 4, "Điền vào mẫu phiên bản cũ (2023.1).", frozenset({"I03"})),
+    Flaw("resubmission", 5, "Gửi hai lần: lần đầu sai tổng số thẻ, lần sau đã sửa.", frozenset({"L01", "L02", "R02"})),
+    Flaw("wrong-province", 6, "Tệp của tỉnh này đặt tên theo tỉnh kế tiếp (gửi nhầm); tỉnh kế tiếp không có tệp.",
+         frozenset({"I05"})),
+    Flaw("corrupt", 8, "Tệp bị hỏng khi gửi (chỉ còn một nửa).", frozenset({"F03"})),
+)

@@ -24,7 +24,7 @@ from libstats.template import TemplateOptions, template_filename, write_template
 
 YEAR = 2024
 FORM = build_form(YEAR)
-T0 = dt.datetime(2024, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 12, 1, 8, 0, tzinfo=dt.UTC)
 
 
 def known_values() -> dict[str, dict]:

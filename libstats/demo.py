@@ -1,0 +1,48 @@
+"""The whole cycle on built-in data: templates, sample returns (some flawed), checks, feedback, summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .consolidate import Consolidation, consolidate
+from .dataset import write_dataset
+from .feedback import write_feedback
+from .form import build_form
+from .generate import generate_templates
+from .provinces import provinces_for_year
+from .sample_set import write_samples
+from .summary import write_summary
+
+__all__ = ["DemoResult", "run_demo"]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    templates: Path
+    inbox: Path
+    feedback: Path
+    summary: Path
+    dataset: Path
+    consolidation: Consolidation
+
+
+def run_demo(out: Path, year: int = 2024, seed: int = 2024, say: Callable[[str], None] = print,
+             progress: Callable[[str], Callable[[Iterable], Iterable]] = lambda label: (lambda it: it)) -> DemoResult:
+    form = build_form(year)
+    templates, inbox, feedback = out / "mau-bieu", out / "hop-thu", out / "phan-hoi"
+    say(f"1/4 Tạo mẫu báo cáo năm {year} cho {len(provinces_for_year(year))} tỉnh → {templates}")
+    generate_templates(form, list(provinces_for_year(year)), templates, progress=progress("Mẫu"))
+    say(f"2/4 Tạo báo cáo mẫu đã điền (có một số lỗi cố ý) → {inbox}")
+    write_samples(form, inbox, seed=seed, flaws=True, progress=progress("Báo cáo mẫu"))
+    say("3/4 Kiểm tra và tổng hợp")
+    con = consolidate([inbox], year, progress=progress("Kiểm tra"))
+    summary = out / f"tong-hop-{year}.xlsx"
+    write_summary(con, summary)
+    dataset = write_dataset(con.tidy, summary.with_name(summary.stem + "_du-lieu.csv"))
+    say(f"4/4 Ghi tệp phản hồi cho các tỉnh → {feedback}")
+    for e in progress("Phản hồi")(con.ledger):
+        if e.result.findings:
+            write_feedback(e.result, feedback)
+    return DemoResult(templates, inbox, feedback, summary, dataset, con)

@@ -1,0 +1,104 @@
+"""Samples and the demo: the flaws give exactly their documented findings; the demo's figures add up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
+
+from libstats.check import check_file
+from libstats.cli import main
+from libstats.consolidate import consolidate
+from libstats.demo import run_demo
+from libstats.form import build_form
+from libstats.provinces import provinces_for_year, size
+from libstats.sample_set import write_samples
+from libstats.samples import FLAWS, sample_values
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("demo"), 2024, say=lambda s: None)
+
+
+def test_each_flaw_gives_exactly_its_documented_findings_and_clean_returns_none(demo):
+    provinces = list(provinces_for_year(2024))
+    codes: dict[str, set[str]] = {}
+    for e in demo.consolidation.ledger:
+        key = e.result.province.code if e.result.province else e.result.display
+        codes.setdefault(key, set()).update(f.code for f in e.result.findings if f.code != "B02")
+    for flaw in FLAWS:
+        p = provinces[flaw.position]
+        key = p.code if flaw.id != "corrupt" else next(k for k in codes if p.code + "_" in k)
+        assert codes.pop(key) == set(flaw.codes), flaw.id
+    assert all(not c for c in codes.values()), {k: c for k, c in codes.items() if c}
+
+
+def test_demo_national_figures_equal_the_sum_of_the_accepted_returns_read_independently(demo):
+    form = build_form(2024)
+    used = [e.result for e in demo.consolidation.ledger if e.used]
+    cells = {r.indicator: r.n for r in form.rows if r.dim == "tong"}
+    expected = {ind: 0 for ind in cells}
+    for res in used:
+        wb = CalamineWorkbook.from_path(res.path)  # another reader than libstats' own
+        rows = wb.get_sheet_by_name("2.2 Số liệu").to_python()
+        for ind, f in cells.items():
+            value = rows[f.row][f.col]
+            expected[ind] += int(value if isinstance(value, (int, float)) else str(value).replace(".", ""))
+    ws = openpyxl.load_workbook(demo.summary)["Toàn quốc"]
+    got = {row[0]: row[3] for row in ws.iter_rows(min_row=4, values_only=True) if row[1] == "Tổng cộng"}
+    labels = {r.indicator: r.label for r in form.rows}
+    for ind, total in expected.items():
+        assert got[labels[ind]] == total, ind
+    assert len(used) == 59
+
+
+def test_sample_magnitudes_and_ratios_are_plausible():
+    form = build_form(2024)
+    for p in provinces_for_year(2024):
+        v = sample_values(form, p)
+        visits = v["luot_tai_tv_tinh_n"]
+        assert 500 <= v["the_cap_moi_tinh_n"] <= 40_000
+        assert 10 <= visits / v["the_cap_moi_tinh_n"] <= 80
+        assert 1.4 <= v["luot_tl_tinh_n"] / visits <= 2.6
+        for r in form.rows:
+            n, prev = v[r.n.id], v[r.p.id]
+            if prev >= 100:
+                assert -0.15 <= (n - prev) / prev <= 0.30, (p.name, r.id)
+    sizes = sorted(provinces_for_year(2024), key=lambda p: size(p)[1])
+    assert sample_values(form, sizes[-1])["so_thu_vien_xa_n"] > sample_values(form, sizes[0])["so_thu_vien_xa_n"]
+
+
+def test_samples_are_deterministic_for_a_seed(tmp_path):
+    form = build_form(2025)
+    a = write_samples(form, tmp_path / "a", seed=3)
+    b = write_samples(form, tmp_path / "b", seed=3)
+    c = write_samples(form, tmp_path / "c", seed=4)
+    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+    assert check_file(a[0]).values != check_file(c[0]).values
+
+
+def test_committed_samples_are_what_the_command_makes(tmp_path):
+    committed = sorted((SAMPLES / "2025").glob("*.xlsx"))
+    assert len(committed) >= 30
+    result = CliRunner().invoke(main, ["samples", "--year", "2025", "--out", str(tmp_path), "--flaws", "-q"])
+    assert result.exit_code == 0, result.output
+    fresh = {p.name: p for p in tmp_path.glob("*.xlsx")}
+    assert sorted(fresh) == [p.name for p in committed]
+    for p in committed[:5]:
+        assert check_file(p).values == check_file(fresh[p.name]).values
+
+
+def test_demo_command_prints_the_paths_of_its_outputs(tmp_path):
+    result = CliRunner().invoke(main, ["demo", str(tmp_path / "d"), "--year", "2026", "-q"])
+    assert result.exit_code == 0, result.output
+    assert f"Bảng tổng hợp:   {tmp_path / 'd' / 'tong-hop-2026.xlsx'}" in result.output
+    assert (tmp_path / "d" / "tong-hop-2026_du-lieu.csv").exists()
+    assert len(list((tmp_path / "d" / "phan-hoi").glob("*.xlsx"))) >= 5
+    con = consolidate([tmp_path / "d" / "hop-thu"], 2026)
+    assert len(con.expected) == 34
