@@ -289,6 +289,32 @@ def demo(out_dir, year, quiet):
     click.echo(f"Báo cáo mẫu:     {res.inbox}")
 
 
+@main.command()
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--to", "to_list", type=click.Choice(["2025"]), default="2025", show_default=True,
+              help="The code list to re-express the dataset on.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The rebased dataset (CSV) to write.")
+@library_errors
+def rebase(dataset, to_list, output):
+    """Re-express a 63-province dataset on the 34-province basis (2025 reform).
+
+    Each new province's figure is the sum of its old provinces' (whole-province mergers); the 2024 district
+    level is carried into the commune level, as the spec says; a sum with a missing part stays missing.
+
+    Example: libstats rebase tong-hop-2024_du-lieu.csv --to 2025 -o du-lieu-2024-theo-34-tinh.csv
+    """
+    from .dataset import load_dataset, write_dataset
+    from .rollover import carry_map, rebase_frame
+    from .spec import default_spec
+
+    df = load_dataset(dataset)
+    out = rebase_frame(df, to_list, carry_map(default_spec(), int(to_list)))
+    write_dataset(out, output)
+    click.echo(f"Đã chuyển {df['province_code'].nunique()} tỉnh sang {out['province_code'].nunique()} tỉnh "
+               f"(danh mục {to_list}): {output}")
+
+
 def _emit(text: str, output: Path | None, bom: bool = False) -> None:
     if output is None:
         click.echo(text, nl=False)

@@ -19,6 +19,7 @@ from .dataset import compare_with_previous, load_dataset, previous_figures, tidy
 from .form import Form, build_form
 from .ledger import Entry, build_ledger
 from .provinces import Province, provinces_for_year
+from .rollover import carry_map
 from .rules import pct_change
 from .spec import Spec, default_spec
 
@@ -134,7 +135,7 @@ def _subtotal(group: pd.DataFrame, name: str, region: str, kind: str) -> dict:
 
 def _previous_diffs(con: Consolidation, dataset: Path) -> pd.DataFrame:
     df = load_dataset(dataset)
-    prev = previous_figures(df, con.year - 1, con.form.code_list)
+    prev = previous_figures(df, con.year - 1, con.form.code_list, carry_map(con.form.spec, con.year))
     rows = []
     for res in con.used:
         for r in con.form.rows:

@@ -62,31 +62,34 @@ def load_dataset(path: Path) -> pd.DataFrame:
     return df
 
 
-def previous_figures(df: pd.DataFrame, year: int, code_list: str) -> dict[tuple[str, str, str], int]:
+def previous_figures(df: pd.DataFrame, year: int, code_list: str,
+                     carry: dict[str, str] | None = None) -> dict[tuple[str, str, str], int]:
     """Last year's accepted year-N figures on ``code_list``'s basis: (province code, indicator, dim) → value.
 
     A 2004-list dataset asked for on the 2025 basis is summed over the old provinces of each new one
     (every merger is a whole-province merger; see libstats.rollover for the district level)."""
     from .rollover import rebase_frame
 
-    rows = df[(df["year"] == year) & df["value"].notna()]
+    rows = df[df["year"] == year]
     if rows.empty:
         return {}
     if set(rows["code_list"]) != {code_list}:
-        rows = rebase_frame(rows, code_list)
+        rows = rebase_frame(rows, code_list, carry)
+    rows = rows[rows["value"].notna()]
     return {(r.province_code, r.indicator, r.dim): int(r.value) for r in rows.itertuples()}
 
 
 def compare_with_previous(results: list[CheckResult], dataset: Path) -> None:
     """B01: a province's year N-1 figure that differs from what it reported last year."""
     from .form import build_form
+    from .rollover import carry_map
 
     df = load_dataset(dataset)
     for res in results:
         if res.province is None or res.year is None or res.errors:
             continue
         form = build_form(res.year)
-        prev = previous_figures(df, res.year - 1, res.province.code_list)
+        prev = previous_figures(df, res.year - 1, res.province.code_list, carry_map(form.spec, res.year))
         for r in form.rows:
             before = prev.get((res.province.code, r.indicator, r.dim))
             now = res.values.get(r.p.id)

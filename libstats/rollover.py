@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .form import Form
-from .provinces import Province, provinces_for_year, successor_code
+from .provinces import Province, components, provinces_for_year, successor_code
 from .spec import Spec
 from .template import TemplateOptions
 
@@ -37,25 +37,35 @@ def rebase_frame(df: pd.DataFrame, code_list: str = "2025", carry: dict[str, str
     keep = df[df["code_list"] != "2004"]
     if old.empty:
         return df.copy()
+    labels = old.drop_duplicates("dim").set_index("dim")["dim_label"].to_dict() if "dim_label" in old else {}
+    old["old_code"] = old["province_code"]
     old["province_code"] = old["province_code"].map(successor_code)
     old["code_list"] = "2025"
     old["dim"] = old["dim"].replace(carry)
-    if "field_id" in old:
-        old["field_id"] = ""
-    labels = {}
-    names = {p.code: p for p in provinces_for_year(2025)}
     keys = ["province_code", "code_list", "indicator", "dim", "year"]
     extra = [c for c in ("section", "table", "unit") if c in old]
     grouped = old.groupby(keys + extra, dropna=False, sort=True)
     out = grouped["value"].agg(lambda s: s.sum() if s.notna().all() else pd.NA).reset_index()
+    # a new province whose old provinces are not all in the dataset has no figure, never a partial sum
+    present = grouped["old_code"].agg(lambda s: frozenset(s)).values
+    complete = [have == frozenset(components(code)) for have, code in zip(present, out["province_code"],
+                                                                          strict=True)]
+    out.loc[[not c for c in complete], "value"] = pd.NA
     for col in ("source_file", "sheet", "cell"):
         if col in old:
             out[col] = grouped[col].agg(lambda s: "; ".join(str(x) for x in s.dropna().unique())).values
+    if "source_file" in out:
+        missing = [", ".join(sorted(frozenset(components(code)) - have)) for have, code in
+                   zip(present, out["province_code"], strict=True)]
+        out["source_file"] = [f if not m else f"{f}; thiếu số liệu tỉnh cũ mã {m}" for f, m in
+                              zip(out["source_file"], missing, strict=True)]
+    names = {p.code: p for p in provinces_for_year(2025)}
     out["province_name"] = out["province_code"].map(lambda c: names[c].name)
     out["region"] = out["province_code"].map(lambda c: names[c].region)
-    if "dim_label" in old:
-        labels = old.drop_duplicates("dim").set_index("dim")["dim_label"].to_dict()
+    if labels:
         out["dim_label"] = out["dim"].map(labels)
+    if "field_id" in df:
+        out["field_id"] = ""
     out["value"] = out["value"].astype("Int64")
     cols = [c for c in df.columns if c in out.columns]
     return pd.concat([keep, out[cols]], ignore_index=True) if not keep.empty else out[cols]
@@ -67,11 +77,12 @@ def previous_year_prefill(form: Form, dataset: Path):
     from .dataset import load_dataset
 
     df = load_dataset(dataset)
-    rows = df[(df["year"] == form.year - 1) & df["value"].notna()]
+    rows = df[df["year"] == form.year - 1]
     if rows.empty:
         raise ValueError(f"{dataset}: không có số liệu năm {form.year - 1}")
     if set(rows["code_list"]) != {form.code_list}:
         rows = rebase_frame(rows, form.code_list, carry_map(form.spec, form.year))
+    rows = rows[rows["value"].notna()]
     figures = {(r.province_code, r.indicator, r.dim): (int(r.value), str(r.source_file), str(r.cell))
                for r in rows.itertuples()}
 

@@ -1,0 +1,142 @@
+"""Year after year across the 2025 reform: prefilled N-1 figures, rebase, comparison with last year."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from libstats.check import check_file
+from libstats.cli import main
+from libstats.consolidate import consolidate
+from libstats.dataset import load_dataset, write_dataset
+from libstats.form import build_form
+from libstats.provinces import components, province, provinces_for_year
+from libstats.sample_set import write_samples
+from libstats.samples import sample_values
+from libstats.template import TemplateOptions, template_filename, write_template
+
+F2024, F2025 = build_form(2024), build_form(2025)
+
+
+@pytest.fixture(scope="module")
+def dataset_2024(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("y2024")
+    write_samples(F2024, tmp / "inbox", seed=9)
+    con = consolidate([tmp / "inbox"], 2024)
+    assert len(con.reporting) == 63
+    return write_dataset(con.tidy, tmp / "tong-hop-2024_du-lieu.csv")
+
+
+def _old(df: pd.DataFrame) -> dict[tuple[str, str, str], int]:
+    rows = df[df["year"] == 2024]
+    return {(r.province_code, r.indicator, r.dim): int(r.value) for r in rows.itertuples()}
+
+
+def expected_2025(old: dict, new_code: str, indicator: str, dim: str) -> int:
+    """What a 2025 province's 2024 figure must be: its old provinces summed, districts carried into communes."""
+    dims = ["xa", "huyen"] if dim == "xa" else [dim]
+    return sum(old[(c, indicator, d)] for c in components(new_code) for d in dims)
+
+
+def test_2025_templates_prefill_exact_sums_of_the_merged_provinces_locked_with_a_note(dataset_2024, tmp_path):
+    result = CliRunner().invoke(main, ["template", "--year", "2025", "--all-provinces", "--previous",
+                                       str(dataset_2024), "--out", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.output
+    old = _old(load_dataset(dataset_2024))
+    unchanged = 0
+    for p in provinces_for_year(2025):
+        wb = openpyxl.load_workbook(tmp_path / template_filename(F2025, p))
+        ws = wb["2.2 Số liệu"]
+        for r in F2025.rows:
+            c = wb[r.p.sheet][r.p.cell]
+            assert c.value == expected_2025(old, p.code, r.indicator, r.dim), (p.name, r.id)
+            assert c.protection.locked and c.comment is not None and "năm 2024" in c.comment.text
+        assert ws[F2025.fields["the_cap_moi_tinh_n"].cell].protection.locked is False  # year N stays open
+        if len(components(p.code)) == 1:
+            unchanged += 1
+            assert components(p.code) == (p.code,)
+    assert unchanged == 11
+
+
+def test_rebase_gives_the_same_sums_and_leaves_national_totals_unchanged(dataset_2024, tmp_path):
+    out = tmp_path / "rebased.csv"
+    result = CliRunner().invoke(main, ["rebase", str(dataset_2024), "--to", "2025", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    before, after = load_dataset(dataset_2024), load_dataset(out)
+    assert after["province_code"].nunique() == 34 and set(after["code_list"]) == {"2025"}
+    old = _old(before)
+    for r in after[after["year"] == 2024].itertuples():
+        assert r.value == expected_2025(old, r.province_code, r.indicator, r.dim)
+    for year in (2023, 2024):
+        b = before[(before["year"] == year) & (before["dim"] == "tong")].groupby("indicator")["value"].sum()
+        a = after[(after["year"] == year) & (after["dim"] == "tong")].groupby("indicator")["value"].sum()
+        pd.testing.assert_series_equal(a, b)
+    assert "huyen" not in set(after["dim"])
+
+
+def test_reused_codes_never_mix(dataset_2024):
+    old = _old(load_dataset(dataset_2024))
+    df = load_dataset(dataset_2024)
+    from libstats.rollover import rebase_frame
+    new = rebase_frame(df)
+    got = new[(new["province_code"] == "24") & (new["indicator"] == "von_tl") & (new["dim"] == "tinh")
+              & (new["year"] == 2024)]["value"].item()
+    assert got == old[("24", "von_tl", "tinh")] + old[("27", "von_tl", "tinh")]  # Bắc Giang + Bắc Ninh
+    assert province(2025, "24").name == "Bắc Ninh" and province(2024, "24").name == "Bắc Giang"
+    lao_cai = new[(new["province_code"] == "15") & (new["indicator"] == "so_thu_vien") & (new["dim"] == "tinh")
+                  & (new["year"] == 2024)]["value"].item()
+    assert lao_cai == 2  # Lào Cai (10) and Yên Bái (15) each had one provincial library
+
+
+def test_a_merged_province_with_a_missing_part_is_left_open_never_a_partial_sum(dataset_2024, tmp_path):
+    df = load_dataset(dataset_2024)
+    partial = write_dataset(df[df["province_code"] != "02"], tmp_path / "partial.csv")  # Hà Giang missing
+    from libstats.rollover import previous_year_prefill
+    opts = previous_year_prefill(F2025, partial)(province(2025, "08"))  # Tuyên Quang = Hà Giang + Tuyên Quang
+    assert opts.values == {} and opts.locked == frozenset()
+    assert previous_year_prefill(F2025, partial)(province(2025, "04")).values  # Cao Bằng is whole
+
+
+def test_2025_consolidation_compares_with_2024_on_34_provinces(dataset_2024, tmp_path):
+    inbox = tmp_path / "inbox"
+    from libstats.rollover import previous_year_prefill
+    prefill = previous_year_prefill(F2025, dataset_2024)
+    for p in provinces_for_year(2025):
+        opts = prefill(p)
+        values = {**sample_values(F2025, p, seed=2), **opts.values}
+        for r in F2025.rows:  # keep the swing rule quiet: this test is about N-1
+            values[r.gc.id] = "Sáp nhập tỉnh từ 01/7/2025."
+        if p.code == "37":  # Ninh Bình corrects its 2024 provincial-library cards
+            values["the_cap_moi_tinh_p"] += 10
+            values["the_cap_moi_tong_p"] += 10
+        write_template(F2025, inbox / template_filename(F2025, p), TemplateOptions(province=p, values=values))
+    out = tmp_path / "tong-hop-2025.xlsx"
+    result = CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2025", "--previous", str(dataset_2024),
+                                       "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(out)["Đối chiếu năm trước"]
+    diffs = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
+    assert {(r[0], r[2], r[5]) for r in diffs} == {("Ninh Bình", "Cấp tỉnh", 10), ("Ninh Bình", "Tổng cộng", 10)}
+    nat = openpyxl.load_workbook(out)["Toàn quốc"]
+    row = next(r for r in nat.iter_rows(min_row=4, values_only=True)
+               if r[0] == "Tổng số tài nguyên thông tin (vốn tài liệu)" and r[1] == "Tổng cộng")
+    old = load_dataset(dataset_2024)
+    assert row[4] == old[(old["year"] == 2024) & (old["indicator"] == "von_tl") & (old["dim"] == "tong")]["value"].sum()
+    assert row[8] == 34
+    res = check_file(inbox / template_filename(F2025, province(2025, "37")))
+    assert res.province.code_list == "2025"
+
+
+def test_overview_notes_the_reform(dataset_2024, tmp_path):
+    inbox = tmp_path / "in"
+    p = province(2025, "01")
+    write_template(F2025, inbox / "a.xlsx", TemplateOptions(province=p, values=sample_values(F2025, p)))
+    out = tmp_path / "s.xlsx"
+    assert CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2025", "-o", str(out), "-q"]).exit_code == 0
+    texts = [c.value for row in openpyxl.load_workbook(out)["Tổng quan"].iter_rows() for c in row if c.value]
+    assert any("không còn cấp huyện" in str(t) and "cộng vào cấp xã" in str(t) for t in texts)
+    assert any("34 tỉnh" in str(t) for t in texts)
