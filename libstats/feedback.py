@@ -66,9 +66,19 @@ def write_feedback(res: CheckResult, out_dir: Path) -> Path | None:
         msg = ws.cell(row=row, column=5, value=f.message)
         msg.data_type = "s"
         msg.alignment = Alignment(wrap_text=True, vertical="top")
-    for col, width in zip("ABCDE", (5, 14, 7, 30, 100), strict=True):
+        ws.row_dimensions[row].height = 15 * (len(f.message) // 95 + 1)
+    for col, width in zip("ABCDE", (5, 14, 7, 30, 90), strict=True):
         ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            if c.value is not None and c.font.name != "Times New Roman":
+                c.font = Font(name="Times New Roman", bold=c.font.bold, color=c.font.color, underline=c.font.underline)
     ws.freeze_panes = "A6"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "5:5"
     out = out_dir / feedback_filename(res)
     with atomic_path(out) as tmp:
         wb.save(tmp)

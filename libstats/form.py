@@ -184,14 +184,15 @@ def _lay_tables(spec: Spec, sheet: SheetSpec, year: int, levels) -> tuple[list[L
         for rs, ind, dim in _table_rows(spec, item, levels):
             rid = f"{ind.id}_{dim}"
             label = render(rs.label or ind.label, year)
+            full = f"{label} ({spec.dim_label(dim)})"
             unit = rs.unit or ind.unit
             common = dict(sheet=sheet.name, row=row, section=item.section or _section_of(sheet), indicator=ind.id,
                           dim=dim, unit=unit)
-            n = Field(f"{rid}_n", col=c["n"], kind="number", column="n", label=f"{label} — năm {year}",
+            n = Field(f"{rid}_n", col=c["n"], kind="number", column="n", label=f"{full} — năm {year}",
                       when_empty=spec.when_empty["year"], **common)
-            p = Field(f"{rid}_p", col=c["p"], kind="number", column="p", label=f"{label} — năm {year - 1}",
+            p = Field(f"{rid}_p", col=c["p"], kind="number", column="p", label=f"{full} — năm {year - 1}",
                       when_empty=spec.when_empty["previous_year"], **common)
-            gc = Field(f"{rid}_gc", col=c["gc"], kind="explanation", column="gc", label=f"{label} — giải thích",
+            gc = Field(f"{rid}_gc", col=c["gc"], kind="explanation", column="gc", label=f"{full} — giải thích",
                        max_chars=1000, **common)
             fields += [n, p, gc]
             rows.append(TableRow(rid, item.id, ind.id, dim, label, spec.dim_label(dim), unit, row, n, p, gc,

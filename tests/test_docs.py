@@ -1,0 +1,28 @@
+"""The generated docs are current, and the README's commands are the ones the project runs."""
+
+from pathlib import Path
+
+from libstats.docs import generated_docs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_generated_docs_are_current():
+    stale = [rel for rel, text in generated_docs().items()
+             if not (ROOT / rel).exists() or (ROOT / rel).read_text(encoding="utf-8") != text]
+    assert not stale, f"regenerate with `python -m libstats.docs`: {stale}"
+
+
+def test_every_finding_code_is_documented():
+    text = (ROOT / "docs" / "finding-codes.md").read_text(encoding="utf-8")
+    from libstats.findings import CATALOGUE
+    assert all(f"| {code} |" in text for code in CATALOGUE)
+
+
+def test_readme_first_screen_has_the_two_setup_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:40]
+    commands = [line.strip() for line in readme if line.strip().startswith("pip install")]
+    assert len(commands) == 2
+    assert "libstats demo" in commands[0] and "pytest" in commands[1]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert commands[1] in ci
