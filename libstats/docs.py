@@ -22,11 +22,12 @@ def cli_reference() -> str:
 
     lines = ["# CLI reference", "", "Generated from the commands' `--help` by `python -m libstats.docs`; a test keeps "
              "it current.", ""]
-    ctx = click.Context(main, info_name="libstats", terminal_width=100, max_content_width=100)
+    settings = {**main.context_settings, "terminal_width": 100, "max_content_width": 100}
+    ctx = click.Context(main, info_name="libstats", **settings)
     lines += ["```", main.get_help(ctx), "```", ""]
     for name in sorted(main.commands):
         cmd = main.commands[name]
-        sub = click.Context(cmd, info_name=f"libstats {name}", parent=ctx, terminal_width=100, max_content_width=100)
+        sub = click.Context(cmd, info_name=f"libstats {name}", parent=ctx, **settings)
         lines += [f"## libstats {name}", "", "```", cmd.get_help(sub), "```", ""]
     return "\n".join(lines)
 

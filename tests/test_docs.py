@@ -1,5 +1,6 @@
 """The generated docs are current, and the README's commands are the ones the project runs."""
 
+import difflib
 from pathlib import Path
 
 from libstats.docs import generated_docs
@@ -8,8 +9,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_generated_docs_are_current():
-    stale = [rel for rel, text in generated_docs().items()
-             if not (ROOT / rel).exists() or (ROOT / rel).read_text(encoding="utf-8") != text]
+    stale = {}
+    for rel, text in generated_docs().items():
+        old = (ROOT / rel).read_text(encoding="utf-8") if (ROOT / rel).exists() else ""
+        if old != text:
+            stale[rel] = "".join(list(difflib.unified_diff(old.splitlines(True), text.splitlines(True)))[:12])
     assert not stale, f"regenerate with `python -m libstats.docs`: {stale}"
 
 
