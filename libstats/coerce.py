@@ -156,16 +156,12 @@ def coerce_date(raw: object, date1904: bool = False) -> Coerced:
             return Coerced(epoch + dt.timedelta(days=int(raw)))
         return Coerced(None, "V11", str(raw))
     text = clean_text(str(raw))
-    m = re.match(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$", text)
-    if m:
-        try:
-            return Coerced(dt.date(int(m[3]), int(m[2]), int(m[1])))
-        except ValueError:
-            pass
-    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", text)
-    if m:
-        try:
-            return Coerced(dt.date(int(m[1]), int(m[2]), int(m[3])))
-        except ValueError:
-            pass
+    for pattern, (y, mo, d) in ((r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$", (3, 2, 1)),
+                                (r"^(\d{4})-(\d{2})-(\d{2})", (1, 2, 3))):
+        m = re.match(pattern, text)
+        if m:
+            try:
+                return Coerced(dt.date(int(m[y]), int(m[mo]), int(m[d])))
+            except ValueError:
+                break
     return Coerced(None, "V11", text)

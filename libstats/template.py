@@ -153,6 +153,8 @@ class _Writer:
         self.text(ws, 1, 0, "SỞ VĂN HÓA, THỂ THAO VÀ DU LỊCH", **center)
         self.text(ws, 0, 1, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", **center)
         self.text(ws, 1, 1, "Độc lập - Tự do - Hạnh phúc", **center, underline=1)
+        self.text(ws, 2, 0, "Số:        /BC-SVHTTDL", align="center")
+        self.text(ws, 2, 1, "……………, ngày …… tháng …… năm ……", align="center", italic=True)
         ws.merge_range(3, 0, 3, 1, "BÁO CÁO", self.fmt(bold=True, align="center", font_size=16))
         ws.merge_range(4, 0, 4, 1, form.title, self.fmt(bold=True, align="center", font_size=14))
         ws.set_row(4, 40)
