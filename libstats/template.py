@@ -369,7 +369,7 @@ def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | 
     """Write the workbook for ``form`` to ``path`` atomically (a temporary file renamed into place)."""
     opts = opts or TemplateOptions()
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+        wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                        "strings_to_numbers": False})
         created = opts.generated_at or dt.datetime.now(dt.UTC)
         wb.set_properties({"title": form.title, "subject": form.spec.id, "author": "libstats",
