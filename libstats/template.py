@@ -156,6 +156,7 @@ class _Writer:
         self.text(ws, 2, 0, "Số:        /BC-SVHTTDL", align="center")
         self.text(ws, 2, 1, "……………, ngày …… tháng …… năm ……", align="center", italic=True)
         ws.merge_range(3, 0, 3, 1, "BÁO CÁO", self.fmt(bold=True, align="center", font_size=16))
+        ws.set_row(3, 24)
         ws.merge_range(4, 0, 4, 1, form.title, self.fmt(bold=True, align="center", font_size=14))
         ws.set_row(4, 40)
         ws.merge_range(6, 0, 6, 1, f"Kính gửi: {form.receiving_unit}", self.fmt(align="center", italic=True))
@@ -305,7 +306,7 @@ class _Writer:
 
     def check_sheet(self):
         ws = self.wb.add_worksheet(CHECK_SHEET)
-        for col, width in enumerate((5, 24, 78, 34)):
+        for col, width in enumerate((5, 24, 70, 46)):
             ws.set_column(col, col, width)
         rules = build_rules(self.form)
         statuses = [r.status(self.values) for r in rules]
@@ -318,7 +319,7 @@ class _Writer:
         for i, (label, pattern) in enumerate(counts, start=1):
             self.text(ws, i, 2, label, bold=True, align="right")
             n = sum(s.startswith(pattern[:-1]) for s in statuses)
-            ws.write_formula(i, 3, f'=COUNTIF({rng},"{pattern}")', self.fmt(bold=True, border=1), n)
+            ws.write_formula(i, 3, f'=COUNTIF({rng},"{pattern}")', self.fmt(bold=True, border=1, align="left"), n)
         head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center")
         for col, h in enumerate(("STT", "Vị trí (bấm để đến ô)", "Nội dung kiểm tra", "Kết quả")):
             ws.write_string(4, col, h, head)
@@ -329,7 +330,7 @@ class _Writer:
                          underline=1), string=f"{target.sheet} · {target.cell}")
             self.text(ws, row, 2, rule.describe(), border=1)
             _fit(ws, row, [(rule.describe(), 78)])
-            ws.write_formula(row, 3, rule.formula(), self.fmt(border=1), status)
+            ws.write_formula(row, 3, rule.formula(), self.fmt(border=1, text_wrap=True), status)
         for prefix, color in (("Lỗi", "#F8CBAD"), ("Cảnh báo", "#FFE699"), (OK, "#C6EFCE")):
             ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": prefix,
                                         "format": self.wb.add_format({"bg_color": color})})

@@ -51,8 +51,12 @@ def test_round_trip_keeps_names_validations_values_and_the_check_sheet_answers(h
     values = filled_values(form2024)
     rules = build_rules(form2024)
     out = tmp_path / "filled.xlsx"
-    result = lo.fill(hanoi_2024, out, values, read_cells=[(CHECK_SHEET, f"D{6 + i}") for i in range(len(rules))])
-    live = [c["string"] for c in result["cells"]]
+    cells = [(CHECK_SHEET, f"D{6 + i}") for i in range(len(rules))] + [(CHECK_SHEET, "D2"), (CHECK_SHEET, "D3")]
+    result = lo.fill(hanoi_2024, out, values, read_cells=cells)
+    live = [c["string"] for c in result["cells"][:-2]]
+    errors, warnings = (c["value"] for c in result["cells"][-2:])
+    assert errors == sum(s.startswith("Lỗi") for s in live) > 0
+    assert warnings == sum(s.startswith("Cảnh báo") for s in live) > 0
     expected = [r.status(values) for r in rules]
     assert live == expected
     assert any(s.startswith("Lỗi: tổng cộng") for s in live)
