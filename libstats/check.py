@@ -34,6 +34,7 @@ class CheckResult:
     year: int | None = None
     province: Province | None = None
     generated: str = ""
+    spec_sha256: str = ""  # of the spec the template was made from
     saved: str = ""  # when the province last saved the file (from the file's own properties)
     values: dict[str, object] = field(default_factory=dict)
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -53,7 +54,8 @@ class CheckResult:
 
     def as_dict(self) -> dict:
         return {"file": self.display, "path": self.path, "sha256": self.sha256, "kind": self.kind,
-                "form": self.form_id, "version": self.version, "year": self.year, "saved": self.saved,
+                "form": self.form_id, "version": self.version, "spec_sha256": self.spec_sha256,
+                "year": self.year, "saved": self.saved,
                 "province": self.province.key if self.province else None,
                 "province_name": self.province.name if self.province else None,
                 "verdict": self.verdict.value, "errors": self.errors, "warnings": self.warnings,
@@ -90,6 +92,7 @@ def check_file(path: str | Path, spec: Spec | None = None, year: int | None = No
         ident, found = identify(wb, spec, name, year)
         res.findings += found
         res.form_id, res.version, res.year, res.generated = ident.form_id, ident.version, ident.year, ident.generated
+        res.spec_sha256 = ident.spec_sha256
         if any(f.severity == Severity.ERROR for f in found) or ident.year is None:
             return res
         form = build_form(ident.year, spec)

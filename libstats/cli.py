@@ -37,6 +37,10 @@ def year_option(required: bool = True):
                         help="Report year N (the report compares N with N-1).")
 
 
+def quiet_option(fn):
+    return click.option("-q", "--quiet", is_flag=True, help="No progress bar.")(fn)
+
+
 def spec_option(fn):
     return click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
                         help="Report spec (TOML); default: the spec shipped with libstats.")(fn)
@@ -81,7 +85,7 @@ def main():
 @click.option("--previous", "previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Last year's tidy dataset (CSV from consolidate): prefill and lock the N-1 column.")
 @spec_option
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 @library_errors
 def template(year, codes, all_provinces, out_dir, password, previous, spec_path, quiet):
     """Generate the locked Excel template(s) of a report year.
@@ -156,7 +160,7 @@ def _render_results(results, verbose: bool) -> None:
               help="Last year's tidy dataset: compare each province's N-1 figures with what it reported then.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list information findings.")
 @spec_option
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, quiet):
     """Check returned workbooks (files or folders): a verdict and located findings for each file.
 
@@ -205,7 +209,7 @@ def dataset_path(summary: Path) -> Path:
 @click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also write a feedback workbook per file into this folder.")
 @spec_option
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 @library_errors
 def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     """Check every return in the inbox and consolidate the accepted ones into the national summary.
@@ -247,7 +251,7 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
               help="Folder to write the filled sample returns into.")
 @click.option("--seed", type=int, default=2024, show_default=True, help="Same seed, same returns.")
 @click.option("--flaws", is_flag=True, help="Plant the documented flaws (docs/samples.md) in a few returns.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@quiet_option
 @library_errors
 def samples(year, out_dir, seed, flaws, quiet):
     """Filled sample returns for every province of a year, as an officer would fill them.
@@ -264,7 +268,7 @@ def samples(year, out_dir, seed, flaws, quiet):
 @click.argument("out_dir", required=False, type=click.Path(file_okay=False, path_type=Path),
                 default=Path("libstats-demo"))
 @click.option("--year", type=click.IntRange(2000, 2100), default=2024, show_default=True, help="Report year.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@quiet_option
 @library_errors
 def demo(out_dir, year, quiet):
     """The whole cycle on built-in data: templates, sample returns, checks, feedback, national summary.

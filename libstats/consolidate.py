@@ -78,8 +78,9 @@ def national_table(con: Consolidation) -> pd.DataFrame:
     order = [(r.indicator, r.dim, r.label, r.dim_label, r.unit, r.table) for r in con.form.rows]
     for h in con.form.spec.headlines:
         if list(h.sum) != [h.id]:
+            unit = con.form.spec.indicators[h.sum[0]].unit
             for lv in (*con.form.levels, con.form.spec.total):
-                order.append((h.id, lv.id, h.label, lv.label, "lượt", "tieu_de"))
+                order.append((h.id, lv.id, h.label, lv.label, unit, "headline"))
     for ind, dim, label, dim_label, unit, table in order:
         sel = tidy[(tidy["indicator"] == ind) & (tidy["dim"] == dim)]
         n = sel[sel["year"] == con.year]["value"]

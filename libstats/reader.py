@@ -28,7 +28,8 @@ class Identity:
     year: int | None = None
     province: Province | None = None
     generated: str = ""
-    recovered: bool = False  # metadata was gone; found from the layout
+    recovered: bool = False
+    spec_sha256: str = ""  # metadata was gone; found from the layout
 
 
 @dataclass
@@ -88,7 +89,8 @@ def identify(wb: Workbook, spec: Spec, file: str, expected_year: int | None) -> 
             year = int(float(meta.get("year", "")))
         except ValueError:
             return Identity(), [make("I07", file=file, detail=f"năm ghi trong tệp là {meta.get('year')!r}")]
-        ident = Identity(meta["form"], meta.get("version", ""), year, None, meta.get("generated", ""))
+        ident = Identity(meta["form"], meta.get("version", ""), year, None, meta.get("generated", ""),
+                         spec_sha256=meta.get("spec_sha256", ""))
         if ident.form_id != spec.id:
             return ident, [make("I01", file=file, detail=ident.form_id)]
         have, want = _version_key(ident.version), _version_key(spec.version)

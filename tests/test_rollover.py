@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import openpyxl
@@ -9,7 +10,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from libstats.check import check_file
 from libstats.cli import main
 from libstats.consolidate import consolidate
 from libstats.dataset import load_dataset, write_dataset
@@ -127,8 +127,11 @@ def test_2025_consolidation_compares_with_2024_on_34_provinces(dataset_2024, tmp
     old = load_dataset(dataset_2024)
     assert row[4] == old[(old["year"] == 2024) & (old["indicator"] == "von_tl") & (old["dim"] == "tong")]["value"].sum()
     assert row[8] == 34
-    res = check_file(inbox / template_filename(F2025, province(2025, "37")))
-    assert res.province.code_list == "2025"
+    checked = CliRunner().invoke(main, ["check", str(inbox / template_filename(F2025, province(2025, "37"))),
+                                        "--previous", str(dataset_2024), "--json"])
+    b01 = [f for f in json.loads(checked.output)[0]["findings"] if f["code"] == "B01"]
+    assert {f["cell"] for f in b01} == {F2025.fields[f"the_cap_moi_{d}_p"].cell for d in ("tinh", "tong")}
+    assert checked.exit_code == 0 and json.loads(checked.output)[0]["province"] == "2025:37"
 
 
 def test_overview_notes_the_reform(dataset_2024, tmp_path):
