@@ -71,6 +71,22 @@ def _change(n, p) -> tuple:
     return int(n) - int(p), (round(pct, 1) if pct is not None else pd.NA)
 
 
+def _totals(n: pd.Series, p: pd.Series, year: int) -> dict:
+    """Sums of year N and N-1 over the provinces that gave them, and the change only when both years cover
+    the same provinces: a change between different sets of provinces is not published (the note says why)."""
+    has_n, has_p = set(n[n.notna()].index), set(p[p.notna()].index)
+    total_n = int(n.sum()) if has_n else pd.NA
+    total_p = int(p.sum()) if has_p else pd.NA
+    diff, pct = _change(total_n, total_p)
+    note = ""
+    if has_n and has_p and has_n != has_p:
+        diff, pct = pd.NA, pd.NA
+        note = (f"Không tính tăng/giảm: năm {year} có số liệu của {len(has_n)} tỉnh, năm {year - 1} của "
+                f"{len(has_p)} tỉnh (khác nhau).")
+    return {"n": total_n, "p": total_p, "diff": diff, "pct": pct, "provinces_n": len(has_n),
+            "provinces_p": len(has_p), "note": note}
+
+
 def national_table(con: Consolidation) -> pd.DataFrame:
     """Every indicator by level and library type: N, N-1, change, %, provinces covered each year."""
     tidy = _derive(con.tidy, con.form.spec)
@@ -83,14 +99,10 @@ def national_table(con: Consolidation) -> pd.DataFrame:
                 order.append((h.id, lv.id, h.label, lv.label, unit, "headline"))
     for ind, dim, label, dim_label, unit, table in order:
         sel = tidy[(tidy["indicator"] == ind) & (tidy["dim"] == dim)]
-        n = sel[sel["year"] == con.year]["value"]
-        p = sel[sel["year"] == con.year - 1]["value"]
-        total_n = int(n.sum()) if n.notna().any() else pd.NA
-        total_p = int(p.sum()) if p.notna().any() else pd.NA
-        diff, pct = _change(total_n, total_p)
+        n = sel[sel["year"] == con.year].set_index("province_code")["value"]
+        p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
         rows.append({"table": table, "indicator": ind, "label": label, "dim": dim, "dim_label": dim_label,
-                     "unit": unit, "n": total_n, "p": total_p, "diff": diff, "pct": pct,
-                     "provinces_n": int(n.notna().sum()), "provinces_p": int(p.notna().sum())})
+                     "unit": unit, **_totals(n, p, con.year)})
     return pd.DataFrame(rows)
 
 
@@ -119,19 +131,16 @@ def province_table(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame
     out = []
     for region, group in df.groupby("region", sort=False):
         out.append(group.assign(kind="province"))
-        out.append(pd.DataFrame([_subtotal(group, f"Cộng {region}", region, "region")]))
-    out.append(pd.DataFrame([_subtotal(df, "TOÀN QUỐC", "", "national")]))
+        out.append(pd.DataFrame([_subtotal(group, f"Cộng {region}", region, "region", con.year)]))
+    out.append(pd.DataFrame([_subtotal(df, "TOÀN QUỐC", "", "national", year=con.year)]))
     return pd.concat(out, ignore_index=True)
 
 
-def _subtotal(group: pd.DataFrame, name: str, region: str, kind: str) -> dict:
-    n, p = group["n"], group["p"]
-    total_n = int(n.sum()) if n.notna().any() else pd.NA
-    total_p = int(p.sum()) if p.notna().any() else pd.NA
-    diff, pct = _change(total_n, total_p)
-    covered = f"{int(n.notna().sum())}/{len(group)} tỉnh"
-    return {"province_code": "", "province_name": name, "region": region, "status": covered, "n": total_n,
-            "p": total_p, "diff": diff, "pct": pct, "rank": pd.NA, "kind": kind}
+def _subtotal(group: pd.DataFrame, name: str, region: str, kind: str, year: int = 0) -> dict:
+    t = _totals(group.set_index("province_code")["n"], group.set_index("province_code")["p"], year)
+    covered = f"{t['provinces_n']}/{len(group)} tỉnh" + (" — " + t["note"] if t["note"] else "")
+    return {"province_code": "", "province_name": name, "region": region, "status": covered, "n": t["n"],
+            "p": t["p"], "diff": t["diff"], "pct": t["pct"], "rank": pd.NA, "kind": kind}
 
 
 def _previous_diffs(con: Consolidation, dataset: Path) -> pd.DataFrame:

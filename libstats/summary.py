@@ -28,7 +28,7 @@ _HEAD_FILL = "#D9E2F3"
 
 
 def _blank(v) -> bool:
-    return v is None or (not isinstance(v, str) and pd.isna(v))
+    return v is None or v == "" or (not isinstance(v, str) and pd.isna(v))
 
 
 class _Out:
@@ -100,9 +100,10 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
     rows = []
     for h in con.form.spec.headlines:
         r = total.loc[h.id]
-        rows.append([h.label, r["n"], r["p"], r["diff"], r["pct"], f"{r['provinces_n']}/{len(con.expected)} tỉnh"])
+        covered = f"{r['provinces_n']}/{len(con.expected)} tỉnh" + (f". {r['note']}" if r["note"] else "")
+        rows.append([h.label, r["n"], r["p"], r["diff"], r["pct"], covered])
     row = o.table(ws, row + 1, ["Chỉ tiêu", f"Năm {con.year}", f"Năm {con.year - 1}", "Tăng/giảm", "Tỷ lệ (%)",
-                                "Số tỉnh tính vào"], rows, [TXT, NUM, NUM, SIGNED, PCT, {}], [44, 16, 16, 14, 11, 16])
+                                "Số tỉnh tính vào"], rows, [TXT, NUM, NUM, SIGNED, PCT, TXT], [44, 16, 16, 14, 11, 24])
     notes = ["Số liệu tính từ các báo cáo được chấp nhận; mỗi con số truy được về tệp, trang và ô nguồn (trang "
              "“Dữ liệu” và tệp CSV kèm theo).",
              "Tỷ lệ (%) = (năm N − năm N−1) / năm N−1 × 100; để trống khi năm N−1 bằng 0 hoặc không có.",
@@ -126,14 +127,16 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
 
 def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
     ws = o.sheet(SHEETS["national"], f"SỐ LIỆU TOÀN QUỐC THEO CẤP VÀ LOẠI HÌNH THƯ VIỆN NĂM {con.year}")
-    rows = [[r.label, r.dim_label, r.unit, r.n, r.p, r.diff, r.pct, r.provinces_n, r.provinces_p]
+    rows = [[r.label, r.dim_label, r.unit, r.n, r.p, r.diff, r.pct, r.provinces_n, r.provinces_p, r.note]
             for r in nat.itertuples()]
     bold = {i for i, r in enumerate(nat.itertuples()) if r.dim == con.form.spec.total.id}
     last = o.table(ws, 2, ["Chỉ tiêu", "Cấp / loại hình", "Đơn vị", f"Năm {con.year}", f"Năm {con.year - 1}",
-                           "Tăng/giảm", "Tỷ lệ (%)", f"Số tỉnh năm {con.year}", f"Số tỉnh năm {con.year - 1}"],
-                   rows, [TXT, TXT, {}, NUM, NUM, SIGNED, PCT, {}, {}], [46, 30, 11, 15, 15, 13, 10, 11, 11], bold)
+                           "Tăng/giảm", "Tỷ lệ (%)", f"Số tỉnh năm {con.year}", f"Số tỉnh năm {con.year - 1}",
+                           "Ghi chú"],
+                   rows, [TXT, TXT, {}, NUM, NUM, SIGNED, PCT, {}, {}, TXT], [46, 30, 11, 15, 15, 13, 10, 11, 11, 40],
+                   bold)
     ws.freeze_panes(3, 1)
-    ws.autofilter(2, 0, last - 1, 8)
+    ws.autofilter(2, 0, last - 1, 9)
     ws.repeat_rows(2)
 
 

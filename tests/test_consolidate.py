@@ -84,7 +84,7 @@ def test_every_national_figure_change_and_percent_equals_the_independent_sum(run
     rows = list(ws.iter_rows(min_row=4, values_only=True))
     labels = {(r.label, r.dim_label): (r.indicator, r.dim) for r in FORM.rows}
     checked = 0
-    for label, dim_label, _unit, n, p, diff, pct, cov_n, cov_p in rows:
+    for label, dim_label, _unit, n, p, diff, pct, cov_n, cov_p, note in rows:
         key = labels.get((label, dim_label))
         if key is None:
             continue
@@ -92,7 +92,7 @@ def test_every_national_figure_change_and_percent_equals_the_independent_sum(run
         assert (n, p) == (en, ep), key
         assert diff == en - ep
         assert pct == (pytest.approx(round((en - ep) / ep * 100, 1)) if ep else None)
-        assert cov_n == len(USED) and cov_p == len(USED)
+        assert cov_n == len(USED) and cov_p == len(USED) and note is None
         checked += 1
     assert checked == len(FORM.rows)
 
@@ -191,3 +191,23 @@ def test_two_provinces_are_never_merged_a_misnamed_file_counts_for_its_own_provi
     con = consolidate([tmp_path / "in"], YEAR)
     assert con.reporting == {"35"}
     assert "I05" in [f.code for f in con.ledger[0].result.findings]
+
+
+def test_a_change_between_different_sets_of_provinces_is_not_published(tmp_path):
+    from libstats.consolidate import national_table, province_table
+
+    for code in ("01", "22"):
+        p = province(YEAR, code)
+        values = sample_values(FORM, p)
+        if code == "22":  # Quảng Ninh left one year N-1 figure empty: a warning, the return is accepted
+            values["luot_tl_tinh_p"] = None
+            values["luot_tl_tong_p"] = None
+        write_template(FORM, tmp_path / f"{code}.xlsx", TemplateOptions(province=p, values=values))
+    con = consolidate([tmp_path], YEAR)
+    nat = national_table(con).set_index(["indicator", "dim"])
+    row = nat.loc[("luot_tl", "tinh")]
+    assert row["provinces_n"] == 2 and row["provinces_p"] == 1
+    assert pd.isna(row["diff"]) and pd.isna(row["pct"]) and "khác nhau" in row["note"]
+    assert not pd.isna(nat.loc[("luot_tl", "xa")]["diff"])
+    national = province_table(con, "luot_tl", "tong").iloc[-1]
+    assert pd.isna(national["diff"]) and "Không tính tăng/giảm" in national["status"]
