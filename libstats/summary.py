@@ -28,7 +28,7 @@ _HEAD_FILL = "#D9E2F3"
 
 
 def _blank(v) -> bool:
-    return v is None or v == "" or (not isinstance(v, str) and pd.isna(v))
+    return v is None or (v == "" if isinstance(v, str) else bool(pd.isna(v)))
 
 
 class _Out:
