@@ -9,6 +9,7 @@ province is never counted twice, and two provinces are never merged: files are g
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from .check import CheckResult
@@ -32,8 +33,17 @@ class Entry:
         return self.fate in ("accepted", "accepted_with_warnings")
 
 
+def _saved_at(text: str) -> dt.datetime:
+    """The file's own "modified" time, however the program wrote it ('…Z', '+07:00', fractions, none)."""
+    try:
+        t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")[:32])
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
 def _key(res: CheckResult) -> tuple:
-    return (res.saved or "", res.mtime, res.display)
+    return (_saved_at(res.saved), res.mtime, res.display)
 
 
 def _first_error(res: CheckResult) -> str:

@@ -1,0 +1,29 @@
+"""The rule that picks a province's file among several."""
+
+from libstats.check import CheckResult
+from libstats.ledger import build_ledger
+from libstats.provinces import province
+
+
+def _res(name: str, saved: str, mtime: float = 0.0, value: int = 1, code: str = "01") -> CheckResult:
+    r = CheckResult(name, name, saved=saved, mtime=mtime, year=2024, province=province(2024, code), sha256=name)
+    r.values = {"the_cap_moi_tinh_n": value}
+    r.sources = {"the_cap_moi_tinh_n": ("2.2 Số liệu", "E15")}
+    return r
+
+
+def test_the_file_saved_last_wins_whatever_the_time_zone_notation():
+    a = _res("a.xlsx", "2024-12-01T09:00:00Z", value=1)  # 09:00 UTC
+    b = _res("b.xlsx", "2024-12-01T15:30:00+07:00", value=2)  # 08:30 UTC: earlier, though it sorts later as text
+    ledger = build_ledger([a, b], 2024)
+    assert [e.fate for e in ledger] == ["accepted", "superseded"]
+    assert ledger[1].reason == "a.xlsx" and ledger[1].differences == [("the_cap_moi_tinh_n", 2, 1)]
+    assert [f.code for f in b.findings] == ["L01", "L02"] and b.findings[1].cell == "E15"
+
+
+def test_file_time_then_name_break_ties_and_provinces_are_never_merged():
+    a = _res("a.xlsx", "", mtime=2.0)
+    b = _res("b.xlsx", "", mtime=1.0)
+    c = _res("c.xlsx", "", mtime=1.0, code="35")
+    ledger = build_ledger([a, b, c], 2024)
+    assert [e.fate for e in ledger] == ["accepted", "superseded", "accepted"]
