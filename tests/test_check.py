@@ -255,3 +255,42 @@ def test_every_code_used_in_the_corpus_is_in_the_catalogue():
     used = {case[2] for case in CASES if case[2]}
     assert used <= set(CATALOGUE)
     assert Path(c.__file__).exists()
+
+
+def test_xlsm_is_read_and_macros_noted(tmp_path):
+    def edit(name, data):
+        if name == "[Content_Types].xml":
+            return data.replace(b"sheet.main+xml", b"sheet.macroEnabled.main+xml")
+        return data
+    path = c.rewrite(c.filled(tmp_path / "a.xlsx"), tmp_path / "b.xlsm", edit)
+    res = check_file(path, year=2024)
+    assert [f.code for f in res.findings] == ["F10"] and res.kind == "xlsm"
+    assert res.values["the_cap_moi_tinh_n"] == c.good_values()["the_cap_moi_tinh_n"]
+
+
+def test_xls_without_libreoffice_says_so(tmp_path, monkeypatch):
+    from libstats import intake
+    monkeypatch.setattr(intake.shutil, "which", lambda name: None)
+    path = c.raw_file(tmp_path / "a.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2048)
+    res = check_file(path, year=2024)
+    assert [f.code for f in res.findings] == ["F07"] and ".xls" in res.findings[0].message
+
+
+def test_cells_without_addresses_are_read_by_the_full_parser(tmp_path):
+    import re as re_mod
+    src = c.filled(tmp_path / "a.xlsx")
+    part = c.sheet_part(src, S22)
+    path = c.edit_part(src, tmp_path / "b.xlsx", part, lambda x: re_mod.sub(r'<c r="[A-Z]+\d+"', "<c", x))
+    res = check_file(path, year=2024)
+    values = c.good_values()
+    assert res.values["luot_tl_xa_n"] == values["luot_tl_xa_n"]
+    assert res.values["so_xe_o_to_p"] == values["so_xe_o_to_p"]
+    assert res.verdict == Verdict.ACCEPTED
+
+
+def test_the_cells_scanned_are_bounded(tmp_path):
+    from libstats.xlsx import Limits, XlsxError, open_xlsx, read_cells
+    wb = open_xlsx(c.filled(tmp_path / "a.xlsx").read_bytes(), Limits(max_cells=50))
+    with pytest.raises(XlsxError) as err:
+        read_cells(wb, {S22: {"E15"}})
+    assert err.value.code == "F06"
