@@ -189,6 +189,10 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
         click.echo(json_mod.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=1))
     else:
         _render_results(results, verbose)
+        counts = {}
+        for r in results:
+            counts[r.verdict.label] = counts.get(r.verdict.label, 0) + 1
+        click.echo(f"\n{len(results)} tệp: " + "; ".join(f"{k.lower()}: {v}" for k, v in counts.items()))
         if feedback_dir:
             click.echo(f"\nTệp phản hồi: {feedback_dir}")
     sys.exit(1 if any(r.errors for r in results) else 0)

@@ -294,3 +294,14 @@ def test_the_cells_scanned_are_bounded(tmp_path):
     with pytest.raises(XlsxError) as err:
         read_cells(wb, {S22: {"E15"}})
     assert err.value.code == "F06"
+
+
+def test_a_feedback_file_sent_back_after_fixing_is_read_like_the_original(tmp_path):
+    bad = c.with_values(tmp_path / "bao-cao-thu-vien-2024_01_ha-noi.xlsx", the_cap_moi_tong_n=1)
+    fb = write_feedback(check_file(bad, year=2024), tmp_path / "fb")
+    wb = openpyxl.load_workbook(fb)
+    wb[S22][cell("the_cap_moi_tong_n")] = c.good_values()["the_cap_moi_tong_n"]  # the officer's fix
+    wb.save(tmp_path / "fixed.xlsx")
+    res = check_file(tmp_path / "fixed.xlsx", year=2024)
+    assert res.verdict == Verdict.ACCEPTED, [(f.code, f.message) for f in res.findings]
+    assert res.values == check_file(c.filled(tmp_path / "ok.xlsx"), year=2024).values
