@@ -87,6 +87,7 @@ class Table:
     sheet: str
     title_row: int
     rows: tuple[TableRow, ...]
+    warn_if_unchanged: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ def _lay_tables(spec: Spec, sheet: SheetSpec, year: int, levels) -> tuple[list[L
             rows.append(TableRow(rid, item.id, ind.id, dim, label, spec.dim_label(dim), unit, row, n, p, gc,
                                  is_total=dim == spec.total.id))
             row += 1
-        tables.append(Table(item.id, title, item.section, sheet.name, title_row, tuple(rows)))
+        tables.append(Table(item.id, title, item.section, sheet.name, title_row, tuple(rows), item.warn_if_unchanged))
         row += 1
     return laid, fields, tables
 

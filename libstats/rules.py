@@ -297,6 +297,6 @@ def build_rules(form: Form) -> tuple[Rule, ...]:
                 rules.append(RelationRule(left.n, right.n, rel.op, rel.severity, rel.message))
     for table in form.tables:
         rules.extend(SwingRule(r, spec.swing_threshold_pct) for r in table.rows)
-        if len(table.rows) >= 4:  # two or three equal figures are common; a whole equal table is a copy
+        if table.warn_if_unchanged:
             rules.append(SameAsLastYearRule(table))
     return tuple(rules)

@@ -116,6 +116,7 @@ class Item:
     section: str = ""
     variants: tuple[tuple[int, str], ...] = ()
     rows: tuple[RowSpec, ...] = ()
+    warn_if_unchanged: bool = False
 
     def text_for(self, year: int) -> str:
         chosen = self.text
@@ -222,7 +223,7 @@ def _items(raw: list, where: str) -> tuple[Item, ...]:
         text = unicodedata.normalize("NFC", it.get("text", it.get("title", "")))
         items.append(Item(kind=kind, text=text, id=item_id, level=it.get("level", 0), hint=it.get("hint", ""),
                           type=ftype, note=it.get("note", ""), section=it.get("section", ""),
-                          variants=variants, rows=rows))
+                          variants=variants, rows=rows, warn_if_unchanged=bool(it.get("warn_if_unchanged"))))
     return tuple(items)
 
 

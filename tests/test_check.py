@@ -91,6 +91,9 @@ CASES = [
      cell("the_cap_moi_tong_n"), Verdict.REJECTED),
     ("relation", lambda t: c.with_values(t / "z.xlsx", so_tv_moi_tu_nhan_n=50, so_thu_vien_tu_nhan_n=1), "R03",
      "2.3 Số liệu", cell("so_tv_moi_tu_nhan_n"), Verdict.REJECTED),
+    ("copied last year", lambda t: c.with_values(t / "cp.xlsx", **{r.n.id: c.good_values()[r.p.id] for r in c.FORM.rows
+                                                                   if r.table == "hieu_qua"}), "R05", S22,
+     cell("the_cap_moi_tinh_n"), Verdict.WARNINGS),
     ("far cell", lambda t: c.add_far_cell(c.filled(t / "fa0.xlsx"), t / "fa.xlsx", S22), None, None, None,
      Verdict.ACCEPTED),
     ("empty file", lambda t: c.raw_file(t / "e.xlsx", b""), "F02", "", "", Verdict.REJECTED),
