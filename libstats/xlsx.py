@@ -255,6 +255,11 @@ def _wanted_re(wanted: frozenset[str]) -> re.Pattern:
     return re.compile(rb'<c\b[^>]*?\br="(' + alternatives + rb')"')
 
 
+@lru_cache(maxsize=64)
+def _in_sheet_order(wanted: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(wanted, key=split_address))
+
+
 def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple] | None:
     """The common case at C speed: unprefixed tags and every cell addressed. None: use the full parser."""
     if re.search(rb"<\w+:sheetData\b", data) or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
@@ -263,17 +268,29 @@ def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int
     budget[0] -= cells
     if budget[0] < 0:
         raise XlsxError("F06", "quá nhiều ô")
-    if len(_ADDRESSED.findall(data)) != cells:
+    direct = data.count(b'<c r="') == cells
+    if not direct and len(_ADDRESSED.findall(data)) != cells:
         return None  # some cell has no address: count positions with the full parser
     found = {}
-    for hit in _wanted_re(frozenset(wanted)).finditer(data):
-        addr = hit[1].decode("ascii")
-        simple = _SIMPLE.match(data, hit.start())
+    if direct:  # every cell starts with its address: find each wanted one directly
+        starts, pos = [], 0
+        for addr in _in_sheet_order(frozenset(wanted)):
+            tag = b'<c r="' + addr.encode("ascii") + b'"'
+            i = data.find(tag, pos)
+            if i < 0:
+                i = data.find(tag)  # cells out of order: look from the start before calling it absent
+            if i >= 0:
+                starts.append((addr, i))
+                pos = i
+    else:
+        starts = [(hit[1].decode("ascii"), hit.start()) for hit in _wanted_re(frozenset(wanted)).finditer(data)]
+    for addr, start in starts:
+        simple = _SIMPLE.match(data, start)
         if simple:  # most cells: a value or nothing, no formula, no inline text
             kind = simple[1].decode("ascii") if simple[1] else "n"
             found[addr] = (kind, _text(simple[2]), None, None)
             continue
-        m = _C.match(data, hit.start())
+        m = _C.match(data, start)
         body = m[2] or b""
         t = _ATTR_T.search(m[1])
         kind = t[1].decode("ascii") if t else "n"
