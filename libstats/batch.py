@@ -22,13 +22,8 @@ from .findings import Severity, make
 from .form import build_form
 from .spec import Spec, default_spec
 
-__all__ = ["WorkerLimits", "check_many", "collect_files", "add_outliers", "RATIOS"]
+__all__ = ["WorkerLimits", "check_many", "collect_files", "add_outliers"]
 
-_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xml", ".csv", ".htm", ".html", ".pdf", ".zip", ""}
-# Per-library ratios compared across provinces (numerator, denominator, dimension); spec indicators.
-RATIOS = (("luot_tai_tv", "so_thu_vien", "tong", "lượt phục vụ tại thư viện trên mỗi thư viện"),
-          ("luot_tl", "luot_tai_tv", "tong", "lượt tài liệu trên mỗi lượt phục vụ"),
-          ("the_cap_moi", "so_thu_vien", "tong", "thẻ cấp mới trên mỗi thư viện"))
 
 
 @dataclass(frozen=True)
@@ -191,10 +186,13 @@ def _ratio(res: CheckResult, num: str, den: str, dim: str) -> float | None:
     return None
 
 
-def add_outliers(results: list[CheckResult], threshold: float = 3.5, minimum: int = 8) -> None:
-    """Warn (B02) where a province's per-library ratio is far from the others' (robust z on the median)."""
+def add_outliers(results: list[CheckResult], spec: Spec | None = None, threshold: float = 3.5,
+                 minimum: int = 8) -> None:
+    """Warn (B02) where a province's ratio (the spec's ``ratios``) is far from the others' (robust z on the
+    median); needs at least ``minimum`` provinces."""
     usable = [r for r in results if r.province is not None and r.errors == 0]
-    for num, den, dim, label in RATIOS:
+    for ratio in (spec or default_spec()).ratios:
+        num, den, dim, label = ratio.numerator, ratio.denominator, ratio.dim, ratio.label
         pairs = [(r, x) for r in usable if (x := _ratio(r, num, den, dim)) is not None]
         if len(pairs) < minimum:
             continue

@@ -161,6 +161,7 @@ def _render_results(results, verbose: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also list information findings.")
 @spec_option
 @quiet_option
+@library_errors
 def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, quiet):
     """Check returned workbooks (files or folders): a verdict and located findings for each file.
 
@@ -178,10 +179,10 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     if not files:
         raise click.UsageError("không có tệp nào để kiểm tra")
     results = check_many(files, spec, year, progress=_progress("Đang kiểm tra", quiet or as_json))
-    add_outliers(results)
+    add_outliers(results, spec)
     if previous:
         from .dataset import compare_with_previous
-        compare_with_previous(results, previous)
+        compare_with_previous(results, previous, spec)
     if feedback_dir:
         for r in results:
             write_feedback(r, feedback_dir)

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
 from .batch import WorkerLimits, add_outliers, check_many, collect_files
 from .check import CheckResult
-from .dataset import compare_with_previous, load_dataset, previous_figures, tidy_frame, tidy_rows
+from .dataset import PreviousDifference, compare_with_previous, tidy_frame, tidy_rows
 from .form import Form, build_form
 from .ledger import Entry, build_ledger
 from .provinces import Province, provinces_for_year
-from .rollover import carry_map
 from .rules import pct_change
 from .spec import Spec, default_spec
 
@@ -46,6 +46,11 @@ class Consolidation:
     @property
     def missing(self) -> list[Province]:
         return [p for p in self.expected if p.code not in self.reporting]
+
+    @cached_property
+    def derived(self) -> pd.DataFrame:
+        """The tidy data with the headline sums (e.g. visits = at the library + outside) added as rows."""
+        return _derive(self.tidy, self.form.spec)
 
 
 def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
@@ -89,7 +94,7 @@ def _totals(n: pd.Series, p: pd.Series, year: int) -> dict:
 
 def national_table(con: Consolidation) -> pd.DataFrame:
     """Every indicator by level and library type: N, N-1, change, %, provinces covered each year."""
-    tidy = _derive(con.tidy, con.form.spec)
+    tidy = con.derived
     rows = []
     order = [(r.indicator, r.dim, r.label, r.dim_label, r.unit, r.table) for r in con.form.rows]
     for h in con.form.spec.headlines:
@@ -108,7 +113,7 @@ def national_table(con: Consolidation) -> pd.DataFrame:
 
 def headline_frame(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame:
     """One indicator, one dimension: a row per expected province (missing ones marked), N, N-1, change, %."""
-    tidy = _derive(con.tidy, con.form.spec)
+    tidy = con.derived
     sel = tidy[(tidy["indicator"] == indicator) & (tidy["dim"] == dim)]
     n = sel[sel["year"] == con.year].set_index("province_code")["value"]
     p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
@@ -143,21 +148,14 @@ def _subtotal(group: pd.DataFrame, name: str, region: str, kind: str, year: int 
             "p": t["p"], "diff": t["diff"], "pct": t["pct"], "rank": pd.NA, "kind": kind}
 
 
-def _previous_diffs(con: Consolidation, dataset: Path) -> pd.DataFrame:
-    df = load_dataset(dataset)
-    prev = previous_figures(df, con.year - 1, con.form.code_list, carry_map(con.form.spec, con.year))
-    rows = []
-    for res in con.used:
-        for r in con.form.rows:
-            before = prev.get((res.province.code, r.indicator, r.dim))
-            now = res.values.get(r.p.id)
-            if before is not None and now is not None and before != now:
-                sheet, cell = res.sources.get(r.p.id, ("", ""))
-                rows.append({"province_code": res.province.code, "province_name": res.province.name,
-                             "indicator": r.label, "dim": r.dim_label, "reported_now": now,
-                             "reported_last_year": before, "diff": now - before, "source_file": res.display,
-                             "sheet": sheet, "cell": cell})
-    return pd.DataFrame(rows)
+def _previous_frame(diffs: list[PreviousDifference], used: list[CheckResult]) -> pd.DataFrame:
+    ids = {id(r) for r in used}
+    return pd.DataFrame([{"province_code": d.result.province.code, "province_name": d.result.province.name,
+                          "indicator": d.row.label, "dim": d.row.dim_label, "reported_now": d.now,
+                          "reported_last_year": d.before, "diff": d.now - d.before, "source_file": d.result.display,
+                          "sheet": d.result.sources.get(d.row.p.id, ("", ""))[0],
+                          "cell": d.result.sources.get(d.row.p.id, ("", ""))[1]}
+                         for d in diffs if id(d.result) in ids])
 
 
 def consolidate(inputs: list[Path], year: int, previous: Path | None = None, spec: Spec | None = None,
@@ -168,12 +166,10 @@ def consolidate(inputs: list[Path], year: int, previous: Path | None = None, spe
     form = build_form(year, spec)
     files = collect_files(inputs)
     results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress)
-    add_outliers(results)
-    if previous is not None:
-        compare_with_previous(results, previous)
+    add_outliers(results, spec)
+    diffs = compare_with_previous(results, previous, spec) if previous is not None else []
     ledger = build_ledger(results, year)
     rows = [row for e in ledger if e.used for row in tidy_rows(e.result, form)]
     con = Consolidation(year, form, list(provinces_for_year(year)), ledger, tidy_frame(rows))
-    if previous is not None:
-        con.previous_diffs = _previous_diffs(con, previous)
+    con.previous_diffs = _previous_frame(diffs, con.used)
     return con

@@ -6,6 +6,7 @@ beside the summary, and next year's ``--previous`` reads it back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +14,11 @@ import pandas as pd
 from .atomic import atomic_path
 from .check import CheckResult
 from .findings import make
-from .form import Form
+from .form import Form, TableRow
+from .spec import Spec
 
 __all__ = ["COLUMNS", "tidy_rows", "tidy_frame", "write_dataset", "load_dataset", "compare_with_previous",
+           "PreviousDifference",
            "previous_figures"]
 
 COLUMNS = ["province_code", "code_list", "province_name", "region", "section", "table", "indicator", "dim",
@@ -79,22 +82,39 @@ def previous_figures(df: pd.DataFrame, year: int, code_list: str,
     return {(r.province_code, r.indicator, r.dim): int(r.value) for r in rows.itertuples()}
 
 
-def compare_with_previous(results: list[CheckResult], dataset: Path) -> None:
-    """B01: a province's year N-1 figure that differs from what it reported last year."""
+@dataclass(frozen=True)
+class PreviousDifference:
+    """A year N-1 figure of this year's return that differs from what the province reported last year."""
+
+    result: CheckResult
+    row: TableRow
+    now: int
+    before: int
+
+
+def compare_with_previous(results: list[CheckResult], dataset: Path, spec: Spec | None = None
+                          ) -> list[PreviousDifference]:
+    """Add a B01 finding for each difference, and return them (on the returns' own code-list basis)."""
     from .form import build_form
     from .rollover import carry_map
 
     df = load_dataset(dataset)
+    figures: dict[tuple[int, str], dict] = {}  # one (possibly rebased) lookup per year and code list
+    found = []
     for res in results:
         if res.province is None or res.year is None or res.errors:
             continue
-        form = build_form(res.year)
-        prev = previous_figures(df, res.year - 1, res.province.code_list, carry_map(form.spec, res.year))
+        form = build_form(res.year, spec)
+        key = (res.year, res.province.code_list)
+        if key not in figures:
+            figures[key] = previous_figures(df, res.year - 1, key[1], carry_map(form.spec, res.year))
         for r in form.rows:
-            before = prev.get((res.province.code, r.indicator, r.dim))
+            before = figures[key].get((res.province.code, r.indicator, r.dim))
             now = res.values.get(r.p.id)
             if before is not None and isinstance(now, int) and now != before:
+                found.append(PreviousDifference(res, r, now, before))
                 sheet, cell = res.sources.get(r.p.id, (r.p.sheet, r.p.cell))
                 res.findings.append(make("B01", file=res.display, sheet=sheet, cell=cell, field=r.p.id,
                                          label=r.p.label, value=f"{now:,}".replace(",", "."),
                                          expected=f"{before:,}".replace(",", ".")))
+    return found

@@ -12,7 +12,7 @@ from functools import cache
 
 from .coerce import Coerced, coerce_count, coerce_date, coerce_text
 from .findings import Finding, make
-from .form import PROVINCE_FIELD, Field, Form, build_form
+from .form import PROVINCE_FIELD, Field, Form
 from .provinces import Province, code_list_for_year, name_key, provinces_for_year, slug
 from .spec import Spec
 from .template import META_PREFIX, META_SHEET
@@ -229,10 +229,6 @@ def extract(wb: Workbook, form: Form, file: str) -> Extraction:
             if c.refused or c.code == "V08":
                 out.flagged.add(fid)
     return out
-
-
-def form_for(identity: Identity, spec: Spec) -> Form:
-    return build_form(identity.year, spec)
 
 
 def province_from_cover(ext: Extraction, year: int) -> Province | None:

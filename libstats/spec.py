@@ -24,6 +24,7 @@ __all__ = [
     "Indicator",
     "Headline",
     "Relation",
+    "Ratio",
     "Item",
     "RowSpec",
     "SheetSpec",
@@ -96,6 +97,14 @@ class Relation:
 
 
 @dataclass(frozen=True)
+class Ratio:
+    numerator: str
+    denominator: str
+    dim: str
+    label: str
+
+
+@dataclass(frozen=True)
 class RowSpec:
     indicator: str
     by: str | None = None  # "level": one row per public level of the year, plus the total
@@ -154,6 +163,7 @@ class Spec:
     indicators: dict[str, Indicator]
     headlines: tuple[Headline, ...]
     relations: tuple[Relation, ...]
+    ratios: tuple[Ratio, ...]
     sheets: tuple[SheetSpec, ...]
     source: str = field(default="", compare=False)
 
@@ -255,6 +265,9 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
                                _req(r, "right", f"relations[{i}]"), r.get("severity", "error"),
                                _req(r, "message", f"relations[{i}]"))
                       for i, r in enumerate(data.get("relations", [])))
+    ratios = tuple(Ratio(_req(r, "numerator", f"ratios[{i}]"), _req(r, "denominator", f"ratios[{i}]"),
+                         _req(r, "dim", f"ratios[{i}]"), _req(r, "label", f"ratios[{i}]"))
+                   for i, r in enumerate(data.get("ratios", [])))
     sheets = []
     for i, sh in enumerate(_req(data, "sheets", "", list)):
         w = f"sheets[{i}]"
@@ -272,7 +285,7 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
         narrative_max_chars=_req(form, "narrative_max_chars", "form", int),
         max_count=_req(form, "max_count", "form", int),
         when_empty=when_empty, levels=levels, total=total, types=types, indicators=indicators,
-        headlines=headlines, relations=relations, sheets=tuple(sheets), source=source,
+        headlines=headlines, relations=relations, ratios=ratios, sheets=tuple(sheets), source=source,
     )
     _cross_check(spec)
     return spec
@@ -312,6 +325,12 @@ def _cross_check(spec: Spec) -> None:
                 raise SpecError(f"relations[{i}]: unknown indicator {side!r}")
         if rel.op not in {"<=", ">=", "=="} or rel.severity not in {"error", "warning"}:
             raise SpecError(f"relations[{i}]: op must be <=, >= or ==; severity error or warning")
+    for i, r in enumerate(spec.ratios):
+        for ind in (r.numerator, r.denominator):
+            if ind not in spec.indicators:
+                raise SpecError(f"ratios[{i}]: unknown indicator {ind!r}")
+        if r.dim not in dims:
+            raise SpecError(f"ratios[{i}].dim: unknown dimension {r.dim!r}")
     for i, h in enumerate(spec.headlines):
         for ind in h.sum:
             if ind not in spec.indicators:
