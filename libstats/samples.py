@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from dataclasses import dataclass
 
 from .form import PROVINCE_FIELD, Form
@@ -42,8 +43,8 @@ _CLOSINGS = [
 
 
 def narrative_text(label: str, province: Province, year: int, rng: random.Random) -> str:
-    topic = label.lstrip("-+ ").split("(")[0].rstrip(" .;:").lower()
-    topic = topic.split(". ", 1)[-1] if topic[:4].strip(". ").replace(".", "").isdigit() else topic
+    topic = re.sub(r"^[-+\s]*(?:[IVX]+\.|\d+(?:\.\d+)*\.|[a-d]\))?\s*", "", label)  # "2.4. ", "a) ", "- "
+    topic = topic.split("(")[0].rstrip(" .;:").lower()
     unit = f"Sở Văn hóa, Thể thao và Du lịch {province.name}"
     parts = [rng.choice(_OPENINGS).format(year=year, unit=unit, topic=topic)]
     parts += [m.format(n=rng.randint(2, 40)) for m in rng.sample(_MIDDLES, rng.randint(2, 4))]
