@@ -12,7 +12,7 @@ from . import findings as findings_mod
 from .dictionary import dictionary_csv, dictionary_markdown
 from .form import build_form
 from .generate import generate_templates, select_provinces
-from .spec import SpecError, load_spec
+from .spec import load_spec
 from .template import DEFAULT_PASSWORD
 
 __all__ = ["main"]
@@ -46,15 +46,12 @@ def spec_option(fn):
                         help="Report spec (TOML); default: the spec shipped with libstats.")(fn)
 
 
-def _form(year: int, spec_path: Path | None):
-    try:
-        return build_form(year, load_spec(spec_path) if spec_path else None)
-    except (SpecError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+def _spec(spec_path: Path | None):
+    return load_spec(spec_path) if spec_path else None
 
 
 def library_errors(fn):
-    """Turn the library's input errors into a clean message and exit code 1."""
+    """Turn the library's input errors (a bad spec, code, dataset or path) into a clean message, exit code 1."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -92,7 +89,7 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
 
     Example: libstats template --year 2024 --all-provinces --out templates/2024
     """
-    form = _form(year, spec_path)
+    form = build_form(year, _spec(spec_path))
     provinces = select_provinces(year, codes, all_provinces)
     prefill = None
     if previous:
@@ -111,12 +108,13 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: stdout).")
 @spec_option
+@library_errors
 def dictionary(year, fmt, output, spec_path):
     """The data dictionary: every field id with its sheet, cell, label, unit, type and rules.
 
     Example: libstats dictionary --year 2024 --format csv -o dictionary-2024.csv
     """
-    form = _form(year, spec_path)
+    form = build_form(year, _spec(spec_path))
     text = dictionary_csv(form) if fmt == "csv" else dictionary_markdown(form)
     _emit(text, output, bom=fmt == "csv")
 
@@ -174,7 +172,7 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     from .batch import add_outliers, check_many, collect_files
     from .feedback import write_feedback
 
-    spec = load_spec(spec_path) if spec_path else None
+    spec = _spec(spec_path)
     files = collect_files(list(inputs))
     if not files:
         raise click.UsageError("không có tệp nào để kiểm tra")
@@ -226,7 +224,7 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     from .feedback import write_feedback
     from .summary import write_summary
 
-    spec = load_spec(spec_path) if spec_path else None
+    spec = _spec(spec_path)
     con = run(list(inputs), year, previous, spec, progress=_progress("Đang kiểm tra", quiet))
     if not con.ledger:
         raise click.UsageError("không có tệp nào trong hộp thư")
