@@ -15,7 +15,7 @@ from pathlib import Path
 import xlsxwriter
 
 from .atomic import atomic_path
-from .form import TABLE_COLUMNS, Field, Form, LaidSheet, cell_name
+from .form import PROVINCE_FIELD, TABLE_COLUMNS, Field, Form, LaidSheet, cell_name
 from .provinces import Province, provinces_for_year, slug
 from .rules import OK, build_rules, pct_change
 
@@ -98,7 +98,7 @@ class _Writer:
         self.wb, self.form, self.opts, self.fmt = wb, form, opts, _Formats(wb)
         self.values = dict(opts.values)
         if opts.province is not None:
-            self.values["bia_tinh"] = opts.province.name
+            self.values[PROVINCE_FIELD] = opts.province.name
 
     # -- cells -------------------------------------------------------------------------------------------
     def text(self, ws, row: int, col: int, text: str, **fmt):
@@ -160,13 +160,10 @@ class _Writer:
         ws.merge_range(4, 0, 4, 1, form.title, self.fmt(bold=True, align="center", font_size=14))
         ws.set_row(4, 40)
         ws.merge_range(6, 0, 6, 1, f"Kính gửi: {form.receiving_unit}", self.fmt(align="center", italic=True))
-        self.text(ws, 8, 0, "Tỉnh, thành phố", bold=True, border=1)
-        self.input(ws, form.fields["bia_tinh"])
-        ws.set_row(8, 22)
-        for it in sheet.items:
-            self.text(ws, it.row, 0, it.text, bold=True, border=1)
-            self.input(ws, it.field)
-            ws.set_row(it.row, 22)
+        for f in (form.fields[PROVINCE_FIELD], *(it.field for it in sheet.items)):
+            self.text(ws, f.row, 0, f.label, bold=True, border=1)
+            self.input(ws, f)
+            ws.set_row(f.row, 22)
         last = max(it.row for it in sheet.items) + 2
         self.text(ws, last, 1, "THỦ TRƯỞNG CƠ QUAN, ĐƠN VỊ", **center)
         self.text(ws, last + 1, 1, "(Ký tên, đóng dấu)", align="center", italic=True)
