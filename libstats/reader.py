@@ -173,9 +173,9 @@ def _in_merge(wb: Workbook, sheet: str, addr: str) -> bool:
     return False
 
 
-def _coerce(f: Field, raw: object, form: Form, units: set[str], date1904: bool) -> Coerced:
+def _coerce(f: Field, raw: object, form: Form, date1904: bool) -> Coerced:
     if f.kind == "number":
-        return coerce_count(raw, units, form.spec.max_count)
+        return coerce_count(raw, {f.unit}, form.spec.max_count)  # only the field's own unit may follow
     if f.type == "date":
         return coerce_date(raw, date1904)
     return coerce_text(raw, f.max_chars)
@@ -200,12 +200,10 @@ def extract(wb: Workbook, form: Form, file: str) -> Extraction:
     wanted: dict[str, set[str]] = {}
     for sheet, addr in located.values():
         wanted.setdefault(sheet, set()).add(addr)
-    cells = read_cells(wb, wanted)
+    cells = read_cells(wb, wanted)  # also reads the protection of the sheets it scans
     for s in wb.sheets:
-        if s.name in {sh.name for sh in form.sheets} or s.name in {w[0] for w in located.values()}:
-            if not s.protected:
-                out.findings.append(make("S04", file=file, sheet=s.name))
-    units = {ind.unit for ind in form.spec.indicators.values()} | {"thư viện", "lượt", "bản", "thẻ"}
+        if s.name in wanted and not s.protected:
+            out.findings.append(make("S04", file=file, sheet=s.name))
     for fid, (sheet, addr) in located.items():
         f = form.fields[fid]
         cell = cells.get((sheet, addr))
@@ -222,7 +220,7 @@ def extract(wb: Workbook, form: Form, file: str) -> Extraction:
                 out.values[fid] = None
                 continue
         raw = cell.error if cell.error else cell.value
-        c = _coerce(f, raw, form, units, wb.date1904)
+        c = _coerce(f, raw, form, wb.date1904)
         out.values[fid] = c.value
         if c.code:
             out.findings.append(make(c.code, **where, detail=c.detail, value=c.shown, expected=c.shown))

@@ -308,3 +308,8 @@ def test_a_feedback_file_sent_back_after_fixing_is_read_like_the_original(tmp_pa
     res = check_file(tmp_path / "fixed.xlsx", year=2024)
     assert res.verdict == Verdict.ACCEPTED, [(f.code, f.message) for f in res.findings]
     assert res.values == check_file(c.filled(tmp_path / "ok.xlsx"), year=2024).values
+
+
+def test_only_the_fields_own_unit_may_follow_a_number(tmp_path):
+    res = check_file(c.with_values(tmp_path / "a.xlsx", luot_tai_tv_xa_n="1500 thẻ"), year=2024)
+    assert [(f.code, f.cell) for f in res.findings if f.code == "V05"] == [("V05", cell("luot_tai_tv_xa_n"))]
