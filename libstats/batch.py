@@ -1,7 +1,7 @@
-"""Check many files, each in a worker process with memory and time limits, then compare them with each other.
+"""Check many files in long-lived worker processes with memory and time limits, then compare them.
 
 A file that crashes its reader (a hostile file can abort a native library's whole process), runs out of
-memory or hangs, gets an F09 finding; every other file is still checked.
+memory or hangs, gets an F09 finding and costs one worker, which is replaced; every other file is checked.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from .form import build_form
 from .spec import Spec, default_spec
 
 __all__ = ["WorkerLimits", "check_many", "collect_files", "add_outliers"]
-
 
 
 @dataclass(frozen=True)

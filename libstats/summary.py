@@ -161,13 +161,12 @@ def _types(o: _Out, con: Consolidation):
     ws = o.sheet(SHEETS["types"], f"CÁC LOẠI HÌNH THƯ VIỆN KHÁC VÀ Ô TÔ THƯ VIỆN LƯU ĐỘNG NĂM {con.year}")
     rows_spec = [r for r in con.form.rows if r.table in ("loai_hinh_khac", "xa_hoi_hoa")]
     tidy = con.tidy[con.tidy["year"] == con.year]
-    pivot = tidy.pivot_table(index="province_code", columns="field_id", values="value", aggfunc="first")
+    value = dict(zip(zip(tidy["province_code"], tidy["field_id"], strict=True), tidy["value"], strict=True))
     headers = ["Mã", "Tỉnh, thành phố"] + [f"{r.dim_label}: {r.label}" for r in rows_spec]
     rows = []
     for p in con.expected:
         if p.code in con.reporting:
-            rows.append([p.code, p.name] + [pivot.at[p.code, r.n.id] if r.n.id in pivot.columns else pd.NA
-                                            for r in rows_spec])
+            rows.append([p.code, p.name] + [value.get((p.code, r.n.id), pd.NA) for r in rows_spec])
         else:
             rows.append([p.code, p.name, "chưa báo cáo"] + [pd.NA] * (len(rows_spec) - 1))
     totals = ["", "TOÀN QUỐC"] + [_total([r[i] for r in rows if not isinstance(r[i], str)])

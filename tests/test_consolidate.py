@@ -211,3 +211,20 @@ def test_a_change_between_different_sets_of_provinces_is_not_published(tmp_path)
     assert not pd.isna(nat.loc[("luot_tl", "xa")]["diff"])
     national = province_table(con, "luot_tl", "tong").iloc[-1]
     assert pd.isna(national["diff"]) and "Không tính tăng/giảm" in national["status"]
+
+
+def test_not_applicable_figures_stay_blank_never_zero(tmp_path):
+    p = province(YEAR, "01")
+    values = sample_values(FORM, p)
+    for r in FORM.rows:
+        if r.table == "loai_hinh_khac":
+            values[r.n.id] = "x"
+    write_template(FORM, tmp_path / "in" / "a.xlsx", TemplateOptions(province=p, values=values))
+    out = tmp_path / "s.xlsx"
+    result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["types"]]
+    hanoi = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[0] == "01")
+    total = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == "TOÀN QUỐC")
+    assert hanoi[2] == values["so_xe_o_to_n"]  # the mobile-library columns come first, then 2.3's eleven
+    assert hanoi[4:15] == (None,) * 11 and total[4:15] == (None,) * 11
