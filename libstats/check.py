@@ -5,7 +5,6 @@ Never raises on bad input: every problem becomes a finding, so one file never st
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +80,7 @@ def check_file(path: str | Path, spec: Spec | None = None, year: int | None = No
         return _fail(res, make(exc.code, file=name, detail=exc.detail))
     except OSError as exc:
         return _fail(res, make("F09", file=name, detail=exc.strerror or type(exc).__name__))
-    res.sha256, res.kind = hashlib.sha256(path.read_bytes()).hexdigest(), intake.kind
+    res.sha256, res.kind = intake.sha256, intake.kind
     if intake.converted:
         res.findings.append(make("F08", file=name, detail="." + intake.kind))
     if intake.kind == "xlsm":

@@ -6,6 +6,7 @@ LibreOffice when it is installed. Everything else gets its own finding code.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ class IntakeError(Exception):
 class Intake:
     data: bytes  # .xlsx bytes to read
     kind: str  # "xlsx", "xlsm", "xls", "ods", "xml"
+    sha256: str  # of the file as received
     converted: bool = False
 
 
@@ -93,6 +95,7 @@ def take_in(path: Path) -> Intake:
         raise IntakeError("F06", f"{size // 2**20} MB")
     data = path.read_bytes()
     kind = _sniff(data)
+    digest = hashlib.sha256(data).hexdigest()
     if kind in ("xls", "ods", "xml"):
-        return Intake(_convert(data, kind), kind, converted=True)
-    return Intake(data, kind)
+        return Intake(_convert(data, kind), kind, digest, converted=True)
+    return Intake(data, kind, digest)

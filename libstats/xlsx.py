@@ -126,9 +126,28 @@ def _iter(z: zipfile.ZipFile, name: str):
         yield from iterparse(fh, events=("start", "end"))
 
 
+_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*)[\s>/]")
+
+
+def _plain(data: bytes) -> bool:
+    """XML the fast path may read with patterns: no DTD (so no entities) and an unprefixed root element.
+    Both can only be at the start of a part, before the root element's first child."""
+    head = data[:4096]
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        return False
+    root = _ROOT.search(head.split(b"?>", 1)[-1] if head.startswith(b"<?xml") else head)
+    return bool(root) and b":" not in root[1]
+
+
+_REL = re.compile(rb"<Relationship\b([^>]*)/?>")
+
+
 def _rels(z: zipfile.ZipFile, name: str) -> dict[str, str]:
-    if name not in z.namelist():
+    if name not in z.NameToInfo:
         return {}
+    data = z.read(name)
+    if _plain(data):
+        return {_attr(a, "Id"): _attr(a, "Target") for a in _REL.findall(data)}
     out = {}
     for event, el in _iter(z, name):
         if event == "end" and el.tag == NS_PKG_REL + "Relationship":
@@ -154,7 +173,7 @@ def _sheet_path(target: str) -> str:
 def _workbook(z: zipfile.ZipFile) -> tuple[list[SheetInfo], dict[str, str], bool]:
     rels = _rels(z, "xl/_rels/workbook.xml.rels")
     data = z.read("xl/workbook.xml")
-    if not (b"<!DOCTYPE" in data or b"<!ENTITY" in data or re.search(rb"<\w+:workbook\b", data)):
+    if _plain(data):
         sheets = [SheetInfo(_attr(a, "name"), _sheet_path(rels.get(_attr(a, "r:id") or "", "")),
                             _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
         names = {_text(_NAME.search(a)[1]).lower(): (_text(v) or "").strip() for a, v in _DEFNAME.findall(data)
@@ -177,9 +196,17 @@ def _workbook(z: zipfile.ZipFile) -> tuple[list[SheetInfo], dict[str, str], bool
     return sheets, names, date1904
 
 
+_PROPERTY = re.compile(rb'<property\b[^>]*?\bname="([^"]*)"[^>]*>\s*<vt:\w+>([^<]*)</vt:\w+>', re.S)
+
+
 def _custom(z: zipfile.ZipFile) -> dict[str, str]:
-    if "docProps/custom.xml" not in z.namelist():
+    if "docProps/custom.xml" not in z.NameToInfo:
         return {}
+    data = z.read("docProps/custom.xml")
+    if _plain(data):
+        found = {_text(k): _text(v) for k, v in _PROPERTY.findall(data)}
+        if len(found) == data.count(b"<property "):  # else an unusual shape: let the parser read it
+            return found
     out = {}
     for event, el in _iter(z, "docProps/custom.xml"):
         if event == "end" and el.tag == NS_CUSTOM + "property":
@@ -262,9 +289,11 @@ def _in_sheet_order(wanted: frozenset[str]) -> tuple[str, ...]:
 
 def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple] | None:
     """The common case at C speed: unprefixed tags and every cell addressed. None: use the full parser."""
-    if re.search(rb"<\w+:sheetData\b", data) or b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if not _plain(data):
         return None
-    cells = data.count(b"<c ") + data.count(b"<c>")
+    if b"<c>" in data:
+        return None  # a cell with no attributes has no address: count positions with the full parser
+    cells = data.count(b"<c ")
     budget[0] -= cells
     if budget[0] < 0:
         raise XlsxError("F06", "quá nhiều ô")
@@ -304,10 +333,10 @@ def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int
 
 
 def _shared_strings(z: zipfile.ZipFile, needed: set[int]) -> dict[int, str]:
-    if not needed or "xl/sharedStrings.xml" not in z.namelist():
+    if not needed or "xl/sharedStrings.xml" not in z.NameToInfo:
         return {}
     data = z.read("xl/sharedStrings.xml")
-    if not (b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<si/>" in data or re.search(rb"<\w+:sst\b", data)):
+    if _plain(data) and b"<si/>" not in data:
         items = data.split(b"<si>")[1:]  # C-speed split; only the strings asked for are parsed
 
         def one(item: bytes) -> str:
@@ -356,10 +385,10 @@ def open_xlsx(data: bytes, limits: Limits = Limits()) -> Workbook:
     except Exception as exc:  # BadZipFile, EOFError, XML parse errors, DefusedXmlException...: a corrupt file
         raise XlsxError("F03", type(exc).__name__ + (f": {exc}" if str(exc) else "")) from exc
     modified = ""
-    if "docProps/core.xml" in z.namelist():
+    if "docProps/core.xml" in z.NameToInfo:
         m = re.search(rb"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>", z.read("docProps/core.xml"))
         modified = m[1].decode("ascii", "replace").strip() if m else ""
-    return Workbook(sheets, names, custom, date1904, "xl/vbaProject.bin" in z.namelist(), {}, z, limits, modified)
+    return Workbook(sheets, names, custom, date1904, "xl/vbaProject.bin" in z.NameToInfo, {}, z, limits, modified)
 
 
 def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Cell]:
@@ -368,7 +397,7 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
     try:
         budget = [wb.limits.max_cells]
         raw: dict[tuple[str, str], tuple] = {}
-        names = set(z.namelist())
+        names = z.NameToInfo
         for sheet in wb.sheets:
             if sheet.path in names and sheet.name in wanted:
                 cells_wanted = wanted[sheet.name]
