@@ -313,3 +313,25 @@ def test_a_feedback_file_sent_back_after_fixing_is_read_like_the_original(tmp_pa
 def test_only_the_fields_own_unit_may_follow_a_number(tmp_path):
     res = check_file(c.with_values(tmp_path / "a.xlsx", luot_tai_tv_xa_n="1500 thẻ"), year=2024)
     assert [(f.code, f.cell) for f in res.findings if f.code == "V05"] == [("V05", cell("luot_tai_tv_xa_n"))]
+
+
+def test_prefixed_xml_is_read_by_the_full_parser(tmp_path):
+    import re as re_mod
+    src = c.filled(tmp_path / "a.xlsx")
+    part = c.sheet_part(src, S22)
+
+    def prefix(xml: str) -> str:  # the same sheet written with an 'x:' prefix on every element
+        xml = xml.replace('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
+                          'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"')
+        return re_mod.sub(r"<(/?)([a-zA-Z]+)([\s>/])", r"<\1x:\2\3", xml)
+    path = c.edit_part(src, tmp_path / "b.xlsx", part, prefix)
+    assert "<x:sheetData" in zipfile_text(path, part)
+    res = check_file(path, year=2024)
+    assert res.values["luot_tl_xa_n"] == c.good_values()["luot_tl_xa_n"]
+    assert res.verdict == Verdict.ACCEPTED, [(f.code, f.message) for f in res.findings]
+
+
+def zipfile_text(path: Path, part: str) -> str:
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        return z.read(part).decode()
