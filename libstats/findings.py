@@ -89,6 +89,7 @@ _CODES = [
          "trực tiếp con số."),
     Code("S09", ERR, "formula without value", "Ô '{field}' chứa công thức ({detail}) nhưng không có giá trị đã tính. "
          "Hãy nhập trực tiếp con số."),
+    Code("S10", WARN, "input merged, value kept", "Ô nhập '{field}' đã bị gộp với ô khác ({detail}); đã đọc giá trị. Hãy bỏ gộp ô để giữ nguyên mẫu."),
     # Values
     Code("V01", INFO, "number typed as text", "Ô '{field}' ghi '{detail}' dạng chữ; đã hiểu là {value}."),
     Code("V02", ERR, "ambiguous number", "Ô '{field}' ghi '{detail}': không rõ là {value}. Hãy nhập số không có dấu "

@@ -123,9 +123,9 @@ def guess_province_from_name(file_name: str, year: int) -> Province | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set) -> tuple[str, str] | None:
+def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
+            sheet_names: set[str]) -> tuple[str, str] | None:
     """Where field ``f`` really is: its defined name, or the spec's address with a warning."""
-    sheet_names = {s.name for s in wb.sheets}
     target = wb.names.get(f.id.lower())
     if target is None:
         if f.sheet not in sheet_names:
@@ -153,24 +153,18 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set) -> t
     if addr != f.cell and ("S05", sheet) not in noted:
         noted.add(("S05", sheet))
         out.findings.append(make("S05", file=file, sheet=sheet, cell=addr, field=f.id, label=f.label, detail=f.cell))
-    if _in_merge(wb, sheet, addr):
-        out.findings.append(make("S03", file=file, sheet=sheet, cell=addr, field=f.id, label=f.label,
-                                 detail=f"ô gộp {addr}"))
-        return None
     return sheet, addr
 
 
-def _in_merge(wb: Workbook, sheet: str, addr: str) -> bool:
-    info = wb.sheet(sheet)
-    if not info or not info.merged:
-        return False
+def _merge_of(merged: list[str], addr: str) -> str | None:
+    """The merged range that covers ``addr``, if any."""
     row, col = split_address(addr)
-    for rng in info.merged:
-        a, _, b = rng.partition(":")
+    for rng in merged:
+        a, _, b = rng.replace("$", "").partition(":")
         (r1, c1), (r2, c2) = split_address(a), split_address(b or a)
         if r1 <= row <= r2 and c1 <= col <= c2:
-            return True
-    return False
+            return rng
+    return None
 
 
 def _coerce(f: Field, raw: object, form: Form, date1904: bool) -> Coerced:
@@ -192,26 +186,35 @@ def _province_value(value: object, year: int) -> Province | None:
 def extract(wb: Workbook, form: Form, file: str) -> Extraction:
     """Every field of ``form`` read from ``wb``: located, coerced, with findings."""
     out, noted = Extraction(), set()
+    sheet_names = {s.name for s in wb.sheets}
     located: dict[str, tuple[str, str]] = {}
     for f in form.fields.values():
-        where = _locate(wb, f, file, out, noted)
+        where = _locate(wb, f, file, out, noted, sheet_names)
         if where is not None:
             located[f.id] = where
     wanted: dict[str, set[str]] = {}
     for sheet, addr in located.values():
         wanted.setdefault(sheet, set()).add(addr)
-    cells = read_cells(wb, wanted)  # also reads the protection of the sheets it scans
+    cells = read_cells(wb, wanted)  # also reads the protection and merged ranges of the sheets it scans
+    merged = {s.name: s.merged for s in wb.sheets if s.name in wanted}
     for s in wb.sheets:
         if s.name in wanted and not s.protected:
             out.findings.append(make("S04", file=file, sheet=s.name))
     for fid, (sheet, addr) in located.items():
         f = form.fields[fid]
+        where = dict(file=file, sheet=sheet, cell=addr, field=fid, label=f.label)
+        rng = _merge_of(merged[sheet], addr) if merged.get(sheet) else None
+        if rng is not None:
+            if not rng.replace("$", "").startswith(addr + ":"):  # covered by a merge: its value is gone
+                out.findings.append(make("S03", **where, detail=f"vùng gộp {rng}"))
+                out.flagged.add(fid)
+                continue
+            out.findings.append(make("S10", **where, detail=rng))  # the merge's first cell keeps its value
         cell = cells.get((sheet, addr))
         out.sources[fid] = (sheet, addr)
         if cell is None:
             out.values[fid] = None
             continue
-        where = dict(file=file, sheet=sheet, cell=addr, field=fid, label=f.label)
         if cell.formula is not None:
             code = "S09" if cell.value is None and cell.error is None else "S08"
             out.findings.append(make(code, **where, detail="=" + cell.formula))

@@ -162,3 +162,13 @@ def template_path(out: Path, p=HANOI, form=FORM) -> Path:
 def raw_file(dst: Path, data: bytes) -> Path:
     dst.write_bytes(data)
     return dst
+
+
+def merge_cells(src: Path, dst: Path, sheet: str, rng: str) -> Path:
+    """A person merged input cells (e.g. 'E15:E16')."""
+    def fn(xml: str) -> str:
+        if "<mergeCells" in xml:
+            return re.sub(r'<mergeCells count="(\d+)">', lambda m: f'<mergeCells count="{int(m[1]) + 1}">'
+                          f'<mergeCell ref="{rng}"/>', xml, count=1)
+        return xml.replace("</sheetData>", f'</sheetData><mergeCells count="1"><mergeCell ref="{rng}"/></mergeCells>')
+    return edit_part(src, dst, sheet_part(src, sheet), fn)

@@ -68,6 +68,9 @@ CASES = [
     ("name on range", lambda t: c.edit_names(c.filled(t / "n0.xlsx"), t / "n.xlsx",
      lambda x: c.set_name(x, "von_tl_tinh_n", "'2.2 Số liệu'!$E$40:$E$41")), "S03", S22, cell("von_tl_tinh_n"),
      Verdict.REJECTED),
+    ("merged inputs", lambda t: c.merge_cells(c.filled(t / "mg0.xlsx"), t / "mg.xlsx", S22,
+     f'{cell("the_cap_moi_tinh_n")}:{cell("the_cap_moi_huyen_n")}'), "S03", S22, cell("the_cap_moi_huyen_n"),
+     Verdict.REJECTED),
     ("row inserted", lambda t: c.edit_names(c.filled(t / "o0.xlsx"), t / "o.xlsx",
      lambda x: c.set_name(x, "n1_danh_gia_chung", "'I. Đánh giá chung'!$B$6")), "S05", "I. Đánh giá chung", "B6",
      None),
@@ -106,6 +109,9 @@ CASES = [
 ]
 
 
+MAKE = {case[0]: case[1] for case in CASES}
+
+
 @pytest.mark.parametrize("name,maker,code,sheet,where,expected", CASES, ids=[case[0] for case in CASES])
 def test_corpus_case_gives_its_finding_at_its_cell(tmp_path, name, maker, code, sheet, where, expected):
     path = maker(tmp_path)
@@ -139,19 +145,19 @@ def test_typed_numbers_are_kept_with_an_info_finding(tmp_path):
 
 
 def test_formula_in_input_keeps_its_value(tmp_path):
-    res = check_file(CASES[10][1](tmp_path), year=2024)
+    res = check_file(MAKE["formula typed"](tmp_path), year=2024)
     assert res.values["so_xe_o_to_p"] == 2
 
 
 def test_renamed_sheet_and_moved_cell_are_still_read(tmp_path):
     values = c.good_values()
-    res = check_file(CASES[16][1](tmp_path), year=2024)
+    res = check_file(MAKE["sheet renamed"](tmp_path), year=2024)
     assert res.values["luot_tl_tinh_n"] == values["luot_tl_tinh_n"]
     assert res.sources["luot_tl_tinh_n"][0] == "So lieu"
 
 
 def test_pasted_copy_is_recovered_from_the_layout(tmp_path):
-    res = check_file(CASES[18][1](tmp_path), year=2024)
+    res = check_file(MAKE["pasted copy"](tmp_path), year=2024)
     assert res.year == 2024 and res.province == c.HANOI
     assert res.values["luot_tl_tinh_n"] == c.good_values()["luot_tl_tinh_n"]
     assert {f.code for f in res.findings} >= {"I06", "S01"}
@@ -335,3 +341,12 @@ def zipfile_text(path: Path, part: str) -> str:
     import zipfile
     with zipfile.ZipFile(path) as z:
         return z.read(part).decode()
+
+
+def test_the_first_cell_of_a_merge_keeps_its_value_with_a_warning(tmp_path):
+    rng = f'{cell("the_cap_moi_tinh_n")}:{cell("the_cap_moi_huyen_n")}'
+    res = check_file(c.merge_cells(c.filled(tmp_path / "a.xlsx"), tmp_path / "b.xlsx", S22, rng), year=2024)
+    assert [(f.code, f.cell) for f in res.findings if f.code in ("S03", "S10")] == [
+        ("S10", cell("the_cap_moi_tinh_n")), ("S03", cell("the_cap_moi_huyen_n"))]
+    assert res.values["the_cap_moi_tinh_n"] == c.good_values()["the_cap_moi_tinh_n"]
+    assert "the_cap_moi_huyen_n" not in res.values
