@@ -7,7 +7,7 @@ and the consolidator tidies. Nothing else computes a cell address.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 from .provinces import code_list_for_year, receiving_unit
 from .spec import Item, Level, SheetSpec, Spec, default_spec, render
@@ -53,11 +53,11 @@ class Field:
     column: str | None = None  # "n" (year N), "p" (year N-1), "gc" (explanation)
     unit: str = ""
 
-    @property
+    @cached_property
     def cell(self) -> str:
         return cell_name(self.row, self.col)
 
-    @property
+    @cached_property
     def ref(self) -> str:
         """Absolute reference, as in a defined name: 'Sheet name'!$E$5."""
         return f"'{self.sheet}'!${col_name(self.col)}${self.row + 1}"

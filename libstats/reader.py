@@ -126,7 +126,7 @@ def guess_province_from_name(file_name: str, year: int) -> Province | None:
 def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
             sheet_names: set[str]) -> tuple[str, str] | None:
     """Where field ``f`` really is: its defined name, or the spec's address with a warning."""
-    target = wb.names.get(f.id.lower())
+    target = wb.names.get(f.id)  # field ids are lower-case by the spec's rule; names were lowered on reading
     if target is None:
         if f.sheet not in sheet_names:
             if ("S07", f.sheet) not in noted:
@@ -156,15 +156,19 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
     return sheet, addr
 
 
-def _merge_of(merged: list[str], addr: str) -> str | None:
-    """The merged range that covers ``addr``, if any."""
-    row, col = split_address(addr)
+def _rectangles(merged: list[str]) -> list[tuple[str, int, int, int, int]]:
+    out = []
     for rng in merged:
         a, _, b = rng.replace("$", "").partition(":")
         (r1, c1), (r2, c2) = split_address(a), split_address(b or a)
-        if r1 <= row <= r2 and c1 <= col <= c2:
-            return rng
-    return None
+        out.append((rng, r1, c1, r2, c2))
+    return out
+
+
+def _merge_of(rects: list[tuple[str, int, int, int, int]], addr: str) -> str | None:
+    """The merged range that covers ``addr``, if any."""
+    row, col = split_address(addr)
+    return next((rng for rng, r1, c1, r2, c2 in rects if r1 <= row <= r2 and c1 <= col <= c2), None)
 
 
 def _coerce(f: Field, raw: object, form: Form, date1904: bool) -> Coerced:
@@ -196,7 +200,7 @@ def extract(wb: Workbook, form: Form, file: str) -> Extraction:
     for sheet, addr in located.values():
         wanted.setdefault(sheet, set()).add(addr)
     cells = read_cells(wb, wanted)  # also reads the protection and merged ranges of the sheets it scans
-    merged = {s.name: s.merged for s in wb.sheets if s.name in wanted}
+    merged = {s.name: _rectangles(s.merged) for s in wb.sheets if s.name in wanted}
     for s in wb.sheets:
         if s.name in wanted and not s.protected:
             out.findings.append(make("S04", file=file, sheet=s.name))
