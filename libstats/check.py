@@ -86,7 +86,7 @@ def check_file(path: str | Path, spec: Spec | None = None, year: int | None = No
     if intake.kind == "xlsm":
         res.findings.append(make("F10", file=name))
     try:
-        wb = open_xlsx(intake.data)
+        wb = open_xlsx(intake.data, z=intake.zip)
         res.saved = wb.modified
         ident, found = identify(wb, spec, name, year)
         res.findings += found

@@ -34,16 +34,17 @@ class Intake:
     kind: str  # "xlsx", "xlsm", "xls", "ods", "xml"
     sha256: str  # of the file as received
     converted: bool = False
+    zip: zipfile.ZipFile | None = None  # the package already opened while sniffing (not for converted files)
 
 
-def _sniff(data: bytes) -> str:
+def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
     if not data:
         raise IntakeError("F02")
     if data.startswith(_OLE):
         # an encrypted OOXML file is an OLE container holding an "EncryptedPackage" stream
         if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptedPackage" in data:
             raise IntakeError("F04")
-        return "xls"
+        return "xls", None
     if data.startswith(b"PK"):
         try:
             z = zipfile.ZipFile(io.BytesIO(data))
@@ -51,16 +52,16 @@ def _sniff(data: bytes) -> str:
         except zipfile.BadZipFile as exc:
             raise IntakeError("F03", str(exc)) from exc
         if "mimetype" in names and z.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
-            return "ods"
+            return "ods", None
         if "xl/workbook.xml" in names:
             ctypes = z.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
-            return "xlsm" if b"macroEnabled" in ctypes else "xlsx"
+            return ("xlsm" if b"macroEnabled" in ctypes else "xlsx"), z
         if "word/document.xml" in names:
             raise IntakeError("F01", "tệp Word .docx")
         raise IntakeError("F01", "tệp nén không chứa bảng tính")
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if b"urn:schemas-microsoft-com:office:spreadsheet" in head:
-        return "xml"  # Excel 2003 XML spreadsheet saved as .xls
+        return "xml", None  # Excel 2003 XML spreadsheet saved as .xls
     if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in head:
         raise IntakeError("F05")
     if data.startswith(b"%PDF"):
@@ -94,8 +95,8 @@ def take_in(path: Path) -> Intake:
     if size > MAX_FILE_BYTES:
         raise IntakeError("F06", f"{size // 2**20} MB")
     data = path.read_bytes()
-    kind = _sniff(data)
+    kind, z = _sniff(data)
     digest = hashlib.sha256(data).hexdigest()
     if kind in ("xls", "ods", "xml"):
         return Intake(_convert(data, kind), kind, digest, converted=True)
-    return Intake(data, kind, digest)
+    return Intake(data, kind, digest, zip=z)

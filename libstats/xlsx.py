@@ -373,10 +373,11 @@ def _cell(kind: str, raw: str | None, formula: str | None, inline: str | None, s
     return Cell(value, formula)
 
 
-def open_xlsx(data: bytes, limits: Limits = Limits()) -> Workbook:
-    """Open .xlsx bytes: sizes checked, sheets, defined names and custom properties read; no cells yet."""
+def open_xlsx(data: bytes, limits: Limits = Limits(), z: zipfile.ZipFile | None = None) -> Workbook:
+    """Open .xlsx bytes (or the zip already opened on them): sizes checked, sheets, defined names and custom
+    properties read; no cells yet."""
     try:
-        z = zipfile.ZipFile(io.BytesIO(data))
+        z = z or zipfile.ZipFile(io.BytesIO(data))
         _check_sizes(z, limits)
         sheets, names, date1904 = _workbook(z)
         custom = _custom(z)
