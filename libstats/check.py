@@ -103,8 +103,9 @@ def check_file(path: str | Path, spec: Spec | None = None, year: int | None = No
     res.province = ident.province or province_from_cover(ext, ident.year)
     cover = form.fields[PROVINCE_FIELD]
     if res.province is None:
-        res.findings.append(make("I08", file=name, sheet=cover.sheet, cell=cover.cell, field=PROVINCE_FIELD,
-                                 detail=repr(ext.values.get(PROVINCE_FIELD) or "trống")))
+        if ext.values.get(PROVINCE_FIELD):  # an empty cell is R01, from the rules below
+            res.findings.append(make("I08", file=name, sheet=cover.sheet, cell=cover.cell, field=PROVINCE_FIELD,
+                                     detail=repr(ext.values[PROVINCE_FIELD])))
     else:
         named = guess_province_from_name(Path(name).name, ident.year) or guess_province_from_name(
             Path(name).parent.name, ident.year)

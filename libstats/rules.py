@@ -15,7 +15,7 @@ from typing import Protocol
 from collections.abc import Iterator
 
 from .findings import Finding, make
-from .form import Field, Form, Table, TableRow
+from .form import PROVINCE_FIELD, Field, Form, Table, TableRow
 
 __all__ = ["Context", "Rule", "EmptyRule", "SumRule", "RelationRule", "SwingRule", "SameAsLastYearRule",
            "build_rules", "OK", "NA", "pct_change"]
@@ -269,10 +269,12 @@ class SameAsLastYearRule:
 def build_rules(form: Form) -> tuple[Rule, ...]:
     """Every rule of the form, in the order the check sheet lists them."""
     spec, rules = form.spec, []
+    province = form.fields[PROVINCE_FIELD]
+    rules.append(EmptyRule((province,), "error", f"{province.label.lower()} ở trang “{province.sheet}”"))
     for sheet in form.sheets:
         narratives = tuple(f for it in sheet.items if (f := it.field) is not None)
-        if narratives and spec.when_empty["narrative" if sheet.spec.kind != "cover" else "field"] != "none":
-            sev = spec.when_empty["narrative" if sheet.spec.kind != "cover" else "field"]
+        sev = spec.when_empty["narrative" if sheet.spec.kind != "cover" else "field"]
+        if narratives and sev != "none":
             rules.append(EmptyRule(narratives, sev, f"nội dung ở trang “{sheet.name}”"))
         for table in sheet.tables:
             for col, key, label in (("n", "year", f"năm {form.year}"), ("p", "previous_year", f"năm {form.year - 1}")):

@@ -170,7 +170,10 @@ def test_generic_form_reads_the_province_chosen_with_any_tone_placement(tmp_path
     res = check_file(path, year=2024)
     assert res.province == province(2024, "17") and res.province.name == "Hoà Bình"
     missing = check_file(write_template(form, tmp_path / "y.xlsx", TemplateOptions(values=c.good_values())), year=2024)
-    assert [f.cell for f in _find(missing, "I08")] == ["B9"] and missing.verdict == Verdict.REJECTED
+    assert [(f.code, f.cell) for f in missing.findings] == [("R01", "B9")] and missing.verdict == Verdict.REJECTED
+    unknown = dict(c.good_values(), bia_tinh="Tỉnh Không Có")
+    wrong = check_file(write_template(form, tmp_path / "z.xlsx", TemplateOptions(values=unknown)), year=2024)
+    assert [(f.code, f.cell) for f in wrong.findings] == [("I08", "B9")] and wrong.verdict == Verdict.REJECTED
 
 
 def test_wrong_year_is_rejected(tmp_path):

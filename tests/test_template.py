@@ -164,7 +164,8 @@ def test_check_sheet_cached_results_match_the_python_rules(hanoi_2024, form2024)
     formulas = [ws.cell(row=6 + i, column=4).value for i in range(len(rules))]
     assert formulas == [r.formula() for r in rules]
     cached = openpyxl.load_workbook(hanoi_2024, data_only=True)[CHECK_SHEET]
-    assert [cached.cell(row=6 + i, column=4).value for i in range(len(rules))] == [r.status({}) for r in rules]
+    got = [cached.cell(row=6 + i, column=4).value for i in range(len(rules))]
+    assert got == [r.status({"bia_tinh": "Hà Nội"}) for r in rules]  # the province is fixed on this form
 
 
 def _spec_with(tmp_path: Path, old: str, new: str) -> Path:
