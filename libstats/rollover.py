@@ -17,7 +17,7 @@ import pandas as pd
 
 from .form import Form
 from .provinces import Province, components, provinces_for_year, successor_code
-from .spec import Spec
+from .spec import Spec, default_spec
 from .template import TemplateOptions
 
 __all__ = ["rebase_frame", "previous_year_prefill", "carry_map"]
@@ -32,7 +32,7 @@ def rebase_frame(df: pd.DataFrame, code_list: str = "2025", carry: dict[str, str
     """Re-express tidy rows of the 2004 list on the 2025 list (sums of whole provinces; ended levels carried)."""
     if code_list != "2025":
         raise ValueError(f"chỉ chuyển được sang danh mục 2025, không sang {code_list!r}")
-    carry = {"huyen": "xa"} if carry is None else carry
+    carry = carry_map(default_spec(), int(code_list)) if carry is None else carry
     old = df[df["code_list"] == "2004"].copy()
     keep = df[df["code_list"] != "2004"]
     if old.empty:
