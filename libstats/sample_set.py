@@ -26,8 +26,8 @@ def _flawed_values(flaw: Flaw, form: Form, values: dict) -> dict:
         v["luot_tl_tinh_n"] = f"{values['luot_tl_tinh_n']:,}".replace(",", ".")
         v["so_xe_o_to_p"] = "1,234"
     elif flaw.id == "missing-section":
-        for f in form.fields.values():
-            if f.sheet == "2.3 Loại hình khác" or (f.sheet == "2.3 Số liệu" and f.column == "n"):
+        for f in form.fields.values():  # the narratives and the year-N figures of section 2.3
+            if f.section == "2.3" and f.kind in ("narrative", "number") and f.column in (None, "n"):
                 v.pop(f.id, None)
     elif flaw.id == "swing":
         v["luot_tl_tinh_n"] = values["luot_tl_tinh_n"] * 3

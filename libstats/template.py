@@ -247,19 +247,23 @@ class _Writer:
         ws.set_column(1, 1, 120)
         self.text(ws, 0, 1, f"HƯỚNG DẪN ĐIỀN MẪU: {form.title.upper()}", bold=True, font_size=13)
         ws.set_row(0, 36)
+        def names(kind: str) -> str:
+            return ", ".join(f"“{s.name}”" for s in form.sheets if s.spec.kind == kind)
+
         steps = [
             "Chỉ nhập vào các ô màu vàng. Các ô khác đã được khoá để giữ nguyên mẫu; không chèn, xoá dòng, cột "
             "hoặc trang, không đổi tên trang.",
-            "Trang “Bìa”: ghi cơ quan báo cáo, người phụ trách, điện thoại, thư điện tử và ngày báo cáo.",
-            "Các trang theo đề cương (I, 2.1 … Phần 2): ghi nội dung báo cáo vào ô bên phải mỗi mục. Có thể xuống "
-            "dòng trong ô bằng Alt+Enter (Excel) hoặc Ctrl+Enter (LibreOffice).",
-            f"Trang “2.2 Số liệu” và “2.3 Số liệu”: ghi số liệu năm {form.year} và năm {form.year - 1} bằng số "
+            f"Trang {names('cover')}: ghi cơ quan báo cáo, người phụ trách, điện thoại, thư điện tử và ngày báo "
+            "cáo.",
+            f"Các trang theo đề cương ({names('narrative')}): ghi nội dung báo cáo vào ô bên phải mỗi mục. Có thể "
+            "xuống dòng trong ô bằng Alt+Enter (Excel) hoặc Ctrl+Enter (LibreOffice).",
+            f"Trang {names('table')}: ghi số liệu năm {form.year} và năm {form.year - 1} bằng số "
             "nguyên, không ghi đơn vị, không dùng chữ. Ghi 0 nếu không có. Cột tăng/giảm và tỷ lệ (%) tự tính.",
             f"Khi số liệu thay đổi quá {form.spec.swing_threshold_pct:g}% so với năm trước, ghi lý do ở cột "
             "“Giải thích”. Dòng “Tổng cộng” phải bằng tổng các cấp.",
-            "Trang “Kiểm tra” tự động cho biết ô nào còn trống, tổng nào chưa khớp, thay đổi nào cần giải thích. "
+            f"Trang “{CHECK_SHEET}” tự động cho biết ô nào còn trống, tổng nào chưa khớp, thay đổi nào cần giải thích. "
             "“Đạt” là đã đúng; “Lỗi” phải sửa trước khi gửi; “Cảnh báo” cần xem lại hoặc giải thích.",
-            "Ý nghĩa và đơn vị tính của từng chỉ tiêu xem ở trang “Định nghĩa”.",
+            f"Ý nghĩa và đơn vị tính của từng chỉ tiêu xem ở trang “{DEFINITIONS_SHEET}”.",
             "Lưu tệp dạng .xlsx (Excel Workbook), giữ nguyên tên tệp, gửi kèm văn bản báo cáo có chữ ký, dấu. "
             "Nếu nhận được tệp phản hồi, sửa theo danh sách ở trang “Phản hồi” rồi gửi lại cả tệp.",
         ]
