@@ -276,7 +276,9 @@ class _Writer:
         for sheet in form.sheets:
             row += 1
             inputs = sum(1 for f in form.fields.values() if f.sheet == sheet.name)
-            self.text(ws, row, 1, f"• {sheet.name}: {sheet.part_title or 'thông tin chung'} ({inputs} ô nhập)")
+            line = f"• {sheet.name}: {sheet.part_title or 'thông tin chung'} ({inputs} ô nhập)"
+            self.text(ws, row, 1, line)
+            _fit(ws, row, [(line, 120)])
         self.page(ws, landscape=False)
 
     def definitions(self):
