@@ -17,11 +17,13 @@ from .atomic import atomic_path
 from .consolidate import Consolidation, national_table, province_table
 from .findings import Severity
 from .ledger import FATES
+from .rules import pct_change
 from .template import FONT
 
 __all__ = ["write_summary", "SHEETS"]
 
 SHEETS = {"overview": "Tổng quan", "national": "Toàn quốc", "types": "Loại hình khác", "charts": "Biểu đồ",
+          "explanations": "Giải thích số liệu",
           "findings": "Kết quả kiểm tra", "ledger": "Sổ theo dõi tệp", "previous": "Đối chiếu năm trước",
           "data": "Dữ liệu"}
 _HEAD_FILL = "#D9E2F3"
@@ -250,6 +252,25 @@ def _rises_and_falls(o: _Out, ws, con: Consolidation, row: int):
         ws.insert_chart(row, 4, chart)
 
 
+def _explanations(o: _Out, con: Consolidation):
+    """What each province wrote in the explanation column, beside the figures it explains."""
+    ws = o.sheet(SHEETS["explanations"], f"GIẢI THÍCH CỦA CÁC TỈNH VỀ SỐ LIỆU NĂM {con.year} SO VỚI NĂM {con.year - 1}")
+    rows = []
+    for res in sorted(con.used, key=lambda r: r.province.code):
+        for r in con.form.rows:
+            text = res.values.get(r.gc.id)
+            if text:
+                n, p = res.values.get(r.n.id), res.values.get(r.p.id)
+                pct = pct_change(n, p)
+                rows.append([res.province.name, r.label, r.dim_label, n, p, round(pct, 1) if pct is not None else None,
+                             text, f"{res.display} · {res.sources.get(r.gc.id, ('', ''))[1]}"])
+    last = o.table(ws, 2, ["Tỉnh", "Chỉ tiêu", "Cấp / loại hình", f"Năm {con.year}", f"Năm {con.year - 1}",
+                           "Tỷ lệ (%)", "Giải thích của tỉnh", "Tệp · ô"], rows,
+                   [{}, TXT, TXT, NUM, NUM, PCT, TXT, TXT], [16, 36, 18, 13, 13, 9, 60, 30])
+    ws.freeze_panes(3, 1)
+    ws.autofilter(2, 0, max(last - 1, 3), 7)
+
+
 def _findings(o: _Out, con: Consolidation):
     ws = o.sheet(SHEETS["findings"], "KẾT QUẢ KIỂM TRA TỪNG TỆP")
     rows = []
@@ -314,6 +335,7 @@ def write_summary(con: Consolidation, path: Path, previous: Path | None = None) 
         _types(o, con)
         _charts(o, con, nat)
         _narratives(o, con)
+        _explanations(o, con)
         _findings(o, con)
         _ledger(o, con)
         if previous is not None:

@@ -228,3 +228,12 @@ def test_not_applicable_figures_stay_blank_never_zero(tmp_path):
     total = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == "TOÀN QUỐC")
     assert hanoi[2] == values["so_xe_o_to_n"]  # the mobile-library columns come first, then 2.3's eleven
     assert hanoi[4:15] == (None,) * 11 and total[4:15] == (None,) * 11
+
+
+def test_the_provinces_explanations_are_gathered_beside_their_figures(run):
+    out, values, _ = run
+    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["explanations"]]
+    rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
+    expected = sum(1 for c in USED for r in FORM.rows if values[c].get(r.gc.id))
+    assert len(rows) == expected > 0
+    assert all(r[6] and r[7] for r in rows)
