@@ -18,7 +18,7 @@ from .consolidate import Consolidation, national_table, province_table
 from .findings import Severity
 from .ledger import FATES
 from .rules import pct_change
-from .template import FONT
+from .template import FONT, _lines
 
 __all__ = ["write_summary", "SHEETS"]
 
@@ -61,8 +61,13 @@ class _Out:
             ws.set_column(col, col, w)
         ws.set_row(row, 32)
         for i, values in enumerate(rows, start=1):
+            lines = 1
             for col, (v, fmt) in enumerate(zip(values, formats, strict=True)):
                 self.cell(ws, row + i, col, v, bold=(i - 1) in bold_rows, **fmt)
+                if fmt.get("text_wrap") and isinstance(v, str):
+                    lines = max(lines, _lines(v, widths[col]))
+            if lines > 1:
+                ws.set_row(row + i, min(15 * lines, 400))
         return row + len(rows) + 1
 
     def sheet(self, name: str, title: str, landscape: bool = True, fit_width: bool = True):

@@ -84,7 +84,7 @@ def _validation(f: Field, form: Form) -> dict:
             "error_message": f"Nội dung dài hơn {f.max_chars:,} ký tự cho phép.".replace(",", ".")}
 
 
-def _lines(text: str, width: float) -> int:
+def _lines(text: str, width: float) -> int:  # also used by the summary
     """Rough number of wrapped lines of ``text`` in a column ``width`` characters wide (12 pt Times)."""
     return sum(max(1, -(-len(part) // max(1, int(width * 1.1)))) for part in text.split("\n"))
 
