@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from .findings import fmt_number
+
 __all__ = ["Coerced", "coerce_count", "coerce_text", "coerce_date", "clean_text", "EXCEL_ERRORS"]
 
 EXCEL_ERRORS = {"#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#N/A", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
@@ -40,10 +42,6 @@ def clean_text(text: str) -> str:
     if _ODD_SPACES.search(text):
         text = _ODD_SPACES.sub(" ", text)
     return "\n".join(line.strip() for line in text.strip().split("\n")).strip()
-
-
-def _fmt(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
 
 
 def _parse_digits(body: str) -> tuple[float | None, bool]:
@@ -128,8 +126,8 @@ def _check_count(number: float, shown: str, maximum: int, typed: bool) -> Coerce
         return Coerced(None, "V04", shown)
     value = int(number)
     if value > maximum:
-        return Coerced(None, "V10", shown, _fmt(maximum))
-    return Coerced(value, "V01", shown, _fmt(value)) if typed else Coerced(value)
+        return Coerced(None, "V10", shown, fmt_number(maximum))
+    return Coerced(value, "V01", shown, fmt_number(value)) if typed else Coerced(value)
 
 
 def coerce_text(raw: object, max_chars: int) -> Coerced:
@@ -142,7 +140,7 @@ def coerce_text(raw: object, max_chars: int) -> Coerced:
     if not text:
         return Coerced(None)
     if max_chars and len(text) > max_chars:
-        return Coerced(text, "V09", str(len(text)), _fmt(max_chars))
+        return Coerced(text, "V09", str(len(text)), fmt_number(max_chars))
     return Coerced(text)
 
 

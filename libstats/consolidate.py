@@ -23,7 +23,7 @@ from .provinces import Province, provinces_for_year
 from .rules import pct_change
 from .spec import Spec, default_spec
 
-__all__ = ["Consolidation", "consolidate", "national_table", "province_table", "headline_frame"]
+__all__ = ["Consolidation", "consolidate", "national_table", "province_table", "headline_frame", "sum_present"]
 
 
 @dataclass
@@ -76,12 +76,17 @@ def _change(n, p) -> tuple:
     return int(n) - int(p), (round(pct, 1) if pct is not None else pd.NA)
 
 
+def sum_present(values) -> object:
+    """Sum of the figures present; NA when none is (never a 0 that nobody reported)."""
+    s = pd.Series(values, dtype="Int64")
+    return int(s.sum()) if s.notna().any() else pd.NA
+
+
 def _totals(n: pd.Series, p: pd.Series, year: int) -> dict:
     """Sums of year N and N-1 over the provinces that gave them, and the change only when both years cover
     the same provinces: a change between different sets of provinces is not published (the note says why)."""
     has_n, has_p = set(n[n.notna()].index), set(p[p.notna()].index)
-    total_n = int(n.sum()) if has_n else pd.NA
-    total_p = int(p.sum()) if has_p else pd.NA
+    total_n, total_p = sum_present(n), sum_present(p)
     diff, pct = _change(total_n, total_p)
     note = ""
     if has_n and has_p and has_n != has_p:

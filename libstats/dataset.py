@@ -13,7 +13,7 @@ import pandas as pd
 
 from .atomic import atomic_path
 from .check import CheckResult
-from .findings import make
+from .findings import fmt_number, make
 from .form import Form, TableRow
 from .spec import Spec
 
@@ -115,6 +115,5 @@ def compare_with_previous(results: list[CheckResult], dataset: Path, spec: Spec 
                 found.append(PreviousDifference(res, r, now, before))
                 sheet, cell = res.sources.get(r.p.id, (r.p.sheet, r.p.cell))
                 res.findings.append(make("B01", file=res.display, sheet=sheet, cell=cell, field=r.p.id,
-                                         label=r.p.label, value=f"{now:,}".replace(",", "."),
-                                         expected=f"{before:,}".replace(",", ".")))
+                                         label=r.p.label, value=fmt_number(now), expected=fmt_number(before)))
     return found

@@ -11,7 +11,8 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-__all__ = ["Severity", "Code", "CATALOGUE", "Finding", "make", "verdict", "Verdict", "catalogue_markdown"]
+__all__ = ["Severity", "Code", "CATALOGUE", "Finding", "make", "verdict", "Verdict", "catalogue_markdown",
+           "fmt_number"]
 
 
 class Severity(StrEnum):
@@ -125,6 +126,15 @@ _CODES = [
 CATALOGUE: dict[str, Code] = {c.code: c for c in _CODES}
 
 
+def fmt_number(v) -> str:
+    """A number as a Vietnamese officer writes it: 29.477.733; 12,5."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return str(v)
+    if float(v).is_integer():
+        return f"{v:,.0f}".replace(",", ".")
+    return f"{v:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str
@@ -148,12 +158,8 @@ def make(code: str, *, severity: Severity | str | None = None, file: str = "", s
     sev = Severity(severity) if severity is not None else entry.severity
     if sev is None:
         raise ValueError(f"{code} needs a severity")
-    params.setdefault("field", label or field)
-    for key in ("detail", "expected", "value", "sheet", "cell"):
-        params.setdefault(key, "")
-    params.setdefault("sheet", sheet)
-    params["sheet"] = params["sheet"] or sheet
-    params["cell"] = params["cell"] or cell
+    params = {"detail": "", "expected": "", "value": "", "field": label or field, "sheet": sheet, "cell": cell,
+              **params}
     message = unicodedata.normalize("NFC", entry.template.format(**params))
     return Finding(code, sev, message, file, sheet, cell, field)
 

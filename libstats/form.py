@@ -11,6 +11,7 @@ from functools import cache, cached_property
 
 from .provinces import code_list_for_year, receiving_unit
 from .spec import Item, Level, SheetSpec, Spec, default_spec, render
+from .xlsx import col_name
 
 __all__ = ["Field", "TableRow", "Table", "LaidItem", "LaidSheet", "Form", "build_form", "cell_name", "col_name",
            "PROVINCE_FIELD", "NARRATIVE_FIRST_ROW", "TABLE_COLUMNS"]
@@ -20,15 +21,6 @@ NARRATIVE_FIRST_ROW = 4  # 0-based: rows 0-3 hold the part, its title and the co
 COVER_FIRST_ROW = 9
 # Table sheet columns (0-based): STT, indicator, level/type, unit, N, N-1, change, %, explanation.
 TABLE_COLUMNS = {"stt": 0, "label": 1, "dim": 2, "unit": 3, "n": 4, "p": 5, "diff": 6, "pct": 7, "gc": 8}
-
-
-def col_name(col: int) -> str:
-    name = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        name = chr(65 + rem) + name
-    return name
 
 
 def cell_name(row: int, col: int) -> str:

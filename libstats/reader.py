@@ -28,7 +28,6 @@ class Identity:
     year: int | None = None
     province: Province | None = None
     generated: str = ""
-    recovered: bool = False
     spec_sha256: str = ""  # metadata was gone; found from the layout
 
 
@@ -72,7 +71,7 @@ def _recover(wb: Workbook, spec: Spec, file: str) -> tuple[Identity, list[Findin
     if not m:
         return Identity(), [make("I07", file=file, detail="không đọc được năm báo cáo ở trang Bìa")]
     year = int(m[1])
-    ident = Identity(spec.id, "", year, None, "", recovered=True)
+    ident = Identity(spec.id, "", year)
     return ident, [make("I06", file=file, sheet=cover, cell="A5", detail=f"mẫu {spec.id}, năm {year}")]
 
 

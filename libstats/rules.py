@@ -14,7 +14,7 @@ from functools import cache
 from typing import Protocol
 from collections.abc import Iterator
 
-from .findings import Finding, make
+from .findings import Finding, fmt_number, make
 from .form import PROVINCE_FIELD, Field, Form, Table, TableRow
 
 __all__ = ["Context", "Rule", "EmptyRule", "SumRule", "RelationRule", "SwingRule", "SameAsLastYearRule",
@@ -25,14 +25,6 @@ OK, NA = "Đạt", "—"
 
 def _is_num(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _fmt(v) -> str:
-    """A number as the officer writes it: 29.477.733."""
-    if not _is_num(v):
-        return str(v)
-    return f"{v:,.0f}".replace(",", ".") if float(v).is_integer() else f"{v:,.2f}".replace(",", " ").replace(
-        ".", ",").replace(" ", ".")
 
 
 def _xl(v) -> str:
@@ -156,7 +148,7 @@ class SumRule:
         if _is_num(t) and any(_is_num(ctx.values.get(p.id)) for p in self.parts):
             s = self._sum(ctx.values)
             if t != s:
-                yield ctx.finding("R02", self.total, value=_fmt(t), expected=_fmt(s))
+                yield ctx.finding("R02", self.total, value=fmt_number(t), expected=fmt_number(s))
 
 
 _OPS = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
@@ -193,8 +185,8 @@ class RelationRule:
     def findings(self, ctx: Context) -> Iterator[Finding]:
         a, b = ctx.values.get(self.left.id), ctx.values.get(self.right.id)
         if _is_num(a) and _is_num(b) and not _OPS[self.op](a, b):
-            yield ctx.finding("R03", self.left, severity=self.severity, detail=self.message, value=_fmt(a),
-                              expected=f"'{self.right.label}' = {_fmt(b)}")
+            yield ctx.finding("R03", self.left, severity=self.severity, detail=self.message, value=fmt_number(a),
+                              expected=f"'{self.right.label}' = {fmt_number(b)}")
 
 
 @dataclass(frozen=True)

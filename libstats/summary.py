@@ -14,7 +14,7 @@ import pandas as pd
 import xlsxwriter
 
 from .atomic import atomic_path
-from .consolidate import Consolidation, national_table, province_table
+from .consolidate import Consolidation, national_table, province_table, sum_present
 from .findings import Severity
 from .ledger import FATES
 from .rules import pct_change
@@ -176,19 +176,13 @@ def _types(o: _Out, con: Consolidation):
             rows.append([p.code, p.name] + [value.get((p.code, r.n.id), pd.NA) for r in rows_spec])
         else:
             rows.append([p.code, p.name, "chưa báo cáo"] + [pd.NA] * (len(rows_spec) - 1))
-    totals = ["", "TOÀN QUỐC"] + [_total([r[i] for r in rows if not isinstance(r[i], str)])
+    totals = ["", "TOÀN QUỐC"] + [sum_present([r[i] for r in rows if not isinstance(r[i], str)])
                                   for i in range(2, len(headers))]
     last = o.table(ws, 2, headers, rows + [totals], [{}, TXT] + [NUM] * len(rows_spec),
                    [6, 22] + [14] * len(rows_spec), {len(rows)})
     ws.set_row(2, 75)
     ws.freeze_panes(3, 2)
     ws.autofilter(2, 0, last - 1, len(headers) - 1)
-
-
-def _total(values: list) -> object:
-    """Sum of the figures present; blank when none is (never a 0 that nobody reported)."""
-    s = pd.Series(values, dtype="Int64")
-    return int(s.sum()) if s.notna().any() else pd.NA
 
 
 def _narratives(o: _Out, con: Consolidation):

@@ -15,9 +15,11 @@ from pathlib import Path
 import xlsxwriter
 
 from .atomic import atomic_path
+from .findings import fmt_number
 from .form import PROVINCE_FIELD, TABLE_COLUMNS, Field, Form, LaidSheet, cell_name
 from .provinces import Province, provinces_for_year, slug
 from .rules import OK, build_rules, pct_change
+from .spec import EXCEL_LIMITS
 
 __all__ = ["TemplateOptions", "write_template", "template_filename", "DEFAULT_PASSWORD", "META_PREFIX",
            "INSTRUCTIONS_SHEET", "DEFINITIONS_SHEET", "CHECK_SHEET", "LISTS_SHEET", "META_SHEET"]
@@ -59,12 +61,21 @@ class _Formats:
 
 
 def _validation(f: Field, form: Form) -> dict:
+    v = _validation_of(f, form)
+    for key, limit in (("input_title", "validation_title"), ("error_title", "validation_title"),
+                       ("input_message", "validation_message"), ("error_message", "validation_message")):
+        if len(v.get(key, "")) > EXCEL_LIMITS[limit]:  # XlsxWriter would only warn and drop it
+            raise ValueError(f"{f.id}: {key} has {len(v[key])} characters; Excel allows {EXCEL_LIMITS[limit]}")
+    return v
+
+
+def _validation_of(f: Field, form: Form) -> dict:
     year = form.year
     if f.kind == "number":
         head = f"Năm {year}" if f.column == "n" else f"Năm {year - 1}"
         return {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": form.spec.max_count,
-                "input_title": head[:32], "input_message": f"Đơn vị: {f.unit}. Nhập số nguyên từ 0 trở lên, "
-                "không ghi đơn vị, không để chữ. Ghi 0 nếu không có."[:255],
+                "input_title": head, "input_message": f"Đơn vị: {f.unit}. Nhập số nguyên từ 0 trở lên, "
+                "không ghi đơn vị, không để chữ. Ghi 0 nếu không có.",
                 "error_title": "Số liệu không hợp lệ",
                 "error_message": "Chỉ nhập số nguyên từ 0 trở lên (ví dụ 12500), không ghi chữ hoặc đơn vị."}
     if f.type == "date":
@@ -79,9 +90,9 @@ def _validation(f: Field, form: Form) -> dict:
                 "error_message": "Hãy chọn tỉnh, thành phố trong danh sách thả xuống."}
     title = "Giải thích" if f.kind == "explanation" else "Nội dung báo cáo"
     return {"validate": "length", "criteria": "<=", "value": f.max_chars, "input_title": title,
-            "input_message": f"Nhập nội dung (tối đa {f.max_chars:,} ký tự).".replace(",", "."),
+            "input_message": f"Nhập nội dung (tối đa {fmt_number(f.max_chars)} ký tự).",
             "error_title": "Nội dung quá dài",
-            "error_message": f"Nội dung dài hơn {f.max_chars:,} ký tự cho phép.".replace(",", ".")}
+            "error_message": f"Nội dung dài hơn {fmt_number(f.max_chars)} ký tự cho phép."}
 
 
 def _lines(text: str, width: float) -> int:  # also used by the summary

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from defusedxml.ElementTree import iterparse
 
-__all__ = ["XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells", "parse_ref",
+__all__ = ["col_name", "XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells", "parse_ref",
            "split_address"]
 
 NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -87,8 +87,10 @@ def split_address(addr: str) -> tuple[int, int]:
     return int(m[2]) - 1, col - 1
 
 
-def _col_letters(col: int) -> str:
+def col_name(col: int) -> str:
+    """0-based column → letters: 0 → 'A', 26 → 'AA' (the inverse of split_address's column)."""
     name = ""
+    col += 1
     while col:
         col, rem = divmod(col - 1, 26)
         name = chr(65 + rem) + name
@@ -229,7 +231,7 @@ def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dic
                 addr = el.get("r")
                 if addr is None:  # the r attribute is optional: count positions
                     col_num += 1
-                    addr = f"{_col_letters(col_num)}{row_num}"
+                    addr = f"{col_name(col_num - 1)}{row_num}"
                 else:
                     col_num = split_address(addr)[1] + 1 if _ADDR.match(addr) else col_num + 1
                 current = addr if addr in wanted else None
