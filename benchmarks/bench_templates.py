@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from libstats.form import build_form
-from libstats.generate import generate_templates
+from libstats.template import write_templates
 from libstats.provinces import provinces_for_year
 
 for year in (2024, 2026):
@@ -16,7 +16,7 @@ for year in (2024, 2026):
     provinces = list(provinces_for_year(year))
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        paths = generate_templates(form, provinces, Path(tmp))
+        paths = write_templates(form, provinces, Path(tmp))
         took = time.perf_counter() - start
         size = sum(p.stat().st_size for p in paths) / 2**20
     print(f"{year}: {len(paths)} templates in {took:.2f} s ({took / len(paths) * 1000:.0f} ms each, {size:.1f} MB)")

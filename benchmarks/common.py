@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from libstats.form import build_form
-from libstats.generate import generate_templates
+from libstats.template import write_templates
 from libstats.provinces import provinces_for_year
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions
@@ -18,7 +18,7 @@ def make_returns(year: int, out: Path, copies: int = 1) -> list[Path]:
     """Filled sample returns of every province of ``year`` (``copies`` times over, for bigger batches)."""
     form = build_form(year)
     provinces = list(provinces_for_year(year))
-    paths = generate_templates(form, provinces, out / "c0",
+    paths = write_templates(form, provinces, out / "c0",
                                prefill=lambda p: TemplateOptions(values=sample_values(form, p)))
     for i in range(1, copies):
         d = out / f"c{i}"

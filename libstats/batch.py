@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from .check import CheckResult, check_file
+from .check import check_file
+from .result import CheckResult
 from .findings import Severity, make
 from .form import build_form
 from .spec import Spec, default_spec

@@ -5,60 +5,18 @@ Never raises on bad input: every problem becomes a finding, so one file never st
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .findings import Finding, Severity, Verdict, make, verdict
+from .findings import Finding, Severity, make
 from .form import PROVINCE_FIELD, build_form
 from .intake import IntakeError, take_in
-from .provinces import Province
 from .reader import extract, guess_province_from_name, identify, province_from_cover
+from .result import CheckResult
 from .rules import Context, build_rules
 from .spec import Spec, default_spec
 from .xlsx import XlsxError, open_xlsx
 
-__all__ = ["CheckResult", "check_file"]
-
-
-@dataclass
-class CheckResult:
-    path: str
-    display: str  # the name findings and tables show (relative to the inbox)
-    size: int = 0
-    mtime: float = 0.0
-    sha256: str = ""
-    kind: str = ""
-    form_id: str = ""
-    version: str = ""
-    year: int | None = None
-    province: Province | None = None
-    generated: str = ""
-    spec_sha256: str = ""  # of the spec the template was made from
-    saved: str = ""  # when the province last saved the file (from the file's own properties)
-    values: dict[str, object] = field(default_factory=dict)
-    sources: dict[str, tuple[str, str]] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def verdict(self) -> Verdict:
-        return verdict(self.findings)
-
-    @property
-    def errors(self) -> int:
-        return sum(f.severity == Severity.ERROR for f in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        return sum(f.severity == Severity.WARNING for f in self.findings)
-
-    def as_dict(self) -> dict:
-        return {"file": self.display, "path": self.path, "sha256": self.sha256, "kind": self.kind,
-                "form": self.form_id, "version": self.version, "spec_sha256": self.spec_sha256,
-                "year": self.year, "saved": self.saved,
-                "province": self.province.key if self.province else None,
-                "province_name": self.province.name if self.province else None,
-                "verdict": self.verdict.value, "errors": self.errors, "warnings": self.warnings,
-                "findings": [f.as_dict() for f in self.findings]}
+__all__ = ["check_file"]
 
 
 def _fail(res: CheckResult, finding: Finding) -> CheckResult:

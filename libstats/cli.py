@@ -11,7 +11,7 @@ import click
 from . import findings as findings_mod
 from .dictionary import dictionary_csv, dictionary_markdown
 from .form import build_form
-from .generate import generate_templates, select_provinces
+from .template import select_provinces, write_templates
 from .spec import load_spec
 from .template import DEFAULT_PASSWORD
 
@@ -95,7 +95,7 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
     if previous:
         from .rollover import previous_year_prefill
         prefill = previous_year_prefill(form, previous)
-    paths = generate_templates(form, provinces, out_dir, password=password, prefill=prefill,
+    paths = write_templates(form, provinces, out_dir, password=password, prefill=prefill,
                                progress=_progress("Đang tạo mẫu", quiet))
     click.echo(f"Đã tạo {len(paths)} tệp mẫu năm {year} trong {out_dir}")
     if len(paths) == 1:
@@ -261,7 +261,7 @@ def samples(year, out_dir, seed, flaws, quiet):
 
     Example: libstats samples --year 2024 --out samples/2024 --flaws
     """
-    from .sample_set import write_samples
+    from .samples import write_samples
 
     paths = write_samples(build_form(year), out_dir, seed, flaws, progress=_progress("Báo cáo mẫu", quiet))
     click.echo(f"Đã tạo {len(paths)} báo cáo mẫu năm {year} trong {out_dir}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .batch import WorkerLimits, add_outliers, check_many, collect_files
-from .check import CheckResult
+from .result import CheckResult
 from .dataset import PreviousDifference, compare_with_previous, tidy_frame, tidy_rows
 from .form import Form, build_form
 from .ledger import Entry, build_ledger

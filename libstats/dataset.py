@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import atomic_path
-from .check import CheckResult
+from .result import CheckResult
 from .findings import fmt_number, make
 from .form import Form, TableRow
 from .spec import Spec

@@ -10,9 +10,9 @@ from .consolidate import Consolidation, consolidate
 from .dataset import write_dataset
 from .feedback import write_feedback
 from .form import build_form
-from .generate import generate_templates
+from .template import write_templates
 from .provinces import provinces_for_year
-from .sample_set import write_samples
+from .samples import write_samples
 from .summary import write_summary
 
 __all__ = ["DemoResult", "run_demo"]
@@ -33,7 +33,7 @@ def run_demo(out: Path, year: int = 2024, seed: int = 2024, say: Callable[[str],
     form = build_form(year)
     templates, inbox, feedback = out / "mau-bieu", out / "hop-thu", out / "phan-hoi"
     say(f"1/4 Tạo mẫu báo cáo năm {year} cho {len(provinces_for_year(year))} tỉnh → {templates}")
-    generate_templates(form, list(provinces_for_year(year)), templates, progress=progress("Mẫu"))
+    write_templates(form, list(provinces_for_year(year)), templates, progress=progress("Mẫu"))
     say(f"2/4 Tạo báo cáo mẫu đã điền (có một số lỗi cố ý) → {inbox}")
     write_samples(form, inbox, seed=seed, flaws=True, progress=progress("Báo cáo mẫu"))
     say("3/4 Kiểm tra và tổng hợp")

@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .atomic import atomic_path
-from .check import CheckResult
+from .result import CheckResult
 from .findings import Severity
 
 __all__ = ["write_feedback", "feedback_filename", "FEEDBACK_SHEET"]

@@ -1,7 +1,7 @@
 """Lay a spec out for one report year: every input field with its sheet and cell, every table row.
 
 This is the single description of the workbook that the generator writes, the reader reads, the rules check
-and the consolidator tidies. Nothing else computes a cell address.
+and the consolidator tidies, on the grid that ``layout.py`` fixes. Nothing else computes a field's address.
 """
 
 from __future__ import annotations
@@ -11,21 +11,11 @@ from functools import cache, cached_property
 
 from .provinces import code_list_for_year, receiving_unit
 from .spec import Item, Level, SheetSpec, Spec, default_spec, render
-from .xlsx import col_name
+from .layout import COVER_FIRST_ROW, NARRATIVE_FIRST_ROW, TABLE_COLUMNS, cell_name, col_name
 
-__all__ = ["Field", "TableRow", "Table", "LaidItem", "LaidSheet", "Form", "build_form", "cell_name", "col_name",
-           "PROVINCE_FIELD", "NARRATIVE_FIRST_ROW", "TABLE_COLUMNS"]
+__all__ = ["Field", "TableRow", "Table", "LaidItem", "LaidSheet", "Form", "build_form", "PROVINCE_FIELD"]
 
 PROVINCE_FIELD = "bia_tinh"
-NARRATIVE_FIRST_ROW = 4  # 0-based: rows 0-3 hold the part, its title and the column header
-COVER_FIRST_ROW = 9
-# Table sheet columns (0-based): STT, indicator, level/type, unit, N, N-1, change, %, explanation.
-TABLE_COLUMNS = {"stt": 0, "label": 1, "dim": 2, "unit": 3, "n": 4, "p": 5, "diff": 6, "pct": 7, "gc": 8}
-
-
-def cell_name(row: int, col: int) -> str:
-    """0-based row/col → 'E5'."""
-    return f"{col_name(col)}{row + 1}"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .check import CheckResult
+from .result import CheckResult
 from .findings import Finding, Verdict, make
 
 __all__ = ["Entry", "build_ledger", "FATES"]

@@ -15,8 +15,8 @@ from .findings import Finding, make
 from .form import PROVINCE_FIELD, Field, Form
 from .provinces import Province, code_list_for_year, name_key, provinces_for_year, slug
 from .spec import Spec
-from .template import META_PREFIX, META_SHEET
-from .xlsx import Workbook, parse_ref, read_cells, split_address
+from .layout import COVER_TITLE_CELL, META_CELLS, META_PREFIX, META_SHEET, parse_ref, split_address
+from .xlsx import Workbook, read_cells
 
 __all__ = ["Identity", "Extraction", "identify", "extract", "guess_province_from_name"]
 
@@ -50,9 +50,9 @@ def _meta(wb: Workbook) -> dict[str, str]:
     meta = {k[len(META_PREFIX):]: v for k, v in wb.custom.items() if k.startswith(META_PREFIX)}
     if meta.get("form") or wb.sheet(META_SHEET) is None:
         return meta
-    cells = read_cells(wb, {META_SHEET: {f"{c}{r}" for c in "AB" for r in range(1, 13)}})
-    for r in range(1, 13):
-        key, value = cells.get((META_SHEET, f"A{r}")), cells.get((META_SHEET, f"B{r}"))
+    cells = read_cells(wb, {META_SHEET: {a for pair in META_CELLS for a in pair}})
+    for key_cell, value_cell in META_CELLS:
+        key, value = cells.get((META_SHEET, key_cell)), cells.get((META_SHEET, value_cell))
         if key and isinstance(key.value, str) and key.value.startswith(META_PREFIX) and value:
             meta[key.value[len(META_PREFIX):]] = str(value.value or "")
     return meta
@@ -65,14 +65,14 @@ def _recover(wb: Workbook, spec: Spec, file: str) -> tuple[Identity, list[Findin
     known = [s.name for s in spec.sheets if s.name in sheet_names]
     if cover not in sheet_names or len(known) < len(spec.sheets) // 2:
         return Identity(), [make("I07", file=file, detail="không có thông tin mẫu và không nhận ra bố cục")]
-    cells = read_cells(wb, {cover: {"A5", "B9"}})
-    title = str(getattr(cells.get((cover, "A5")), "value", "") or "")
+    cells = read_cells(wb, {cover: {COVER_TITLE_CELL}})
+    title = str(getattr(cells.get((cover, COVER_TITLE_CELL)), "value", "") or "")
     m = re.search(r"năm (\d{4})", title)
     if not m:
         return Identity(), [make("I07", file=file, detail="không đọc được năm báo cáo ở trang Bìa")]
     year = int(m[1])
     ident = Identity(spec.id, "", year)
-    return ident, [make("I06", file=file, sheet=cover, cell="A5", detail=f"mẫu {spec.id}, năm {year}")]
+    return ident, [make("I06", file=file, sheet=cover, cell=COVER_TITLE_CELL, detail=f"mẫu {spec.id}, năm {year}")]
 
 
 def identify(wb: Workbook, spec: Spec, file: str, expected_year: int | None) -> tuple[Identity, list[Finding]]:

@@ -18,7 +18,8 @@ from .consolidate import Consolidation, national_table, province_table, sum_pres
 from .findings import Severity
 from .ledger import FATES
 from .rules import pct_change
-from .template import FONT, _lines
+from .layout import wrapped_lines
+from .template import FONT
 
 __all__ = ["write_summary", "SHEETS"]
 
@@ -65,7 +66,7 @@ class _Out:
             for col, (v, fmt) in enumerate(zip(values, formats, strict=True)):
                 self.cell(ws, row + i, col, v, bold=(i - 1) in bold_rows, **fmt)
                 if fmt.get("text_wrap") and isinstance(v, str):
-                    lines = max(lines, _lines(v, widths[col]))
+                    lines = max(lines, wrapped_lines(v, widths[col]))
             if lines > 1:
                 ws.set_row(row + i, min(15 * lines, 400))
         return row + len(rows) + 1

@@ -8,7 +8,9 @@ spreadsheet program that does not recalculate on load (LibreOffice) still shows 
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing as mp
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,18 +18,18 @@ import xlsxwriter
 
 from .atomic import atomic_path
 from .findings import fmt_number
-from .form import PROVINCE_FIELD, TABLE_COLUMNS, Field, Form, LaidSheet, cell_name
-from .provinces import Province, provinces_for_year, slug
+from .form import PROVINCE_FIELD, Field, Form, LaidSheet
+from .layout import (CHECK_COUNT_CELLS, CHECK_FIRST_ROW, CHECK_RESULT_COL, CHECK_SHEET, COVER_TITLE_CELL,
+                     DEFINITIONS_SHEET, INSTRUCTIONS_SHEET, LISTS_SHEET, META_PREFIX, META_SHEET,
+                     PROVINCE_LIST_NAME, TABLE_COLUMNS, cell_name, check_result_cell, split_address, wrapped_lines)
+from .provinces import Province, province, provinces_for_year, slug
 from .rules import OK, build_rules, pct_change
 from .spec import EXCEL_LIMITS
 
-__all__ = ["TemplateOptions", "write_template", "template_filename", "DEFAULT_PASSWORD", "META_PREFIX",
-           "INSTRUCTIONS_SHEET", "DEFINITIONS_SHEET", "CHECK_SHEET", "LISTS_SHEET", "META_SHEET"]
+__all__ = ["TemplateOptions", "write_template", "write_templates", "select_provinces", "template_filename",
+           "DEFAULT_PASSWORD", "FONT"]
 
 DEFAULT_PASSWORD = "libstats"  # a guard against accidents, not security (legacy 16-bit hash); keep it ASCII
-META_PREFIX = "libstats_"
-INSTRUCTIONS_SHEET, DEFINITIONS_SHEET, CHECK_SHEET = "Hướng dẫn", "Định nghĩa", "Kiểm tra"
-LISTS_SHEET, META_SHEET = "Danh mục", "_libstats"
 FONT = "Times New Roman"
 INPUT_FILL, LOCKED_FILL, HEAD_FILL = "#FFF5CC", "#EDEDED", "#D9E2F3"
 
@@ -84,7 +86,7 @@ def _validation_of(f: Field, form: Form) -> dict:
                 "input_message": "Nhập ngày theo dạng ngày/tháng/năm, ví dụ 05/12/2024.",
                 "error_title": "Ngày không hợp lệ", "error_message": "Hãy nhập một ngày hợp lệ (ngày/tháng/năm)."}
     if f.kind == "province":
-        return {"validate": "list", "source": "=ds_tinh", "input_title": "Tỉnh, thành phố",
+        return {"validate": "list", "source": "=" + PROVINCE_LIST_NAME, "input_title": "Tỉnh, thành phố",
                 "input_message": "Chọn tỉnh, thành phố báo cáo trong danh sách.",
                 "error_title": "Không có trong danh sách",
                 "error_message": "Hãy chọn tỉnh, thành phố trong danh sách thả xuống."}
@@ -95,13 +97,8 @@ def _validation_of(f: Field, form: Form) -> dict:
             "error_message": f"Nội dung dài hơn {fmt_number(f.max_chars)} ký tự cho phép."}
 
 
-def _lines(text: str, width: float) -> int:  # also used by the summary
-    """Rough number of wrapped lines of ``text`` in a column ``width`` characters wide (12 pt Times)."""
-    return sum(max(1, -(-len(part) // max(1, int(width * 1.1)))) for part in text.split("\n"))
-
-
 def _fit(ws, row: int, cells: list[tuple[str, float]], minimum: float = 16) -> None:
-    ws.set_row(row, max(minimum, 16 * max(_lines(t, w) for t, w in cells)))
+    ws.set_row(row, max(minimum, 16 * max(wrapped_lines(t, w) for t, w in cells)))
 
 
 class _Writer:
@@ -168,8 +165,9 @@ class _Writer:
         self.text(ws, 2, 1, "……………, ngày …… tháng …… năm ……", align="center", italic=True)
         ws.merge_range(3, 0, 3, 1, "BÁO CÁO", self.fmt(bold=True, align="center", font_size=16))
         ws.set_row(3, 24)
-        ws.merge_range(4, 0, 4, 1, form.title, self.fmt(bold=True, align="center", font_size=14))
-        ws.set_row(4, 40)
+        title_row = split_address(COVER_TITLE_CELL)[0]
+        ws.merge_range(title_row, 0, title_row, 1, form.title, self.fmt(bold=True, align="center", font_size=14))
+        ws.set_row(title_row, 40)
         ws.merge_range(6, 0, 6, 1, f"Kính gửi: {form.receiving_unit}", self.fmt(align="center", italic=True))
         for f in (form.fields[PROVINCE_FIELD], *(it.field for it in sheet.items)):
             self.text(ws, f.row, 0, f.label, bold=True, border=1)
@@ -324,19 +322,20 @@ class _Writer:
             ws.set_column(col, col, width)
         rules = build_rules(self.form)
         statuses = [r.status(self.values) for r in rules]
-        first, last = 5, 5 + len(rules) - 1
+        first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + len(rules) - 1
         ws.merge_range(0, 0, 0, 3, "KIỂM TRA TỰ ĐỘNG (cập nhật ngay khi nhập số liệu, không cần macro)",
                        self.fmt(bold=True, font_size=13))
-        rng = f"D{first + 1}:D{last + 1}"
+        rng = f"{check_result_cell(0)}:{check_result_cell(len(rules) - 1)}"
         counts = (("Số lỗi phải sửa trước khi gửi:", "Lỗi*"), ("Số cảnh báo cần xem lại hoặc giải thích:",
                                                             "Cảnh báo*"))
-        for i, (label, pattern) in enumerate(counts, start=1):
-            self.text(ws, i, 2, label, bold=True, align="right")
+        for (label, pattern), count_cell in zip(counts, CHECK_COUNT_CELLS, strict=True):
+            i, col = split_address(count_cell)
+            self.text(ws, i, col - 1, label, bold=True, align="right")
             n = sum(s.startswith(pattern[:-1]) for s in statuses)
-            ws.write_formula(i, 3, f'=COUNTIF({rng},"{pattern}")', self.fmt(bold=True, border=1, align="left"), n)
+            ws.write_formula(i, col, f'=COUNTIF({rng},"{pattern}")', self.fmt(bold=True, border=1, align="left"), n)
         head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center")
         for col, h in enumerate(("STT", "Vị trí (bấm để đến ô)", "Nội dung kiểm tra", "Kết quả")):
-            ws.write_string(4, col, h, head)
+            ws.write_string(first - 1, col, h, head)
         for i, (rule, status) in enumerate(zip(rules, statuses, strict=True)):
             row, target = first + i, rule.target()
             ws.write_number(row, 0, i + 1, self.fmt(border=1, align="center"))
@@ -344,20 +343,20 @@ class _Writer:
                          underline=1), string=f"{target.sheet} · {target.cell}")
             self.text(ws, row, 2, rule.describe(), border=1)
             _fit(ws, row, [(rule.describe(), 78)])
-            ws.write_formula(row, 3, rule.formula(), self.fmt(border=1, text_wrap=True), status)
+            ws.write_formula(row, CHECK_RESULT_COL, rule.formula(), self.fmt(border=1, text_wrap=True), status)
         for prefix, color in (("Lỗi", "#F8CBAD"), ("Cảnh báo", "#FFE699"), (OK, "#C6EFCE")):
             ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": prefix,
                                         "format": self.wb.add_format({"bg_color": color})})
-        ws.freeze_panes(5, 0)
-        ws.autofilter(4, 0, last, 3)
-        self.page(ws, landscape=False, repeat_to=4)
+        ws.freeze_panes(first, 0)
+        ws.autofilter(first - 1, 0, last, CHECK_RESULT_COL)
+        self.page(ws, landscape=False, repeat_to=first - 1)
 
     def lists(self):
         ws = self.wb.add_worksheet(LISTS_SHEET)
         names = [p.name for p in provinces_for_year(self.form.year)]
         for i, name in enumerate(names):
             ws.write_string(i, 0, name)
-        self.wb.define_name("ds_tinh", f"='{LISTS_SHEET}'!$A$1:$A${len(names)}")
+        self.wb.define_name(PROVINCE_LIST_NAME, f"='{LISTS_SHEET}'!$A$1:$A${len(names)}")
         ws.protect(self.opts.password)
         ws.hide()
 
@@ -404,3 +403,39 @@ def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | 
         w.metadata()
         wb.close()
     return Path(path)
+
+
+def select_provinces(year: int, codes: Iterable[str], all_provinces: bool) -> list[Province | None]:
+    """The provinces asked for; [None] (the generic form) when none is. ValueError names an unknown code."""
+    if all_provinces:
+        return list(provinces_for_year(year))
+    chosen = [province(year, c) for c in codes]
+    return chosen or [None]
+
+
+def write_templates(form: Form, provinces: list[Province | None], out_dir: Path, *,
+                       password: str = DEFAULT_PASSWORD, prefill: Callable[[Province | None], TemplateOptions]
+                       | None = None, progress: Callable[[Iterable], Iterable] = lambda it: it,
+                       jobs: int = os.cpu_count() or 1) -> list[Path]:
+    """Write one workbook per province into ``out_dir``; returns the paths in province order.
+    With many provinces the work is shared by ``jobs`` forked processes."""
+    if not password.isascii() or not password:
+        raise ValueError("mật khẩu bảo vệ phải là chữ ASCII, không dấu (LibreOffice không nhận mật khẩu có dấu)")
+    global _JOB
+    _JOB = (form, out_dir, password, prefill, dt.datetime.now(dt.UTC))
+    if jobs <= 1 or len(provinces) < 8:
+        return [_make(p) for p in progress(provinces)]
+    with mp.get_context("fork").Pool(jobs) as pool:  # workers inherit the job; order is kept
+        made = pool.imap(_make, provinces)
+        return [next(made) for _ in progress(provinces)]
+
+
+_JOB: tuple = ()
+
+
+def _make(p: Province | None) -> Path:
+    form, out_dir, password, prefill, stamp = _JOB
+    opts = prefill(p) if prefill else TemplateOptions()
+    opts = TemplateOptions(province=p, password=password, values=opts.values, locked=opts.locked,
+                           notes=opts.notes, generated_at=opts.generated_at or stamp)
+    return write_template(form, out_dir / template_filename(form, p), opts)

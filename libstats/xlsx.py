@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 
 from defusedxml.ElementTree import iterparse
 
-__all__ = ["col_name", "XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells", "parse_ref",
-           "split_address"]
+from .layout import col_name, is_address, split_address
+
+__all__ = ["XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells"]
 
 NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
-_ADDR = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
 
 
 class XlsxError(Exception):
@@ -74,41 +74,6 @@ class Workbook:
 
     def sheet(self, name: str) -> SheetInfo | None:
         return next((s for s in self.sheets if s.name == name), None)
-
-
-def split_address(addr: str) -> tuple[int, int]:
-    """'E5' → (4, 4) zero-based (row, col)."""
-    m = _ADDR.match(addr)
-    if not m:
-        raise ValueError(addr)
-    col = 0
-    for ch in m[1]:
-        col = col * 26 + ord(ch) - 64
-    return int(m[2]) - 1, col - 1
-
-
-def col_name(col: int) -> str:
-    """0-based column → letters: 0 → 'A', 26 → 'AA' (the inverse of split_address's column)."""
-    name = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
-def parse_ref(text: str) -> tuple[str, str] | None:
-    """"'Sheet name'!$E$5" → ("Sheet name", "E5"); None when it is not one cell on one sheet."""
-    text = text.strip().lstrip("=")
-    if "!" not in text:
-        return None
-    sheet, _, addr = text.rpartition("!")
-    if sheet.startswith("'") and sheet.endswith("'"):
-        sheet = sheet[1:-1].replace("''", "'")
-    addr = addr.replace("$", "")
-    if not _ADDR.match(addr):
-        return None
-    return sheet, addr
 
 
 def _check_sizes(z: zipfile.ZipFile, limits: Limits) -> None:
@@ -233,7 +198,7 @@ def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dic
                     col_num += 1
                     addr = f"{col_name(col_num - 1)}{row_num}"
                 else:
-                    col_num = split_address(addr)[1] + 1 if _ADDR.match(addr) else col_num + 1
+                    col_num = split_address(addr)[1] + 1 if is_address(addr) else col_num + 1
                 current = addr if addr in wanted else None
             elif tag == NS_MAIN + "row":
                 row_num = int(el.get("r") or row_num + 1)

@@ -17,7 +17,7 @@ from libstats.cli import main
 from libstats.consolidate import consolidate
 from libstats.dataset import load_dataset
 from libstats.form import build_form
-from libstats.generate import generate_templates
+from libstats.template import write_templates
 from libstats.provinces import province, provinces_for_year
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions, template_filename, write_template
@@ -37,7 +37,7 @@ def inbox(tmp_path_factory) -> tuple[Path, dict[str, dict]]:
     box = tmp_path_factory.mktemp("inbox")
     values = known_values()
     provinces = [p for p in provinces_for_year(YEAR) if p.code != "02"]
-    generate_templates(FORM, provinces, box, prefill=lambda p: TemplateOptions(values=values[p.code],
+    write_templates(FORM, provinces, box, prefill=lambda p: TemplateOptions(values=values[p.code],
                                                                                 generated_at=T0))
     bad = dict(values["04"], the_cap_moi_tong_n=1)  # total ≠ sum: rejected
     write_template(FORM, box / template_filename(FORM, province(YEAR, "04")),

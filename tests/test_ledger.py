@@ -1,6 +1,6 @@
 """The rule that picks a province's file among several."""
 
-from libstats.check import CheckResult
+from libstats.result import CheckResult
 from libstats.ledger import build_ledger
 from libstats.provinces import province
 

@@ -7,9 +7,9 @@ import subprocess
 import openpyxl
 import pytest
 
-from libstats.form import TABLE_COLUMNS, cell_name
+from libstats.layout import TABLE_COLUMNS, cell_name
 from libstats.rules import build_rules
-from libstats.template import CHECK_SHEET
+from libstats.layout import CHECK_SHEET, CHECK_COUNT_CELLS, check_result_cell
 
 from .conftest import convert
 
@@ -51,7 +51,8 @@ def test_round_trip_keeps_names_validations_values_and_the_check_sheet_answers(h
     values = filled_values(form2024)
     rules = build_rules(form2024)
     out = tmp_path / "filled.xlsx"
-    cells = [(CHECK_SHEET, f"D{6 + i}") for i in range(len(rules))] + [(CHECK_SHEET, "D2"), (CHECK_SHEET, "D3")]
+    cells = [(CHECK_SHEET, check_result_cell(i)) for i in range(len(rules))]
+    cells += [(CHECK_SHEET, c) for c in CHECK_COUNT_CELLS]
     result = lo.fill(hanoi_2024, out, values, read_cells=cells)
     live = [c["string"] for c in result["cells"][:-2]]
     errors, warnings = (c["value"] for c in result["cells"][-2:])

@@ -15,7 +15,7 @@ from libstats.consolidate import consolidate
 from libstats.dataset import load_dataset, write_dataset
 from libstats.form import build_form
 from libstats.provinces import components, province, provinces_for_year
-from libstats.sample_set import write_samples
+from libstats.samples import write_samples
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions, template_filename, write_template
 

@@ -15,7 +15,7 @@ from libstats.consolidate import consolidate
 from libstats.demo import run_demo
 from libstats.form import build_form
 from libstats.provinces import provinces_for_year, size
-from libstats.sample_set import write_samples
+from libstats.samples import write_samples
 from libstats.samples import FLAWS, sample_values
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

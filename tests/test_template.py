@@ -14,7 +14,8 @@ from libstats.cli import main
 from libstats.form import build_form
 from libstats.rules import build_rules
 from libstats.spec import SpecError, load_spec
-from libstats.template import CHECK_SHEET, TemplateOptions, write_template
+from libstats.layout import CHECK_SHEET
+from libstats.template import TemplateOptions, write_template
 
 OUTLINE = Path(__file__).parent / "data" / "outline-2024.txt"  # verbatim copy of shared/seed/outline-2024.txt
 SHARED_OUTLINE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "outline-2024.txt"
