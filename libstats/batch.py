@@ -10,20 +10,22 @@ import faulthandler
 import multiprocessing as mp
 import os
 import resource
+import stat
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
+from typing import NamedTuple
 
 from .check import check_file
+from .findings import Finding, Severity, fmt_number, make
+from .form import Field, Form, build_form
 from .result import CheckResult
-from .findings import Severity, make
-from .form import build_form
 from .spec import Spec, default_spec
 
-__all__ = ["WorkerLimits", "check_many", "collect_files", "add_outliers"]
+__all__ = ["WorkerLimits", "InboxFile", "check_many", "collect_files", "outlier_findings", "run_isolated"]
 
 
 @dataclass(frozen=True)
@@ -33,17 +35,49 @@ class WorkerLimits:
     jobs: int = max(1, os.cpu_count() or 1)
 
 
-def collect_files(inputs: Sequence[Path]) -> list[tuple[Path, str]]:
-    """(path, display name) of every file under the inputs, sorted; hidden and temporary files skipped."""
+class InboxFile(NamedTuple):
+    """One entry of an inbox: where it is, the name shown for it, and why it is not read (empty: read it)."""
+
+    path: Path
+    display: str
+    problem: str = ""
+
+
+def _problem(path: Path, walked: bool) -> str:
+    """Why an entry is not read: a link found in a folder is never followed; only regular files are read."""
+    try:
+        st = path.lstat()
+    except OSError as exc:
+        return f"không mở được ({exc.strerror or type(exc).__name__})"
+    if stat.S_ISLNK(st.st_mode):
+        if walked:
+            return "đây là liên kết (symlink) tới tệp khác, libstats không đọc qua liên kết trong hộp thư"
+        try:
+            st = path.stat()
+        except OSError:
+            return "liên kết (symlink) tới một tệp không còn"
+    if stat.S_ISDIR(st.st_mode):
+        return "đây là thư mục"
+    if not stat.S_ISREG(st.st_mode):
+        return "không phải tệp thông thường (FIFO, thiết bị hoặc socket)"
+    return ""
+
+
+def collect_files(inputs: Sequence[Path]) -> list[InboxFile]:
+    """Every entry under the inputs, sorted, none skipped: hidden files, lock files, links and special files
+    are listed too, so that each gets a fate. Links inside a folder are listed, not followed."""
     found = []
     for item in inputs:
-        if item.is_dir():
-            for p in sorted(item.rglob("*")):
-                rel = p.relative_to(item)
-                if p.is_file() and not any(part.startswith((".", "~$")) for part in rel.parts):
-                    found.append((p, str(rel)))
-        else:
-            found.append((item, item.name))
+        if not item.is_dir():
+            found.append(InboxFile(item, item.name, _problem(item, walked=False)))
+            continue
+        inside = []
+        for top, dirs, files in os.walk(item, followlinks=False):
+            links = [d for d in dirs if os.path.islink(os.path.join(top, d))]
+            for name in [*files, *links]:
+                p = Path(top) / name
+                inside.append(InboxFile(p, str(p.relative_to(item)), _problem(p, walked=True)))
+        found += sorted(inside, key=lambda f: f.display)
     return found
 
 
@@ -55,8 +89,8 @@ def _vm_bytes() -> int:
         return 0
 
 
-def _worker(conn, spec: Spec, year: int | None, limits: WorkerLimits) -> None:
-    """A long-lived checker: takes (index, path, display) tasks, says when it starts each, sends each result."""
+def _worker(conn, job: Callable, limits: WorkerLimits) -> None:
+    """A long-lived worker: takes (index, args) tasks, says when it starts each, sends back job(*args)."""
     faulthandler.disable()  # a crash is reported by the parent as a finding, not as a traceback on screen
     budget = _vm_bytes() + limits.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
@@ -64,10 +98,10 @@ def _worker(conn, spec: Spec, year: int | None, limits: WorkerLimits) -> None:
         task = conn.recv()
         if task is None:
             return
-        i, path, display = task
+        i, args = task
         conn.send(("start", i))
         try:
-            conn.send(("done", i, check_file(path, spec, year, display)))
+            conn.send(("done", i, job(*args)))
         except MemoryError:
             conn.send(("fail", i, "quá giới hạn bộ nhớ"))
             return  # a worker that ran out of memory is not reused
@@ -75,22 +109,16 @@ def _worker(conn, spec: Spec, year: int | None, limits: WorkerLimits) -> None:
             conn.send(("fail", i, f"lỗi khi đọc: {type(exc).__name__}"))
 
 
-def _failed(path: Path, display: str, detail: str) -> CheckResult:
-    res = CheckResult(str(path), display)
-    res.findings.append(make("F09", file=display, detail=detail))
-    return res
-
-
 class _Pool:
-    """Workers that each check files one after another; a crash or a hang costs one file and one worker."""
+    """Workers that each run tasks one after another; a crash or a hang costs one task and one worker."""
 
-    def __init__(self, spec: Spec, year: int | None, limits: WorkerLimits):
-        self.ctx, self.spec, self.year, self.limits = mp.get_context("fork"), spec, year, limits
+    def __init__(self, job: Callable, limits: WorkerLimits):
+        self.ctx, self.job, self.limits = mp.get_context("fork"), job, limits
         self.workers: dict = {}  # parent connection → [process, current index or None, deadline]
 
     def spawn(self):
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker, args=(child, self.spec, self.year, self.limits), daemon=True)
+        proc = self.ctx.Process(target=_worker, args=(child, self.job, self.limits), daemon=True)
         proc.start()
         child.close()
         self.workers[parent] = [proc, None, 0.0]
@@ -111,27 +139,23 @@ class _Pool:
         conn.close()
 
 
-def check_many(files: Sequence[tuple[Path, str]], spec: Spec | None = None, year: int | None = None,
-               limits: WorkerLimits = WorkerLimits(), progress: Callable[[Iterable], Iterable] = lambda it: it,
-               isolate: bool = True) -> list[CheckResult]:
-    """Check every file; results in the order of ``files``. ``isolate=False`` runs in this process."""
-    spec = spec or default_spec()
-    if year is not None:
-        build_form(year, spec)  # lay out once before forking: workers inherit it
-    if not isolate:
-        return [check_file(p, spec, year, d) for p, d in progress(files)]
-    results: dict[int, CheckResult] = {}
-    pending = list(range(len(files)))[::-1]
-    pool = _Pool(spec, year, limits)
-    ticker = iter(progress(range(len(files))))
-    for _ in range(min(limits.jobs, len(files))):
+def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, str], object],
+                 limits: WorkerLimits = WorkerLimits(),
+                 progress: Callable[[Iterable], Iterable] = lambda it: it) -> list:
+    """``job(*task)`` for every task in forked worker processes with a memory and a time limit each; a task
+    whose worker crashes, runs out of memory or hangs gives ``failed(index, why)`` instead. Results in order."""
+    results: dict[int, object] = {}
+    pending = list(range(len(tasks)))[::-1]
+    pool = _Pool(job, limits)
+    ticker = iter(progress(range(len(tasks))))
+    for _ in range(min(limits.jobs, len(tasks))):
         pool.spawn()
 
     def give(conn):
         if pending:
             i = pending.pop()
             pool.workers[conn][1:] = [i, time.monotonic() + limits.seconds]
-            conn.send((i, str(files[i][0]), files[i][1]))
+            conn.send((i, tasks[i]))
         else:
             pool.workers[conn][1] = None
 
@@ -139,15 +163,19 @@ def check_many(files: Sequence[tuple[Path, str]], spec: Spec | None = None, year
         results[i] = result
         next(ticker, None)
 
+    def replace(conn, i, why):
+        finish(i, failed(i, why))
+        pool.retire(conn, kill=True)
+        give(pool.spawn())
+
     try:
         for conn in list(pool.workers):
             give(conn)
-        while len(results) < len(files):
+        while len(results) < len(tasks):
             busy = {c: w for c, w in pool.workers.items() if w[1] is not None}
             sentinels = {w[0].sentinel: c for c, w in busy.items()}
             ready = set(wait([*busy, *sentinels], timeout=0.5))
             for conn, (proc, i, deadline) in busy.items():
-                path, display = files[i]
                 if conn in ready:
                     try:
                         msg = conn.recv()
@@ -159,52 +187,74 @@ def check_many(files: Sequence[tuple[Path, str]], spec: Spec | None = None, year
                         finish(i, msg[2])
                         give(conn)
                         continue
-                    detail = msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})"
-                    finish(i, _failed(path, display, detail))
-                    pool.retire(conn, kill=True)
-                    give(pool.spawn())
+                    replace(conn, i, msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})")
                 elif proc.sentinel in ready and not conn.poll():
                     proc.join(5)
-                    finish(i, _failed(path, display, f"trình đọc dừng bất thường (mã {proc.exitcode})"))
-                    pool.retire(conn, kill=True)
-                    give(pool.spawn())
+                    replace(conn, i, f"trình đọc dừng bất thường (mã {proc.exitcode})")
                 elif time.monotonic() > deadline:
-                    finish(i, _failed(path, display, f"quá {limits.seconds:g} giây"))
-                    pool.retire(conn, kill=True)
-                    give(pool.spawn())
+                    replace(conn, i, f"quá {limits.seconds:g} giây")
     finally:
         for conn in list(pool.workers):
             pool.retire(conn)
     next(ticker, None)
-    return [results[i] for i in range(len(files))]
+    return [results[i] for i in range(len(tasks))]
 
 
-def _ratio(res: CheckResult, num: str, den: str, dim: str) -> float | None:
-    a, b = res.values.get(f"{num}_{dim}_n"), res.values.get(f"{den}_{dim}_n")
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b > 0:
-        return a / b
-    return None
+def _failed(path: Path, display: str, detail: str) -> CheckResult:
+    res = CheckResult(str(path), display)
+    res.findings.append(make("F09", file=display, detail=detail))
+    return res
 
 
-def add_outliers(results: list[CheckResult], spec: Spec | None = None, threshold: float = 3.5,
-                 minimum: int = 8) -> None:
-    """Warn (B02) where a province's ratio (the spec's ``ratios``) is far from the others' (robust z on the
-    median); needs at least ``minimum`` provinces."""
-    usable = [r for r in results if r.province is not None and r.errors == 0]
-    for ratio in (spec or default_spec()).ratios:
-        num, den, dim, label = ratio.numerator, ratio.denominator, ratio.dim, ratio.label
-        pairs = [(r, x) for r in usable if (x := _ratio(r, num, den, dim)) is not None]
+def check_many(files: Sequence[tuple], spec: Spec | None = None, year: int | None = None,
+               limits: WorkerLimits = WorkerLimits(), progress: Callable[[Iterable], Iterable] = lambda it: it,
+               isolate: bool = True) -> list[CheckResult]:
+    """Check every file (``InboxFile`` or (path, display)); results in the order of ``files``.
+    ``isolate=False`` runs in this process."""
+    spec = spec or default_spec()
+    if year is not None:
+        build_form(year, spec)  # lay out once before forking: workers inherit it
+    tasks = [(Path(f[0]), spec, year, f[1], f[2] if len(f) > 2 else "") for f in files]
+    if not isolate:
+        return [check_file(*t) for t in progress(tasks)]
+    return run_isolated(_check, tasks, lambda i, why: _failed(tasks[i][0], tasks[i][3], why), limits, progress)
+
+
+def _check(*args) -> CheckResult:
+    return check_file(*args)  # looked up at call time, so a test can stand in for the reader
+
+
+def _row_field(form: Form, indicator: str, dim: str) -> Field | None:
+    return next((r.n for r in form.rows if r.indicator == indicator and r.dim == dim), None)
+
+
+def outlier_findings(results: Sequence[CheckResult], form: Form, threshold: float = 3.5,
+                     minimum: int = 8) -> dict[int, list[Finding]]:
+    """B02 warnings, by position in ``results``, where a province's ratio (the spec's ``ratios``) is far from
+    the others' (robust z on the median); needs at least ``minimum`` provinces without errors."""
+    found: dict[int, list[Finding]] = {}
+    usable = [(i, r) for i, r in enumerate(results) if r.province is not None and r.errors == 0]
+    for ratio in form.spec.ratios:
+        num, den = _row_field(form, ratio.numerator, ratio.dim), _row_field(form, ratio.denominator, ratio.dim)
+        if num is None or den is None:
+            continue
+        pairs = [(i, r, a / b) for i, r in usable
+                 if isinstance(a := r.values.get(num.id), int) and isinstance(b := r.values.get(den.id), int) and b > 0]
         if len(pairs) < minimum:
             continue
-        xs = [x for _, x in pairs]
-        med = statistics.median(xs)
-        mad = statistics.median(abs(x - med) for x in xs)
-        if mad == 0:
+        med = statistics.median(x for _, _, x in pairs)
+        mad = statistics.median(abs(x - med) for _, _, x in pairs)
+        if mad == 0 or med == 0:
             continue
-        for res, x in pairs:
-            z = 0.6745 * (x - med) / mad
-            if abs(z) > threshold:
-                sheet, cell = res.sources.get(f"{num}_{dim}_n", ("", ""))
-                res.findings.append(make("B02", severity=Severity.WARNING, file=res.display, sheet=sheet, cell=cell,
-                                         field=f"{num}_{dim}_n", label=label,
-                                         detail=f"{x:,.1f} so với trung vị {med:,.1f}; z = {z:+.1f}"))
+        for i, res, x in pairs:
+            if abs(0.6745 * (x - med) / mad) <= threshold:
+                continue
+            times = x / med if x > med else med / x if x > 0 else None
+            how = (f"cao gấp {fmt_number(round(times, 1))} lần" if x > med else
+                   f"thấp bằng 1/{fmt_number(round(times, 1))}" if times else "bằng 0, trong khi")
+            sheet, cell = res.sources.get(num.id, (num.sheet, num.cell))
+            found.setdefault(i, []).append(make(
+                "B02", severity=Severity.WARNING, file=res.display, sheet=sheet, cell=cell, field=num.id,
+                label=num.label, detail=f"{ratio.label}: {fmt_number(round(x, 1))}, {how} mức thường gặp ở các "
+                f"tỉnh ({fmt_number(round(med, 1))})"))
+    return found

@@ -5,18 +5,23 @@ Never raises on bad input: every problem becomes a finding, so one file never st
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .findings import Finding, Severity, make
 from .form import PROVINCE_FIELD, build_form
 from .intake import IntakeError, take_in
+from .layout import META_PREFIX
 from .reader import extract, guess_province_from_name, identify, province_from_cover
 from .result import CheckResult
 from .rules import Context, build_rules
 from .spec import Spec, default_spec
 from .xlsx import XlsxError, open_xlsx
 
-__all__ = ["check_file"]
+__all__ = ["check_file", "OUTPUT_PROPERTY", "SAVED_PROPERTY"]
+
+OUTPUT_PROPERTY = META_PREFIX + "output"  # "feedback" or "summary": a file libstats wrote, not a return
+SAVED_PROPERTY = META_PREFIX + "saved"  # a feedback copy: the original's saved time, kept as its own
 
 
 def _fail(res: CheckResult, finding: Finding) -> CheckResult:
@@ -24,18 +29,52 @@ def _fail(res: CheckResult, finding: Finding) -> CheckResult:
     return res
 
 
+_LOCK_FILE = re.compile(r"^(~\$.+|\.~lock\..+#)$")  # Excel's owner file, LibreOffice's lock file
+_DATASET_HEAD = ("province_code,code_list", "\ufeffprovince_code,code_list")
+
+
+def _own_output(path: Path) -> str:
+    """What libstats output a non-spreadsheet file is (its dataset, the dataset's descriptor), or ''."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    if head.startswith(_DATASET_HEAD):
+        return "bộ dữ liệu tổng hợp"
+    if path.name == "datapackage.json" and '"libstats' in head:
+        return "tệp mô tả bộ dữ liệu"
+    return ""
+
+
+def _own_workbook(wb) -> str:
+    """What libstats output a workbook is: a summary, or a feedback copy nobody has saved since; else ''."""
+    kind = wb.custom.get(OUTPUT_PROPERTY)
+    if kind == "summary":
+        return "bảng tổng hợp"
+    if kind == "feedback" and wb.custom.get(SAVED_PROPERTY) == (wb.modified or "-"):
+        return "tệp phản hồi, chưa được sửa và lưu lại từ khi gửi"
+    return ""
+
+
 def check_file(path: str | Path, spec: Spec | None = None, year: int | None = None,
-               display: str | None = None) -> CheckResult:
-    """Check one file against ``spec`` (default: the shipped spec) for report ``year`` (None: the file's)."""
+               display: str | None = None, problem: str = "") -> CheckResult:
+    """Check one file against ``spec`` (default: the shipped spec) for report ``year`` (None: the file's).
+    ``problem``: why the file is not to be read at all (a link, a FIFO: see ``batch.collect_files``)."""
     path, spec = Path(path), spec or default_spec()
     name = display or path.name
     res = CheckResult(str(path), name)
+    if problem:
+        return _fail(res, make("F13", file=name, detail=problem))
+    if _LOCK_FILE.match(path.name):
+        return _fail(res, make("F12", file=name, detail=path.name))
     try:
         st = path.stat()
         res.size, res.mtime = st.st_size, st.st_mtime
         intake = take_in(path)
     except IntakeError as exc:
-        return _fail(res, make(exc.code, file=name, detail=exc.detail))
+        own = _own_output(path) if exc.code in ("F01", "F05") else ""
+        return _fail(res, make("F11", file=name, detail=own) if own else make(exc.code, file=name, detail=exc.detail))
     except OSError as exc:
         return _fail(res, make("F09", file=name, detail=exc.strerror or type(exc).__name__))
     res.sha256, res.kind = intake.sha256, intake.kind
@@ -46,6 +85,9 @@ def check_file(path: str | Path, spec: Spec | None = None, year: int | None = No
     try:
         wb = open_xlsx(intake.data, z=intake.zip)
         res.saved = wb.modified
+        own = _own_workbook(wb)
+        if own:
+            return _fail(res, make("F11", file=name, detail=own))
         ident, found = identify(wb, spec, name, year)
         res.findings += found
         res.form_id, res.version, res.year, res.generated = ident.form_id, ident.version, ident.year, ident.generated

@@ -130,22 +130,31 @@ def codes(output):
     _emit(findings_mod.catalogue_markdown(), output)
 
 
-def _render_results(results, verbose: bool) -> None:
-    width = max([len(r.display) for r in results] + [10])
-    click.echo(f"{'Tệp':<{width}}  {'Tỉnh':<16} {'Kết luận':<24} {'Lỗi':>4} {'C.báo':>5}")
-    for r in results:
-        name = r.province.name if r.province else "?"
-        colour = {"rejected": "red", "accepted_with_warnings": "yellow"}.get(r.verdict.value, "green")
-        click.echo(f"{r.display:<{width}}  {name:<16} " + click.style(f"{r.verdict.label:<24}", fg=colour)
-                   + f" {r.errors:>4} {r.warnings:>5}")
-    for r in results:
-        shown = [f for f in r.findings if verbose or f.severity != "info"]
-        if not shown:
+def shown(text: str) -> str:
+    """A name or text from a file as it may be printed on a terminal: control characters made visible."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+def _render_review(rv, verbose: bool) -> None:
+    from .ledger import FATES
+
+    width = min(60, max([len(shown(e.result.display)) for e in rv.ledger] + [10]))
+    click.echo(f"{'Tệp':<{width}}  {'Tỉnh':<16} {'Kết quả':<28} {'Lỗi':>4} {'C.báo':>5}")
+    for e in rv.ledger:
+        name = e.result.province.name if e.result.province else "?"
+        colour = {"rejected": "red", "accepted_with_warnings": "yellow", "accepted": "green"}.get(e.fate)
+        click.echo(f"{shown(e.result.display):<{width}}  {name:<16} " + click.style(f"{FATES[e.fate]:<28}", fg=colour)
+                   + f" {e.errors:>4} {e.warnings:>5}")
+    for e in rv.ledger:
+        listed = [f for f in e.findings if verbose or f.severity != "info"]
+        if not listed:
             continue
-        click.echo(f"\n{r.display}:")
-        for f in shown:
+        click.echo(f"\n{shown(e.result.display)}:")
+        for f in listed:
             where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
-            click.echo(f"  [{f.code} {f.severity.label}] {where + ': ' if where else ''}{f.message}")
+            click.echo(f"  [{f.code} {f.severity.label}] {shown(where) + ': ' if where else ''}{shown(f.message)}")
+    counts = rv.counts()
+    click.echo(f"\n{len(rv.ledger)} tệp: " + "; ".join(f"{FATES[k].lower()}: {v}" for k, v in counts.items()))
 
 
 @main.command()
@@ -163,38 +172,30 @@ def _render_results(results, verbose: bool) -> None:
 def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, quiet):
     """Check returned workbooks (files or folders): a verdict and located findings for each file.
 
-    Exit code 0 when no file has an error, 1 when some file has, 2 on usage errors.
+    Exit code 0 when no file has an error, 1 when some file has (or nothing could be checked), 2 on usage
+    errors.
 
     Example: libstats check inbox/ --year 2024 --feedback feedback/
     """
     import json as json_mod
 
-    from .batch import add_outliers, check_many, collect_files
-    from .feedback import write_feedback
+    from .feedback import write_feedbacks
+    from .review import guard_outputs, review_inbox
 
-    spec = _spec(spec_path)
-    files = collect_files(list(inputs))
-    if not files:
+    guard_outputs(inputs, [feedback_dir])
+    rv = review_inbox(list(inputs), year, _spec(spec_path), previous,
+                      progress=_progress("Đang kiểm tra", quiet or as_json))
+    if not rv.ledger:
         raise click.UsageError("không có tệp nào để kiểm tra")
-    results = check_many(files, spec, year, progress=_progress("Đang kiểm tra", quiet or as_json))
-    add_outliers(results, spec)
-    if previous:
-        from .dataset import compare_with_previous
-        compare_with_previous(results, previous, spec)
-    if feedback_dir:
-        for r in results:
-            write_feedback(r, feedback_dir)
+    made = write_feedbacks(rv.ledger, feedback_dir) if feedback_dir else [None] * len(rv.ledger)
     if as_json:
-        click.echo(json_mod.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=1))
+        click.echo(json_mod.dumps([{**e.as_dict(), "feedback": str(m) if m else None}
+                                   for e, m in zip(rv.ledger, made, strict=True)], ensure_ascii=False, indent=1))
     else:
-        _render_results(results, verbose)
-        counts = {}
-        for r in results:
-            counts[r.verdict.label] = counts.get(r.verdict.label, 0) + 1
-        click.echo(f"\n{len(results)} tệp: " + "; ".join(f"{k.lower()}: {v}" for k, v in counts.items()))
+        _render_review(rv, verbose)
         if feedback_dir:
-            click.echo(f"\nTệp phản hồi: {feedback_dir}")
-    sys.exit(1 if any(r.errors for r in results) else 0)
+            click.echo(f"\nTệp phản hồi ({sum(m is not None for m in made)} tệp): {shown(str(feedback_dir))}")
+    sys.exit(1 if rv.has_errors else 0)
 
 
 def dataset_path(summary: Path) -> Path:
@@ -217,35 +218,40 @@ def dataset_path(summary: Path) -> Path:
 def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     """Check every return in the inbox and consolidate the accepted ones into the national summary.
 
+    Nothing is written when no province is accepted or the inbox holds another year's returns (exit 1).
+
     Example: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
     """
     from .consolidate import consolidate as run
     from .dataset import write_dataset
-    from .feedback import write_feedback
+    from .feedback import write_feedbacks
+    from .ledger import FATES
+    from .review import guard_outputs
     from .summary import write_summary
 
-    spec = _spec(spec_path)
-    con = run(list(inputs), year, previous, spec, progress=_progress("Đang kiểm tra", quiet))
+    data = dataset_path(output)
+    guard_outputs(inputs, [output, data, feedback_dir])
+    con = run(list(inputs), year, previous, _spec(spec_path), progress=_progress("Đang kiểm tra", quiet))
     if not con.ledger:
         raise click.UsageError("không có tệp nào trong hộp thư")
-    write_summary(con, output, previous)
-    data = write_dataset(con.tidy, dataset_path(output))
-    if feedback_dir:
-        for e in con.ledger:
-            write_feedback(e.result, feedback_dir)
-    fates = {}
-    for e in con.ledger:
-        fates[e.fate] = fates.get(e.fate, 0) + 1
-    from .ledger import FATES
+    counts = con.review.counts()
     click.echo(f"Năm {year}: {len(con.ledger)} tệp; " + "; ".join(f"{FATES[k].lower()}: {v}" for k, v in
-                                                                     sorted(fates.items())))
+                                                                     sorted(counts.items())))
+    if not con.reporting:
+        raise click.ClickException(f"Không có báo cáo nào của năm {year} được chấp nhận, nên không ghi bảng tổng "
+                                   "hợp và bộ dữ liệu (các tệp cũ, nếu có, giữ nguyên). Xem lỗi của từng tệp bằng "
+                                   f"lệnh: libstats check … --year {year}")
+    write_summary(con, output, previous)
+    write_dataset(con.tidy, data)
+    if feedback_dir:
+        write_feedbacks(con.ledger, feedback_dir)
     click.echo(f"Tỉnh có báo cáo được chấp nhận: {len(con.reporting)}/{len(con.expected)}")
     if con.missing:
         click.echo("Chưa báo cáo hoặc chưa được chấp nhận: " + ", ".join(p.name for p in con.missing))
-    click.echo(f"Bảng tổng hợp: {output}")
-    click.echo(f"Bộ dữ liệu:    {data}")
+    click.echo(f"Bảng tổng hợp: {shown(str(output))}")
+    click.echo(f"Bộ dữ liệu:    {shown(str(data))}")
     if feedback_dir:
-        click.echo(f"Tệp phản hồi:  {feedback_dir}")
+        click.echo(f"Tệp phản hồi:  {shown(str(feedback_dir))}")
 
 
 @main.command()
@@ -283,10 +289,8 @@ def demo(out_dir, year, quiet):
 
     res = run_demo(out_dir, year, say=click.echo, progress=lambda label: _progress(label, quiet))
     con = res.consolidation
-    fates = {}
-    for e in con.ledger:
-        fates[FATES[e.fate]] = fates.get(FATES[e.fate], 0) + 1
-    click.echo(f"\nKết quả: {len(con.ledger)} tệp — " + "; ".join(f"{k.lower()}: {v}" for k, v in fates.items()))
+    click.echo(f"\nKết quả: {len(con.ledger)} tệp — " + "; ".join(f"{FATES[k].lower()}: {v}" for k, v in
+                                                                 con.review.counts().items()))
     click.echo(f"Tỉnh được tổng hợp: {len(con.reporting)}/{len(con.expected)}; chưa có: "
                + (", ".join(p.name for p in con.missing) or "không"))
     click.echo(f"Bảng tổng hợp:   {res.summary}")
@@ -312,9 +316,11 @@ def rebase(dataset, to_list, output):
     Example: libstats rebase tong-hop-2024_du-lieu.csv --to 2025 -o du-lieu-2024-theo-34-tinh.csv
     """
     from .dataset import load_dataset, write_dataset
+    from .review import guard_outputs
     from .rollover import carry_map, rebase_frame
     from .spec import default_spec
 
+    guard_outputs([dataset], [output])
     df = load_dataset(dataset)
     out = rebase_frame(df, to_list, carry_map(default_spec(), int(to_list)))
     write_dataset(out, output)

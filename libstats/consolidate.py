@@ -14,38 +14,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from .batch import WorkerLimits, add_outliers, check_many, collect_files
+from .batch import WorkerLimits
+from .dataset import PreviousDifference, tidy_frame, tidy_rows
 from .result import CheckResult
-from .dataset import PreviousDifference, compare_with_previous, tidy_frame, tidy_rows
-from .form import Form, build_form
-from .ledger import Entry, build_ledger
-from .provinces import Province, provinces_for_year
+from .review import Review, review_inbox
 from .rules import pct_change
-from .spec import Spec, default_spec
+from .spec import Spec
 
-__all__ = ["Consolidation", "consolidate", "national_table", "province_table", "headline_frame", "sum_present"]
+__all__ = ["Consolidation", "consolidate", "consolidate_review", "national_table", "province_table", "headline_frame",
+           "sum_present"]
 
 
 @dataclass
 class Consolidation:
-    year: int
-    form: Form
-    expected: list[Province]
-    ledger: list[Entry]
+    review: Review
     tidy: pd.DataFrame
     previous_diffs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    @property
-    def used(self) -> list[CheckResult]:
-        return [e.result for e in self.ledger if e.used]
-
-    @property
-    def reporting(self) -> set[str]:
-        return {r.province.code for r in self.used}
-
-    @property
-    def missing(self) -> list[Province]:
-        return [p for p in self.expected if p.code not in self.reporting]
+    year = property(lambda self: self.review.year)
+    form = property(lambda self: self.review.form)
+    expected = property(lambda self: self.review.expected)
+    ledger = property(lambda self: self.review.ledger)
+    used = property(lambda self: self.review.used)
+    reporting = property(lambda self: self.review.reporting)
+    missing = property(lambda self: self.review.missing)
 
     @cached_property
     def derived(self) -> pd.DataFrame:
@@ -166,15 +158,13 @@ def _previous_frame(diffs: list[PreviousDifference], used: list[CheckResult]) ->
 def consolidate(inputs: list[Path], year: int, previous: Path | None = None, spec: Spec | None = None,
                 limits: WorkerLimits | None = None,
                 progress: Callable[[Iterable], Iterable] = lambda it: it) -> Consolidation:
-    """Check every file under ``inputs`` and build the tidy dataset from the files the ledger uses."""
-    spec = spec or default_spec()
-    form = build_form(year, spec)
-    files = collect_files(inputs)
-    results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress)
-    add_outliers(results, spec)
-    diffs = compare_with_previous(results, previous, spec) if previous is not None else []
-    ledger = build_ledger(results, year)
-    rows = [row for e in ledger if e.used for row in tidy_rows(e.result, form)]
-    con = Consolidation(year, form, list(provinces_for_year(year)), ledger, tidy_frame(rows))
-    con.previous_diffs = _previous_frame(diffs, con.used)
+    """Review every file under ``inputs`` and build the tidy dataset from the files the ledger uses."""
+    return consolidate_review(review_inbox(inputs, year, spec, previous, limits, progress))
+
+
+def consolidate_review(review: Review) -> Consolidation:
+    """The tidy dataset and tables of a reviewed inbox (only the files the ledger uses)."""
+    rows = [row for e in review.ledger if e.used for row in tidy_rows(e.result, review.form)]
+    con = Consolidation(review, tidy_frame(rows))
+    con.previous_diffs = _previous_frame(review.previous, con.used)
     return con

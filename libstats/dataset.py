@@ -13,13 +13,12 @@ import pandas as pd
 
 from .atomic import atomic_path
 from .result import CheckResult
-from .findings import fmt_number, make
+from .findings import Finding, fmt_number, make
 from .form import Form, TableRow
 from .spec import Spec
 
-__all__ = ["COLUMNS", "tidy_rows", "tidy_frame", "write_dataset", "load_dataset", "compare_with_previous",
-           "PreviousDifference",
-           "previous_figures"]
+__all__ = ["COLUMNS", "tidy_rows", "tidy_frame", "write_dataset", "load_dataset", "previous_differences",
+           "PreviousDifference", "previous_figures", "check_previous_year"]
 
 COLUMNS = ["province_code", "code_list", "province_name", "region", "section", "table", "indicator", "dim",
            "dim_label", "unit", "year", "value", "source_file", "sheet", "cell", "field_id"]
@@ -91,14 +90,31 @@ class PreviousDifference:
     now: int
     before: int
 
+    def finding(self) -> Finding:
+        r, res = self.row, self.result
+        sheet, cell = res.sources.get(r.p.id, (r.p.sheet, r.p.cell))
+        return make("B01", file=res.display, sheet=sheet, cell=cell, field=r.p.id, label=r.p.label,
+                    value=fmt_number(self.now), expected=fmt_number(self.before))
 
-def compare_with_previous(results: list[CheckResult], dataset: Path, spec: Spec | None = None
-                          ) -> list[PreviousDifference]:
-    """Add a B01 finding for each difference, and return them (on the returns' own code-list basis)."""
+
+def check_previous_year(df: pd.DataFrame, year: int, source: Path | str = "") -> None:
+    """Refuse (ValueError, in Vietnamese) a dataset that is not last year's for report ``year``."""
+    years = {int(y) for y in df["year"].dropna().unique()}
+    if not years:
+        raise ValueError(f"Bộ dữ liệu {source} không có số liệu nào.")
+    if max(years) != year - 1:
+        raise ValueError(f"Bộ dữ liệu {source} là của năm báo cáo {max(years)}, không phải năm trước ({year - 1}) "
+                         f"của năm báo cáo {year}. Hãy dùng bộ dữ liệu tổng hợp năm {year - 1} "
+                         f"(tệp …_du-lieu.csv do libstats consolidate ghi năm trước).")
+
+
+def previous_differences(results: list[CheckResult], df: pd.DataFrame, spec: Spec | None = None
+                         ) -> list[PreviousDifference]:
+    """Every N-1 figure that differs from what the province reported last year (on the returns' own code-list
+    basis); the results are not changed (``PreviousDifference.finding`` gives the B01 finding)."""
     from .form import build_form
     from .rollover import carry_map
 
-    df = load_dataset(dataset)
     figures: dict[tuple[int, str], dict] = {}  # one (possibly rebased) lookup per year and code list
     found = []
     for res in results:
@@ -113,7 +129,4 @@ def compare_with_previous(results: list[CheckResult], dataset: Path, spec: Spec 
             now = res.values.get(r.p.id)
             if before is not None and isinstance(now, int) and now != before:
                 found.append(PreviousDifference(res, r, now, before))
-                sheet, cell = res.sources.get(r.p.id, (r.p.sheet, r.p.cell))
-                res.findings.append(make("B01", file=res.display, sheet=sheet, cell=cell, field=r.p.id,
-                                         label=r.p.label, value=fmt_number(now), expected=fmt_number(before)))
     return found

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .consolidate import Consolidation, consolidate
 from .dataset import write_dataset
-from .feedback import write_feedback
+from .feedback import write_feedbacks
 from .form import build_form
 from .template import write_templates
 from .provinces import provinces_for_year
@@ -42,7 +42,5 @@ def run_demo(out: Path, year: int = 2024, seed: int = 2024, say: Callable[[str],
     write_summary(con, summary)
     dataset = write_dataset(con.tidy, summary.with_name(summary.stem + "_du-lieu.csv"))
     say(f"4/4 Ghi tệp phản hồi cho các tỉnh → {feedback}")
-    for e in progress("Phản hồi")(con.ledger):
-        if e.result.findings:
-            write_feedback(e.result, feedback)
+    write_feedbacks(con.ledger, feedback, progress=progress("Phản hồi"))
     return DemoResult(templates, inbox, feedback, summary, dataset, con)

@@ -53,6 +53,12 @@ _CODES = [
     Code("F09", ERR, "reader failed", "Không đọc được tệp trong giới hạn cho phép ({detail}). Hãy mở tệp bằng Excel, "
          "lưu lại dạng .xlsx và gửi lại."),
     Code("F10", INFO, "macro workbook", "Tệp có macro (.xlsm): macro không được chạy, chỉ đọc số liệu."),
+    Code("F11", INFO, "libstats' own output", "Tệp do libstats tạo ({detail}), không phải báo cáo của tỉnh: đã để "
+         "riêng, không tổng hợp."),
+    Code("F12", INFO, "lock file", "Tệp khoá tạm của chương trình bảng tính ({detail}), không phải báo cáo: đã để "
+         "riêng."),
+    Code("F13", ERR, "not a file to read", "Không đọc tệp này: {detail}. Hãy đặt chính tệp báo cáo (.xlsx) vào "
+         "hộp thư."),
     # Identity
     Code("I01", ERR, "another report", "Tệp không phải mẫu báo cáo công tác thư viện (mẫu '{detail}'). Hãy dùng đúng "
          "mẫu đã được gửi."),

@@ -1,10 +1,14 @@
 """The ledger of an inbox: every file once, with its fate, and one file per province.
 
-The rule that picks a province's file when it sent several (documented in docs/statistician-guide.md):
+The rule that picks a province's file when it sent several (documented in docs/huong-dan-chuyen-vien-bo.md):
 the file the province saved last (the file's own "modified" property), then the latest file time in the
 inbox, then the name. The files it replaces are "superseded", with the cells in which they differ. A
 province is never counted twice, and two provinces are never merged: files are grouped by province code
-*with its code list*.
+*with its code list*. libstats' own outputs (feedback copies not edited since, summaries, datasets) and the
+lock files of spreadsheet programs are set aside, never taken as returns.
+
+An entry never changes its file's ``CheckResult``: what the batch finds about a file (superseded, different
+from last year, unusual among the provinces) is kept in ``Entry.added``.
 """
 
 from __future__ import annotations
@@ -12,25 +16,58 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .findings import Finding, Severity, Verdict, make, verdict
 from .result import CheckResult
-from .findings import Finding, Verdict, make
 
 __all__ = ["Entry", "build_ledger", "FATES"]
 
 FATES = {"accepted": "Chấp nhận", "accepted_with_warnings": "Chấp nhận (có cảnh báo)",
-         "rejected": "Không chấp nhận", "superseded": "Đã được thay thế", "unidentified": "Không nhận dạng được"}
+         "rejected": "Không chấp nhận", "superseded": "Đã được thay thế", "unidentified": "Không nhận dạng được",
+         "set_aside": "Để riêng (không phải báo cáo)"}
+SET_ASIDE_CODES = frozenset({"F11", "F12"})  # libstats' own output; a program's lock file
 
 
 @dataclass
 class Entry:
     result: CheckResult
-    fate: str  # a key of FATES
-    reason: str = ""  # why rejected / which file supersedes it
+    status: str  # "chosen" (the province's file), or a fate of FATES that does not depend on findings
+    reason: str = ""  # why rejected / which file supersedes it / why set aside
     differences: list[tuple[str, object, object]] = field(default_factory=list)  # (field, this file, used file)
+    added: list[Finding] = field(default_factory=list)  # what the batch found about this file
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [*self.result.findings, *self.added]
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict(self.findings)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == Severity.WARNING for f in self.findings)
+
+    @property
+    def fate(self) -> str:
+        """A key of FATES: for the province's chosen file, its verdict with every finding counted."""
+        if self.status != "chosen":
+            return self.status
+        return {Verdict.ACCEPTED: "accepted", Verdict.WARNINGS: "accepted_with_warnings"}.get(self.verdict,
+                                                                                             "rejected")
 
     @property
     def used(self) -> bool:
         return self.fate in ("accepted", "accepted_with_warnings")
+
+    def as_dict(self) -> dict:
+        """The file's result with every finding (its own and the batch's), its verdict and its fate."""
+        return {**self.result.as_dict(), "verdict": self.verdict.value, "errors": self.errors,
+                "warnings": self.warnings, "fate": self.fate, "reason": self.reason,
+                "findings": [f.as_dict() for f in self.findings]}
 
 
 def _saved_at(text: str) -> dt.datetime:
@@ -61,7 +98,10 @@ def build_ledger(results: list[CheckResult], year: int) -> list[Entry]:
     by_province: dict[str, list[CheckResult]] = {}
     entries: dict[int, Entry] = {}
     for i, res in enumerate(results):
-        if res.province is None or res.year != year:
+        aside = next((f for f in res.findings if f.code in SET_ASIDE_CODES), None)
+        if aside is not None:
+            entries[i] = Entry(res, "set_aside", aside.message)
+        elif res.province is None or res.year != year:
             entries[i] = Entry(res, "rejected" if res.errors else "unidentified", _first_error(res))
         else:
             by_province.setdefault(res.province.key, []).append(res)
@@ -73,12 +113,9 @@ def build_ledger(results: list[CheckResult], year: int) -> list[Entry]:
             diffs = _differences(res, chosen)
             same = res.sha256 == chosen.sha256
             reason = f"{chosen.display}" + (" (tệp trùng lặp)" if same else "")
-            entries[index[id(res)]] = Entry(res, "superseded", reason, diffs)
-            res.findings.append(make("L01", file=res.display, detail=reason))
-            res.findings.extend(_diff_findings(res, diffs))
-        verdict = chosen.verdict
-        fate = {Verdict.ACCEPTED: "accepted", Verdict.WARNINGS: "accepted_with_warnings"}.get(verdict, "rejected")
-        entries[index[id(chosen)]] = Entry(chosen, fate, _first_error(chosen) if fate == "rejected" else "")
+            added = [make("L01", file=res.display, detail=reason), *_diff_findings(res, diffs)]
+            entries[index[id(res)]] = Entry(res, "superseded", reason, diffs, added)
+        entries[index[id(chosen)]] = Entry(chosen, "chosen", _first_error(chosen))
     return [entries[i] for i in range(len(results))]
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import xlsxwriter
 
 from .atomic import atomic_path
+from .check import OUTPUT_PROPERTY
 from .consolidate import Consolidation, national_table, province_table, sum_present
 from .findings import Severity
 from .ledger import FATES
@@ -276,8 +277,8 @@ def _findings(o: _Out, con: Consolidation):
     rows = []
     for e in con.ledger:
         r = e.result
-        for f in r.findings:
-            rows.append([r.display, r.province.name if r.province else "", r.verdict.label, f.code,
+        for f in e.findings:
+            rows.append([r.display, r.province.name if r.province else "", e.verdict.label, f.code,
                          f.severity.label, f.sheet, f.cell, f.message])
     last = o.table(ws, 2, ["Tệp", "Tỉnh", "Kết luận", "Mã", "Mức độ", "Trang", "Ô", "Nội dung"], rows,
                    [TXT, {}, {}, {}, {}, TXT, {}, TXT], [34, 16, 18, 6, 10, 18, 7, 90])
@@ -293,7 +294,7 @@ def _ledger(o: _Out, con: Consolidation):
     ws = o.sheet(SHEETS["ledger"], "SỔ THEO DÕI TỆP ĐÃ NHẬN (mỗi tệp một dòng)")
     rows = [[e.result.display, e.result.province.name if e.result.province else "",
              e.result.province.key if e.result.province else "", FATES[e.fate], e.reason, e.result.saved,
-             e.result.errors, e.result.warnings, len(e.differences), e.result.sha256[:12]] for e in con.ledger]
+             e.errors, e.warnings, len(e.differences), e.result.sha256[:12]] for e in con.ledger]
     last = o.table(ws, 2, ["Tệp", "Tỉnh", "Mã (danh mục)", "Kết quả", "Lý do / thay bằng", "Lưu lần cuối",
                            "Lỗi", "Cảnh báo", "Số ô khác tệp dùng", "SHA-256"], rows,
                    [TXT, {}, {}, {}, TXT, {}, {}, {}, {}, {}], [34, 16, 12, 20, 50, 20, 6, 8, 10, 14])
@@ -328,6 +329,7 @@ def write_summary(con: Consolidation, path: Path, previous: Path | None = None) 
         wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False, "nan_inf_to_errors": True})
         wb.set_properties({"title": f"Tổng hợp báo cáo công tác thư viện năm {con.year}", "author": "libstats"})
+        wb.set_custom_property(OUTPUT_PROPERTY, "summary")  # found in an inbox, it is set aside, never a return
         o = _Out(wb)
         _overview(o, con, nat, previous)
         _national(o, con, nat)

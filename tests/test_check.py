@@ -16,6 +16,7 @@ from libstats.batch import WorkerLimits, check_many, collect_files
 from libstats.check import check_file
 from libstats.cli import main
 from libstats.feedback import FEEDBACK_SHEET, write_feedback
+from libstats.ledger import Entry
 from libstats.findings import CATALOGUE, Verdict
 from libstats.form import build_form
 from libstats.provinces import province
@@ -223,9 +224,9 @@ def test_outliers_are_warned_against_the_other_provinces(tmp_path):
         results.append(res)
     big = results[0]
     big.values["luot_tl_tong_n"] = big.values["luot_tai_tv_tong_n"] * 40  # 40 items per visit
-    batch.add_outliers(results)
-    assert [f.field for f in _find(big, "B02")] == ["luot_tl_tong_n"]
-    assert sum(len(_find(r, "B02")) for r in results[1:]) == 0
+    found = batch.outlier_findings(results, build_form(2024))
+    assert list(found) == [0] and [f.field for f in found[0]] == ["luot_tl_tong_n"]
+    assert "cao gấp" in found[0][0].message and "mức thường gặp ở các tỉnh" in found[0][0].message
 
 
 def test_cli_check_exit_codes_json_and_feedback(tmp_path):
@@ -239,7 +240,9 @@ def test_cli_check_exit_codes_json_and_feedback(tmp_path):
     res = runner.invoke(main, ["check", str(inbox), "--year", "2024", "--json", "--feedback", str(tmp_path / "fb")])
     assert res.exit_code == 1
     data = json.loads(res.output)
-    assert [d["verdict"] for d in data] == ["rejected", "accepted"]
+    # both files are Hà Nội's: the ledger says which one counts, in check as in consolidate
+    assert [d["verdict"] for d in data] == ["rejected", "accepted_with_warnings"]
+    assert [d["fate"] for d in data] == ["rejected", "superseded"] and data[1]["findings"][0]["code"] == "L01"
     assert data[0]["findings"][0]["code"] == "R02" and data[0]["findings"][0]["cell"] == cell("the_cap_moi_tong_n")
     usage = runner.invoke(main, ["check", "--year", "2024"])
     assert usage.exit_code == 2
@@ -251,16 +254,18 @@ def test_cli_check_exit_codes_json_and_feedback(tmp_path):
     assert "the_cap_moi_tong_n" in fb.defined_names
 
 
-def test_collect_files_skips_hidden_and_lock_files(tmp_path):
+def test_collect_files_lists_every_entry_and_follows_no_link_out_of_the_inbox(tmp_path):
     (tmp_path / "a").mkdir()
     for name in ["a/x.xlsx", ".hidden.xlsx", "~$lock.xlsx", "b.xlsx"]:
         (tmp_path / name).write_bytes(b"x")
-    assert [d for _, d in collect_files([tmp_path])] == ["a/x.xlsx", "b.xlsx"]
-
-
-def test_feedback_of_an_unreadable_file_is_skipped(tmp_path):
-    res = check_file(c.zip_bomb(tmp_path / "b.xlsx"), year=2024)
-    assert write_feedback(res, tmp_path / "fb") is None
+    (tmp_path / "out.xlsx").symlink_to(tmp_path / "b.xlsx")
+    os.mkfifo(tmp_path / "pipe.xlsx")
+    files = collect_files([tmp_path])
+    assert [f.display for f in files] == [".hidden.xlsx", "a/x.xlsx", "b.xlsx", "out.xlsx", "pipe.xlsx", "~$lock.xlsx"]
+    problems = {f.display: f.problem for f in files}
+    assert "liên kết" in problems["out.xlsx"] and "FIFO" in problems["pipe.xlsx"] and not problems["b.xlsx"]
+    named = collect_files([tmp_path / "pipe.xlsx"])  # a FIFO named on the command line is not opened either
+    assert "FIFO" in named[0].problem
 
 
 def test_every_code_used_in_the_corpus_is_in_the_catalogue():
@@ -310,7 +315,7 @@ def test_the_cells_scanned_are_bounded(tmp_path):
 
 def test_a_feedback_file_sent_back_after_fixing_is_read_like_the_original(tmp_path):
     bad = c.with_values(tmp_path / "bao-cao-thu-vien-2024_01_ha-noi.xlsx", the_cap_moi_tong_n=1)
-    fb = write_feedback(check_file(bad, year=2024), tmp_path / "fb")
+    fb = write_feedback(Entry(check_file(bad, year=2024), "chosen"), tmp_path / "fb" / "bad_phan-hoi.xlsx")
     wb = openpyxl.load_workbook(fb)
     wb[S22][cell("the_cap_moi_tong_n")] = c.good_values()["the_cap_moi_tong_n"]  # the officer's fix
     wb.save(tmp_path / "fixed.xlsx")

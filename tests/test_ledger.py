@@ -18,7 +18,8 @@ def test_the_file_saved_last_wins_whatever_the_time_zone_notation():
     ledger = build_ledger([a, b], 2024)
     assert [e.fate for e in ledger] == ["accepted", "superseded"]
     assert ledger[1].reason == "a.xlsx" and ledger[1].differences == [("the_cap_moi_tinh_n", 2, 1)]
-    assert [f.code for f in b.findings] == ["L01", "L02"] and b.findings[1].cell == "E15"
+    assert [f.code for f in ledger[1].findings] == ["L01", "L02"] and ledger[1].findings[1].cell == "E15"
+    assert b.findings == []  # the file's own result is never changed by the batch
 
 
 def test_file_time_then_name_break_ties_and_provinces_are_never_merged():

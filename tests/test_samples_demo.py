@@ -31,7 +31,7 @@ def test_each_flaw_gives_exactly_its_documented_findings_and_clean_returns_none(
     codes: dict[str, set[str]] = {}
     for e in demo.consolidation.ledger:
         key = e.result.province.code if e.result.province else e.result.display
-        codes.setdefault(key, set()).update(f.code for f in e.result.findings if f.code != "B02")
+        codes.setdefault(key, set()).update(f.code for f in e.findings if f.code != "B02")
     for flaw in FLAWS:
         p = provinces[flaw.position]
         key = p.code if flaw.id != "corrupt" else next(k for k in codes if p.code + "_" in k)
