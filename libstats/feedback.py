@@ -28,7 +28,13 @@ __all__ = ["write_feedback", "write_feedbacks", "feedback_names", "FEEDBACK_SHEE
 FEEDBACK_SHEET = "Phản hồi"
 _FILL = {Severity.ERROR: "F8CBAD", Severity.WARNING: "FFE699", Severity.INFO: "DDEBF7"}
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MAX_STEM_BYTES = 150  # file systems allow 255 bytes a name; room for the suffix and a counter
+
+
+def _printable(text: str) -> str:
+    """Text a cell can hold: control characters (which XML cannot carry) shown as \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
 def _safe_stem(display: str) -> str:
@@ -97,7 +103,7 @@ def write_feedback(entry: Entry, out: Path) -> Path | None:
     for sheet in wb.worksheets[1:]:
         sheet.sheet_view.tabSelected = False
     font = "Times New Roman"
-    ws["A1"] = f"KẾT QUẢ KIỂM TRA TỆP: {Path(res.display).name}"
+    ws["A1"] = f"KẾT QUẢ KIỂM TRA TỆP: {_printable(Path(res.display).name)}"
     ws["A1"].font = Font(name=font, bold=True, size=13)
     ws["A2"] = f"Kết luận: {entry.verdict.label}. Lỗi: {entry.errors}; cảnh báo: {entry.warnings}."
     ws["A3"] = ("Hãy sửa các lỗi ở đúng ô được chỉ ra (bấm vào vị trí để đến ô), xem lại các cảnh báo, "
@@ -114,9 +120,9 @@ def write_feedback(entry: Entry, out: Path) -> Path | None:
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     for i, f in enumerate(sorted(entry.findings, key=lambda f: order[f.severity]), start=1):
         row = 5 + i
-        where = f"{f.sheet} · {f.cell}" if f.cell else f.sheet
+        where = _printable(f"{f.sheet} · {f.cell}" if f.cell else f.sheet)
         cells = [ws.cell(row=row, column=col, value=v) for col, v in
-                 enumerate((i, f.severity.label, f.code, where, f.message), start=1)]
+                 enumerate((i, f.severity.label, f.code, where, _printable(f.message)), start=1)]
         for c in cells:
             if isinstance(c.value, str):
                 c.data_type = "s"  # a text from a file stays text, never a formula

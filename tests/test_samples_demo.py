@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import openpyxl
@@ -102,3 +103,16 @@ def test_demo_command_prints_the_paths_of_its_outputs(tmp_path):
     assert len(list((tmp_path / "d" / "phan-hoi").glob("*.xlsx"))) >= 5
     con = consolidate([tmp_path / "d" / "hop-thu"], 2026)
     assert len(con.expected) == 34
+
+
+def test_check_consolidate_and_the_demo_give_the_same_verdicts_and_findings(demo):
+    def view(entries):
+        return {e["file"]: (e["fate"], e["verdict"], sorted((f["code"], f["sheet"], f["cell"]) for f in e["findings"]))
+                for e in entries}
+
+    from_demo = view(e.as_dict() for e in demo.consolidation.ledger)
+    from_consolidate = view(e.as_dict() for e in consolidate([demo.inbox], 2024).ledger)
+    out = CliRunner().invoke(main, ["check", str(demo.inbox), "--year", "2024", "--json"])
+    from_check = view(json.loads(out.output))
+    assert from_check == from_consolidate == from_demo
+    assert {fate for fate, _, _ in from_check.values()} >= {"accepted", "rejected", "superseded"}
