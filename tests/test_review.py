@@ -167,3 +167,18 @@ def test_a_dataset_of_the_same_year_is_not_taken_as_last_years(inbox, tmp_path):
                                     "--previous", str(data)])
     assert res.exit_code == 1 and "năm báo cáo 2024, không phải năm trước (2023)" in res.output
     assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_a_workbook_too_big_for_the_feedback_writer_costs_one_worker_not_the_run(tmp_path):
+    from libstats.batch import WorkerLimits
+    from libstats.layout import LISTS_SHEET
+
+    src = c.filled(tmp_path / "a.xlsx")
+    rows = "".join(f'<row r="{r}"><c r="B{r}" t="inlineStr"><is><t>{"x" * 60}</t></is></c></row>'
+                   for r in range(100, 500_000))
+    big = c.edit_part(src, tmp_path / "big.xlsx", c.sheet_part(src, LISTS_SHEET),
+                      lambda xml: xml.replace("</sheetData>", rows + "</sheetData>"))
+    rv = review_inbox([src, big], 2024)
+    assert [e.fate for e in rv.ledger][1] in ("accepted", "superseded")  # the figures read fine
+    made = write_feedbacks(rv.ledger, tmp_path / "fb", WorkerLimits(memory_mb=150, seconds=60))
+    assert made[0] is not None and made[1] is None  # the big one ran out of its worker's memory; the run went on
