@@ -37,7 +37,8 @@ def test_a_misspelt_key_is_refused_with_its_path_and_the_suggestion(tmp_path):
     ("{ from = 2025,", "{ form = 2025,", "sheets[3].items[0].variants[0].form: unknown key; did you mean 'from'?"),
     ('{ indicator = "tl_so", by = "level" }', '{ indicator = "tl_so", bi = "level" }',
      "sheets[4].items[1].rows[8].bi: unknown key; did you mean 'by'?"),
-    ("[[indicators]]\n", "[[indicators]]\nunits = \"cuốn\"\n", "indicators[0].units: unknown key; did you mean 'unit'?"),
+    ("[[indicators]]\n", "[[indicators]]\nunits = \"cuốn\"\n",
+     "indicators[0].units: unknown key; did you mean 'unit'?"),
     ("[[sheets]]\n", "[[sheets]]\ncolour = \"red\"\n", "sheets[0].colour: unknown key; known keys: id, items, kind"),
     ("[form]", "[colophon]\nx = 1\n\n[form]", "colophon: unknown key; known keys: form, headlines"),
 ])
