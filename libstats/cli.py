@@ -93,8 +93,13 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
     provinces = select_provinces(year, codes, all_provinces)
     prefill = None
     if previous:
+        from .dataset import load_dataset
         from .rollover import previous_year_prefill
-        prefill = previous_year_prefill(form, previous)
+        from .template import TemplateOptions
+        figures = previous_year_prefill(form, load_dataset(previous, form.spec, year - 1))
+
+        def prefill(p):
+            return TemplateOptions(**vars(figures(p)))
     paths = write_templates(form, provinces, out_dir, password=password, prefill=prefill,
                                progress=_progress("Đang tạo mẫu", quiet))
     click.echo(f"Đã tạo {len(paths)} tệp mẫu năm {year} trong {out_dir}")
@@ -229,7 +234,7 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     if not con.ledger:
         raise click.UsageError("không có tệp nào trong hộp thư")
     write_summary(con, output, previous)
-    data = write_dataset(con.tidy, dataset_path(output))
+    data = write_dataset(con.tidy, dataset_path(output), spec)
     if feedback_dir:
         for e in con.ledger:
             write_feedback(e.result, feedback_dir)
