@@ -1,4 +1,6 @@
-"""Shared fixtures: generated templates, and one headless LibreOffice per test session."""
+"""Shared fixtures: generated templates, inboxes of every province, one headless LibreOffice per test session;
+and the record of the finding codes the session produced (tests/test_catalogue.py checks it covers the catalogue).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +14,44 @@ from pathlib import Path
 
 import pytest
 
+from libstats import findings
 from libstats.form import build_form
 from libstats.provinces import province
 from libstats.template import TemplateOptions, write_template
 
 HERE = Path(__file__).parent
 SYSTEM_PYTHON = "/usr/bin/python3"
+
+# Every finding made in this process or received from a worker process (unpickled) is recorded by code.
+PRODUCED: set[str] = set()
+COLLECTED: dict[str, set] = {"modules": set(), "deselected": set()}
+_finding_init = findings.Finding.__init__
+
+
+def _recording_init(self, *args, **kwargs):
+    _finding_init(self, *args, **kwargs)
+    PRODUCED.add(self.code)
+
+
+def _recording_setstate(self, state):
+    self.__dict__.update(state)
+    PRODUCED.add(state["code"])
+
+
+findings.Finding.__init__ = _recording_init
+findings.Finding.__setstate__ = _recording_setstate
+
+CATALOGUE_TEST = "test_every_finding_code_is_produced_by_some_test"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The catalogue-coverage test runs last, after every test that produces findings."""
+    COLLECTED["modules"].update(Path(str(item.fspath)).name for item in items)
+    items.sort(key=lambda item: item.name == CATALOGUE_TEST)
+
+
+def pytest_deselected(items):
+    COLLECTED["deselected"].update(item.nodeid for item in items)
 
 
 def lo_missing_reason() -> str | None:
