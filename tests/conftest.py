@@ -4,6 +4,7 @@ and the record of the finding codes the session produced (tests/test_catalogue.p
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -16,8 +17,9 @@ import pytest
 
 from libstats import findings
 from libstats.form import build_form
-from libstats.provinces import province
-from libstats.template import TemplateOptions, write_template
+from libstats.provinces import province, provinces_for_year
+from libstats.samples import sample_values
+from libstats.template import TemplateOptions, write_template, write_templates
 
 HERE = Path(__file__).parent
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -141,3 +143,18 @@ def hanoi_2024(tmp_path_factory, form2024) -> Path:
 @pytest.fixture(scope="session")
 def generic_2024(tmp_path_factory, form2024) -> Path:
     return write_template(form2024, tmp_path_factory.mktemp("tpl") / "generic.xlsx")
+
+
+RETURNS_SEED = 11
+RETURNS_SAVED = dt.datetime(2024, 12, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def returns_2024(tmp_path_factory, form2024) -> dict[str, Path]:
+    """A clean return of every 2024 province (sample figures, seed RETURNS_SEED, saved at RETURNS_SAVED), by
+    province code; written once per session. Copy them into an inbox; never modify them."""
+    folder = tmp_path_factory.mktemp("returns-2024")
+    provinces = list(provinces_for_year(2024))
+    paths = write_templates(form2024, provinces, folder, prefill=lambda p: TemplateOptions(
+        values=sample_values(form2024, p, seed=RETURNS_SEED), generated_at=RETURNS_SAVED))
+    return {p.code: path for p, path in zip(provinces, paths, strict=True)}

@@ -15,7 +15,6 @@ from libstats.consolidate import consolidate
 from libstats.dataset import load_dataset, write_dataset
 from libstats.form import build_form
 from libstats.provinces import components, province, provinces_for_year
-from libstats.samples import write_samples
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions, template_filename, write_template
 
@@ -23,10 +22,9 @@ F2024, F2025 = build_form(2024), build_form(2025)
 
 
 @pytest.fixture(scope="module")
-def dataset_2024(tmp_path_factory) -> Path:
+def dataset_2024(tmp_path_factory, returns_2024) -> Path:
     tmp = tmp_path_factory.mktemp("y2024")
-    write_samples(F2024, tmp / "inbox", seed=9)
-    con = consolidate([tmp / "inbox"], 2024)
+    con = consolidate(list(returns_2024.values()), 2024)
     assert len(con.reporting) == 63
     return write_dataset(con.tidy, tmp / "tong-hop-2024_du-lieu.csv")
 
