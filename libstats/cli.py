@@ -93,8 +93,13 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
     provinces = select_provinces(year, codes, all_provinces)
     prefill = None
     if previous:
+        from .dataset import load_dataset
         from .rollover import previous_year_prefill
-        prefill = previous_year_prefill(form, previous)
+        from .template import TemplateOptions
+        figures = previous_year_prefill(form, load_dataset(previous, form.spec, year - 1))
+
+        def prefill(p):
+            return TemplateOptions(**vars(figures(p)))
     paths = write_templates(form, provinces, out_dir, password=password, prefill=prefill,
                                progress=_progress("Đang tạo mẫu", quiet))
     click.echo(f"Đã tạo {len(paths)} tệp mẫu năm {year} trong {out_dir}")
@@ -242,7 +247,7 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
                                    "hợp và bộ dữ liệu (các tệp cũ, nếu có, giữ nguyên). Xem lỗi của từng tệp bằng "
                                    f"lệnh: libstats check … --year {year}")
     write_summary(con, output, previous)
-    write_dataset(con.tidy, data)
+    write_dataset(con.tidy, data, con.form.spec)
     if feedback_dir:
         write_feedbacks(con.ledger, feedback_dir)
     click.echo(f"Tỉnh có báo cáo được chấp nhận: {len(con.reporting)}/{len(con.expected)}")

@@ -12,13 +12,15 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import atomic_path
+from .datapackage import check_descriptor, write_descriptor
 from .result import CheckResult
 from .findings import Finding, fmt_number, make
-from .form import Form, TableRow
-from .spec import Spec
+from .form import Form, TableRow, build_form
+from .rollover import carry_map, rebase_frame
+from .spec import Spec, default_spec
 
 __all__ = ["COLUMNS", "tidy_rows", "tidy_frame", "write_dataset", "load_dataset", "previous_differences",
-           "PreviousDifference", "previous_figures", "check_previous_year"]
+           "PreviousDifference", "previous_figures", "check_report_year"]
 
 COLUMNS = ["province_code", "code_list", "province_name", "region", "section", "table", "indicator", "dim",
            "dim_label", "unit", "year", "value", "source_file", "sheet", "cell", "field_id"]
@@ -45,14 +47,18 @@ def tidy_frame(rows: list[dict]) -> pd.DataFrame:
     return df.astype({"year": "Int64", "value": "Int64"})
 
 
-def write_dataset(df: pd.DataFrame, path: Path) -> Path:
+def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Path:
+    """The CSV, and its description (fields, ``spec``, code lists) in the folder's datapackage.json."""
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, encoding="utf-8-sig")
+    write_descriptor(df, Path(path), spec or default_spec())
     return path
 
 
-def load_dataset(path: Path) -> pd.DataFrame:
-    """Read a tidy dataset written by ``consolidate``; ValueError names what is wrong."""
+def load_dataset(path: Path, spec: Spec | None = None, report_year: int | None = None) -> pd.DataFrame:
+    """Read a tidy dataset written by ``consolidate`` (of ``report_year`` when given) and check its description
+    against ``spec``; ValueError names what is wrong. Notes for the user are in ``df.attrs["notes"]``."""
+    _refuse_workbook(Path(path))
     try:
         df = pd.read_csv(path, dtype=_DTYPES, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -61,7 +67,31 @@ def load_dataset(path: Path) -> pd.DataFrame:
     if missing:
         raise ValueError(f"{path}: không phải bộ dữ liệu của libstats (thiếu cột {', '.join(missing)})")
     df["province_code"] = df["province_code"].str.zfill(2)
+    df.attrs["notes"] = check_descriptor(Path(path), list(df.columns), spec or default_spec())
+    if report_year is not None:
+        check_report_year(df, report_year, path)
     return df
+
+
+def check_report_year(df: pd.DataFrame, report_year: int, path: Path | str) -> None:
+    """Refuse (ValueError, in Vietnamese) a dataset that is not the one consolidated for ``report_year``."""
+    years = sorted({int(y) for y in df["year"].dropna()})
+    if not years or years[-1] != report_year:
+        raise ValueError(f"{Path(path).name} là bộ dữ liệu năm {years[-1] if years else '(không có số liệu)'}; "
+                         f"cần bộ dữ liệu năm {report_year} (tệp …_du-lieu.csv do lệnh consolidate năm "
+                         f"{report_year} ghi)")
+
+
+def _refuse_workbook(path: Path) -> None:
+    """A summary workbook (or any spreadsheet) given where the dataset CSV is expected: say which is which."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")) or path.suffix.lower() in {".xlsx", ".xls", ".ods"}:
+        raise ValueError(f"{path.name} là một bảng tính (tệp Excel), không phải bộ dữ liệu; cần tệp CSV "
+                         "…_du-lieu.csv mà lệnh consolidate ghi bên cạnh bảng tổng hợp")
 
 
 def previous_figures(df: pd.DataFrame, year: int, code_list: str,
@@ -70,8 +100,6 @@ def previous_figures(df: pd.DataFrame, year: int, code_list: str,
 
     A 2004-list dataset asked for on the 2025 basis is summed over the old provinces of each new one
     (every merger is a whole-province merger; see libstats.rollover for the district level)."""
-    from .rollover import rebase_frame
-
     rows = df[df["year"] == year]
     if rows.empty:
         return {}
@@ -97,24 +125,10 @@ class PreviousDifference:
                     value=fmt_number(self.now), expected=fmt_number(self.before))
 
 
-def check_previous_year(df: pd.DataFrame, year: int, source: Path | str = "") -> None:
-    """Refuse (ValueError, in Vietnamese) a dataset that is not last year's for report ``year``."""
-    years = {int(y) for y in df["year"].dropna().unique()}
-    if not years:
-        raise ValueError(f"Bộ dữ liệu {source} không có số liệu nào.")
-    if max(years) != year - 1:
-        raise ValueError(f"Bộ dữ liệu {source} là của năm báo cáo {max(years)}, không phải năm trước ({year - 1}) "
-                         f"của năm báo cáo {year}. Hãy dùng bộ dữ liệu tổng hợp năm {year - 1} "
-                         f"(tệp …_du-lieu.csv do libstats consolidate ghi năm trước).")
-
-
 def previous_differences(results: list[CheckResult], df: pd.DataFrame, spec: Spec | None = None
                          ) -> list[PreviousDifference]:
     """Every N-1 figure that differs from what the province reported last year (on the returns' own code-list
     basis); the results are not changed (``PreviousDifference.finding`` gives the B01 finding)."""
-    from .form import build_form
-    from .rollover import carry_map
-
     figures: dict[tuple[int, str], dict] = {}  # one (possibly rebased) lookup per year and code list
     found = []
     for res in results:

@@ -127,7 +127,6 @@ _CODES = [
     # Ledger
     Code("L01", INFO, "superseded", "Tệp đã được thay bằng tệp {detail} của cùng tỉnh (gửi sau)."),
     Code("L02", WARN, "superseded file differs", "Tệp thay thế khác tệp trước ở ô '{field}': {detail}."),
-    Code("L03", WARN, "province not expected", "Tỉnh {detail} không có trong danh mục của năm báo cáo."),
 ]
 CATALOGUE: dict[str, Code] = {c.code: c for c in _CODES}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .batch import WorkerLimits, check_many, collect_files, outlier_findings
-from .dataset import PreviousDifference, check_previous_year, load_dataset, previous_differences
+from .dataset import PreviousDifference, check_report_year, load_dataset, previous_differences
 from .form import Form, build_form
 from .ledger import Entry, build_ledger
 from .provinces import Province, provinces_for_year
@@ -78,9 +78,7 @@ def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = N
     spec = spec or default_spec()
     if year is not None:
         build_form(year, spec)
-    last_year = load_dataset(previous) if previous is not None else None
-    if last_year is not None and year is not None:
-        check_previous_year(last_year, year, previous)
+    last_year = load_dataset(previous, spec, year - 1 if year else None) if previous is not None else None
     files = collect_files(list(inputs))
     results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress)
     year = _year_of(results, year)
@@ -88,7 +86,7 @@ def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = N
     if year is None:
         return Review(None, None, [], ledger)
     if last_year is not None:
-        check_previous_year(last_year, year, previous)
+        check_report_year(last_year, year - 1, previous)
     form = build_form(year, spec)
     chosen = [e for e in ledger if e.status == "chosen"]
     diffs = previous_differences([e.result for e in chosen], last_year, spec) if last_year is not None else []

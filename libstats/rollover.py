@@ -1,6 +1,6 @@
 """Year after year: last year's figures prefilled, and the 2025 reform (63 → 34 provinces, no district level).
 
-Rules, stated once here and in docs/rollover.md:
+Rules, stated once here (the statistician's view: the "rebase" command's help and docs/architecture.md):
 - every 2025 province is a whole-province merger of 2004-list provinces, so an old figure goes, whole, into
   exactly one new province: the new figure is the sum of its old provinces' figures;
 - a level that ended (``until`` in the spec) is carried into the level the spec names (``carried_into``):
@@ -11,16 +11,25 @@ Rules, stated once here and in docs/rollover.md:
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .form import Form
 from .provinces import Province, components, provinces_for_year, successor_code
 from .spec import Spec, default_spec
-from .template import TemplateOptions
 
-__all__ = ["rebase_frame", "previous_year_prefill", "carry_map"]
+__all__ = ["rebase_frame", "previous_year_prefill", "carry_map", "Prefill"]
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """Last year's figures for one province's form: the values, the fields to lock, a note per field."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    locked: frozenset[str] = frozenset()
+    notes: dict[str, str] = field(default_factory=dict)
 
 
 def carry_map(spec: Spec, year: int) -> dict[str, str]:
@@ -41,9 +50,11 @@ def rebase_frame(df: pd.DataFrame, code_list: str = "2025", carry: dict[str, str
     old["old_code"] = old["province_code"]
     old["province_code"] = old["province_code"].map(successor_code)
     old["code_list"] = "2025"
+    old["dim_before"] = old["dim"]
     old["dim"] = old["dim"].replace(carry)
     keys = ["province_code", "code_list", "indicator", "dim", "year"]
     extra = [c for c in ("section", "table", "unit") if c in old]
+    field_ids = _field_ids(old) if "field_id" in old else {}
     grouped = old.groupby(keys + extra, dropna=False, sort=True)
     out = grouped["value"].agg(lambda s: s.sum() if s.notna().all() else pd.NA).reset_index()
     # a new province whose old provinces are not all in the dataset has no figure, never a partial sum
@@ -65,30 +76,36 @@ def rebase_frame(df: pd.DataFrame, code_list: str = "2025", carry: dict[str, str
     if labels:
         out["dim_label"] = out["dim"].map(labels)
     if "field_id" in df:
-        out["field_id"] = ""
+        out["field_id"] = [field_ids.get((ind, dim, year), "") for ind, dim, year in
+                           zip(out["indicator"], out["dim"], out["year"], strict=True)]
     out["value"] = out["value"].astype("Int64")
     cols = [c for c in df.columns if c in out.columns]
     return pd.concat([keep, out[cols]], ignore_index=True) if not keep.empty else out[cols]
 
 
-def previous_year_prefill(form: Form, dataset: Path):
-    """A function giving each province's TemplateOptions with last year's accepted figures in the N-1
-    column, locked, with a note saying where each came from; a figure missing last year stays open."""
-    from .dataset import load_dataset
+def _field_ids(old: pd.DataFrame) -> dict[tuple[str, str, int], str]:
+    """(indicator, dim, year) → the field id the rows had (the same in every province's form); a carried level
+    takes the field id of the level it is carried into."""
+    kept = old[(old["dim"] == old["dim_before"]) & old["field_id"].notna()]
+    return {(r.indicator, r.dim, int(r.year)): str(r.field_id) for r in kept.itertuples() if r.field_id}
 
-    df = load_dataset(dataset)
-    rows = df[df["year"] == form.year - 1]
+
+def previous_year_prefill(form: Form, previous: pd.DataFrame) -> Callable[[Province | None], Prefill]:
+    """A function giving each province last year's accepted figures (``previous``: a loaded tidy dataset of
+    year ``form.year - 1``) for the N-1 column, to lock, with a note saying where each came from; a figure
+    missing last year stays open."""
+    rows = previous[previous["year"] == form.year - 1]
     if rows.empty:
-        raise ValueError(f"{dataset}: không có số liệu năm {form.year - 1}")
+        raise ValueError(f"bộ dữ liệu năm trước không có số liệu năm {form.year - 1}")
     if set(rows["code_list"]) != {form.code_list}:
         rows = rebase_frame(rows, form.code_list, carry_map(form.spec, form.year))
     rows = rows[rows["value"].notna()]
     figures = {(r.province_code, r.indicator, r.dim): (int(r.value), str(r.source_file), str(r.cell))
                for r in rows.itertuples()}
 
-    def prefill(p: Province | None) -> TemplateOptions:
+    def prefill(p: Province | None) -> Prefill:
         if p is None:
-            return TemplateOptions()
+            return Prefill()
         values, notes = {}, {}
         for r in form.rows:
             got = figures.get((p.code, r.indicator, r.dim))
@@ -97,6 +114,6 @@ def previous_year_prefill(form: Form, dataset: Path):
             values[r.p.id] = got[0]
             notes[r.p.id] = (f"Số liệu năm {form.year - 1} lấy từ báo cáo đã được chấp nhận năm trước "
                              f"({got[1]}, ô {got[2]}). Nếu cần đính chính, ghi ở cột Giải thích.")
-        return TemplateOptions(values=values, locked=frozenset(values), notes=notes)
+        return Prefill(values=values, locked=frozenset(values), notes=notes)
 
     return prefill

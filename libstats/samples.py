@@ -1,8 +1,9 @@
 """Realistic filled returns for demos, docs, tests and benchmarks.
 
-Magnitudes and ratios follow the project's domain notes (DOMAIN.md): bigger provinces have bigger figures,
-visits ≈ 60 per card, items ≈ 1.5–2.5 per visit, year-over-year changes mostly within −10 % … +25 %. The
-narratives are believable Vietnamese text for every bullet. Deterministic for a given seed.
+Magnitudes and ratios follow the project's domain notes (``shared/reference/DOMAIN.md``, beside the repository,
+not in it): bigger provinces have bigger figures, visits ≈ 60 per card, items ≈ 1.5–2.5 per visit,
+year-over-year changes mostly within −10 % … +25 %. The narratives are believable Vietnamese text for every
+bullet. Deterministic for a given seed.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ edits the outline for a new year learns what to fix before a single workbook is 
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import tomllib
@@ -42,12 +43,34 @@ EXCEL_LIMITS = {
     "validation_title": 32,
     "validation_message": 255,
     "defined_name": 255,
+    "formula_chars": 8192,  # a formula's text, the check sheet's included
 }
 _SHEET_FORBIDDEN = set("[]:*?/\\")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*_[a-z0-9_]*$")
 _SEVERITIES = {"error", "warning", "none"}
 _ITEM_KINDS = {"heading", "note", "field", "narrative", "table", "signature"}
 _FIELD_TYPES = {"text", "date", "email", "phone"}
+
+# Every key the spec format knows, per kind of table: anything else is a misspelling or a stale key, and a
+# misspelt optional key (``warn_if_unchaged``) would otherwise switch a check off without a word.
+_KEYS = {
+    "": {"form", "levels", "total", "types", "indicators", "headlines", "relations", "ratios", "sheets"},
+    "form": {"id", "version", "title", "short_title", "file_stem", "swing_threshold_pct", "narrative_max_chars",
+             "max_count", "when_empty"},
+    "when_empty": {"narrative", "field", "year", "previous_year"},
+    "level": {"id", "label", "until", "carried_into"},
+    "total": {"id", "label"},
+    "type": {"id", "label", "definition"},
+    "indicator": {"id", "label", "unit", "definition"},
+    "headline": {"id", "label", "sum"},
+    "relation": {"left", "op", "right", "severity", "message"},
+    "ratio": {"numerator", "denominator", "dim", "label"},
+    "sheet": {"id", "name", "kind", "part", "part_title", "items"},
+    "item": {"kind", "text", "title", "id", "level", "hint", "type", "note", "section", "variants", "rows",
+             "warn_if_unchanged"},
+    "variant": {"from", "text"},
+    "row": {"indicator", "by", "dim", "label", "unit"},
+}
 
 
 class SpecError(ValueError):
@@ -180,12 +203,38 @@ def render(text: str, year: int) -> str:
     return unicodedata.normalize("NFC", out.replace("*", ""))
 
 
+def _known(table: object, kind: str, where: str) -> dict:
+    """``table`` as a TOML table whose keys are all known for ``kind``; the first unknown key is named with
+    its path and the closest known key."""
+    if not isinstance(table, dict):
+        raise SpecError(f"{where or 'spec'}: must be a table, got {type(table).__name__}")
+    for key in table:
+        if key not in _KEYS[kind]:
+            close = difflib.get_close_matches(key, sorted(_KEYS[kind]), n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(_KEYS[kind]))}"
+            raise SpecError(f"{_join(where, key)}: unknown key{hint} (khoá không có trong định dạng spec)")
+    return table
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _tables(data: dict, key: str, kind: str, where: str = "") -> list[tuple[str, dict]]:
+    """The array of tables ``data[key]`` (may be absent), each checked for unknown keys, with its path."""
+    raw = data.get(key, [])
+    if not isinstance(raw, list):
+        raise SpecError(f"{_join(where, key)}: must be an array of tables ([[{key}]]), got {type(raw).__name__}")
+    return [(f"{_join(where, key)}[{i}]", _known(t, kind, f"{_join(where, key)}[{i}]")) for i, t in enumerate(raw)]
+
+
 def _req(table: dict, key: str, where: str, kind: type = str):
     if key not in table:
-        raise SpecError(f"{where}.{key}: thiếu khoá bắt buộc (missing required key)")
+        raise SpecError(f"{_join(where, key)}: thiếu khoá bắt buộc (missing required key)")
     value = table[key]
     if not isinstance(value, kind):
-        raise SpecError(f"{where}.{key}: must be {kind.__name__}, got {type(value).__name__}")
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise SpecError(f"{_join(where, key)}: must be {name}, got {type(value).__name__}")
     return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
@@ -208,10 +257,9 @@ def _check_sheet_name(name: str, where: str) -> str:
     return name
 
 
-def _items(raw: list, where: str) -> tuple[Item, ...]:
+def _items(sheet: dict, where: str) -> tuple[Item, ...]:
     items = []
-    for i, it in enumerate(raw):
-        w = f"{where}.items[{i}]"
+    for w, it in _tables(sheet, "items", "item", where):
         kind = _req(it, "kind", w)
         if kind not in _ITEM_KINDS:
             raise SpecError(f"{w}.kind: {kind!r} is not one of {sorted(_ITEM_KINDS)}")
@@ -220,11 +268,11 @@ def _items(raw: list, where: str) -> tuple[Item, ...]:
             item_id = _check_name(_req(it, "id", w), f"{w}.id")
         if kind != "table":
             _req(it, "text", w)
-        variants = tuple((_req(v, "from", f"{w}.variants", int), _req(v, "text", f"{w}.variants"))
-                         for v in it.get("variants", []))
-        rows = tuple(RowSpec(indicator=_req(r, "indicator", f"{w}.rows[{j}]"), by=r.get("by"), dim=r.get("dim"),
+        variants = tuple((_req(v, "from", wv, int), _req(v, "text", wv)) for wv, v in _tables(it, "variants",
+                                                                                             "variant", w))
+        rows = tuple(RowSpec(indicator=_req(r, "indicator", wr), by=r.get("by"), dim=r.get("dim"),
                              label=r.get("label"), unit=r.get("unit"))
-                     for j, r in enumerate(it.get("rows", [])))
+                     for wr, r in _tables(it, "rows", "row", w))
         if kind == "table" and not rows:
             raise SpecError(f"{w}.rows: a table needs at least one row")
         ftype = it.get("type", "text")
@@ -237,46 +285,43 @@ def _items(raw: list, where: str) -> tuple[Item, ...]:
     return tuple(items)
 
 
-def _parse(data: dict, source: str, sha: str) -> Spec:
-    form = _req(data, "form", "", dict)
+def _when_empty(form: dict) -> dict[str, str]:
     when_empty = {"narrative": "warning", "field": "warning", "year": "error", "previous_year": "warning"}
-    when_empty.update(form.get("when_empty", {}))
+    when_empty.update(_known(form.get("when_empty", {}), "when_empty", "form.when_empty"))
     for k, v in when_empty.items():
         if v not in _SEVERITIES:
             raise SpecError(f"form.when_empty.{k}: {v!r} is not one of {sorted(_SEVERITIES)}")
-    levels = tuple(Level(_req(lv, "id", f"levels[{i}]"), _req(lv, "label", f"levels[{i}]"), lv.get("until"),
-                         lv.get("carried_into")) for i, lv in enumerate(data.get("levels", [])))
-    total_raw = _req(data, "total", "", dict)
-    total = Level(_req(total_raw, "id", "total"), _req(total_raw, "label", "total"))
-    types = tuple(DimType(_req(t, "id", f"types[{i}]"), _req(t, "label", f"types[{i}]"), t.get("definition", ""))
-                  for i, t in enumerate(data.get("types", [])))
-    indicators = {}
-    for i, ind in enumerate(data.get("indicators", [])):
-        w = f"indicators[{i}]"
+    return when_empty
+
+
+def _indicators(data: dict) -> dict[str, Indicator]:
+    indicators: dict[str, Indicator] = {}
+    for w, ind in _tables(data, "indicators", "indicator"):
         ind_id = _req(ind, "id", w)
         if ind_id in indicators:
             raise SpecError(f"{w}.id: indicator {ind_id!r} is defined twice")
-        indicators[ind_id] = Indicator(ind_id, _req(ind, "label", w), _req(ind, "unit", w),
-                                       _req(ind, "definition", w))
-    headlines = tuple(Headline(_req(h, "id", f"headlines[{i}]"), _req(h, "label", f"headlines[{i}]"),
-                               tuple(_req(h, "sum", f"headlines[{i}]", list)))
-                      for i, h in enumerate(data.get("headlines", [])))
-    relations = tuple(Relation(_req(r, "left", f"relations[{i}]"), _req(r, "op", f"relations[{i}]"),
-                               _req(r, "right", f"relations[{i}]"), r.get("severity", "error"),
-                               _req(r, "message", f"relations[{i}]"))
-                      for i, r in enumerate(data.get("relations", [])))
-    ratios = tuple(Ratio(_req(r, "numerator", f"ratios[{i}]"), _req(r, "denominator", f"ratios[{i}]"),
-                         _req(r, "dim", f"ratios[{i}]"), _req(r, "label", f"ratios[{i}]"))
-                   for i, r in enumerate(data.get("ratios", [])))
+        indicators[ind_id] = Indicator(ind_id, _req(ind, "label", w), _req(ind, "unit", w), _req(ind, "definition", w))
+    return indicators
+
+
+def _sheets(data: dict) -> tuple[SheetSpec, ...]:
+    if "sheets" not in data:
+        _req(data, "sheets", "", list)
     sheets = []
-    for i, sh in enumerate(_req(data, "sheets", "", list)):
-        w = f"sheets[{i}]"
+    for w, sh in _tables(data, "sheets", "sheet"):
         kind = sh.get("kind", "narrative")
         if kind not in {"cover", "narrative", "table"}:
             raise SpecError(f"{w}.kind: {kind!r} is not one of cover, narrative, table")
         sheets.append(SheetSpec(id=_req(sh, "id", w), name=_check_sheet_name(_req(sh, "name", w), f"{w}.name"),
                                 kind=kind, part=sh.get("part", ""), part_title=sh.get("part_title", ""),
-                                items=_items(sh.get("items", []), w)))
+                                items=_items(sh, w)))
+    return tuple(sheets)
+
+
+def _parse(data: dict, source: str, sha: str) -> Spec:
+    _known(data, "", "")
+    form = _known(_req(data, "form", "", dict), "form", "form")
+    total_raw = _known(_req(data, "total", "", dict), "total", "total")
     spec = Spec(
         id=_req(form, "id", "form"), version=_req(form, "version", "form"), sha256=sha,
         title=_req(form, "title", "form"), short_title=_req(form, "short_title", "form"),
@@ -284,21 +329,47 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
         swing_threshold_pct=float(_req(form, "swing_threshold_pct", "form", (int, float))),
         narrative_max_chars=_req(form, "narrative_max_chars", "form", int),
         max_count=_req(form, "max_count", "form", int),
-        when_empty=when_empty, levels=levels, total=total, types=types, indicators=indicators,
-        headlines=headlines, relations=relations, ratios=ratios, sheets=tuple(sheets), source=source,
+        when_empty=_when_empty(form),
+        levels=tuple(Level(_req(lv, "id", w), _req(lv, "label", w), lv.get("until"), lv.get("carried_into"))
+                     for w, lv in _tables(data, "levels", "level")),
+        total=Level(_req(total_raw, "id", "total"), _req(total_raw, "label", "total")),
+        types=tuple(DimType(_req(t, "id", w), _req(t, "label", w), t.get("definition", ""))
+                    for w, t in _tables(data, "types", "type")),
+        indicators=_indicators(data),
+        headlines=tuple(Headline(_req(h, "id", w), _req(h, "label", w), tuple(_req(h, "sum", w, list)))
+                        for w, h in _tables(data, "headlines", "headline")),
+        relations=tuple(Relation(_req(r, "left", w), _req(r, "op", w), _req(r, "right", w),
+                                 r.get("severity", "error"), _req(r, "message", w))
+                        for w, r in _tables(data, "relations", "relation")),
+        ratios=tuple(Ratio(_req(r, "numerator", w), _req(r, "denominator", w), _req(r, "dim", w), _req(r, "label", w))
+                     for w, r in _tables(data, "ratios", "ratio")),
+        sheets=_sheets(data), source=source,
     )
-    _cross_check(spec)
+    for check in (_check_form, _check_levels, _check_sheets, _check_relations, _check_ratios, _check_headlines):
+        check(spec)
     return spec
 
 
-def _cross_check(spec: Spec) -> None:
+# Cross-checks, one entity each: they see the whole spec, so they can check references between entities.
+
+def _dims(spec: Spec) -> set[str]:
+    return {d.id for d in (*spec.levels, spec.total, *spec.types)}
+
+
+def _check_form(spec: Spec) -> None:
     if not 0 < spec.narrative_max_chars <= EXCEL_LIMITS["cell_chars"]:
         raise SpecError(f"form.narrative_max_chars: {spec.narrative_max_chars} is outside 1..32767 (Excel's cell)")
-    dims = {d.id for d in (*spec.levels, spec.total, *spec.types)}
+
+
+def _check_levels(spec: Spec) -> None:
+    continuing = {x.id for x in spec.levels if x.until is None}
     for i, lv in enumerate(spec.levels):
-        if lv.until is not None and lv.carried_into not in {x.id for x in spec.levels if x.until is None}:
+        if lv.until is not None and lv.carried_into not in continuing:
             raise SpecError(f"levels[{i}].carried_into: a level that ends ({lv.id!r}, until {lv.until}) must say "
                             "which continuing level its figures are carried into")
+
+
+def _check_sheets(spec: Spec) -> None:
     names = [s.name.casefold() for s in spec.sheets]
     if len(set(names)) != len(names):
         raise SpecError("sheets: two sheets have the same name (Excel ignores case)")
@@ -311,26 +382,39 @@ def _cross_check(spec: Spec) -> None:
                     raise SpecError(f"{w}.id: {it.id!r} is used twice")
                 seen.add(it.id)
             for k, row in enumerate(it.rows):
-                if row.indicator not in spec.indicators:
-                    raise SpecError(f"{w}.rows[{k}].indicator: unknown indicator {row.indicator!r}")
-                if (row.by is None) == (row.dim is None):
-                    raise SpecError(f"{w}.rows[{k}]: give exactly one of by = \"level\" or dim = TYPE")
-                if row.by not in (None, "level"):
-                    raise SpecError(f"{w}.rows[{k}].by: only \"level\" is known")
-                if row.dim is not None and row.dim not in dims:
-                    raise SpecError(f"{w}.rows[{k}].dim: unknown dimension {row.dim!r}")
+                _check_row(spec, row, f"{w}.rows[{k}]")
+
+
+def _check_row(spec: Spec, row: RowSpec, w: str) -> None:
+    if row.indicator not in spec.indicators:
+        raise SpecError(f"{w}.indicator: unknown indicator {row.indicator!r}")
+    if (row.by is None) == (row.dim is None):
+        raise SpecError(f"{w}: give exactly one of by = \"level\" or dim = TYPE")
+    if row.by not in (None, "level"):
+        raise SpecError(f"{w}.by: only \"level\" is known")
+    if row.dim is not None and row.dim not in _dims(spec):
+        raise SpecError(f"{w}.dim: unknown dimension {row.dim!r}")
+
+
+def _check_relations(spec: Spec) -> None:
     for i, rel in enumerate(spec.relations):
         for side in (rel.left, rel.right):
             if side not in spec.indicators:
                 raise SpecError(f"relations[{i}]: unknown indicator {side!r}")
         if rel.op not in {"<=", ">=", "=="} or rel.severity not in {"error", "warning"}:
             raise SpecError(f"relations[{i}]: op must be <=, >= or ==; severity error or warning")
+
+
+def _check_ratios(spec: Spec) -> None:
     for i, r in enumerate(spec.ratios):
         for ind in (r.numerator, r.denominator):
             if ind not in spec.indicators:
                 raise SpecError(f"ratios[{i}]: unknown indicator {ind!r}")
-        if r.dim not in dims:
+        if r.dim not in _dims(spec):
             raise SpecError(f"ratios[{i}].dim: unknown dimension {r.dim!r}")
+
+
+def _check_headlines(spec: Spec) -> None:
     for i, h in enumerate(spec.headlines):
         for ind in h.sum:
             if ind not in spec.indicators:

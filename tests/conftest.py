@@ -1,7 +1,10 @@
-"""Shared fixtures: generated templates, and one headless LibreOffice per test session."""
+"""Shared fixtures: generated templates, inboxes of every province, one headless LibreOffice per test session;
+and the record of the finding codes the session produced (tests/test_catalogue.py checks it covers the catalogue).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -12,12 +15,45 @@ from pathlib import Path
 
 import pytest
 
+from libstats import findings
 from libstats.form import build_form
-from libstats.provinces import province
-from libstats.template import TemplateOptions, write_template
+from libstats.provinces import province, provinces_for_year
+from libstats.samples import sample_values
+from libstats.template import TemplateOptions, write_template, write_templates
 
 HERE = Path(__file__).parent
 SYSTEM_PYTHON = "/usr/bin/python3"
+
+# Every finding made in this process or received from a worker process (unpickled) is recorded by code.
+PRODUCED: set[str] = set()
+COLLECTED: dict[str, set] = {"modules": set(), "deselected": set()}
+_finding_init = findings.Finding.__init__
+
+
+def _recording_init(self, *args, **kwargs):
+    _finding_init(self, *args, **kwargs)
+    PRODUCED.add(self.code)
+
+
+def _recording_setstate(self, state):
+    self.__dict__.update(state)
+    PRODUCED.add(state["code"])
+
+
+findings.Finding.__init__ = _recording_init
+findings.Finding.__setstate__ = _recording_setstate
+
+CATALOGUE_TEST = "test_every_finding_code_is_produced_by_some_test"
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The catalogue-coverage test runs last, after every test that produces findings."""
+    COLLECTED["modules"].update(Path(str(item.fspath)).name for item in items)
+    items.sort(key=lambda item: item.name == CATALOGUE_TEST)
+
+
+def pytest_deselected(items):
+    COLLECTED["deselected"].update(item.nodeid for item in items)
 
 
 def lo_missing_reason() -> str | None:
@@ -107,3 +143,18 @@ def hanoi_2024(tmp_path_factory, form2024) -> Path:
 @pytest.fixture(scope="session")
 def generic_2024(tmp_path_factory, form2024) -> Path:
     return write_template(form2024, tmp_path_factory.mktemp("tpl") / "generic.xlsx")
+
+
+RETURNS_SEED = 11
+RETURNS_SAVED = dt.datetime(2024, 12, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def returns_2024(tmp_path_factory, form2024) -> dict[str, Path]:
+    """A clean return of every 2024 province (sample figures, seed RETURNS_SEED, saved at RETURNS_SAVED), by
+    province code; written once per session. Copy them into an inbox; never modify them."""
+    folder = tmp_path_factory.mktemp("returns-2024")
+    provinces = list(provinces_for_year(2024))
+    paths = write_templates(form2024, provinces, folder, prefill=lambda p: TemplateOptions(
+        values=sample_values(form2024, p, seed=RETURNS_SEED), generated_at=RETURNS_SAVED))
+    return {p.code: path for p, path in zip(provinces, paths, strict=True)}

@@ -117,8 +117,8 @@ def test_a_summary_and_a_dataset_in_the_inbox_are_set_aside(inbox, tmp_path):
     write_summary(con, inbox / "tong-hop.xlsx")
     write_dataset(con.tidy, inbox / "tong-hop_du-lieu.csv")
     rv = review_inbox([inbox], 2024)
-    assert {e.result.display: e.fate for e in rv.ledger if e.fate == "set_aside"} == {
-        "tong-hop.xlsx": "set_aside", "tong-hop_du-lieu.csv": "set_aside"}
+    assert {e.result.display for e in rv.ledger if e.fate == "set_aside"} == {
+        "tong-hop.xlsx", "tong-hop_du-lieu.csv", "datapackage.json"}
     assert rv.reporting == {"01", "46"}
 
 
@@ -165,7 +165,7 @@ def test_a_dataset_of_the_same_year_is_not_taken_as_last_years(inbox, tmp_path):
     data = write_dataset(con.tidy, tmp_path / "du-lieu-2024.csv")
     res = CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2024", "-o", str(tmp_path / "t.xlsx"),
                                     "--previous", str(data)])
-    assert res.exit_code == 1 and "năm báo cáo 2024, không phải năm trước (2023)" in res.output
+    assert res.exit_code == 1 and "là bộ dữ liệu năm 2024; cần bộ dữ liệu năm 2023" in res.output
     assert not (tmp_path / "t.xlsx").exists()
 
 

@@ -15,7 +15,6 @@ from libstats.consolidate import consolidate
 from libstats.dataset import load_dataset, write_dataset
 from libstats.form import build_form
 from libstats.provinces import components, province, provinces_for_year
-from libstats.samples import write_samples
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions, template_filename, write_template
 
@@ -23,10 +22,9 @@ F2024, F2025 = build_form(2024), build_form(2025)
 
 
 @pytest.fixture(scope="module")
-def dataset_2024(tmp_path_factory) -> Path:
+def dataset_2024(tmp_path_factory, returns_2024) -> Path:
     tmp = tmp_path_factory.mktemp("y2024")
-    write_samples(F2024, tmp / "inbox", seed=9)
-    con = consolidate([tmp / "inbox"], 2024)
+    con = consolidate(list(returns_2024.values()), 2024)
     assert len(con.reporting) == 63
     return write_dataset(con.tidy, tmp / "tong-hop-2024_du-lieu.csv")
 
@@ -76,6 +74,11 @@ def test_rebase_gives_the_same_sums_and_leaves_national_totals_unchanged(dataset
         a = after[(after["year"] == year) & (after["dim"] == "tong")].groupby("indicator")["value"].sum()
         pd.testing.assert_series_equal(a, b)
     assert "huyen" not in set(after["dim"])
+    # a rebased row keeps the field id of the cell its figures were read from (districts: the commune's)
+    ids = {(r.indicator, r.dim, r.year): r.field_id for r in before.itertuples()}
+    assert after["field_id"].notna().all() and (after["field_id"] != "").all()
+    assert all(r.field_id == ids[(r.indicator, r.dim, r.year)] for r in after.itertuples())
+    assert set(after["field_id"]) < set(before["field_id"])
 
 
 def test_reused_codes_never_mix(dataset_2024):
@@ -96,15 +99,16 @@ def test_a_merged_province_with_a_missing_part_is_left_open_never_a_partial_sum(
     df = load_dataset(dataset_2024)
     partial = write_dataset(df[df["province_code"] != "02"], tmp_path / "partial.csv")  # Hà Giang missing
     from libstats.rollover import previous_year_prefill
-    opts = previous_year_prefill(F2025, partial)(province(2025, "08"))  # Tuyên Quang = Hà Giang + Tuyên Quang
+    prefill = previous_year_prefill(F2025, load_dataset(partial, report_year=2024))
+    opts = prefill(province(2025, "08"))  # Tuyên Quang = Hà Giang + Tuyên Quang
     assert opts.values == {} and opts.locked == frozenset()
-    assert previous_year_prefill(F2025, partial)(province(2025, "04")).values  # Cao Bằng is whole
+    assert prefill(province(2025, "04")).values  # Cao Bằng is whole
 
 
 def test_2025_consolidation_compares_with_2024_on_34_provinces(dataset_2024, tmp_path):
     inbox = tmp_path / "inbox"
     from libstats.rollover import previous_year_prefill
-    prefill = previous_year_prefill(F2025, dataset_2024)
+    prefill = previous_year_prefill(F2025, load_dataset(dataset_2024))
     for p in provinces_for_year(2025):
         opts = prefill(p)
         values = {**sample_values(F2025, p, seed=2), **opts.values}

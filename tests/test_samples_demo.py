@@ -75,21 +75,28 @@ def test_sample_magnitudes_and_ratios_are_plausible():
     assert sample_values(form, sizes[-1])["so_thu_vien_xa_n"] > sample_values(form, sizes[0])["so_thu_vien_xa_n"]
 
 
-def test_samples_are_deterministic_for_a_seed(tmp_path):
+@pytest.fixture(scope="module")
+def samples_2025(tmp_path_factory) -> Path:
+    """The samples command's 2025 returns with flaws (default seed), written once for this module."""
+    out = tmp_path_factory.mktemp("samples-2025")
+    result = CliRunner().invoke(main, ["samples", "--year", "2025", "--out", str(out), "--flaws", "-q"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_samples_are_deterministic_for_a_seed(samples_2025, tmp_path):
     form = build_form(2025)
-    a = write_samples(form, tmp_path / "a", seed=3)
-    b = write_samples(form, tmp_path / "b", seed=3)
-    c = write_samples(form, tmp_path / "c", seed=4)
-    assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
-    assert check_file(a[0]).values != check_file(c[0]).values
+    again = write_samples(form, tmp_path, seed=2024, flaws=True)
+    assert sorted(p.name for p in again) == sorted(p.name for p in samples_2025.glob("*.xlsx"))
+    assert all(p.read_bytes() == (samples_2025 / p.name).read_bytes() for p in again)
+    first = provinces_for_year(2025)[0]
+    assert sample_values(form, first, seed=3) != sample_values(form, first, seed=4)
 
 
-def test_committed_samples_are_what_the_command_makes(tmp_path):
+def test_committed_samples_are_what_the_command_makes(samples_2025):
     committed = sorted((SAMPLES / "2025").glob("*.xlsx"))
     assert len(committed) >= 30
-    result = CliRunner().invoke(main, ["samples", "--year", "2025", "--out", str(tmp_path), "--flaws", "-q"])
-    assert result.exit_code == 0, result.output
-    fresh = {p.name: p for p in tmp_path.glob("*.xlsx")}
+    fresh = {p.name: p for p in samples_2025.glob("*.xlsx")}
     assert sorted(fresh) == [p.name for p in committed]
     for p in committed[:5]:
         assert check_file(p).values == check_file(fresh[p.name]).values

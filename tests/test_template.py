@@ -12,10 +12,12 @@ from click.testing import CliRunner
 
 from libstats.cli import main
 from libstats.form import build_form
-from libstats.rules import build_rules
+from libstats.form import PROVINCE_FIELD
+from libstats.rules import EmptyRule, build_rules
 from libstats.spec import SpecError, load_spec
-from libstats.layout import CHECK_SHEET
-from libstats.template import TemplateOptions, write_template
+from libstats.layout import CHECK_COUNT_CELLS, CHECK_SHEET, check_result_cell
+from libstats.provinces import provinces_for_year
+from libstats.template import TemplateOptions, template_filename, write_template
 
 OUTLINE = Path(__file__).parent / "data" / "outline-2024.txt"  # verbatim copy of shared/seed/outline-2024.txt
 SHARED_OUTLINE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "outline-2024.txt"
@@ -126,15 +128,17 @@ def test_2026_has_34_provinces_no_district_level_and_the_new_receiving_unit(tmp_
     assert any("(Thư viện cấp tỉnh, xã)" in s for s in strings)
 
 
-def test_2024_all_provinces_makes_63_readable_ascii_file_names(tmp_path):
-    result = CliRunner().invoke(main, ["template", "--year", "2024", "--all-provinces", "--out", str(tmp_path),
-                                       "-q"])
-    assert result.exit_code == 0, result.output
-    names = sorted(p.name for p in tmp_path.glob("*.xlsx"))
-    assert len(names) == 63
+def test_2024_all_provinces_makes_63_readable_ascii_file_names(returns_2024, form2024, tmp_path):
+    names = sorted(template_filename(form2024, p) for p in provinces_for_year(2024))
+    assert sorted(p.name for p in returns_2024.values()) == names  # what write_templates wrote for all 63
+    assert len(set(names)) == 63 and all(n.isascii() for n in names)
     assert "bao-cao-thu-vien-2024_77_ba-ria-vung-tau.xlsx" in names
-    assert all(n.isascii() for n in names)
-    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+    assert not list(returns_2024["01"].parent.glob(".*"))  # no temporary files left behind
+    result = CliRunner().invoke(main, ["template", "--year", "2024", "--province", "77", "--province", "01",
+                                       "--out", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bao-cao-thu-vien-2024_01_ha-noi.xlsx",
+                                                         "bao-cao-thu-vien-2024_77_ba-ria-vung-tau.xlsx"]
 
 
 def test_unknown_province_code_is_a_clean_error(tmp_path):
@@ -159,14 +163,26 @@ def test_text_that_looks_like_a_formula_or_url_stays_text(tmp_path, form2024):
     assert cover["B14"].hyperlink is None and cover["B13"].value == "0123"
 
 
-def test_check_sheet_cached_results_match_the_python_rules(hanoi_2024, form2024):
-    ws = openpyxl.load_workbook(hanoi_2024)[CHECK_SHEET]
+def test_check_sheet_cached_results_are_what_a_blank_form_shows(hanoi_2024, form2024):
+    """The results stored with the formulas (what a reader sees before any recalculation), against what a blank
+    form must show, worked out here from the rules' fields: an empty-cells rule counts all its inputs (only the
+    province is filled on this form), every other rule has nothing to check yet."""
     rules = build_rules(form2024)
-    formulas = [ws.cell(row=6 + i, column=4).value for i in range(len(rules))]
-    assert formulas == [r.formula() for r in rules]
+    ws = openpyxl.load_workbook(hanoi_2024)[CHECK_SHEET]
+    assert [ws[check_result_cell(i)].value for i in range(len(rules))] == [r.formula() for r in rules]
+    expected = []
+    for r in rules:
+        if isinstance(r, EmptyRule):
+            n = sum(f.id != PROVINCE_FIELD for f in r.fields)
+            expected.append("Đạt" if n == 0 else f"{'Lỗi' if r.severity == 'error' else 'Cảnh báo'}: còn {n} ô trống")
+        else:
+            expected.append("—")
     cached = openpyxl.load_workbook(hanoi_2024, data_only=True)[CHECK_SHEET]
-    got = [cached.cell(row=6 + i, column=4).value for i in range(len(rules))]
-    assert got == [r.status({"bia_tinh": "Hà Nội"}) for r in rules]  # the province is fixed on this form
+    assert [cached[check_result_cell(i)].value for i in range(len(rules))] == expected
+    errors, warnings = (cached[c].value for c in CHECK_COUNT_CELLS)
+    assert (errors, warnings) == (sum(e.startswith("Lỗi") for e in expected),
+                                  sum(e.startswith("Cảnh báo") for e in expected))
+    assert errors > 0 and warnings > 0
 
 
 def _spec_with(tmp_path: Path, old: str, new: str) -> Path:
