@@ -48,6 +48,7 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*_[a-z0-9_]*$")
 _SEVERITIES = {"error", "warning", "none"}
 _ITEM_KINDS = {"heading", "note", "field", "narrative", "table", "signature"}
 _FIELD_TYPES = {"text", "date", "email", "phone"}
+_NUMBER_TYPES = {"count", "decimal"}  # [values] see libstats.coerce.NUMBER_TYPES
 
 
 class SpecError(ValueError):
@@ -78,6 +79,7 @@ class Indicator:
     label: str
     unit: str
     definition: str
+    type: str = "count"  # [values] the number rule of its cells: "count" (whole ≥ 0) or "decimal" (libstats.coerce)
 
 
 @dataclass(frozen=True)
@@ -256,8 +258,11 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
         ind_id = _req(ind, "id", w)
         if ind_id in indicators:
             raise SpecError(f"{w}.id: indicator {ind_id!r} is defined twice")
+        number_type = ind.get("type", "count")  # [values] the number rule of the indicator's cells
+        if number_type not in _NUMBER_TYPES:
+            raise SpecError(f"{w}.type: {number_type!r} is not one of {sorted(_NUMBER_TYPES)}")
         indicators[ind_id] = Indicator(ind_id, _req(ind, "label", w), _req(ind, "unit", w),
-                                       _req(ind, "definition", w))
+                                       _req(ind, "definition", w), number_type)
     headlines = tuple(Headline(_req(h, "id", f"headlines[{i}]"), _req(h, "label", f"headlines[{i}]"),
                                tuple(_req(h, "sum", f"headlines[{i}]", list)))
                       for i, h in enumerate(data.get("headlines", [])))
