@@ -116,9 +116,10 @@ class EmptyRule:
 class SumRule:
     """A total row equals the sum of its level rows, in one column (year N or N−1).
 
-    A level marked "x" (không thống kê) is not a zero: the total is the sum of the levels that were counted,
-    and both faces say so ("Đạt (không tính 1 ô ghi x)"; an R06 information finding). A total marked "x"
-    while some level has a figure is an error: the total of what was counted can be written."""
+    Checked when the total and some level are filled (an empty cell is the empty-cell rule's to report). A
+    level marked "x" (không thống kê) is not a zero: the total is the sum of the levels that were counted, and
+    both faces say so ("Đạt (không tính 1 ô ghi x)"; an R06 information finding). A total marked "x" while
+    some level has a figure is an error: the total of what was counted can be written."""
 
     total: Field
     parts: tuple[Field, ...]
@@ -134,13 +135,12 @@ class SumRule:
     def formula(self) -> str:
         t, parts = self.total.id, ",".join(p.id for p in self.parts)
         nx = "(" + "+".join(f'({p.id}="{NOT_COUNTED}")' for p in self.parts) + ")"
-        tx = f'({t}="{NOT_COUNTED}")'
         suffix = f'IF({nx}=0,"",{_q(" (không tính ")}&{nx}&{_q(" ô ghi x)")})'
-        return (f'=IF(COUNT({t},{parts})+{nx}+{tx}=0,{_q(NA)},'
-                f'IF({tx},IF(COUNT({parts})=0,{_q(NA)},{_q("Lỗi: tổng cộng ghi x nhưng các cấp có số liệu ")}'
-                f'&SUM({parts})),'
-                f'IF(N({t})=SUM({parts}),{_q(OK)}&{suffix},'
-                f'{_q("Lỗi: tổng cộng ")}&N({t})&{_q(" khác tổng các cấp ")}&SUM({parts})&{suffix})))')
+        return (f'=IF({t}="{NOT_COUNTED}",IF(COUNT({parts})=0,{_q(NA)},'
+                f'{_q("Lỗi: tổng cộng ghi x nhưng các cấp có số liệu ")}&SUM({parts})),'
+                f'IF(OR(COUNT({t})=0,COUNT({parts})+{nx}=0),{_q(NA)},'
+                f'IF({t}=SUM({parts}),{_q(OK)}&{suffix},'
+                f'{_q("Lỗi: tổng cộng ")}&{t}&{_q(" khác tổng các cấp ")}&SUM({parts})&{suffix})))')
 
     def _sum(self, values: dict) -> float:
         return sum(v for p in self.parts if _is_num(v := values.get(p.id)))
@@ -152,14 +152,13 @@ class SumRule:
         t = values.get(self.total.id)
         counted = any(_is_num(values.get(p.id)) for p in self.parts)
         nx = len(self._not_counted(values))
-        if not (_is_num(t) or counted or nx or is_not_counted(t)):
-            return NA
         s = self._sum(values)
         if is_not_counted(t):
             return f"Lỗi: tổng cộng ghi x nhưng các cấp có số liệu {_xl(s)}" if counted else NA
-        total = t if _is_num(t) else 0
+        if not _is_num(t) or not (counted or nx):  # an empty total or empty levels: R01 says so, not this rule
+            return NA
         suffix = f" (không tính {nx} ô ghi x)" if nx else ""
-        return OK + suffix if total == s else f"Lỗi: tổng cộng {_xl(total)} khác tổng các cấp {_xl(s)}{suffix}"
+        return OK + suffix if t == s else f"Lỗi: tổng cộng {_xl(t)} khác tổng các cấp {_xl(s)}{suffix}"
 
     def findings(self, ctx: Context) -> Iterator[Finding]:
         t = ctx.values.get(self.total.id)
