@@ -145,7 +145,7 @@ def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
                            "Tăng/giảm", "Tỷ lệ (%)", f"Số tỉnh có số liệu năm {con.year}",
                            f"Số tỉnh có số liệu năm {con.year - 1}",
                            "Ghi chú"],
-                   rows, [TXT, TXT, {}, NUM, NUM, SIGNED, PCT, {}, {}, TXT], [46, 30, 11, 15, 15, 13, 10, 11, 11, 40],
+                   rows, [TXT, TXT, {}, NUM, NUM, SIGNED, PCT, {}, {}, TXT], [46, 30, 11, 15, 15, 13, 10, 12, 12, 40],
                    bold)
     ws.freeze_panes(3, 1)
     ws.autofilter(2, 0, last - 1, 9)

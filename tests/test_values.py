@@ -21,6 +21,7 @@ from libstats.rollover import previous_year_prefill
 from libstats.rules import NA, OK, Context, EmptyRule, SumRule, build_rules
 from libstats.samples import sample_values
 from libstats.spec import SpecError, load_spec
+from libstats.summary import SHEETS, write_summary
 from libstats.template import TemplateOptions, _validation_of, template_filename, write_template
 
 from . import corpus as c
@@ -233,3 +234,19 @@ def test_x_last_year_is_prefilled_as_x_and_locked(x_round, tmp_path):
     cell = openpyxl.load_workbook(path)[f.sheet][f.cell]
     assert cell.value == "x" and cell.protection.locked
     assert check_file(path, year=2025).values["luot_truy_cap_tinh_p"] == "x"
+
+
+def test_the_summary_counts_the_provinces_with_figures(x_round):
+    tmp, con, _ = x_round
+    path = write_summary(con, tmp / "tong-hop.xlsx")
+    ws = openpyxl.load_workbook(path)[SHEETS["national"]]
+    rows = list(ws.iter_rows(values_only=True))
+    header = rows[2]
+    assert header[7] == "Số tỉnh có số liệu năm 2024" and header[8] == "Số tỉnh có số liệu năm 2023"
+    xa = next(r for r in rows[3:] if r[0] == FORM.spec.indicators["luot_truy_cap"].label and r[1] == "Cấp xã")
+    assert (xa[7], xa[8]) == (2, 2)
+    data = openpyxl.load_workbook(path)[SHEETS["data"]]
+    head = [c.value for c in data[3]]  # title, blank, header
+    assert "status" in head
+    statuses = [r[head.index("status")] for r in data.iter_rows(min_row=4, values_only=True)]
+    assert statuses.count("x") == 3
