@@ -13,13 +13,15 @@ from dataclasses import dataclass
 
 from .findings import fmt_number
 
-__all__ = ["Coerced", "coerce_count", "coerce_text", "coerce_date", "clean_text", "EXCEL_ERRORS"]
+__all__ = ["Coerced", "coerce_count", "coerce_decimal", "coerce_number", "NUMBER_TYPES", "NOT_COUNTED",
+           "is_not_counted", "coerce_text", "coerce_date", "clean_text", "EXCEL_ERRORS"]
 
 EXCEL_ERRORS = {"#DIV/0!", "#REF!", "#VALUE!", "#NAME?", "#N/A", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
                 "#GETTING_DATA", "Err:502", "Err:504", "Err:508", "Err:522"}
 _ODD_SPACES = re.compile("[\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\r]")
 _ZERO_WORDS = {"không có", "không", "ko có", "chưa có", "-", "–", "—", "0"}
 _NA_WORDS = {"x", "X"}
+NOT_COUNTED = "x"  # the value of a number cell where the officer typed x: "không thống kê" (blank, never 0)
 _NUMBER = re.compile(r"^([+-]?)(\d[\d.,' ]*)\s*(.*)$")
 
 
@@ -44,33 +46,9 @@ def clean_text(text: str) -> str:
     return "\n".join(line.strip() for line in text.strip().split("\n")).strip()
 
 
-def _parse_digits(body: str) -> tuple[float | None, bool]:
-    """Digits with separators → (number, ambiguous). None when the shape is not a number."""
-    body = body.replace("'", " ").strip()
-    if " " in body:  # "1 234 567": spaces only ever group thousands
-        groups = body.split()
-        if all(g.isdigit() for g in groups) and all(len(g) == 3 for g in groups[1:]) and len(groups[0]) <= 3:
-            return float("".join(groups)), False
-        return None, False
-    dots, commas = body.count("."), body.count(",")
-    if dots == 0 and commas == 0:
-        return float(body), False
-    if dots and commas:  # both: the last one is the decimal mark ("12.345,5" VN; "12,345.5" EN)
-        dec, thou = (",", ".") if body.rfind(",") > body.rfind(".") else (".", ",")
-        whole, _, frac = body.rpartition(dec)
-        if body.count(dec) != 1 or not _grouped(whole, thou) or not frac.isdigit():
-            return None, False
-        return float(whole.replace(thou, "") + "." + frac), False
-    sep = "." if dots else ","
-    parts = body.split(sep)
-    if len(parts) > 2:  # "1.234.567": several marks can only group thousands
-        return (float("".join(parts)), False) if _grouped(body, sep) else (None, False)
-    whole, frac = parts
-    if not (whole.isdigit() and frac.isdigit()):
-        return None, False
-    if len(frac) == 3 and len(whole) <= 3:  # "1.234" / "1,234": a thousands group or a decimal mark
-        return float(whole + frac), True
-    return float(whole + "." + frac), False
+def is_not_counted(value: object) -> bool:
+    """A number cell the province marked "x" (không thống kê): no figure, and not a zero."""
+    return value == NOT_COUNTED
 
 
 def _grouped(text: str, sep: str) -> bool:
@@ -78,39 +56,117 @@ def _grouped(text: str, sep: str) -> bool:
     return groups[0].isdigit() and len(groups[0]) <= 3 and all(g.isdigit() and len(g) == 3 for g in groups[1:])
 
 
-def coerce_count(raw: object, units: set[str] = frozenset(), maximum: int = 10**9) -> Coerced:
-    """A whole count ≥ 0 from a cell value (number, text, bool, or None)."""
+@dataclass(frozen=True)
+class _Reading:
+    """How a run of digits and marks can be read: ``value`` when it has one reading, else ``readings``."""
+
+    value: float | None = None
+    readings: tuple[str, ...] = ()  # the possible readings, in Vietnamese, when there is more than one
+    grouped: bool = False  # read with a thousands mark
+
+
+def _read_digits(body: str, decimal: bool) -> _Reading | None:
+    """Digits with separators, read as a whole count (``decimal`` False) or a decimal figure. None: not a number.
+
+    Marks that group thousands ("1.234.567", "1 234 567") have one reading. Both marks: the last one is the
+    decimal mark ("1.234,5" Vietnamese, "1,234.5" English). One mark before exactly three digits ("5.731",
+    "1,234") groups thousands in a count (nobody counts 5.731 cards) but is ambiguous in a decimal field.
+    One mark before other than three digits ("1,5", "12.5") can only be a decimal mark."""
+    body = body.replace("'", " ").strip()
+    if " " in body:  # "1 234 567": spaces only ever group thousands
+        groups = body.split()
+        if all(g.isdigit() for g in groups) and all(len(g) == 3 for g in groups[1:]) and len(groups[0]) <= 3:
+            return _Reading(float("".join(groups)), grouped=True)
+        return None
+    dots, commas = body.count("."), body.count(",")
+    if dots == 0 and commas == 0:
+        return _Reading(float(body))
+    if dots and commas:
+        dec, thou = (",", ".") if body.rfind(",") > body.rfind(".") else (".", ",")
+        whole, _, frac = body.rpartition(dec)
+        if body.count(dec) != 1 or not _grouped(whole, thou) or not frac.isdigit():
+            return None  # mixed marks that do not group thousands
+        return _Reading(float(whole.replace(thou, "") + "." + frac), grouped=True)
+    sep = "." if dots else ","
+    parts = body.split(sep)
+    if len(parts) > 2:  # "1.234.567": several marks can only group thousands
+        return _Reading(float("".join(parts)), grouped=True) if _grouped(body, sep) else None
+    whole, frac = parts
+    if not (whole.isdigit() and frac.isdigit()):
+        return None
+    if len(frac) == 3 and len(whole) <= 3:
+        if not decimal:
+            return _Reading(float(whole + frac), grouped=True)
+        return _Reading(readings=(f"{fmt_number(int(whole + frac))} (dấu '{sep}' ngăn cách hàng nghìn)",
+                                  f"{whole},{frac} (dấu '{sep}' là dấu thập phân)"))
+    return _Reading(float(whole + "." + frac))
+
+
+def _text_number(raw: object, units: set[str], decimal: bool) -> tuple[Coerced | None, str, _Reading | None]:
+    """What every number rule shares: empty, booleans, error values, words for 0, "x", the shape, the unit."""
     if raw is None:
-        return Coerced(None)
+        return Coerced(None), "", None
     if isinstance(raw, bool):
-        return Coerced(None, "V05", str(raw).upper())
-    if isinstance(raw, (int, float)):
-        return _check_count(float(raw), _fmt_raw(raw), maximum, typed=False)
+        return Coerced(None, "V05", str(raw).upper()), "", None
     text = clean_text(str(raw))
     if text == "":
-        return Coerced(None)
+        return Coerced(None), text, None
     if text in EXCEL_ERRORS or text.startswith("#"):
-        return Coerced(None, "V06", text)
+        return Coerced(None, "V06", text), text, None
     low = text.casefold().rstrip(".")
     if low in _ZERO_WORDS and low != "0":
-        return Coerced(0, "V07", text, "0")
+        return Coerced(0, "V07", text, "0"), text, None
     if text in _NA_WORDS:
-        return Coerced(None, "V08", text)
+        return Coerced(NOT_COUNTED, "V08", text), text, None
     m = _NUMBER.match(text)
     if not m:
-        return Coerced(None, "V05", text)
+        return Coerced(None, "V05", text), text, None
     sign, body, rest = m.groups()
     if rest and rest.casefold() not in {u.casefold() for u in units}:
-        return Coerced(None, "V05", text)
-    number, ambiguous = _parse_digits(body)
-    if number is None:
-        return Coerced(None, "V05", text)
-    if sign == "-":
-        number = -number
-    if ambiguous:
-        whole, frac = re.split(r"[.,]", body.strip())
-        return Coerced(None, "V02", text, f"{whole}{frac} hay {whole},{frac} (số lẻ)")
-    return _check_count(number, text, maximum, typed=True)
+        return Coerced(None, "V05", text), text, None
+    reading = _read_digits(body, decimal)
+    if reading is None:
+        return Coerced(None, "V05", text), text, None
+    if sign == "-" and reading.value is not None:
+        reading = _Reading(-reading.value, reading.readings, reading.grouped)
+    return None, text, reading
+
+
+def coerce_count(raw: object, units: set[str] = frozenset(), maximum: int = 10**9) -> Coerced:
+    """A whole count ≥ 0 from a cell value (number, text, bool, or None): the rule of ``count`` fields.
+
+    Text in the Vietnamese way is read with a note ("5.731", "20.060", "32.713 thẻ", "1,234" → 5731...);
+    what cannot be a whole count ("1,5", "12.5", "1.2345") is refused, never rounded."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return _check_count(float(raw), _fmt_raw(raw), maximum, typed=False)
+    done, text, reading = _text_number(raw, units, decimal=False)
+    if done is not None:
+        return done
+    return _check_count(reading.value, text, maximum, typed=True)
+
+
+def coerce_decimal(raw: object, units: set[str] = frozenset(), maximum: float = 10**12) -> Coerced:
+    """A figure ≥ 0 that may have a fraction (a budget in million đồng): the rule of ``decimal`` fields.
+
+    The last of two different marks is the decimal mark ("1.234,5" → 1234,5; "1,234.5" → 1234,5); a lone
+    mark before other than three digits is a decimal mark ("1,5" → 1,5; "12.5" → 12,5); a lone mark before
+    exactly three digits ("1.234", "1,234") is refused as ambiguous, with both readings in the message."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return _check_decimal(float(raw), _fmt_raw(raw), maximum, typed=False)
+    done, text, reading = _text_number(raw, units, decimal=True)
+    if done is not None:
+        return done
+    if reading.value is None:
+        return Coerced(None, "V02", text, " hay ".join(reading.readings))
+    return _check_decimal(reading.value, text, maximum, typed=True)
+
+
+NUMBER_TYPES = {"count": coerce_count, "decimal": coerce_decimal}
+
+
+def coerce_number(raw: object, number_type: str, units: set[str] = frozenset(), maximum: float = 10**9) -> Coerced:
+    """The rule of a number field's spec type (``count`` or ``decimal``)."""
+    return NUMBER_TYPES[number_type](raw, units, maximum)
 
 
 def _fmt_raw(raw: float) -> str:
@@ -128,6 +184,23 @@ def _check_count(number: float, shown: str, maximum: int, typed: bool) -> Coerce
     if value > maximum:
         return Coerced(None, "V10", shown, fmt_number(maximum))
     return Coerced(value, "V01", shown, fmt_number(value)) if typed else Coerced(value)
+
+
+def _check_decimal(number: float, shown: str, maximum: float, typed: bool) -> Coerced:
+    if number != number or number in (float("inf"), float("-inf")):
+        return Coerced(None, "V05", shown)
+    if number < 0:
+        return Coerced(None, "V03", shown)
+    if number > maximum:
+        return Coerced(None, "V10", shown, fmt_number(maximum))
+    value = int(number) if number.is_integer() else number
+    return Coerced(value, "V01", shown, _fmt_decimal(value)) if typed else Coerced(value)
+
+
+def _fmt_decimal(value: float) -> str:
+    """1234.5 → "1.234,5": every decimal kept, none added."""
+    whole, _, frac = f"{value:.10f}".rstrip("0").rstrip(".").partition(".")
+    return fmt_number(int(whole)) + ("," + frac if frac else "")
 
 
 def coerce_text(raw: object, max_chars: int) -> Coerced:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .batch import WorkerLimits
+from .coerce import NOT_COUNTED
 from .dataset import PreviousDifference, tidy_frame, tidy_rows
 from .result import CheckResult
 from .review import Review, review_inbox
@@ -53,10 +54,16 @@ def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
             continue
         part = tidy[tidy["indicator"].isin(h.sum)]
         keys = ["province_code", "code_list", "province_name", "region", "dim", "dim_label", "year"]
-        need = len(h.sum)
-        summed = part.groupby(keys, dropna=False)["value"].agg(
-            lambda s, need=need: s.sum() if s.notna().all() and len(s) == need else pd.NA).reset_index()
-        summed["indicator"] = h.id
+        # [values] a part marked x (không thống kê) is not a zero: the sum is over the parts counted; all parts
+        # x gives x; a blank part gives no figure (never a partial sum)
+        uncounted = part["status"] == NOT_COUNTED
+        g = part.assign(_blank=part["value"].isna() & ~uncounted, _x=uncounted).groupby(keys, dropna=False).agg(
+            value=("value", lambda s: s.sum(min_count=1)), blank=("_blank", "any"), parts=("value", "size"),
+            all_x=("_x", "all")).reset_index()
+        whole = ~g["blank"] & (g["parts"] == len(h.sum))
+        g["value"] = g["value"].astype("Int64").where(whole & ~g["all_x"], pd.NA)
+        g["status"] = (whole & g["all_x"]).map({True: NOT_COUNTED, False: ""})
+        summed = g[keys + ["value", "status"]].assign(indicator=h.id)
         frames.append(summed)
     return pd.concat(frames, ignore_index=True)
 
@@ -114,14 +121,16 @@ def headline_frame(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame
     sel = tidy[(tidy["indicator"] == indicator) & (tidy["dim"] == dim)]
     n = sel[sel["year"] == con.year].set_index("province_code")["value"]
     p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
+    uncounted = set(sel[(sel["year"] == con.year) & (sel["status"] == NOT_COUNTED)]["province_code"])
     rows = []
     for prov in con.expected:
         reported = prov.code in con.reporting
         vn = n.get(prov.code, pd.NA) if reported else pd.NA
         vp = p.get(prov.code, pd.NA) if reported else pd.NA
         diff, pct = _change(vn, vp)
+        status = ("không thống kê (x)" if prov.code in uncounted else "") if reported else "chưa báo cáo"
         rows.append({"province_code": prov.code, "province_name": prov.name, "region": prov.region,
-                     "status": "" if reported else "chưa báo cáo", "n": vn, "p": vp, "diff": diff, "pct": pct})
+                     "status": status, "n": vn, "p": vp, "diff": diff, "pct": pct})
     df = pd.DataFrame(rows)
     df["rank"] = df["n"].astype("Float64").rank(ascending=False, method="min").astype("Int64")
     return df

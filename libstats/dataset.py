@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import atomic_path
+from .coerce import NOT_COUNTED, is_not_counted
 from .datapackage import check_descriptor, write_descriptor
 from .result import CheckResult
 from .findings import Finding, fmt_number, make
@@ -23,8 +24,10 @@ __all__ = ["COLUMNS", "tidy_rows", "tidy_frame", "write_dataset", "load_dataset"
            "PreviousDifference", "previous_figures", "check_report_year"]
 
 COLUMNS = ["province_code", "code_list", "province_name", "region", "section", "table", "indicator", "dim",
-           "dim_label", "unit", "year", "value", "source_file", "sheet", "cell", "field_id"]
-_DTYPES = {"province_code": str, "code_list": str, "year": "Int64", "value": "Int64", "cell": str, "dim": str}
+           "dim_label", "unit", "year", "value", "status", "source_file", "sheet", "cell", "field_id"]
+# status: "x" where the province typed x (không thống kê): the value is then blank, never 0; empty otherwise
+_DTYPES = {"province_code": str, "code_list": str, "year": "Int64", "value": "Int64", "cell": str, "dim": str,
+           "status": str}
 
 
 def tidy_rows(res: CheckResult, form: Form) -> list[dict]:
@@ -33,11 +36,13 @@ def tidy_rows(res: CheckResult, form: Form) -> list[dict]:
     for r in form.rows:
         for f, year in ((r.n, form.year), (r.p, form.year - 1)):
             value = res.values.get(f.id)
+            status = NOT_COUNTED if is_not_counted(value) else ""
+            value = None if status else value
             sheet, cell = res.sources.get(f.id, (f.sheet, f.cell))
             rows.append({"province_code": p.code, "code_list": p.code_list, "province_name": p.name,
                          "region": p.region, "section": f.section, "table": r.table, "indicator": r.indicator,
                          "dim": r.dim, "dim_label": r.dim_label, "unit": r.unit, "year": year,
-                         "value": value, "source_file": res.display, "sheet": sheet, "cell": cell,
+                         "value": value, "status": status, "source_file": res.display, "sheet": sheet, "cell": cell,
                          "field_id": f.id})
     return rows
 
@@ -68,6 +73,7 @@ def load_dataset(path: Path, spec: Spec | None = None, report_year: int | None =
         raise ValueError(f"{path}: không phải bộ dữ liệu của libstats (thiếu cột {', '.join(missing)})")
     df["province_code"] = df["province_code"].str.zfill(2)
     df.attrs["notes"] = check_descriptor(Path(path), list(df.columns), spec or default_spec())
+    df["status"] = df["status"].fillna("") if "status" in df else ""  # datasets before "x" have no status
     if report_year is not None:
         check_report_year(df, report_year, path)
     return df

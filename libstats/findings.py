@@ -98,16 +98,18 @@ _CODES = [
          "Hãy nhập trực tiếp con số."),
     Code("S10", WARN, "input merged, value kept", "Ô nhập '{field}' đã bị gộp với ô khác ({detail}); đã đọc giá trị. Hãy bỏ gộp ô để giữ nguyên mẫu."),
     # Values
-    Code("V01", INFO, "number typed as text", "Ô '{field}' ghi '{detail}' dạng chữ; đã hiểu là {value}."),
+    Code("V01", INFO, "number typed as text", "Ô '{field}' ghi '{detail}' dạng chữ; đọc là {value}."),
     Code("V02", ERR, "ambiguous number", "Ô '{field}' ghi '{detail}': không rõ là {value}. Hãy nhập số không có dấu "
          "phân cách (ví dụ 1234567)."),
     Code("V03", ERR, "negative", "Ô '{field}' có số âm ({detail}). Số liệu thống kê phải từ 0 trở lên."),
-    Code("V04", ERR, "fraction", "Ô '{field}' có số lẻ ({detail}). Chỉ tiêu này phải là số nguyên."),
+    Code("V04", ERR, "fraction", "Ô '{field}' có số lẻ ({detail}). Chỉ tiêu này phải là số nguyên. Nếu dấu chấm, dấu "
+         "phẩy là để ngăn cách hàng nghìn thì mỗi nhóm sau dấu phải đủ 3 chữ số (ví dụ 12.500)."),
     Code("V05", ERR, "text in number cell", "Ô '{field}' ghi '{detail}', không phải con số. Hãy nhập con số (hoặc 0 nếu "
          "không có)."),
     Code("V06", ERR, "error value", "Ô '{field}' có giá trị lỗi {detail}. Hãy nhập con số."),
     Code("V07", INFO, "zero by word", "Ô '{field}' ghi '{detail}'; đã hiểu là 0."),
-    Code("V08", WARN, "not applicable", "Ô '{field}' ghi '{detail}' (không áp dụng); không có số liệu cho ô này."),
+    Code("V08", INFO, "not counted (x)", "Ô '{field}' ghi '{detail}' (không thống kê): ô này không có số liệu, "
+         "không tính là 0; các tổng chỉ cộng những ô có số liệu."),
     Code("V09", WARN, "text too long", "Ô '{field}' dài {detail} ký tự, quá giới hạn {expected}; đã giữ nguyên toàn văn."),
     Code("V10", ERR, "number too large", "Ô '{field}' có số {detail}, lớn hơn mức tối đa {expected}. Hãy kiểm tra lại."),
     Code("V11", WARN, "bad date", "Ô '{field}' ghi '{detail}', không phải ngày hợp lệ (dd/mm/yyyy)."),
@@ -120,6 +122,8 @@ _CODES = [
          "nhưng chưa có giải thích. Hãy ghi lý do ở cột Giải thích."),
     Code("R05", WARN, "same as last year", "Mọi số liệu của {detail} giống hệt năm trước. Hãy kiểm tra đã cập nhật số "
          "liệu năm nay chưa."),
+    Code("R06", INFO, "total over what was counted", "Tổng cộng '{field}' = {value} là tổng các cấp có số liệu; "
+         "{detail} ghi x (không thống kê) nên không được cộng."),
     # Batch and previous year
     Code("B01", WARN, "previous year differs", "Số liệu năm trước '{field}' là {value}, khác số đã báo cáo năm ngoái "
          "({expected}). Hãy kiểm tra hoặc giải thích ở cột Giải thích."),

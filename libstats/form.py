@@ -172,9 +172,9 @@ def _lay_tables(spec: Spec, sheet: SheetSpec, year: int, levels) -> tuple[list[L
             common = dict(sheet=sheet.name, row=row, section=item.section or _section_of(sheet), indicator=ind.id,
                           dim=dim, unit=unit)
             n = Field(f"{rid}_n", col=c["n"], kind="number", column="n", label=f"{full} — năm {year}",
-                      when_empty=spec.when_empty["year"], **common)
+                      when_empty=spec.when_empty["year"], type=ind.type, **common)  # type: the number rule
             p = Field(f"{rid}_p", col=c["p"], kind="number", column="p", label=f"{full} — năm {year - 1}",
-                      when_empty=spec.when_empty["previous_year"], **common)
+                      when_empty=spec.when_empty["previous_year"], type=ind.type, **common)
             gc = Field(f"{rid}_gc", col=c["gc"], kind="explanation", column="gc", label=f"{full} — giải thích",
                        max_chars=1000, **common)
             fields += [n, p, gc]

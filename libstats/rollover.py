@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .coerce import NOT_COUNTED, is_not_counted
 from .form import Form
 from .provinces import Province, components, provinces_for_year, successor_code
 from .spec import Spec, default_spec
@@ -57,6 +58,8 @@ def rebase_frame(df: pd.DataFrame, code_list: str = "2025", carry: dict[str, str
     field_ids = _field_ids(old) if "field_id" in old else {}
     grouped = old.groupby(keys + extra, dropna=False, sort=True)
     out = grouped["value"].agg(lambda s: s.sum() if s.notna().all() else pd.NA).reset_index()
+    if "status" in old:  # [values] x (không thống kê) only when every old figure was x; a mix is no figure
+        out["status"] = grouped["status"].agg(lambda s: NOT_COUNTED if (s == NOT_COUNTED).all() else "").values
     # a new province whose old provinces are not all in the dataset has no figure, never a partial sum
     present = grouped["old_code"].agg(lambda s: frozenset(s)).values
     complete = [have == frozenset(components(code)) for have, code in zip(present, out["province_code"],
@@ -99,9 +102,10 @@ def previous_year_prefill(form: Form, previous: pd.DataFrame) -> Callable[[Provi
         raise ValueError(f"bộ dữ liệu năm trước không có số liệu năm {form.year - 1}")
     if set(rows["code_list"]) != {form.code_list}:
         rows = rebase_frame(rows, form.code_list, carry_map(form.spec, form.year))
-    rows = rows[rows["value"].notna()]
-    figures = {(r.province_code, r.indicator, r.dim): (int(r.value), str(r.source_file), str(r.cell))
-               for r in rows.itertuples()}
+    uncounted = rows["status"] == NOT_COUNTED if "status" in rows else False  # [values] x last year is prefilled as x
+    rows = rows[rows["value"].notna() | uncounted]
+    figures = {(r.province_code, r.indicator, r.dim): (NOT_COUNTED if pd.isna(r.value) else int(r.value),
+                                                       str(r.source_file), str(r.cell)) for r in rows.itertuples()}
 
     def prefill(p: Province | None) -> Prefill:
         if p is None:
@@ -112,7 +116,8 @@ def previous_year_prefill(form: Form, previous: pd.DataFrame) -> Callable[[Provi
             if got is None:
                 continue
             values[r.p.id] = got[0]
-            notes[r.p.id] = (f"Số liệu năm {form.year - 1} lấy từ báo cáo đã được chấp nhận năm trước "
+            what = "x (không thống kê)" if is_not_counted(got[0]) else "Số liệu"
+            notes[r.p.id] = (f"{what} năm {form.year - 1} lấy từ báo cáo đã được chấp nhận năm trước "
                              f"({got[1]}, ô {got[2]}). Nếu cần đính chính, ghi ở cột Giải thích.")
         return Prefill(values=values, locked=frozenset(values), notes=notes)
 

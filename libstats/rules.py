@@ -14,6 +14,7 @@ from functools import cache
 from typing import Protocol
 from collections.abc import Iterator
 
+from .coerce import NOT_COUNTED, is_not_counted
 from .findings import Finding, fmt_number, make
 from .form import PROVINCE_FIELD, Field, Form, Table, TableRow
 
@@ -90,15 +91,15 @@ class EmptyRule:
     def target(self) -> Field:
         return self.fields[0]
 
-    def _test(self, f: Field) -> str:
-        return f"(COUNT({f.id})=0)" if f.kind == "number" else f"(LEN({f.id})=0)"
+    def _test(self, f: Field) -> str:  # a number cell holding "x" (không thống kê) is filled
+        return f'(COUNT({f.id})+({f.id}="{NOT_COUNTED}")=0)' if f.kind == "number" else f"(LEN({f.id})=0)"
 
     def formula(self) -> str:
         count = "+".join(self._test(f) for f in self.fields)
         return f'=IF(({count})=0,{_q(OK)},{_q(_prefix(self.severity) + "còn ")}&({count})&{_q(" ô trống")})'
 
     def _empty(self, f: Field, v) -> bool:
-        return not _is_num(v) if f.kind == "number" else (v is None or str(v) == "")
+        return not (_is_num(v) or is_not_counted(v)) if f.kind == "number" else (v is None or str(v) == "")
 
     def status(self, values: dict) -> str:
         n = sum(self._empty(f, values.get(f.id)) for f in self.fields)
@@ -113,7 +114,12 @@ class EmptyRule:
 
 @dataclass(frozen=True)
 class SumRule:
-    """A total row equals the sum of its level rows, in one column (year N or N−1)."""
+    """A total row equals the sum of its level rows, in one column (year N or N−1).
+
+    Checked when the total and some level are filled (an empty cell is the empty-cell rule's to report). A
+    level marked "x" (không thống kê) is not a zero: the total is the sum of the levels that were counted, and
+    both faces say so ("Đạt (không tính 1 ô ghi x)"; an R06 information finding). A total marked "x" while
+    some level has a figure is an error: the total of what was counted can be written."""
 
     total: Field
     parts: tuple[Field, ...]
@@ -128,27 +134,46 @@ class SumRule:
 
     def formula(self) -> str:
         t, parts = self.total.id, ",".join(p.id for p in self.parts)
-        return (f'=IF(COUNT({t},{parts})=0,{_q(NA)},IF(N({t})=SUM({parts}),{_q(OK)},'
-                f'{_q("Lỗi: tổng cộng ")}&N({t})&{_q(" khác tổng các cấp ")}&SUM({parts})))')
+        nx = "(" + "+".join(f'({p.id}="{NOT_COUNTED}")' for p in self.parts) + ")"
+        suffix = f'IF({nx}=0,"",{_q(" (không tính ")}&{nx}&{_q(" ô ghi x)")})'
+        return (f'=IF({t}="{NOT_COUNTED}",IF(COUNT({parts})=0,{_q(NA)},'
+                f'{_q("Lỗi: tổng cộng ghi x nhưng các cấp có số liệu ")}&SUM({parts})),'
+                f'IF(OR(COUNT({t})=0,COUNT({parts})+{nx}=0),{_q(NA)},'
+                f'IF({t}=SUM({parts}),{_q(OK)}&{suffix},'
+                f'{_q("Lỗi: tổng cộng ")}&{t}&{_q(" khác tổng các cấp ")}&SUM({parts})&{suffix})))')
 
     def _sum(self, values: dict) -> float:
         return sum(v for p in self.parts if _is_num(v := values.get(p.id)))
 
+    def _not_counted(self, values: dict) -> list[Field]:
+        return [p for p in self.parts if is_not_counted(values.get(p.id))]
+
     def status(self, values: dict) -> str:
-        items = [values.get(f.id) for f in (self.total, *self.parts)]
-        if not any(_is_num(v) for v in items):
-            return NA
         t = values.get(self.total.id)
-        total = t if _is_num(t) else 0
+        counted = any(_is_num(values.get(p.id)) for p in self.parts)
+        nx = len(self._not_counted(values))
         s = self._sum(values)
-        return OK if total == s else f"Lỗi: tổng cộng {_xl(total)} khác tổng các cấp {_xl(s)}"
+        if is_not_counted(t):
+            return f"Lỗi: tổng cộng ghi x nhưng các cấp có số liệu {_xl(s)}" if counted else NA
+        if not _is_num(t) or not (counted or nx):  # an empty total or empty levels: R01 says so, not this rule
+            return NA
+        suffix = f" (không tính {nx} ô ghi x)" if nx else ""
+        return OK + suffix if t == s else f"Lỗi: tổng cộng {_xl(t)} khác tổng các cấp {_xl(s)}{suffix}"
 
     def findings(self, ctx: Context) -> Iterator[Finding]:
         t = ctx.values.get(self.total.id)
-        if _is_num(t) and any(_is_num(ctx.values.get(p.id)) for p in self.parts):
-            s = self._sum(ctx.values)
+        counted = any(_is_num(ctx.values.get(p.id)) for p in self.parts)
+        uncounted = self._not_counted(ctx.values)
+        s = self._sum(ctx.values)
+        if is_not_counted(t) and counted:
+            yield ctx.finding("R02", self.total, value=NOT_COUNTED, expected=fmt_number(s))
+        elif _is_num(t) and (counted or uncounted):
+            where = "ô " + ", ".join(ctx.form.spec.dim_label(p.dim) for p in uncounted) if uncounted else ""
             if t != s:
-                yield ctx.finding("R02", self.total, value=fmt_number(t), expected=fmt_number(s))
+                note = f" (không tính {where} ghi x)" if uncounted else ""
+                yield ctx.finding("R02", self.total, value=fmt_number(t), expected=fmt_number(s) + note)
+            elif uncounted:
+                yield ctx.finding("R06", self.total, value=fmt_number(t), detail=where)
 
 
 _OPS = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}

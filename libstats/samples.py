@@ -160,8 +160,8 @@ class Flaw:
 
 
 FLAWS = (
-    Flaw("text-numbers", 1, "Số liệu gõ dạng chữ: '1.234.567' đọc được (thông tin), '1,234' không rõ nghĩa (lỗi).",
-         frozenset({"V01", "V02"})),
+    Flaw("text-numbers", 1, "Số liệu gõ dạng chữ: '1.234.567' và '5.731' (một nhóm hàng nghìn) đọc được (thông tin), "
+         "'1,5' không thể là số đếm (lỗi).", frozenset({"V01", "V04"})),
     Flaw("missing-section", 2, "Bỏ trống cả trang “2.3 Loại hình khác” và bảng số liệu 2.3 năm N.",
          frozenset({"R01"})),
     Flaw("swing", 3, "Số lượt tài nguyên thông tin cấp tỉnh tăng gấp ba mà không giải thích.",
@@ -185,7 +185,8 @@ def _flawed_values(flaw: Flaw, form: Form, values: dict) -> dict:
     v = dict(values)
     if flaw.id == "text-numbers":
         v["luot_tl_tinh_n"] = f"{values['luot_tl_tinh_n']:,}".replace(",", ".")
-        v["so_xe_o_to_p"] = "1,234"
+        v["the_cap_moi_tinh_n"] = f"{values['the_cap_moi_tinh_n']:,}".replace(",", ".")  # one group: "5.731"
+        v["so_xe_o_to_p"] = "1,5"
     elif flaw.id == "missing-section":
         for f in form.fields.values():  # the narratives and the year-N figures of section 2.3
             if f.section == "2.3" and f.kind in ("narrative", "number") and f.column in (None, "n"):

@@ -50,6 +50,7 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*_[a-z0-9_]*$")
 _SEVERITIES = {"error", "warning", "none"}
 _ITEM_KINDS = {"heading", "note", "field", "narrative", "table", "signature"}
 _FIELD_TYPES = {"text", "date", "email", "phone"}
+_NUMBER_TYPES = {"count", "decimal"}  # see libstats.coerce.NUMBER_TYPES
 
 # Every key the spec format knows, per kind of table: anything else is a misspelling or a stale key, and a
 # misspelt optional key (``warn_if_unchaged``) would otherwise switch a check off without a word.
@@ -61,7 +62,7 @@ _KEYS = {
     "level": {"id", "label", "until", "carried_into"},
     "total": {"id", "label"},
     "type": {"id", "label", "definition"},
-    "indicator": {"id", "label", "unit", "definition"},
+    "indicator": {"id", "label", "unit", "definition", "type"},
     "headline": {"id", "label", "sum"},
     "relation": {"left", "op", "right", "severity", "message"},
     "ratio": {"numerator", "denominator", "dim", "label"},
@@ -101,6 +102,7 @@ class Indicator:
     label: str
     unit: str
     definition: str
+    type: str = "count"  # [values] the number rule of its cells: "count" (whole ≥ 0) or "decimal" (libstats.coerce)
 
 
 @dataclass(frozen=True)
@@ -300,7 +302,11 @@ def _indicators(data: dict) -> dict[str, Indicator]:
         ind_id = _req(ind, "id", w)
         if ind_id in indicators:
             raise SpecError(f"{w}.id: indicator {ind_id!r} is defined twice")
-        indicators[ind_id] = Indicator(ind_id, _req(ind, "label", w), _req(ind, "unit", w), _req(ind, "definition", w))
+        number_type = ind.get("type", "count")  # the number rule of the indicator's cells
+        if number_type not in _NUMBER_TYPES:
+            raise SpecError(f"{w}.type: {number_type!r} is not one of {sorted(_NUMBER_TYPES)}")
+        indicators[ind_id] = Indicator(ind_id, _req(ind, "label", w), _req(ind, "unit", w),
+                                       _req(ind, "definition", w), number_type)
     return indicators
 
 

@@ -112,11 +112,14 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
         covered = f"{r['provinces_n']}/{len(con.expected)} tỉnh" + (f". {r['note']}" if r["note"] else "")
         rows.append([h.label, r["n"], r["p"], r["diff"], r["pct"], covered])
     row = o.table(ws, row + 1, ["Chỉ tiêu", f"Năm {con.year}", f"Năm {con.year - 1}", "Tăng/giảm", "Tỷ lệ (%)",
-                                "Số tỉnh tính vào"], rows, [TXT, NUM, NUM, SIGNED, PCT, TXT], [44, 16, 16, 14, 11, 24])
+                                "Số tỉnh có số liệu"], rows, [TXT, NUM, NUM, SIGNED, PCT, TXT],
+                  [44, 16, 16, 14, 11, 24])
     notes = ["Số liệu tính từ các báo cáo được chấp nhận; mỗi con số truy được về tệp, trang và ô nguồn (trang "
              "“Dữ liệu” và tệp CSV kèm theo).",
              "Tỷ lệ (%) = (năm N − năm N−1) / năm N−1 × 100; để trống khi năm N−1 bằng 0 hoặc không có.",
-             "Tỉnh chưa báo cáo được ghi “chưa báo cáo”, không tính là 0; mỗi tổng ghi rõ số tỉnh tính vào."]
+             "Tỉnh chưa báo cáo được ghi “chưa báo cáo”, không tính là 0; mỗi tổng ghi rõ số tỉnh tính vào.",
+             "Ô tỉnh ghi x (không thống kê) là không có số liệu, không tính là 0: tổng chỉ cộng các tỉnh có số "
+             "liệu, và “số tỉnh có số liệu” không tính tỉnh ghi x."]
     carried = [lv for lv in con.form.spec.levels if not lv.exists_in(con.year) and lv.exists_in(con.year - 1)]
     for lv in carried:
         notes.append(f"Năm {con.year} không còn {lv.label.lower()}: số liệu {lv.label.lower()} năm {con.year - 1} "
@@ -140,9 +143,10 @@ def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
             for r in nat.itertuples()]
     bold = {i for i, r in enumerate(nat.itertuples()) if r.dim == con.form.spec.total.id}
     last = o.table(ws, 2, ["Chỉ tiêu", "Cấp / loại hình", "Đơn vị", f"Năm {con.year}", f"Năm {con.year - 1}",
-                           "Tăng/giảm", "Tỷ lệ (%)", f"Số tỉnh năm {con.year}", f"Số tỉnh năm {con.year - 1}",
+                           "Tăng/giảm", "Tỷ lệ (%)", f"Số tỉnh có số liệu năm {con.year}",
+                           f"Số tỉnh có số liệu năm {con.year - 1}",
                            "Ghi chú"],
-                   rows, [TXT, TXT, {}, NUM, NUM, SIGNED, PCT, {}, {}, TXT], [46, 30, 11, 15, 15, 13, 10, 11, 11, 40],
+                   rows, [TXT, TXT, {}, NUM, NUM, SIGNED, PCT, {}, {}, TXT], [46, 30, 11, 15, 15, 13, 10, 12, 12, 40],
                    bold)
     ws.freeze_panes(3, 1)
     ws.autofilter(2, 0, last - 1, 9)

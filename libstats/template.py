@@ -17,6 +17,7 @@ from pathlib import Path
 import xlsxwriter
 
 from .atomic import atomic_path
+from .coerce import NOT_COUNTED
 from .findings import fmt_number
 from .form import PROVINCE_FIELD, Field, Form, LaidSheet
 from .layout import (CHECK_COUNT_CELLS, CHECK_FIRST_ROW, CHECK_RESULT_COL, CHECK_SHEET, COVER_TITLE_CELL,
@@ -71,15 +72,27 @@ def _validation(f: Field, form: Form) -> dict:
     return v
 
 
+def _number_validation(f: Field, form: Form) -> dict:
+    """A figure of the field's type (a whole count, or a decimal), or "x" for không thống kê.
+
+    A custom formula, because Excel's whole-number validation refuses "x". IF, not OR: OR would pass on the
+    #VALUE! of INT("x"), and so refuse the very "x" it is meant to allow."""
+    c, top = f.cell, form.spec.max_count
+    whole = f",{c}=INT({c})" if f.type == "count" else ""
+    head = f"Năm {form.year}" if f.column == "n" else f"Năm {form.year - 1}"
+    what = "số nguyên" if f.type == "count" else "số"
+    example = "12500" if f.type == "count" else "1234,5"
+    return {"validate": "custom", "value": f'=IF(ISNUMBER({c}),AND({c}>=0{whole},{c}<={top}),{c}="{NOT_COUNTED}")',
+            "input_title": head, "input_message": f"Đơn vị: {f.unit}. Nhập {what} từ 0 trở lên, không ghi đơn vị. "
+            "Ghi 0 nếu không có; ghi x nếu không thống kê (không có số liệu).",
+            "error_title": "Số liệu không hợp lệ",
+            "error_message": f"Chỉ nhập {what} từ 0 trở lên (ví dụ {example}), hoặc x nếu không thống kê; "
+            "không ghi chữ hoặc đơn vị."}
+
+
 def _validation_of(f: Field, form: Form) -> dict:
-    year = form.year
     if f.kind == "number":
-        head = f"Năm {year}" if f.column == "n" else f"Năm {year - 1}"
-        return {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": form.spec.max_count,
-                "input_title": head, "input_message": f"Đơn vị: {f.unit}. Nhập số nguyên từ 0 trở lên, "
-                "không ghi đơn vị, không để chữ. Ghi 0 nếu không có.",
-                "error_title": "Số liệu không hợp lệ",
-                "error_message": "Chỉ nhập số nguyên từ 0 trở lên (ví dụ 12500), không ghi chữ hoặc đơn vị."}
+        return _number_validation(f, form)
     if f.type == "date":
         return {"validate": "date", "criteria": "between", "minimum": dt.date(2000, 1, 1),
                 "maximum": dt.date(2100, 12, 31), "input_title": "Ngày báo cáo",

@@ -6,11 +6,12 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from libstats.check import check_file
-from libstats.coerce import clean_text, coerce_count
+from libstats.coerce import clean_text, coerce_count, coerce_decimal, is_not_counted
 from libstats.template import TemplateOptions, write_template
 
 from . import corpus as c
@@ -36,9 +37,23 @@ def test_grouped_thousands_with_two_or_more_marks_read_exactly(n, sep):
 
 
 @given(st.integers(min_value=1000, max_value=999_999), st.sampled_from([".", ","]))
-def test_a_single_mark_before_three_digits_is_never_guessed(n, sep):
-    got = coerce_count(vn(n, sep))
-    assert got.value is None and got.code == "V02"
+def test_a_single_mark_before_three_digits_groups_thousands_in_a_count(n, sep):
+    got = coerce_count(vn(n, sep))  # "5.731" cards can only be 5731 cards
+    assert (got.value, got.code) == (n, "V01") and got.shown == vn(n, ".")
+
+
+@given(st.integers(min_value=1000, max_value=999_999), st.sampled_from([".", ","]))
+def test_a_single_mark_before_three_digits_is_never_guessed_in_a_decimal(n, sep):
+    got = coerce_decimal(vn(n, sep))  # 1.234 million đồng or 1,234 million đồng
+    assert got.value is None and got.code == "V02" and vn(n, ".") in got.shown and " hay " in got.shown
+
+
+@given(st.integers(min_value=0, max_value=999_999), st.integers(min_value=1, max_value=99).filter(lambda f: f % 10),
+       st.sampled_from([".", ","]))
+def test_a_mark_before_one_or_two_digits_is_a_fraction(whole, frac, sep):
+    text = f"{whole}{sep}{frac}"
+    assert coerce_count(text).code == "V04" and coerce_count(text).value is None  # never rounded
+    assert coerce_decimal(text).value == pytest.approx(float(f"{whole}.{frac}"))
 
 
 @given(counts, st.sampled_from(["thẻ", "lượt", "bản", "xe"]))
@@ -48,12 +63,16 @@ def test_a_unit_after_the_number_is_accepted(n, unit):
 
 @given(st.one_of(st.text(max_size=30), st.floats(allow_nan=True), st.integers(), st.booleans(), st.none()))
 def test_coercion_never_raises_and_never_returns_an_impossible_count(raw):
-    got = coerce_count(raw)
-    if got.value is not None:
-        assert isinstance(got.value, int) and got.value >= 0
-        assert not got.refused
-    if got.refused:
-        assert got.value is None
+    for got in (coerce_count(raw), coerce_decimal(raw)):
+        if is_not_counted(got.value):
+            assert got.code == "V08" and clean_text(str(raw)).casefold() == "x"
+        elif got.value is not None:
+            assert isinstance(got.value, (int, float)) and got.value >= 0
+            assert not got.refused
+        if got.refused:
+            assert got.value is None
+    if isinstance(coerce_count(raw).value, (int, float)):
+        assert isinstance(coerce_count(raw).value, int)
 
 
 number_fields = [f.id for f in c.FORM.fields_of("number")]

@@ -84,7 +84,10 @@ def test_every_field_is_one_named_unlocked_validated_cell_and_the_rest_is_locked
                 dv = validated.get(c.coordinate)
                 assert dv is not None, f"input {fid} has no validation"
                 if f.kind == "number":
-                    assert dv.type == "whole" and dv.operator in (None, "between") and dv.formula1 == "0"
+                    # a count or "x" (không thống kê), relative to the cell itself (issue 9)
+                    assert dv.type == "custom" and dv.formula1 == (
+                        f'IF(ISNUMBER({c.coordinate}),AND({c.coordinate}>=0,{c.coordinate}=INT({c.coordinate}),'
+                        f'{c.coordinate}<={form2024.spec.max_count}),{c.coordinate}="x")')
                     assert dv.promptTitle and dv.error
     # every field was met while walking the cells
     met = {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row}

@@ -1,0 +1,105 @@
+"""Issue 9 items 1 and 6 as LibreOffice meets them: the number cells' validation allows "x" and refuses text;
+a return with "x" cells checks the same in the live check sheet and in Python; a round of returns whose counts
+were typed as Vietnamese text ("5.731", "1,234", "32.713 thẻ") consolidates to exactly the counts meant."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from libstats.check import check_file
+from libstats.consolidate import consolidate, national_table
+from libstats.findings import Verdict, fmt_number
+from libstats.form import build_form
+from libstats.layout import CHECK_SHEET, check_result_cell
+from libstats.provinces import provinces_for_year
+from libstats.rules import build_rules
+from libstats.samples import sample_values
+from libstats.template import TemplateOptions, template_filename, write_template
+
+from .conftest import HERE, SYSTEM_PYTHON
+from .test_libreoffice_check import _lo_values
+from .vn_text import as_vietnamese_text, one_group_shapes
+
+pytestmark = pytest.mark.libreoffice
+FORM = build_form(2024)
+
+
+def _validity(lo, path, name: str, typed: list) -> dict:
+    job, result = lo.workdir / "validity.json", lo.workdir / "validity-result.json"
+    job.write_text(json.dumps({"input": str(path), "name": name, "typed": typed}, ensure_ascii=False), "utf-8")
+    run = subprocess.run([SYSTEM_PYTHON, str(HERE / "lo" / "uno_validity.py"), lo.pipe, str(job), str(result)],
+                         capture_output=True, text=True, timeout=300, cwd=HERE / "lo")
+    assert run.returncode == 0, run.stderr
+    return json.loads(result.read_text("utf-8"))
+
+
+def test_number_cells_allow_x_and_refuse_text_in_libreoffice(lo, hanoi_2024):
+    typed = ["x", "X", "abc", "5.731", 5, 0, 12500, -1, 1.5, 1_000_000_001]
+    got = _validity(lo, hanoi_2024, "the_cap_moi_xa_n", typed)
+    assert got["type"] == "CUSTOM"
+    assert dict(zip(map(str, typed), got["valid"], strict=True)) == {
+        "x": True, "X": True, "abc": False, "5.731": False, "5": True, "0": True, "12500": True, "-1": False,
+        "1.5": False, "1000000001": False}
+
+
+def _with_x(values: dict) -> dict:
+    """Commune-level digital accesses not counted (x) in year N, with the total over the levels counted; and the
+    provincial library's digital accesses not counted in year N-1, its total left as the old sum (an error)."""
+    v = dict(values)
+    v["luot_truy_cap_xa_n"] = "x"
+    v["luot_truy_cap_tong_n"] = v["luot_truy_cap_tinh_n"] + v["luot_truy_cap_huyen_n"]
+    v["luot_truy_cap_tinh_p"] = "X"
+    return v
+
+
+def test_x_cells_check_the_same_in_the_live_check_sheet_and_in_python(lo, form2024, tmp_path):
+    p = provinces_for_year(2024)[0]
+    values = _with_x(sample_values(form2024, p, seed=3))
+    blank = write_template(form2024, tmp_path / "blank.xlsx", TemplateOptions(province=p))
+    out = tmp_path / template_filename(form2024, p)
+    rules = build_rules(form2024)
+    result = lo.fill(blank, out, _lo_values(values), read_cells=[(CHECK_SHEET, check_result_cell(i))
+                                                                 for i in range(len(rules))])
+    live = [c["string"] for c in result["cells"]]
+    read = check_file(out, year=2024)
+    assert live == [r.status(read.values) for r in rules]
+    assert "Đạt (không tính 1 ô ghi x)" in live
+    assert any(s.startswith("Lỗi: tổng cộng") and s.endswith("(không tính 1 ô ghi x)") for s in live)
+    assert read.values["luot_truy_cap_xa_n"] == "x" and read.values["luot_truy_cap_tinh_p"] == "x"
+    codes = [(f.code, f.field) for f in read.findings]
+    assert ("V08", "luot_truy_cap_xa_n") in codes and ("R06", "luot_truy_cap_tong_n") in codes
+    assert ("R02", "luot_truy_cap_tong_p") in codes and not any(c == "R01" for c, _ in codes)
+
+
+@pytest.fixture(scope="module")
+def text_round(lo, tmp_path_factory):
+    """Eight provinces whose officers typed every count as Vietnamese text in LibreOffice."""
+    tmp = tmp_path_factory.mktemp("vntext")
+    inbox, meant, typed = tmp / "inbox", {}, {}
+    inbox.mkdir()
+    for i, p in enumerate(provinces_for_year(2024)[::8]):
+        meant[p.code] = sample_values(FORM, p, seed=11)
+        typed[p.code] = as_vietnamese_text(FORM, meant[p.code], offset=i)
+        blank = write_template(FORM, tmp / f"blank-{p.code}.xlsx", TemplateOptions(province=p))
+        lo.fill(blank, inbox / template_filename(FORM, p), _lo_values(typed[p.code]))
+    return inbox, meant, typed
+
+
+def test_counts_typed_as_vietnamese_text_consolidate_to_the_counts_meant(text_round):
+    inbox, meant, typed = text_round
+    assert set().union(*map(one_group_shapes, typed.values())) == {"dot", "comma", "unit"}
+    con = consolidate([inbox], 2024)
+    for e in con.ledger:
+        assert e.result.verdict != Verdict.REJECTED, [(f.code, f.cell, f.message) for f in e.result.findings]
+        infos = [f for f in e.result.findings if f.code == "V01"]  # each reading is shown to the officer
+        assert infos and all(f"đọc là {fmt_number(e.result.values[f.field])}" in f.message for f in infos)
+    assert con.reporting == set(meant)
+    read = {(r.province_code, r.field_id): r.value for r in con.tidy.itertuples()}
+    for code, values in meant.items():
+        for f in FORM.fields_of("number"):
+            assert read[(code, f.id)] == values[f.id], (code, f.id, typed[code][f.id])
+    nat = national_table(con).set_index(["indicator", "dim"])
+    assert nat.loc[("the_cap_moi", "tong"), "n"] == sum(v["the_cap_moi_tong_n"] for v in meant.values())
