@@ -54,7 +54,7 @@ def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
             continue
         part = tidy[tidy["indicator"].isin(h.sum)]
         keys = ["province_code", "code_list", "province_name", "region", "dim", "dim_label", "year"]
-        # [values] a part marked x (không thống kê) is not a zero: the sum is over the parts counted; all parts
+        # a part marked x (không thống kê) is not a zero: the sum is over the parts counted; all parts
         # x gives x; a blank part gives no figure (never a partial sum)
         uncounted = part["status"] == NOT_COUNTED
         g = part.assign(_blank=part["value"].isna() & ~uncounted, _x=uncounted).groupby(keys, dropna=False).agg(

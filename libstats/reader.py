@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from .coerce import Coerced, coerce_count, coerce_date, coerce_text
+from .coerce import Coerced, coerce_date, coerce_number, coerce_text
 from .findings import Finding, make
 from .form import PROVINCE_FIELD, Field, Form
 from .provinces import Province, code_list_for_year, name_key, provinces_for_year, slug
@@ -172,7 +172,7 @@ def _merge_of(rects: list[tuple[str, int, int, int, int]], addr: str) -> str | N
 
 def _coerce(f: Field, raw: object, form: Form, date1904: bool) -> Coerced:
     if f.kind == "number":
-        return coerce_count(raw, {f.unit}, form.spec.max_count)  # only the field's own unit may follow
+        return coerce_number(raw, f.type, {f.unit}, form.spec.max_count)  # only the field's own unit may follow
     if f.type == "date":
         return coerce_date(raw, date1904)
     return coerce_text(raw, f.max_chars)

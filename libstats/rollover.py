@@ -58,7 +58,7 @@ def rebase_frame(df: pd.DataFrame, code_list: str = "2025", carry: dict[str, str
     field_ids = _field_ids(old) if "field_id" in old else {}
     grouped = old.groupby(keys + extra, dropna=False, sort=True)
     out = grouped["value"].agg(lambda s: s.sum() if s.notna().all() else pd.NA).reset_index()
-    if "status" in old:  # [values] x (không thống kê) only when every old figure was x; a mix is no figure
+    if "status" in old:  # x (không thống kê) only when every old figure was x; a mix is no figure
         out["status"] = grouped["status"].agg(lambda s: NOT_COUNTED if (s == NOT_COUNTED).all() else "").values
     # a new province whose old provinces are not all in the dataset has no figure, never a partial sum
     present = grouped["old_code"].agg(lambda s: frozenset(s)).values
@@ -102,7 +102,7 @@ def previous_year_prefill(form: Form, previous: pd.DataFrame) -> Callable[[Provi
         raise ValueError(f"bộ dữ liệu năm trước không có số liệu năm {form.year - 1}")
     if set(rows["code_list"]) != {form.code_list}:
         rows = rebase_frame(rows, form.code_list, carry_map(form.spec, form.year))
-    uncounted = rows["status"] == NOT_COUNTED if "status" in rows else False  # [values] x last year is prefilled as x
+    uncounted = rows["status"] == NOT_COUNTED if "status" in rows else False  # x last year is prefilled as x
     rows = rows[rows["value"].notna() | uncounted]
     figures = {(r.province_code, r.indicator, r.dim): (NOT_COUNTED if pd.isna(r.value) else int(r.value),
                                                        str(r.source_file), str(r.cell)) for r in rows.itertuples()}

@@ -102,7 +102,7 @@ class Indicator:
     label: str
     unit: str
     definition: str
-    type: str = "count"  # [values] the number rule of its cells: "count" (whole ≥ 0) or "decimal" (libstats.coerce)
+    type: str = "count"  # the number rule of its cells: "count" (whole ≥ 0) or "decimal" (libstats.coerce)
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ def test_x_last_year_is_prefilled_as_x_and_locked(x_round, tmp_path):
     dataset = write_dataset(con.tidy, tmp / "du-lieu-2024.csv")
     form = build_form(2025)
     p2025 = next(p for p in provinces_for_year(2025) if p.code == "01")  # Hà Nội keeps its code
-    opts = previous_year_prefill(form, dataset)(p2025)
+    opts = previous_year_prefill(form, load_dataset(dataset))(p2025)
     assert opts.values["luot_truy_cap_tinh_p"] == "x" and "luot_truy_cap_tinh_p" in opts.locked
     assert "x (không thống kê)" in opts.notes["luot_truy_cap_tinh_p"]
     # 2025 communes = 2024 districts (counted) + communes (x): no whole figure, so the cell is left open
