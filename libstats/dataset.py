@@ -12,11 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from .atomic import atomic_path
-from .datapackage import check_descriptor, write_descriptor
+from .datapackage import check_dataset, refuse_workbook, write_descriptor
 from .result import CheckResult
 from .findings import fmt_number, make
-from .form import Form, TableRow, build_form
-from .rollover import carry_map, rebase_frame
+from .form import Form, TableRow
 from .spec import Spec, default_spec
 
 __all__ = ["COLUMNS", "tidy_rows", "tidy_frame", "write_dataset", "load_dataset", "compare_with_previous",
@@ -59,7 +58,7 @@ def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Pat
 def load_dataset(path: Path, spec: Spec | None = None, report_year: int | None = None) -> pd.DataFrame:
     """Read a tidy dataset written by ``consolidate`` (of ``report_year`` when given) and check its description
     against ``spec``; ValueError names what is wrong. Notes for the user are in ``df.attrs["notes"]``."""
-    _refuse_workbook(Path(path))
+    refuse_workbook(Path(path))
     try:
         df = pd.read_csv(path, dtype=_DTYPES, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -68,25 +67,8 @@ def load_dataset(path: Path, spec: Spec | None = None, report_year: int | None =
     if missing:
         raise ValueError(f"{path}: không phải bộ dữ liệu của libstats (thiếu cột {', '.join(missing)})")
     df["province_code"] = df["province_code"].str.zfill(2)
-    df.attrs["notes"] = check_descriptor(Path(path), list(df.columns), spec or default_spec())
-    years = sorted({int(y) for y in df["year"].dropna()})
-    if report_year is not None and (not years or years[-1] != report_year):
-        raise ValueError(f"{Path(path).name} là bộ dữ liệu năm {years[-1] if years else '(không có số liệu)'}; "
-                         f"cần bộ dữ liệu năm {report_year} (tệp …_du-lieu.csv do lệnh consolidate năm "
-                         f"{report_year} ghi)")
+    df.attrs["notes"] = check_dataset(Path(path), df, spec or default_spec(), report_year)
     return df
-
-
-def _refuse_workbook(path: Path) -> None:
-    """A summary workbook (or any spreadsheet) given where the dataset CSV is expected: say which is which."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError:
-        return
-    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")) or path.suffix.lower() in {".xlsx", ".xls", ".ods"}:
-        raise ValueError(f"{path.name} là một bảng tính (tệp Excel), không phải bộ dữ liệu; cần tệp CSV "
-                         "…_du-lieu.csv mà lệnh consolidate ghi bên cạnh bảng tổng hợp")
 
 
 def previous_figures(df: pd.DataFrame, year: int, code_list: str,
@@ -95,6 +77,8 @@ def previous_figures(df: pd.DataFrame, year: int, code_list: str,
 
     A 2004-list dataset asked for on the 2025 basis is summed over the old provinces of each new one
     (every merger is a whole-province merger; see libstats.rollover for the district level)."""
+    from .rollover import rebase_frame
+
     rows = df[df["year"] == year]
     if rows.empty:
         return {}
@@ -117,6 +101,9 @@ class PreviousDifference:
 def compare_with_previous(results: list[CheckResult], dataset: Path, spec: Spec | None = None
                           ) -> list[PreviousDifference]:
     """Add a B01 finding for each difference, and return them (on the returns' own code-list basis)."""
+    from .form import build_form
+    from .rollover import carry_map
+
     years = {res.year for res in results if res.year is not None}
     df = load_dataset(dataset, spec, min(years) - 1 if len(years) == 1 else None)
     figures: dict[tuple[int, str], dict] = {}  # one (possibly rebased) lookup per year and code list
