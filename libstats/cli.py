@@ -96,7 +96,10 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
         from .dataset import load_dataset
         from .rollover import previous_year_prefill
         from .template import TemplateOptions
-        figures = previous_year_prefill(form, load_dataset(previous, form.spec, year - 1))
+        last_year = load_dataset(previous, form.spec, year - 1)
+        for note in last_year.attrs["notes"]:
+            click.echo(f"Lưu ý: {note}", err=True)
+        figures = previous_year_prefill(form, last_year)
 
         def prefill(p):
             return TemplateOptions(**vars(figures(p)))
@@ -327,6 +330,8 @@ def rebase(dataset, to_list, output):
 
     guard_outputs([dataset], [output])
     df = load_dataset(dataset)
+    for note in df.attrs["notes"]:
+        click.echo(f"Lưu ý: {note}", err=True)
     out = rebase_frame(df, to_list, carry_map(default_spec(), int(to_list)))
     write_dataset(out, output)
     click.echo(f"Đã chuyển {df['province_code'].nunique()} tỉnh sang {out['province_code'].nunique()} tỉnh "

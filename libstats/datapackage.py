@@ -22,7 +22,7 @@ from .provinces import provinces_for_year
 from .spec import Spec
 
 __all__ = ["DESCRIPTOR", "SCHEMA_VERSION", "COLUMN_FIELDS", "ColumnField", "DatasetMismatch", "descriptor",
-           "write_descriptor", "check_descriptor"]
+           "write_descriptor", "check_descriptor", "check_dataset", "refuse_workbook"]
 
 DESCRIPTOR = "datapackage.json"
 SCHEMA_VERSION = 1  # the layout of the tidy dataset; bump when a column changes meaning
@@ -173,3 +173,33 @@ def _check_spec(name: str, was: dict, indicators: list, spec: Spec) -> list[str]
     return [f"{name}: bộ dữ liệu được lập theo mẫu {spec.id} phiên bản {was.get('version')}, khác phiên bản "
             f"{spec.version} đang dùng; mọi chỉ tiêu của nó đều có trong mẫu đang dùng nên vẫn được đọc theo mã "
             "chỉ tiêu."]
+
+
+def refuse_workbook(path: Path) -> None:
+    """A summary workbook (or any spreadsheet) given where the dataset CSV is expected: say which is which."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return  # the CSV reader names the problem
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")) or path.suffix.lower() in {".xlsx", ".xls", ".ods"}:
+        raise DatasetMismatch(f"{path.name} là một bảng tính (tệp Excel), không phải bộ dữ liệu; cần tệp CSV "
+                              "…_du-lieu.csv mà lệnh consolidate ghi bên cạnh bảng tổng hợp")
+
+
+def check_dataset(csv_path: Path, df, spec: Spec, report_year: int | None = None) -> list[str]:
+    """:func:`check_descriptor`, and, when ``report_year`` is given, that the dataset is of that report year
+    (its latest year: a year-N dataset also holds the N-1 column)."""
+    notes = check_descriptor(csv_path, list(df.columns), spec)
+    if report_year is not None:
+        check_report_year(csv_path, df, report_year)
+    return notes
+
+
+def check_report_year(csv_path: Path | str, df, report_year: int) -> None:
+    """Refuse a dataset that is not of ``report_year`` (its latest year: a year-N dataset also holds N-1)."""
+    years = sorted({int(y) for y in df["year"].dropna()})
+    if not years or years[-1] != report_year:
+        raise DatasetMismatch(f"{Path(csv_path).name} là bộ dữ liệu năm {years[-1] if years else '(không có số liệu)'}"
+                              f"; cần bộ dữ liệu năm {report_year} (tệp …_du-lieu.csv do lệnh consolidate năm "
+                              f"{report_year} ghi)")

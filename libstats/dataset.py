@@ -13,15 +13,15 @@ import pandas as pd
 
 from .atomic import atomic_path
 from .coerce import NOT_COUNTED, is_not_counted
-from .datapackage import check_descriptor, write_descriptor
-from .result import CheckResult
+from .datapackage import check_dataset, refuse_workbook, write_descriptor
 from .findings import Finding, fmt_number, make
 from .form import Form, TableRow, build_form
+from .result import CheckResult
 from .rollover import carry_map, rebase_frame
 from .spec import Spec, default_spec
 
 __all__ = ["COLUMNS", "tidy_rows", "tidy_frame", "write_dataset", "load_dataset", "previous_differences",
-           "PreviousDifference", "previous_figures", "check_report_year"]
+           "PreviousDifference", "previous_figures"]
 
 COLUMNS = ["province_code", "code_list", "province_name", "region", "section", "table", "indicator", "dim",
            "dim_label", "unit", "year", "value", "status", "source_file", "sheet", "cell", "field_id"]
@@ -63,7 +63,7 @@ def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Pat
 def load_dataset(path: Path, spec: Spec | None = None, report_year: int | None = None) -> pd.DataFrame:
     """Read a tidy dataset written by ``consolidate`` (of ``report_year`` when given) and check its description
     against ``spec``; ValueError names what is wrong. Notes for the user are in ``df.attrs["notes"]``."""
-    _refuse_workbook(Path(path))
+    refuse_workbook(Path(path))
     try:
         df = pd.read_csv(path, dtype=_DTYPES, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     except (OSError, ValueError, pd.errors.ParserError) as exc:
@@ -72,32 +72,9 @@ def load_dataset(path: Path, spec: Spec | None = None, report_year: int | None =
     if missing:
         raise ValueError(f"{path}: không phải bộ dữ liệu của libstats (thiếu cột {', '.join(missing)})")
     df["province_code"] = df["province_code"].str.zfill(2)
-    df.attrs["notes"] = check_descriptor(Path(path), list(df.columns), spec or default_spec())
+    df.attrs["notes"] = check_dataset(Path(path), df, spec or default_spec(), report_year)
     df["status"] = df["status"].fillna("") if "status" in df else ""  # datasets before "x" have no status
-    if report_year is not None:
-        check_report_year(df, report_year, path)
     return df
-
-
-def check_report_year(df: pd.DataFrame, report_year: int, path: Path | str) -> None:
-    """Refuse (ValueError, in Vietnamese) a dataset that is not the one consolidated for ``report_year``."""
-    years = sorted({int(y) for y in df["year"].dropna()})
-    if not years or years[-1] != report_year:
-        raise ValueError(f"{Path(path).name} là bộ dữ liệu năm {years[-1] if years else '(không có số liệu)'}; "
-                         f"cần bộ dữ liệu năm {report_year} (tệp …_du-lieu.csv do lệnh consolidate năm "
-                         f"{report_year} ghi)")
-
-
-def _refuse_workbook(path: Path) -> None:
-    """A summary workbook (or any spreadsheet) given where the dataset CSV is expected: say which is which."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError:
-        return
-    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")) or path.suffix.lower() in {".xlsx", ".xls", ".ods"}:
-        raise ValueError(f"{path.name} là một bảng tính (tệp Excel), không phải bộ dữ liệu; cần tệp CSV "
-                         "…_du-lieu.csv mà lệnh consolidate ghi bên cạnh bảng tổng hợp")
 
 
 def previous_figures(df: pd.DataFrame, year: int, code_list: str,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .batch import WorkerLimits, check_many, collect_files, outlier_findings
-from .dataset import PreviousDifference, check_report_year, load_dataset, previous_differences
+from .datapackage import check_report_year
+from .dataset import PreviousDifference, load_dataset, previous_differences
 from .form import Form, build_form
 from .ledger import Entry, build_ledger
 from .provinces import Province, provinces_for_year
@@ -86,7 +87,7 @@ def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = N
     if year is None:
         return Review(None, None, [], ledger)
     if last_year is not None:
-        check_report_year(last_year, year - 1, previous)
+        check_report_year(previous, last_year, year - 1)
     form = build_form(year, spec)
     chosen = [e for e in ledger if e.status == "chosen"]
     diffs = previous_differences([e.result for e in chosen], last_year, spec) if last_year is not None else []

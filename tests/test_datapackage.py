@@ -111,6 +111,10 @@ def test_a_dataset_written_before_descriptors_is_read_with_a_note(tmp_path):
     assert len(df) == len(_rows())
     [note] = df.attrs["notes"]
     assert "không có mô tả (datapackage.json)" in note
+    run = CliRunner().invoke(main, ["rebase", str(csv), "-o", str(tmp_path / "out" / "r.csv")])
+    assert run.exit_code == 0, run.output
+    assert f"Lưu ý: {note}" in run.output
+    assert json.loads((tmp_path / "out" / DESCRIPTOR).read_text(encoding="utf-8"))["resources"][0]["path"] == "r.csv"
 
 
 def test_a_column_edited_away_is_refused(tmp_path):

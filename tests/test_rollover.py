@@ -16,7 +16,8 @@ from libstats.dataset import load_dataset, write_dataset
 from libstats.form import build_form
 from libstats.provinces import components, province, provinces_for_year
 from libstats.samples import sample_values
-from libstats.template import TemplateOptions, template_filename, write_template
+from libstats.check import check_file
+from libstats.template import TemplateOptions, template_filename, write_template, write_templates
 
 F2024, F2025 = build_form(2024), build_form(2025)
 
@@ -47,17 +48,21 @@ def test_2025_templates_prefill_exact_sums_of_the_merged_provinces_locked_with_a
     old = _old(load_dataset(dataset_2024))
     unchanged = 0
     for p in provinces_for_year(2025):
-        wb = openpyxl.load_workbook(tmp_path / template_filename(F2025, p))
-        ws = wb["2.2 Số liệu"]
+        path = tmp_path / template_filename(F2025, p)
+        values = check_file(path, year=2025).values
         for r in F2025.rows:
-            c = wb[r.p.sheet][r.p.cell]
-            assert c.value == expected_2025(old, p.code, r.indicator, r.dim), (p.name, r.id)
-            assert c.protection.locked and c.comment is not None and "năm 2024" in c.comment.text
-        assert ws[F2025.fields["the_cap_moi_tinh_n"].cell].protection.locked is False  # year N stays open
+            assert values[r.p.id] == expected_2025(old, p.code, r.indicator, r.dim), (p.name, r.id)
         if len(components(p.code)) == 1:
             unchanged += 1
             assert components(p.code) == (p.code,)
     assert unchanged == 11
+    for code in ("01", "08", "24"):  # whole, merged from two, merged with a reused code: as a user opens them
+        wb = openpyxl.load_workbook(tmp_path / template_filename(F2025, province(2025, code)))
+        for r in F2025.rows:
+            c = wb[r.p.sheet][r.p.cell]
+            assert c.value == expected_2025(old, code, r.indicator, r.dim)
+            assert c.protection.locked and c.comment is not None and "năm 2024" in c.comment.text
+        assert wb["2.2 Số liệu"][F2025.fields["the_cap_moi_tinh_n"].cell].protection.locked is False  # N stays open
 
 
 def test_rebase_gives_the_same_sums_and_leaves_national_totals_unchanged(dataset_2024, tmp_path):
@@ -109,23 +114,25 @@ def test_2025_consolidation_compares_with_2024_on_34_provinces(dataset_2024, tmp
     inbox = tmp_path / "inbox"
     from libstats.rollover import previous_year_prefill
     prefill = previous_year_prefill(F2025, load_dataset(dataset_2024))
-    for p in provinces_for_year(2025):
-        opts = prefill(p)
-        values = {**sample_values(F2025, p, seed=2), **opts.values}
+
+    def filled(p) -> TemplateOptions:
+        values = {**sample_values(F2025, p, seed=2), **prefill(p).values}
         for r in F2025.rows:  # keep the swing rule quiet: this test is about N-1
             values[r.gc.id] = "Sáp nhập tỉnh từ 01/7/2025."
         if p.code == "37":  # Ninh Bình corrects its 2024 provincial-library cards
             values["the_cap_moi_tinh_p"] += 10
             values["the_cap_moi_tong_p"] += 10
-        write_template(F2025, inbox / template_filename(F2025, p), TemplateOptions(province=p, values=values))
+        return TemplateOptions(values=values)
+
+    write_templates(F2025, list(provinces_for_year(2025)), inbox, prefill=filled)
     out = tmp_path / "tong-hop-2025.xlsx"
     result = CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2025", "--previous", str(dataset_2024),
                                        "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    ws = openpyxl.load_workbook(out)["Đối chiếu năm trước"]
-    diffs = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
+    summary = openpyxl.load_workbook(out)
+    diffs = [r for r in summary["Đối chiếu năm trước"].iter_rows(min_row=4, values_only=True) if r[0]]
     assert {(r[0], r[2], r[5]) for r in diffs} == {("Ninh Bình", "Cấp tỉnh", 10), ("Ninh Bình", "Tổng cộng", 10)}
-    nat = openpyxl.load_workbook(out)["Toàn quốc"]
+    nat = summary["Toàn quốc"]
     row = next(r for r in nat.iter_rows(min_row=4, values_only=True)
                if r[0] == "Tổng số tài nguyên thông tin (vốn tài liệu)" and r[1] == "Tổng cộng")
     old = load_dataset(dataset_2024)

@@ -13,6 +13,7 @@ from python_calamine import CalamineWorkbook
 from libstats.check import check_file
 from libstats.cli import main
 from libstats.consolidate import consolidate
+from libstats import demo as demo_mod
 from libstats.demo import run_demo
 from libstats.form import build_form
 from libstats.provinces import provinces_for_year, size
@@ -24,10 +25,23 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("demo"), 2024, say=lambda s: None)
+    """The demo command run once for 2024; the library result it rendered is kept for the tests."""
+    out, seen = tmp_path_factory.mktemp("demo") / "d", []
+
+    def recording(*args, **kwargs):
+        seen.append(run_demo(*args, **kwargs))
+        return seen[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(demo_mod, "run_demo", recording)
+        result = CliRunner().invoke(main, ["demo", str(out), "--year", "2024", "-q"])
+    assert result.exit_code == 0, result.output
+    [res] = seen
+    return res, result.output
 
 
 def test_each_flaw_gives_exactly_its_documented_findings_and_clean_returns_none(demo):
+    demo, _ = demo
     provinces = list(provinces_for_year(2024))
     codes: dict[str, set[str]] = {}
     for e in demo.consolidation.ledger:
@@ -41,6 +55,7 @@ def test_each_flaw_gives_exactly_its_documented_findings_and_clean_returns_none(
 
 
 def test_demo_national_figures_equal_the_sum_of_the_accepted_returns_read_independently(demo):
+    demo, _ = demo
     form = build_form(2024)
     used = [e.result for e in demo.consolidation.ledger if e.used]
     cells = {r.indicator: r.n for r in form.rows if r.dim == "tong"}
@@ -102,14 +117,14 @@ def test_committed_samples_are_what_the_command_makes(samples_2025):
         assert check_file(p).values == check_file(fresh[p.name]).values
 
 
-def test_demo_command_prints_the_paths_of_its_outputs(tmp_path):
-    result = CliRunner().invoke(main, ["demo", str(tmp_path / "d"), "--year", "2026", "-q"])
-    assert result.exit_code == 0, result.output
-    assert f"Bảng tổng hợp:   {tmp_path / 'd' / 'tong-hop-2026.xlsx'}" in result.output
-    assert (tmp_path / "d" / "tong-hop-2026_du-lieu.csv").exists()
-    assert len(list((tmp_path / "d" / "phan-hoi").glob("*.xlsx"))) >= 5
-    con = consolidate([tmp_path / "d" / "hop-thu"], 2026)
-    assert len(con.expected) == 34
+def test_demo_command_prints_the_paths_of_its_outputs(demo):
+    res, output = demo
+    out = res.summary.parent
+    assert f"Bảng tổng hợp:   {out / 'tong-hop-2024.xlsx'}" in output and res.summary.exists()
+    assert f"Bộ dữ liệu:      {out / 'tong-hop-2024_du-lieu.csv'}" in output and res.dataset.exists()
+    assert (out / "datapackage.json").exists()
+    assert len(list((out / "phan-hoi").glob("*.xlsx"))) >= 5
+    assert len(list((out / "mau-bieu").glob("*.xlsx"))) == len(res.consolidation.expected) == 63
 
 
 def test_check_consolidate_and_the_demo_give_the_same_verdicts_and_findings(demo):
@@ -117,9 +132,10 @@ def test_check_consolidate_and_the_demo_give_the_same_verdicts_and_findings(demo
         return {e["file"]: (e["fate"], e["verdict"], sorted((f["code"], f["sheet"], f["cell"]) for f in e["findings"]))
                 for e in entries}
 
-    from_demo = view(e.as_dict() for e in demo.consolidation.ledger)
-    from_consolidate = view(e.as_dict() for e in consolidate([demo.inbox], 2024).ledger)
-    out = CliRunner().invoke(main, ["check", str(demo.inbox), "--year", "2024", "--json"])
+    res, _ = demo
+    from_demo = view(e.as_dict() for e in res.consolidation.ledger)
+    from_consolidate = view(e.as_dict() for e in consolidate([res.inbox], 2024).ledger)
+    out = CliRunner().invoke(main, ["check", str(res.inbox), "--year", "2024", "--json"])
     from_check = view(json.loads(out.output))
     assert from_check == from_consolidate == from_demo
     assert {fate for fate, _, _ in from_check.values()} >= {"accepted", "rejected", "superseded"}
