@@ -280,7 +280,8 @@ class _Writer:
             f"Các trang theo đề cương ({names('narrative')}): ghi nội dung báo cáo vào ô bên phải mỗi mục. Có thể "
             "xuống dòng trong ô bằng Alt+Enter (Excel) hoặc Ctrl+Enter (LibreOffice).",
             f"Trang {names('table')}: ghi số liệu năm {form.year} và năm {form.year - 1} bằng số "
-            "nguyên, không ghi đơn vị, không dùng chữ. Ghi 0 nếu không có. Cột tăng/giảm và tỷ lệ (%) tự tính.",
+            "nguyên, không ghi đơn vị, không dùng chữ. Ghi 0 nếu không có; ghi x nếu không thống kê (ô ghi x "
+            "không có số liệu, không tính là 0). Cột tăng/giảm và tỷ lệ (%) tự tính.",  # [values] issue 9
             f"Khi số liệu thay đổi quá {form.spec.swing_threshold_pct:g}% so với năm trước, ghi lý do ở cột "
             "“Giải thích”. Dòng “Tổng cộng” phải bằng tổng các cấp.",
             f"Trang “{CHECK_SHEET}” tự động cho biết ô nào còn trống, tổng nào chưa khớp, thay đổi nào cần giải thích. "
