@@ -1,31 +1,43 @@
 """A small, bounded reader of the parts of an .xlsx that libstats needs.
 
 It reads only what it is asked for: the sheet list, defined names, custom properties, and the values and
-formulas of a given set of cells, plus each sheet's protection and merged ranges. It streams the XML with
-defusedxml (no entity expansion), checks sizes and compression ratios before parsing, and never allocates by
-the declared dimension, so a cell at XFD1048576 or a 400 MB string table cannot take the process down.
+formulas of a given set of cells, plus each sheet's protection and merged ranges. Sheets holding no wanted
+cell are never read. Every part is size-capped before it is read, then checked well-formed by expat (C speed,
+no callbacks; a DTD refuses the file, so no entity is ever declared or expanded). A part in the plain shape
+every spreadsheet program writes (no comments, CDATA, processing instructions or entity references beyond the
+five predefined ones; one default namespace, on the root; uniform tag spellings) is read with linear byte
+searches; any other part is read by the full parser (defusedxml). tests/test_reader_differential.py proves
+the two equal over a corpus built by code, and tests/test_libreoffice_reader.py compares both with what
+LibreOffice shows.
+
+Values are read the way spreadsheet programs read them: a number is the XML Schema double lexical form and
+nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read);
+a cell written twice refuses the file (LibreOffice 7.4 shows the last copy, Excel repairs the file).
 """
 
 from __future__ import annotations
 
-import html
 import io
 import posixpath
 import re
 import zipfile
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from defusedxml.ElementTree import iterparse
 
 from .layout import col_name, is_address, split_address
 
-__all__ = ["XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells"]
+__all__ = ["XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells", "parse_number"]
 
-NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+URI_MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+URI_PKG_REL = b"http://schemas.openxmlformats.org/package/2006/relationships"
+URI_CUSTOM = b"http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+URI_VT = b"http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+NS_MAIN = "{" + URI_MAIN.decode() + "}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
+NS_PKG_REL = "{" + URI_PKG_REL.decode() + "}"
+NS_CUSTOM = "{" + URI_CUSTOM.decode() + "}"
 
 
 class XlsxError(Exception):
@@ -39,9 +51,10 @@ class XlsxError(Exception):
 @dataclass(frozen=True)
 class Limits:
     max_uncompressed: int = 200 * 2**20  # all parts together
+    max_part: int = 32 * 2**20  # any one part read (a sheet, the shared strings, the workbook)
     max_ratio: int = 100  # uncompressed / compressed, per part over 1 MB
     max_parts: int = 5000
-    max_cells: int = 2_000_000  # <c> elements scanned over all sheets
+    max_cells: int = 500_000  # <c> elements scanned over the sheets read
 
 
 @dataclass(frozen=True)
@@ -49,13 +62,14 @@ class Cell:
     value: object  # float, str, bool, or None
     formula: str | None = None
     error: str | None = None  # "#DIV/0!" etc.
+    invalid: str | None = None  # what <v> holds when it is no number a spreadsheet program reads ("5_78", "NaN")
 
 
 @dataclass
 class SheetInfo:
     name: str
     path: str
-    state: str = "visible"
+    state: str = "visible"  # "hidden", "veryHidden"
     protected: bool = False
     merged: list[str] = field(default_factory=list)
 
@@ -71,6 +85,7 @@ class Workbook:
     zip: zipfile.ZipFile = field(repr=False, default=None)
     limits: Limits = field(default_factory=Limits)
     modified: str = ""  # docProps/core.xml dcterms:modified: when the province last saved the file
+    fast: bool = True  # False: read every part with the full parser (the differential test's oracle)
 
     def sheet(self, name: str) -> SheetInfo | None:
         return next((s for s in self.sheets if s.name == name), None)
@@ -88,44 +103,73 @@ def _check_sizes(z: zipfile.ZipFile, limits: Limits) -> None:
             raise XlsxError("F06", f"tỷ lệ nén bất thường ở {i.filename}")
 
 
-def _iter(z: zipfile.ZipFile, name: str):
+def _part(z: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
+    """A part's bytes, never more than ``limits.max_part`` of them (the declared size may lie)."""
+    if z.getinfo(name).file_size > limits.max_part:
+        raise XlsxError("F06", f"phần {name} giải nén ra {z.getinfo(name).file_size // 2**20} MB")
     with z.open(name) as fh:
-        yield from iterparse(fh, events=("start", "end"))
+        data = fh.read(limits.max_part + 1)
+    if len(data) > limits.max_part:
+        raise XlsxError("F06", f"phần {name} quá lớn")
+    return data
 
 
-_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*)[\s>/]")
+def _iter(data: bytes):
+    yield from iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
 
 
-def _plain(data: bytes) -> bool:
-    """XML the fast path may read with patterns: no DTD (so no entities) and an unprefixed root element.
-    Both can only be at the start of a part, before the root element's first child."""
-    head = data[:4096]
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+_DECL = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*\?>\s*")
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.-]*)(\s[^>]*)?>")
+_FOREIGN_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
+
+
+def _has(data: bytes, marker: bytes, start: int = 0) -> bool:
+    """``marker`` in data[start:]; its first byte is looked for alone first (a one-byte search runs at memchr
+    speed, a two-byte one is several times slower, and most markers never occur)."""
+    return data.find(marker[:1], start) >= 0 and data.find(marker, start) >= 0
+
+
+def _plain(data: bytes, uri: bytes) -> bool:
+    """Whether a part has the one plain shape the byte searches read exactly: no comment, CDATA, DTD or
+    processing instruction (their text would look like elements), only the five predefined entities, and
+    the namespace ``uri`` declared once, as the default, on an unprefixed root, and nowhere rebound."""
+    decl = _DECL.match(data)
+    start = decl.end() if decl else 0
+    if _has(data, b"<!") or _has(data, b"<?", start) or (_has(data, b"&") and _FOREIGN_AMP.search(data)):
         return False
-    root = _ROOT.search(head.split(b"?>", 1)[-1] if head.startswith(b"<?xml") else head)
-    return bool(root) and b":" not in root[1]
+    root = _ROOT_TAG.match(data, start)
+    if not root or not root[2] or b'xmlns="' + uri + b'"' not in root[2]:
+        return False
+    return data.count(uri) == 1 and data.count(b"xmlns") == data.count(b"xmlns:") + 1
 
 
-_REL = re.compile(rb"<Relationship\b([^>]*)/?>")
+def _tags_plain(data: bytes, tag: bytes, longer: tuple[bytes, ...] = ()) -> bool:
+    """Every ``<tag`` is written '<tag ' (``longer``: other element names that start with ``tag``)."""
+    return data.count(b"<" + tag) == data.count(b"<" + tag + b" ") + sum(data.count(b"<" + t) for t in longer)
 
 
-def _rels(z: zipfile.ZipFile, name: str) -> dict[str, str]:
-    if name not in z.NameToInfo:
-        return {}
-    data = z.read(name)
-    if _plain(data):
-        return {_attr(a, "Id"): _attr(a, "Target") for a in _REL.findall(data)}
-    out = {}
-    for event, el in _iter(z, name):
-        if event == "end" and el.tag == NS_PKG_REL + "Relationship":
-            out[el.get("Id")] = el.get("Target")
-    return out
+_ESCAPES = ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&quot;", b'"'), (b"&apos;", b"'"), (b"&amp;", b"&"))
 
 
-_SHEET = re.compile(rb"<sheet\b([^>]*)/?>")
-_DEFNAME = re.compile(rb"<definedName\b([^>]*)>(.*?)</definedName>", re.S)
-_LOCAL = re.compile(rb"\blocalSheetId=")
-_NAME = re.compile(rb'\bname="([^"]*)"')
+def _text(raw: bytes | None) -> str | None:
+    """Character data of a plain part → str (only the five predefined entities can occur there)."""
+    if raw is None:
+        return None
+    if b"&" in raw:
+        for k, v in _ESCAPES:
+            raw = raw.replace(k, v)
+    return raw.decode("utf-8")
+
+
+_XESC = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape_ooxml(text: str | None) -> str | None:
+    """OOXML's _xHHHH_ escapes in string values (as Excel and LibreOffice resolve them)."""
+    return _XESC.sub(lambda m: chr(int(m[1], 16)), text) if text and "_x" in text else text
+
+
+_REL = re.compile(rb"<Relationship\b([^>]*)>")
 
 
 def _attr(attrs: bytes, name: str) -> str | None:
@@ -133,24 +177,46 @@ def _attr(attrs: bytes, name: str) -> str | None:
     return _text(m[1]) if m else None
 
 
+def _rels(z: zipfile.ZipFile, name: str, limits: Limits, fast: bool) -> dict[str, str]:
+    if name not in z.NameToInfo:
+        return {}
+    data = _part(z, name, limits)
+    if fast and _plain(data, URI_PKG_REL) and _tags_plain(data, b"Relationship", (b"Relationships",)) and not (
+            _has(data, b"'") or _has(data, b" =") or _has(data, b"= ")):
+        return {_attr(a, "Id"): _attr(a, "Target") for a in _REL.findall(data)}
+    out = {}
+    for event, el in _iter(data):
+        if event == "end" and el.tag == NS_PKG_REL + "Relationship":
+            out[el.get("Id")] = el.get("Target")
+    return out
+
+
+_SHEET = re.compile(rb"<sheet\b([^>]*)>")
+_DEFNAME = re.compile(rb"<definedName\b([^>]*)>([^<]*)</definedName>")
+_LOCAL = re.compile(rb"\blocalSheetId=")
+_NAME = re.compile(rb'\bname="([^"]*)"')
+
+
 def _sheet_path(target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
 
 
-def _workbook(z: zipfile.ZipFile) -> tuple[list[SheetInfo], dict[str, str], bool]:
-    rels = _rels(z, "xl/_rels/workbook.xml.rels")
-    data = z.read("xl/workbook.xml")
-    if _plain(data):
+def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[SheetInfo], dict[str, str], bool]:
+    rels = _rels(z, "xl/_rels/workbook.xml.rels", limits, fast)
+    data = _part(z, "xl/workbook.xml", limits)
+    if fast and _plain(data, URI_MAIN) and _tags_plain(data, b"sheet", (b"sheets",)) and _tags_plain(
+            data, b"definedName", (b"definedNames",)) and data.count(b"<definedName ") == len(
+            _DEFNAME.findall(data)) and not (_has(data, b"='") or _has(data, b" =") or _has(data, b"= ")):
         sheets = [SheetInfo(_attr(a, "name"), _sheet_path(rels.get(_attr(a, "r:id") or "", "")),
                             _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
         names = {_text(_NAME.search(a)[1]).lower(): (_text(v) or "").strip() for a, v in _DEFNAME.findall(data)
                  if not _LOCAL.search(a) and _NAME.search(a)}
         pr = re.search(rb"<workbookPr\b[^>]*>", data)
-        date1904 = bool(pr and re.search(rb'date1904="(1|true)"', pr[0]))
-        if all(s.name and s.path != "." for s in sheets):  # else an unusual prefix: use the full parser
+        date1904 = bool(pr and re.search(rb'\sdate1904="(1|true)"', pr[0]))
+        if all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in data:
             return sheets, names, date1904
     sheets, names, date1904 = [], {}, False
-    for event, el in _iter(z, "xl/workbook.xml"):
+    for event, el in _iter(data):
         if event != "end":
             continue
         if el.tag == NS_MAIN + "sheet":
@@ -163,30 +229,40 @@ def _workbook(z: zipfile.ZipFile) -> tuple[list[SheetInfo], dict[str, str], bool
     return sheets, names, date1904
 
 
-_PROPERTY = re.compile(rb'<property\b[^>]*?\bname="([^"]*)"[^>]*>\s*<vt:\w+>([^<]*)</vt:\w+>', re.S)
+_PROPERTY = re.compile(rb'<property\b([^>]*)>\s*<vt:\w+>([^<]*)</vt:\w+>\s*</property>')
 
 
-def _custom(z: zipfile.ZipFile) -> dict[str, str]:
+def _custom(z: zipfile.ZipFile, limits: Limits, fast: bool) -> dict[str, str]:
     if "docProps/custom.xml" not in z.NameToInfo:
         return {}
-    data = z.read("docProps/custom.xml")
-    if _plain(data):
-        found = {_text(k): _text(v) for k, v in _PROPERTY.findall(data)}
-        if len(found) == data.count(b"<property "):  # else an unusual shape: let the parser read it
-            return found
+    data = _part(z, "docProps/custom.xml", limits)
+    if fast and _plain(data, URI_CUSTOM) and _tags_plain(data, b"property") and data.count(URI_VT) == 1:
+        found = [(_attr(a, "name"), _text(v)) for a, v in _PROPERTY.findall(data)]
+        if len(found) == data.count(b"<property ") and all(k is not None for k, _ in found):
+            return dict(found)
     out = {}
-    for event, el in _iter(z, "docProps/custom.xml"):
+    for event, el in _iter(data):
         if event == "end" and el.tag == NS_CUSTOM + "property":
             value = next(iter(el), None)
             out[el.get("name")] = (value.text or "") if value is not None else ""
     return out
 
 
-def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple]:
-    """Scan one sheet: protection, merges, and (type, value, formula, inline text) of the wanted cells."""
+def _duplicate(addr: str) -> XlsxError:
+    return XlsxError("F03", f"ô {addr} được ghi hai lần trong tệp")
+
+
+def _runs(el) -> str:
+    """The text of a string item: its <t>, or its rich-text runs' <t>; phonetic runs (rPh) are not shown."""
+    return "".join(t.text or "" for r in el if r.tag != NS_MAIN + "rPh"
+                   for t in ([r] if r.tag == NS_MAIN + "t" else r.iter(NS_MAIN + "t")))
+
+
+def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple]:
+    """The full parser: protection, merges, and (type, value, formula, inline text) of the wanted cells."""
     found = {}
     current, row_num, col_num = None, 0, 0
-    for event, el in _iter(z, sheet.path):
+    for event, el in _iter(data):
         tag = el.tag
         if event == "start":
             if tag == NS_MAIN + "c":
@@ -200,6 +276,8 @@ def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dic
                 else:
                     col_num = split_address(addr)[1] + 1 if is_address(addr) else col_num + 1
                 current = addr if addr in wanted else None
+                if current in found:
+                    raise _duplicate(current)
             elif tag == NS_MAIN + "row":
                 row_num = int(el.get("r") or row_num + 1)
                 col_num = 0
@@ -208,9 +286,11 @@ def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dic
             if current is not None:
                 f = el.find(NS_MAIN + "f")
                 v = el.find(NS_MAIN + "v")
-                inline = "".join(t.text or "" for t in el.iter(NS_MAIN + "t")) if el.get("t") == "inlineStr" else None
+                is_ = el.find(NS_MAIN + "is")
+                inline = _runs(is_) if el.get("t") == "inlineStr" and is_ is not None else None
                 found[current] = (el.get("t", "n"), v.text if v is not None else None,
                                   (f.text or "") if f is not None else None, inline)
+                current = None
             el.clear()
         elif tag == NS_MAIN + "row":
             el.clear()
@@ -221,32 +301,10 @@ def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dic
     return found
 
 
-_C = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_ADDRESSED = re.compile(rb'<c\b[^>]*?\br="')
 _SIMPLE = re.compile(rb'<c r="[A-Z]+\d+"(?: s="\d+")?(?: t="(\w+)")?(?:/>|>(?:<v>([^<]*)</v>)?</c>)')
-_ATTR_T = re.compile(rb'\bt="([^"]*)"')
-_F = re.compile(rb"<f\b[^>]*?(?:/>|>(.*?)</f>)", re.S)
-_V = re.compile(rb"<v>(.*?)</v>", re.S)
-_T = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
-_RPH = re.compile(rb"<rPh\b.*?</rPh>", re.S)
-_SI = re.compile(rb"<si>(.*?)</si>|<si/>", re.S)
-_XESC = re.compile(r"_x([0-9A-Fa-f]{4})_")
-
-
-def _text(raw: bytes | None) -> str | None:
-    """XML character data → str: entities and OOXML's _xHHHH_ escapes resolved (never expanded from a DTD)."""
-    if raw is None:
-        return None
-    text = raw.decode("utf-8")
-    if "&" in text:
-        text = html.unescape(text)
-    return _XESC.sub(lambda m: chr(int(m[1], 16)), text) if "_x" in text else text
-
-
-@lru_cache(maxsize=64)
-def _wanted_re(wanted: frozenset[str]) -> re.Pattern:
-    alternatives = b"|".join(a.encode("ascii") for a in sorted(wanted)) or b"(?!)"
-    return re.compile(rb'<c\b[^>]*?\br="(' + alternatives + rb')"')
+_ADDRESS = re.compile(rb'<c r="([^"]*")')
+_T = re.compile(rb"<t\b[^>]*?(?:/>|>([^<]*)</t>)")
+_RPH = re.compile(rb"<rPh\b.*?</rPh>", re.S)  # only where every <rPh has its </rPh> (rPh never nests)
 
 
 @lru_cache(maxsize=64)
@@ -254,113 +312,154 @@ def _in_sheet_order(wanted: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(wanted, key=split_address))
 
 
-def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple] | None:
-    """The common case at C speed: unprefixed tags and every cell addressed. None: use the full parser."""
-    if not _plain(data):
+def _rich(body: bytes) -> str | None:
+    """The text of a plain string item: its <t> runs without the phonetic ones. None: not plain."""
+    if body.count(b"<t") != body.count(b"</t>") + body.count(b"<t/>") or body.count(b"</t") != body.count(
+            b"</t>") or body.count(b"<rPh") != body.count(b"</rPh>"):
         return None
-    if b"<c>" in data:
-        return None  # a cell with no attributes has no address: count positions with the full parser
+    if b"<rPh" in body:
+        body = _RPH.sub(b"", body)
+    return "".join(_text(x[1]) or "" for x in _T.finditer(body))
+
+
+def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple] | None:
+    """The common case with byte searches: a plain part, every cell written '<c r="A1"', each wanted cell
+    holding at most a value (no formula, no inline text). None: not that case, use the full parser."""
+    if not _plain(data, URI_MAIN) or _has(data, b"<c>") or _has(data, b"<c/") or _has(data, b"<c\t") or _has(
+            data, b"<c\n") or _has(data, b"<c\r"):
+        return None
     cells = data.count(b"<c ")
+    if data.count(b'<c r="') != cells:
+        return None  # some cell without its address first: count positions with the full parser
     budget[0] -= cells
     if budget[0] < 0:
         raise XlsxError("F06", "quá nhiều ô")
-    direct = data.count(b'<c r="') == cells
-    if not direct and len(_ADDRESSED.findall(data)) != cells:
-        return None  # some cell has no address: count positions with the full parser
-    found = {}
-    if direct:  # every cell starts with its address: find each wanted one directly
-        starts, pos = [], 0
-        for addr in _in_sheet_order(frozenset(wanted)):
-            tag = b'<c r="' + addr.encode("ascii") + b'"'
-            i = data.find(tag, pos)
-            if i < 0:
-                i = data.find(tag)  # cells out of order: look from the start before calling it absent
-            if i >= 0:
-                starts.append((addr, i))
-                pos = i
-    else:
-        starts = [(hit[1].decode("ascii"), hit.start()) for hit in _wanted_re(frozenset(wanted)).finditer(data)]
-    for addr, start in starts:
+    addresses = _ADDRESS.findall(data)
+    twice = len(set(addresses)) != len(addresses)
+    found, pos = {}, 0
+    for addr in _in_sheet_order(frozenset(wanted)):
+        tag = b'<c r="' + addr.encode("ascii") + b'"'
+        start = data.find(tag, pos)
+        if start < 0:
+            start = data.find(tag)  # cells out of order: look from the start before calling it absent
+            if start < 0:
+                continue
+        pos = start
+        if twice and addresses.count(tag[6:]) > 1:
+            raise _duplicate(addr)
         simple = _SIMPLE.match(data, start)
-        if simple:  # most cells: a value or nothing, no formula, no inline text
-            kind = simple[1].decode("ascii") if simple[1] else "n"
-            found[addr] = (kind, _text(simple[2]), None, None)
-            continue
-        m = _C.match(data, start)
-        body = m[2] or b""
-        t = _ATTR_T.search(m[1])
-        kind = t[1].decode("ascii") if t else "n"
-        f, v = _F.search(body), _V.search(body)
-        inline = "".join(_text(x[1]) or "" for x in _T.finditer(_RPH.sub(b"", body))) if kind == "inlineStr" else None
-        found[addr] = (kind, _text(v[1]) if v else None, (_text(f[1]) or "") if f else None, inline)
-    prot = re.search(rb"<sheetProtection\b[^>]*>", data)
-    sheet.protected = bool(prot and re.search(rb'\bsheet="(1|true)"', prot[0]))
-    sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"', data)]
+        if not simple:
+            return None  # a formula, inline text or another attribute: the full parser reads it
+        found[addr] = (simple[1].decode("ascii") if simple[1] else "n", _text(simple[2]), None, None)
+    prot = [m for m in re.findall(rb"<sheetProtection\b[^>]*>", data)]
+    if len(prot) > 1 or any(b"='" in m or b" =" in m or b"= " in m for m in prot):
+        return None
+    sheet.protected = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0]))
+    sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"/>', data)]
+    if len(sheet.merged) != data.count(b"<mergeCell ") or not _tags_plain(data, b"mergeCell", (b"mergeCells",)):
+        return None
     return found
 
 
-def _shared_strings(z: zipfile.ZipFile, needed: set[int]) -> dict[int, str]:
-    if not needed or "xl/sharedStrings.xml" not in z.NameToInfo:
+def _shared_strings(z: zipfile.ZipFile, needed: set[int], limits: Limits, fast: bool) -> dict[int, str]:
+    if not needed:
         return {}
-    data = z.read("xl/sharedStrings.xml")
-    if _plain(data) and b"<si/>" not in data:
-        items = data.split(b"<si>")[1:]  # C-speed split; only the strings asked for are parsed
-
-        def one(item: bytes) -> str:
-            body = item.split(b"</si>", 1)[0]
-            return "".join(_text(x[1]) or "" for x in _T.finditer(_RPH.sub(b"", body) if b"<rPh" in body else body))
-        return {i: one(items[i]) for i in needed if i < len(items)}
-    out, index, top = {}, -1, max(needed)
-    for event, el in _iter(z, "xl/sharedStrings.xml"):
-        if event == "end" and el.tag == NS_MAIN + "si":
-            index += 1
-            if index in needed:
-                # rich text runs are concatenated; phonetic runs (rPh) are not part of the text
-                out[index] = "".join(t.text or "" for r in el if r.tag != NS_MAIN + "rPh"
-                                     for t in ([r] if r.tag == NS_MAIN + "t" else r.iter(NS_MAIN + "t")))
-            el.clear()
-            if index >= top:
+    if "xl/sharedStrings.xml" not in z.NameToInfo:
+        raise XlsxError("F03", "thiếu bảng chuỗi (sharedStrings)")
+    data = _part(z, "xl/sharedStrings.xml", limits)
+    out, top = {}, max(needed)
+    if fast and _plain(data, URI_MAIN) and data.count(b"<si>") == data.count(b"<si"):
+        pos = data.find(b"<si>")
+        for index in range(top + 1):  # only up to the last string asked for; only those are decoded
+            if pos < 0:
                 break
+            end = data.find(b"</si>", pos)
+            if end < 0:
+                return _shared_strings(z, needed, limits, False)
+            if index in needed:
+                text = _rich(data[pos + 4:end])
+                if text is None:
+                    return _shared_strings(z, needed, limits, False)
+                out[index] = text
+            pos = data.find(b"<si>", end)
+    else:
+        index = -1
+        for event, el in _iter(data):
+            if event == "end" and el.tag == NS_MAIN + "si":
+                index += 1
+                if index in needed:
+                    out[index] = _runs(el)
+                el.clear()
+                if index >= top:
+                    break
+    missing = sorted(needed - out.keys())
+    if missing:
+        raise XlsxError("F03", f"ô trỏ tới chuỗi số {missing[0]} không có trong bảng chuỗi")
     return out
+
+
+_XSD_DOUBLE = re.compile(r"[ \t\r\n]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\r\n]*")
+
+
+def parse_number(raw: str) -> float | None:
+    """A number as spreadsheet programs read <v>: the XML Schema double form, finite; None for anything else
+    (Python's float() also takes '5_78', Arabic-Indic digits, 'NaN', 'inf': no spreadsheet shows those)."""
+    if not _XSD_DOUBLE.fullmatch(raw):
+        return None
+    value = float(raw)
+    return value + 0.0 if value not in (float("inf"), float("-inf")) else None  # + 0.0: -0 is shown as 0
+
+
+def _string_index(raw: str | None) -> int | None:
+    return int(raw) if raw is not None and raw.isascii() and raw.isdigit() else None
 
 
 def _cell(kind: str, raw: str | None, formula: str | None, inline: str | None, strings: dict[int, str]) -> Cell:
     if kind == "s":
-        value = strings.get(int(raw)) if raw is not None else None
-    elif kind == "inlineStr":
-        value = inline
-    elif kind in ("str", "d"):
-        value = raw
-    elif kind == "b":
-        value = raw in ("1", "true")
-    elif kind == "e":
+        index = _string_index(raw)
+        if index is None and raw not in (None, ""):
+            return Cell(None, formula, invalid=raw)
+        return Cell(_unescape_ooxml(strings.get(index)) if index is not None else None, formula)
+    if kind == "inlineStr":
+        return Cell(_unescape_ooxml(inline), formula)
+    if kind in ("str", "d"):
+        return Cell(_unescape_ooxml(raw) if kind == "str" else raw, formula)
+    if kind == "b":
+        if raw in (None, ""):
+            return Cell(None, formula)
+        value = {"1": True, "true": True, "0": False, "false": False}.get(raw.strip())
+        return Cell(value, formula, invalid=None if value is not None else raw)
+    if kind == "e":
         return Cell(None, formula, raw or "#N/A")
-    else:
-        value = float(raw) if raw not in (None, "") else None
-    return Cell(value, formula)
+    if raw is None or raw == "":
+        return Cell(None, formula)
+    value = parse_number(raw)
+    return Cell(value, formula, invalid=None if value is not None else raw)
 
 
-def open_xlsx(data: bytes, limits: Limits = Limits(), z: zipfile.ZipFile | None = None) -> Workbook:
+def open_xlsx(data: bytes, limits: Limits = Limits(), z: zipfile.ZipFile | None = None, fast: bool = True) -> Workbook:
     """Open .xlsx bytes (or the zip already opened on them): sizes checked, sheets, defined names and custom
-    properties read; no cells yet."""
+    properties read; no cells yet. ``fast=False`` reads every part with the full parser."""
     try:
         z = z or zipfile.ZipFile(io.BytesIO(data))
         _check_sizes(z, limits)
-        sheets, names, date1904 = _workbook(z)
-        custom = _custom(z)
+        sheets, names, date1904 = _workbook(z, limits, fast)
+        custom = _custom(z, limits, fast)
+        modified = ""
+        if "docProps/core.xml" in z.NameToInfo:
+            m = re.search(rb"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>", _part(z, "docProps/core.xml", limits))
+            modified = m[1].decode("ascii", "replace").strip() if m else ""
     except XlsxError:
         raise
     except Exception as exc:  # BadZipFile, EOFError, XML parse errors, DefusedXmlException...: a corrupt file
         raise XlsxError("F03", type(exc).__name__ + (f": {exc}" if str(exc) else "")) from exc
-    modified = ""
-    if "docProps/core.xml" in z.NameToInfo:
-        m = re.search(rb"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>", z.read("docProps/core.xml"))
-        modified = m[1].decode("ascii", "replace").strip() if m else ""
-    return Workbook(sheets, names, custom, date1904, "xl/vbaProject.bin" in z.NameToInfo, {}, z, limits, modified)
+    return Workbook(sheets, names, custom, date1904, "xl/vbaProject.bin" in z.NameToInfo, {}, z, limits, modified,
+                    fast)
 
 
 def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Cell]:
-    """Read the cells ``wanted`` ({sheet name: {"B9", ...}}); also fills each sheet's protection and merges."""
+    """Read the cells ``wanted`` ({sheet name: {"B9", ...}}); also fills each sheet's protection and merges.
+    Only the sheets named in ``wanted`` are opened."""
     z = wb.zip
     try:
         budget = [wb.limits.max_cells]
@@ -369,13 +468,15 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
         for sheet in wb.sheets:
             if sheet.path in names and sheet.name in wanted:
                 cells_wanted = wanted[sheet.name]
-                found = _scan_fast(z.read(sheet.path), sheet, cells_wanted, budget)
+                data = _part(z, sheet.path, wb.limits)
+                found = _scan_fast(data, sheet, cells_wanted, budget) if wb.fast else None
                 if found is None:
-                    found = _scan_sheet(z, sheet, cells_wanted, budget)
+                    sheet.merged = []
+                    found = _scan_sheet(data, sheet, cells_wanted, budget)
                 for addr, cell in found.items():
                     raw[(sheet.name, addr)] = cell
-        needed = {int(r[1]) for r in raw.values() if r[0] == "s" and r[1] is not None and r[1].isdigit()}
-        strings = _shared_strings(z, needed)
+        needed = {i for r in raw.values() if r[0] == "s" and (i := _string_index(r[1])) is not None}
+        strings = _shared_strings(z, needed, wb.limits, wb.fast)
         cells = {key: _cell(*r, strings) for key, r in raw.items()}
     except XlsxError:
         raise
