@@ -55,6 +55,10 @@ class Limits:
     max_ratio: int = 100  # uncompressed / compressed, per part over 1 MB
     max_parts: int = 5000
     max_cells: int = 500_000  # <c> elements scanned over the sheets read
+    max_elements: int = 2_000_000  # elements the full parser meets in one part
+    max_depth: int = 64  # elements open at once (a sheet needs 6)
+    max_names: int = 20_000  # defined names (the spec has a few hundred)
+    max_merges: int = 20_000  # merged ranges on one sheet
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,19 @@ def _part(z: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
     return data
 
 
-def _iter(data: bytes):
-    yield from iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
+def _iter(data: bytes, limits: Limits):
+    """The full parser's (event, element) stream, with no DTD and bounded element count and depth."""
+    elements, depth = 0, 0
+    for event, el in iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True):
+        if event == "start":
+            elements, depth = elements + 1, depth + 1
+            if elements > limits.max_elements:
+                raise XlsxError("F06", "quá nhiều phần tử XML")
+            if depth > limits.max_depth:
+                raise XlsxError("F03", "các phần tử XML lồng nhau quá sâu")
+        else:
+            depth -= 1
+        yield event, el
 
 
 _DECL = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*\?>\s*")
@@ -131,8 +146,11 @@ def _has(data: bytes, marker: bytes, start: int = 0) -> bool:
 
 def _plain(data: bytes, uri: bytes) -> bool:
     """Whether a part has the one plain shape the byte searches read exactly: no comment, CDATA, DTD or
-    processing instruction (their text would look like elements), only the five predefined entities, and
-    the namespace ``uri`` declared once, as the default, on an unprefixed root, and nowhere rebound."""
+    processing instruction (their text would look like elements), only the five predefined entities, the
+    namespace ``uri`` declared once, as the default, on an unprefixed root, and nowhere rebound, and as many
+    end tags as start tags (an unclosed tag would make a byte search run on into the next element).
+    Well-formedness is otherwise left to the full parser: a part this test passes is read by searches that
+    never run past the element they start in."""
     decl = _DECL.match(data)
     start = decl.end() if decl else 0
     if _has(data, b"<!") or _has(data, b"<?", start) or (_has(data, b"&") and _FOREIGN_AMP.search(data)):
@@ -140,7 +158,10 @@ def _plain(data: bytes, uri: bytes) -> bool:
     root = _ROOT_TAG.match(data, start)
     if not root or not root[2] or b'xmlns="' + uri + b'"' not in root[2]:
         return False
-    return data.count(uri) == 1 and data.count(b"xmlns") == data.count(b"xmlns:") + 1
+    if data.count(uri) != 1 or data.count(b"xmlns") != data.count(b"xmlns:") + 1:
+        return False
+    ends, empties = data.count(b"</"), data.count(b"/>")  # every tag opened is closed: no unclosed element
+    return data.count(b"<", start) - ends - empties == ends
 
 
 def _tags_plain(data: bytes, tag: bytes, longer: tuple[bytes, ...] = ()) -> bool:
@@ -169,7 +190,7 @@ def _unescape_ooxml(text: str | None) -> str | None:
     return _XESC.sub(lambda m: chr(int(m[1], 16)), text) if text and "_x" in text else text
 
 
-_REL = re.compile(rb"<Relationship\b([^>]*)>")
+_REL = re.compile(rb"<Relationship\b([^<>]*)>")
 
 
 def _attr(attrs: bytes, name: str) -> str | None:
@@ -185,14 +206,14 @@ def _rels(z: zipfile.ZipFile, name: str, limits: Limits, fast: bool) -> dict[str
             _has(data, b"'") or _has(data, b" =") or _has(data, b"= ")):
         return {_attr(a, "Id"): _attr(a, "Target") for a in _REL.findall(data)}
     out = {}
-    for event, el in _iter(data):
+    for event, el in _iter(data, limits):
         if event == "end" and el.tag == NS_PKG_REL + "Relationship":
             out[el.get("Id")] = el.get("Target")
     return out
 
 
-_SHEET = re.compile(rb"<sheet\b([^>]*)>")
-_DEFNAME = re.compile(rb"<definedName\b([^>]*)>([^<]*)</definedName>")
+_SHEET = re.compile(rb"<sheet\b([^<>]*)>")
+_DEFNAME = re.compile(rb"<definedName\b([^<>]*)>([^<]*)</definedName>")
 _LOCAL = re.compile(rb"\blocalSheetId=")
 _NAME = re.compile(rb'\bname="([^"]*)"')
 
@@ -204,6 +225,8 @@ def _sheet_path(target: str) -> str:
 def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[SheetInfo], dict[str, str], bool]:
     rels = _rels(z, "xl/_rels/workbook.xml.rels", limits, fast)
     data = _part(z, "xl/workbook.xml", limits)
+    if data.count(b"definedName") > 2 * limits.max_names + 2:  # an opening and an end tag each
+        raise XlsxError("F06", "quá nhiều tên (defined names)")
     if fast and _plain(data, URI_MAIN) and _tags_plain(data, b"sheet", (b"sheets",)) and _tags_plain(
             data, b"definedName", (b"definedNames",)) and data.count(b"<definedName ") == len(
             _DEFNAME.findall(data)) and not (_has(data, b"='") or _has(data, b" =") or _has(data, b"= ")):
@@ -211,12 +234,12 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
                             _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
         names = {_text(_NAME.search(a)[1]).lower(): (_text(v) or "").strip() for a, v in _DEFNAME.findall(data)
                  if not _LOCAL.search(a) and _NAME.search(a)}
-        pr = re.search(rb"<workbookPr\b[^>]*>", data)
+        pr = re.search(rb"<workbookPr\b[^<>]*>", data)
         date1904 = bool(pr and re.search(rb'\sdate1904="(1|true)"', pr[0]))
         if all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in data:
             return sheets, names, date1904
     sheets, names, date1904 = [], {}, False
-    for event, el in _iter(data):
+    for event, el in _iter(data, limits):
         if event != "end":
             continue
         if el.tag == NS_MAIN + "sheet":
@@ -229,7 +252,7 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
     return sheets, names, date1904
 
 
-_PROPERTY = re.compile(rb'<property\b([^>]*)>\s*<vt:\w+>([^<]*)</vt:\w+>\s*</property>')
+_PROPERTY = re.compile(rb'<property\b([^<>]*)>\s*<vt:\w+>([^<]*)</vt:\w+>\s*</property>')
 
 
 def _custom(z: zipfile.ZipFile, limits: Limits, fast: bool) -> dict[str, str]:
@@ -241,7 +264,7 @@ def _custom(z: zipfile.ZipFile, limits: Limits, fast: bool) -> dict[str, str]:
         if len(found) == data.count(b"<property ") and all(k is not None for k, _ in found):
             return dict(found)
     out = {}
-    for event, el in _iter(data):
+    for event, el in _iter(data, limits):
         if event == "end" and el.tag == NS_CUSTOM + "property":
             value = next(iter(el), None)
             out[el.get("name")] = (value.text or "") if value is not None else ""
@@ -258,11 +281,12 @@ def _runs(el) -> str:
                    for t in ([r] if r.tag == NS_MAIN + "t" else r.iter(NS_MAIN + "t")))
 
 
-def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple]:
+def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int],
+                limits: Limits) -> dict[str, tuple]:
     """The full parser: protection, merges, and (type, value, formula, inline text) of the wanted cells."""
     found = {}
     current, row_num, col_num = None, 0, 0
-    for event, el in _iter(data):
+    for event, el in _iter(data, limits):
         tag = el.tag
         if event == "start":
             if tag == NS_MAIN + "c":
@@ -298,18 +322,31 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
             sheet.protected = el.get("sheet") in ("1", "true")
         elif tag == NS_MAIN + "mergeCell":
             sheet.merged.append(el.get("ref"))
+            if len(sheet.merged) > limits.max_merges:
+                raise XlsxError("F06", "quá nhiều vùng gộp ô")
     return found
 
 
 _SIMPLE = re.compile(rb'<c r="[A-Z]+\d+"(?: s="\d+")?(?: t="(\w+)")?(?:/>|>(?:<v>([^<]*)</v>)?</c>)')
 _ADDRESS = re.compile(rb'<c r="([^"]*")')
-_T = re.compile(rb"<t\b[^>]*?(?:/>|>([^<]*)</t>)")
-_RPH = re.compile(rb"<rPh\b.*?</rPh>", re.S)  # only where every <rPh has its </rPh> (rPh never nests)
+_T = re.compile(rb"<t\b[^<>]*?(?:/>|>([^<]*)</t>)")
 
 
 @lru_cache(maxsize=64)
 def _in_sheet_order(wanted: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(wanted, key=split_address))
+
+
+def _without_phonetic(body: bytes) -> bytes | None:
+    """``body`` without its <rPh>...</rPh> runs (a linear walk; None when one is not closed)."""
+    kept, pos = [], 0
+    while (start := body.find(b"<rPh", pos)) >= 0:
+        end = body.find(b"</rPh>", start)
+        if end < 0:
+            return None
+        kept.append(body[pos:start])
+        pos = end + 6
+    return b"".join(kept) + body[pos:]
 
 
 def _rich(body: bytes) -> str | None:
@@ -318,11 +355,14 @@ def _rich(body: bytes) -> str | None:
             b"</t>") or body.count(b"<rPh") != body.count(b"</rPh>"):
         return None
     if b"<rPh" in body:
-        body = _RPH.sub(b"", body)
+        body = _without_phonetic(body)
+        if body is None:
+            return None
     return "".join(_text(x[1]) or "" for x in _T.finditer(body))
 
 
-def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple] | None:
+def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int],
+               limits: Limits) -> dict[str, tuple] | None:
     """The common case with byte searches: a plain part, every cell written '<c r="A1"', each wanted cell
     holding at most a value (no formula, no inline text). None: not that case, use the full parser."""
     if not _plain(data, URI_MAIN) or _has(data, b"<c>") or _has(data, b"<c/") or _has(data, b"<c\t") or _has(
@@ -351,10 +391,12 @@ def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int
         if not simple:
             return None  # a formula, inline text or another attribute: the full parser reads it
         found[addr] = (simple[1].decode("ascii") if simple[1] else "n", _text(simple[2]), None, None)
-    prot = [m for m in re.findall(rb"<sheetProtection\b[^>]*>", data)]
+    prot = [m for m in re.findall(rb"<sheetProtection\b[^<>]*>", data)]
     if len(prot) > 1 or any(b"='" in m or b" =" in m or b"= " in m for m in prot):
         return None
     sheet.protected = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0]))
+    if data.count(b"<mergeCell ") > limits.max_merges:
+        raise XlsxError("F06", "quá nhiều vùng gộp ô")
     sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"/>', data)]
     if len(sheet.merged) != data.count(b"<mergeCell ") or not _tags_plain(data, b"mergeCell", (b"mergeCells",)):
         return None
@@ -384,7 +426,7 @@ def _shared_strings(z: zipfile.ZipFile, needed: set[int], limits: Limits, fast: 
             pos = data.find(b"<si>", end)
     else:
         index = -1
-        for event, el in _iter(data):
+        for event, el in _iter(data, limits):
             if event == "end" and el.tag == NS_MAIN + "si":
                 index += 1
                 if index in needed:
@@ -447,7 +489,7 @@ def open_xlsx(data: bytes, limits: Limits = Limits(), z: zipfile.ZipFile | None 
         custom = _custom(z, limits, fast)
         modified = ""
         if "docProps/core.xml" in z.NameToInfo:
-            m = re.search(rb"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>", _part(z, "docProps/core.xml", limits))
+            m = re.search(rb"<dcterms:modified[^<>]*>([^<]+)</dcterms:modified>", _part(z, "docProps/core.xml", limits))
             modified = m[1].decode("ascii", "replace").strip() if m else ""
     except XlsxError:
         raise
@@ -469,10 +511,10 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
             if sheet.path in names and sheet.name in wanted:
                 cells_wanted = wanted[sheet.name]
                 data = _part(z, sheet.path, wb.limits)
-                found = _scan_fast(data, sheet, cells_wanted, budget) if wb.fast else None
+                found = _scan_fast(data, sheet, cells_wanted, budget, wb.limits) if wb.fast else None
                 if found is None:
                     sheet.merged = []
-                    found = _scan_sheet(data, sheet, cells_wanted, budget)
+                    found = _scan_sheet(data, sheet, cells_wanted, budget, wb.limits)
                 for addr, cell in found.items():
                     raw[(sheet.name, addr)] = cell
         needed = {i for r in raw.values() if r[0] == "s" and (i := _string_index(r[1])) is not None}

@@ -145,6 +145,9 @@ def cases() -> list[Case]:
         Case("formula_value", build(sheet(row2('<c r="B2"><f>2+3</f><v>5</v></c>'))), 5.0),
         Case("entity_amp_text", build(sheet(row2('<c r="B2" t="inlineStr"><is><t>A &amp; B &lt;1&gt;</t></is></c>'))),
              "A & B <1>"),
+        Case("unclosed_in_other_string", build(sheet(_v("1", ' t="s"')), shared(
+            "<si><t>x<b></t></si>", "<si><t>Hà Nội</t></si>")), REFUSED),
+        Case("unclosed_cell_before", build(sheet(row2('<c r="A2"><v>1</v><c r="B2"><v>5</v></c>'))), REFUSED),
         Case("html_entity", build(sheet(row2('<c r="B2" t="inlineStr"><is><t>A&nbsp;B</t></is></c>'))), REFUSED),
     ]
     return out
