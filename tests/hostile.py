@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,8 +46,8 @@ def _cell_xml(xml: str, new: str) -> str:
     return re.sub(rf'<c r="{CELL}"[^>]*?(/>|>.*?</c>)', lambda _m: new, xml, count=1)
 
 
-def _add_sheet(src: Path, dst: Path, name: str, state: str, xml: bytes) -> Path:
-    """A copy of a sheet added under ``name`` with ``state`` (hidden, veryHidden)."""
+def _add_sheet(src: Path, dst: Path, name: str, state: str, xml: bytes | Iterable[bytes]) -> Path:
+    """A sheet added under ``name`` with ``state`` (hidden, veryHidden); ``xml`` may come in chunks."""
     def edit(part: str, data: bytes) -> bytes:
         text = data.decode()
         if part == "xl/workbook.xml":
@@ -62,8 +62,10 @@ def _add_sheet(src: Path, dst: Path, name: str, state: str, xml: bytes) -> Path:
                                 "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/></Types>")
         return text.encode()
     c.rewrite(src, dst, edit)
-    with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("xl/worksheets/copy.xml", xml)
+    with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as z, z.open(
+            "xl/worksheets/copy.xml", "w", force_zip64=True) as out:
+        for chunk in [xml] if isinstance(xml, bytes) else xml:
+            out.write(chunk)
     return dst
 
 
@@ -79,11 +81,15 @@ def _hidden_copy(folder: Path, name: str, state: str) -> Path:
 
 
 def _big_hidden_sheet(folder: Path, name: str, rows: int) -> Path:
-    body = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{r * 7}</v></c></row>'
-                   for r in range(1, rows + 1))
-    xml = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-           f'spreadsheetml/2006/main"><sheetData>{body}</sheetData></worksheet>')
-    return _add_sheet(_good(folder), folder / f"{name}.xlsx", "Ẩn", "hidden", xml.encode())
+    """A hidden sheet of ``rows`` rows of two cells each, written in chunks (7 million cells: 300 MB of XML)."""
+    def chunks():
+        yield (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+               b'spreadsheetml/2006/main"><sheetData>')
+        for first in range(1, rows + 1, 50_000):
+            yield "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{r * 7}</v></c></row>'
+                          for r in range(first, min(rows, first + 49_999) + 1)).encode()
+        yield b"</sheetData></worksheet>"
+    return _add_sheet(_good(folder), folder / f"{name}.xlsx", "Ẩn", "hidden", chunks())
 
 
 def _bloated_data_sheet(folder: Path, name: str, cells: int) -> Path:
@@ -193,3 +199,7 @@ CASES: list[tuple[str, str, Callable[[Path], Path], Fate]] = [
      Fate(Verdict.REJECTED, ("F03",))),
     ("zip-of-three-returns", "costly", lambda t: _zip_of_returns(t, "three"), Fate(Verdict.REJECTED, ("F01",))),
 ]
+
+# Too slow to build for every test run (300 MB of XML): benchmarks/bench_hostile.py adds it.
+SEVEN_MILLION = ("hidden-sheet-7-million-cells", "costly", lambda t: _big_hidden_sheet(t, "huge-hidden", 3_500_000),
+                 Fate(Verdict.REJECTED, ("F06",)))
