@@ -155,6 +155,15 @@ CASES: list[tuple[str, str, Callable[[Path], Path], Fate]] = [
     ("custom-properties-other-province", "lying",
      lambda t: c.set_meta(_good(t), t / "custom.xlsx", "province", f"2004:{HCMC}"),
      Fate(Verdict.REJECTED, ("I10",), check=lambda res: res.province in (None, c.HANOI))),
+    ("metadata-sheet-other-province", "lying",
+     lambda t: c.put_cell_xml(_good(t), t / "meta-sheet.xlsx", "_libstats", "B6",
+                              f'<c r="B6" t="inlineStr"><is><t>2004:{HCMC}</t></is></c>'),
+     Fate(Verdict.REJECTED, ("I10",), check=lambda res: res.province in (None, c.HANOI))),
+    ("cover-shows-other-province", "lying",
+     lambda t: c.put_cell_xml(_good(t), t / "cover.xlsx", "Bìa", c.FORM.fields["bia_tinh"].cell,
+                              f'<c r="{c.FORM.fields["bia_tinh"].cell}" t="inlineStr"><is><t>Thành phố Hồ Chí Minh'
+                              "</t></is></c>"),
+     Fate(Verdict.REJECTED, ("I10",), check=lambda res: res.province is None or res.province.code == HCMC)),
     ("custom-property-in-comment", "lying",
      lambda t: c.edit_part(_good(t), t / "custom-comment.xlsx", "docProps/custom.xml", lambda x: x.replace(
          "</Properties>", '<!-- <property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="99" '
