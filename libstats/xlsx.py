@@ -217,7 +217,6 @@ def _rels(z: zipfile.ZipFile, name: str, limits: Limits, fast: bool) -> dict[str
 
 _SHEET = re.compile(rb"<sheet\b([^<>]*)>")
 _DEFNAME = re.compile(rb"<definedName\b([^<>]*)>([^<]*)</definedName>")
-_LOCAL = re.compile(rb"\blocalSheetId=")
 _NAME = re.compile(rb'\bname="([^"]*)"')
 
 
@@ -230,13 +229,17 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
     data = _part(z, "xl/workbook.xml", limits)
     if data.count(b"definedName") > 2 * limits.max_names + 2:  # an opening and an end tag each
         raise XlsxError("F06", "quá nhiều tên (defined names)")
+    defined = _DEFNAME.findall(data) if fast else []
     if fast and _plain(data, URI_MAIN) and _tags_plain(data, b"sheet", (b"sheets",)) and _tags_plain(
-            data, b"definedName", (b"definedNames",)) and data.count(b"<definedName ") == len(
-            _DEFNAME.findall(data)) and not (_has(data, b"='") or _has(data, b" =") or _has(data, b"= ")):
+            data, b"definedName", (b"definedNames",)) and data.count(b"<definedName ") == len(defined) and not (
+            _has(data, b"='") or _has(data, b" =") or _has(data, b"= ")):
         sheets = [SheetInfo(_attr(a, "name"), _sheet_path(rels.get(_attr(a, "r:id") or "", "")),
                             _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
-        names = {_text(_NAME.search(a)[1]).lower(): (_text(v) or "").strip() for a, v in _DEFNAME.findall(data)
-                 if not _LOCAL.search(a) and _NAME.search(a)}
+        names = {}
+        for attrs, value in defined:
+            name = _NAME.search(attrs)
+            if name and b"localSheetId=" not in attrs:
+                names[_text(name[1]).lower()] = (_text(value) or "").strip()
         pr = re.search(rb"<workbookPr\b[^<>]*>", data)
         date1904 = bool(pr and re.search(rb'\sdate1904="(1|true)"', pr[0]))
         if all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in data:
@@ -332,8 +335,8 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
 
 _SIMPLE = re.compile(rb'<c r="[A-Z]+\d+"(?: s="\d+")?(?: t="(\w+)")?(?:/>|>(?:<v>([^<]*)</v>)?</c>)')
 _ADDRESS = re.compile(rb'<c r="([^"]*")')
-_UNADDRESSED = re.compile(rb'<c (?!r=")')
-_ODD_CELL = re.compile(rb"<c[\t\n\r/>]")  # a cell written otherwise than '<c '
+_PROTECTION = re.compile(rb"<sheetProtection\b[^<>]*>")
+_ODD_CELL = re.compile(rb'<c(?:[\t\n\r/>]| (?!r="))')  # a cell not written '<c r="'
 _T = re.compile(rb"<t\b[^<>]*?(?:/>|>([^<]*)</t>)")
 
 
@@ -374,9 +377,7 @@ def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int
     """The common case with byte searches: a plain part, every cell written '<c r="A1"', each wanted cell
     holding at most a value (no formula, no inline text). None: not that case, use the full parser."""
     if not _plain(data, URI_MAIN) or _ODD_CELL.search(data):
-        return None
-    if _UNADDRESSED.search(data):
-        return None  # some cell without its address first: count positions with the full parser
+        return None  # a cell spelled otherwise, or without its address first: the full parser counts positions
     addresses = _ADDRESS.findall(data)
     budget[0] -= len(addresses)
     if budget[0] < 0:
@@ -397,8 +398,10 @@ def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int
         if not simple:
             return None  # a formula, inline text or another attribute: the full parser reads it
         found[addr] = (simple[1].decode("ascii") if simple[1] else "n", _text(simple[2]), None, None)
-    prot = [m for m in re.findall(rb"<sheetProtection\b[^<>]*>", data)]
-    if len(prot) > 1 or any(b"='" in m or b" =" in m or b"= " in m for m in prot):
+    at = data.rfind(b"<sheetProtection")  # near the end of the part
+    prot = _PROTECTION.match(data, at) if at >= 0 else None
+    if at >= 0 and (not prot or data.find(b"<sheetProtection", 0, at) >= 0 or any(
+            odd in prot[0] for odd in (b"='", b" =", b"= "))):
         return None
     sheet.protected = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0]))
     sheet.merged = []
