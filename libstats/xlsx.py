@@ -2,13 +2,14 @@
 
 It reads only what it is asked for: the sheet list, defined names, custom properties, and the values and
 formulas of a given set of cells, plus each sheet's protection and merged ranges. Sheets holding no wanted
-cell are never read. Every part is size-capped before it is read, then checked well-formed by expat (C speed,
-no callbacks; a DTD refuses the file, so no entity is ever declared or expanded). A part in the plain shape
-every spreadsheet program writes (no comments, CDATA, processing instructions or entity references beyond the
-five predefined ones; one default namespace, on the root; uniform tag spellings) is read with linear byte
-searches; any other part is read by the full parser (defusedxml). tests/test_reader_differential.py proves
-the two equal over a corpus built by code, and tests/test_libreoffice_reader.py compares both with what
-LibreOffice shows.
+cell are never read. Every part is size-capped before it is read. A part in the plain shape spreadsheet
+programs write (no comment, CDATA, DTD or processing instruction, no entity beyond the five predefined ones,
+one default namespace declared on the root and never rebound, every tag closed, the elements read spelled
+the usual way) is read with linear byte searches; any other part goes to the full parser (defusedxml, DTDs
+forbidden, element count and depth bounded). tests/test_reader_differential.py proves the two equal over a
+corpus built by code, and tests/test_libreoffice_reader.py compares both with what LibreOffice shows.
+Known limit: the plain-shape test counts tags but does not check every attribute's syntax, so a part that is
+malformed only inside a tag the searches do not read may be read by the fast path and refused by the full one.
 
 Values are read the way spreadsheet programs read them: a number is the XML Schema double lexical form and
 nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read);
@@ -152,8 +153,7 @@ def _plain(data: bytes, uri: bytes) -> bool:
     processing instruction (their text would look like elements), only the five predefined entities, the
     namespace ``uri`` declared once, as the default, on an unprefixed root, and nowhere rebound, and as many
     end tags as start tags (an unclosed tag would make a byte search run on into the next element).
-    Well-formedness is otherwise left to the full parser: a part this test passes is read by searches that
-    never run past the element they start in."""
+    Every pattern used on such a part stops at the next '<', so none runs in more than linear time."""
     decl = _DECL.match(data)
     start = decl.end() if decl else 0
     if _has(data, b"<!") or _has(data, b"<?", start) or (_has(data, b"&") and _FOREIGN_AMP.search(data)):
