@@ -94,9 +94,9 @@ _CODES = [
     Code("S09", ERR, "formula without value", "Ô '{field}' chứa công thức ({detail}) nhưng không có giá trị đã tính. "
          "Hãy nhập trực tiếp con số."),
     Code("S10", WARN, "input merged, value kept", "Ô nhập '{field}' đã bị gộp với ô khác ({detail}); đã đọc giá trị. Hãy bỏ gộp ô để giữ nguyên mẫu."),
-    Code("S11", ERR, "input on a hidden sheet", "Ô nhập '{field}' đang trỏ tới trang ẩn '{sheet}' (ô {cell}, "
-         "thay cho {detail}). Số liệu trên trang ẩn không được tổng hợp vì người điền không nhìn thấy. Hãy điền lại "
-         "vào tệp mẫu gốc."),
+    Code("S11", ERR, "input on a hidden sheet", "Ô nhập '{field}' (ô {cell} trang '{sheet}') đang trỏ tới trang "
+         "ẩn {detail}. Số liệu trên trang ẩn không được tổng hợp vì người điền không nhìn thấy. Hãy điền lại vào "
+         "tệp mẫu gốc."),
     # Values
     Code("V01", INFO, "number typed as text", "Ô '{field}' ghi '{detail}' dạng chữ; đã hiểu là {value}."),
     Code("V02", ERR, "ambiguous number", "Ô '{field}' ghi '{detail}': không rõ là {value}. Hãy nhập số không có dấu "

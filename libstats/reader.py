@@ -83,7 +83,8 @@ def _settle_province(wb: Workbook, spec: Spec, file: str, ident: Identity, claim
         return []
     if cover is None and len(claims) == 1:
         return []  # an empty cover is R01, an unknown name I08: said by the checks that follow
-    named = [next((p.name for p in provinces_for_year(ident.year) if p.code == c), c) for c in sorted(claims)]
+    others = sorted(claims - {cover.code}) if cover is not None else sorted(claims)
+    named = [next((p.name for p in provinces_for_year(ident.year) if p.code == c), c) for c in others]
     if cover is None:
         ident.province = None
     return [make("I10", file=file, sheet=sheet, cell=addr, field=PROVINCE_FIELD, detail=", ".join(named),
@@ -186,8 +187,9 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
     if wb.sheet(sheet).state != "visible":  # the officer never sees it: never consolidated
         if ("S11", sheet) not in noted:
             noted.add(("S11", sheet))
-            out.findings.append(make("S11", file=file, sheet=sheet, cell=addr, field=f.id, label=f.label,
-                                     detail=f"{f.sheet}!{f.cell}"))
+            out.findings.append(make("S11", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,
+                                     detail=f"'{sheet}' (ô {addr})"))  # located where the officer can go
+        out.flagged.add(f.id)  # said once for the sheet; not again as an empty cell
         return None
     if sheet != f.sheet and ("S06", sheet) not in noted:
         noted.add(("S06", sheet))

@@ -36,8 +36,9 @@ def test_a_hidden_copy_is_located_and_never_read(tmp_path):
     path = CASES[0][2](tmp_path)
     res = check_file(path, year=2024)
     s11 = [f for f in res.findings if f.code == "S11"]
-    assert len(s11) == 1 and s11[0].sheet == "2.2 Số liệu (2)"  # once per sheet, at the first field there
-    assert "trang ẩn" in s11[0].message
+    assert len(s11) == 1  # once per hidden sheet, located at the first field's visible cell
+    assert (s11[0].sheet, s11[0].cell) == (FIELD.sheet, s11[0].cell) and s11[0].field
+    assert "trang ẩn '2.2 Số liệu (2)'" in s11[0].message
     assert FIELD.id not in res.values  # the hidden figure is not taken
 
 
