@@ -62,7 +62,7 @@ def _add_sheet(src: Path, dst: Path, name: str, state: str, xml: bytes | Iterabl
                                 "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/></Types>")
         return text.encode()
     c.rewrite(src, dst, edit)
-    with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as z, z.open(
+    with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED) as z, z.open(
             "xl/worksheets/copy.xml", "w", force_zip64=True) as out:
         for chunk in [xml] if isinstance(xml, bytes) else xml:
             out.write(chunk)
@@ -80,14 +80,19 @@ def _hidden_copy(folder: Path, name: str, state: str) -> Path:
     return c.edit_names(mid, folder / f"{name}.xlsx", lambda x: x.replace(f"'{SHEET}'!", f"'{copy}'!"))
 
 
-def _big_hidden_sheet(folder: Path, name: str, rows: int) -> Path:
-    """A hidden sheet of ``rows`` rows of two cells each, written in chunks (7 million cells: 300 MB of XML)."""
+def _big_hidden_sheet(folder: Path, name: str, rows: int, values: bool = True) -> Path:
+    """A hidden sheet of ``rows`` rows of two cells each, written in chunks (without values, 7 million cells
+    stay under the 200 MB cap on the unzipped parts: the reader must skip the sheet, not refuse the file)."""
+    def row(r: int) -> str:
+        if values:
+            return f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{r * 7}</v></c></row>'
+        return f'<row r="{r}"><c r="A{r}"/><c r="B{r}"/></row>'
+
     def chunks():
         yield (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
                b'spreadsheetml/2006/main"><sheetData>')
         for first in range(1, rows + 1, 50_000):
-            yield "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{r * 7}</v></c></row>'
-                          for r in range(first, min(rows, first + 49_999) + 1)).encode()
+            yield "".join(row(r) for r in range(first, min(rows, first + 49_999) + 1)).encode()
         yield b"</sheetData></worksheet>"
     return _add_sheet(_good(folder), folder / f"{name}.xlsx", "Ẩn", "hidden", chunks())
 
@@ -210,5 +215,6 @@ CASES: list[tuple[str, str, Callable[[Path], Path], Fate]] = [
 ]
 
 # Too slow to build for every test run (300 MB of XML): benchmarks/bench_hostile.py adds it.
-SEVEN_MILLION = ("hidden-sheet-7-million-cells", "costly", lambda t: _big_hidden_sheet(t, "huge-hidden", 3_500_000),
-                 Fate(Verdict.REJECTED, ("F06",)))
+SEVEN_MILLION = ("hidden-sheet-7-million-cells", "costly",
+                 lambda t: _big_hidden_sheet(t, "huge-hidden", 3_500_000, values=False),
+                 Fate(Verdict.ACCEPTED, value=VALUE))
