@@ -35,6 +35,8 @@ _DATASET_HEAD = ("province_code,code_list", "\ufeffprovince_code,code_list")
 
 def _own_output(path: Path) -> str:
     """What libstats output a non-spreadsheet file is (its dataset, the dataset's descriptor), or ''."""
+    if not path.is_file():  # a FIFO or a device is never opened
+        return ""
     try:
         with path.open("rb") as fh:
             head = fh.read(4096).decode("utf-8", "replace")

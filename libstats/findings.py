@@ -78,6 +78,9 @@ _CODES = [
          "tỉnh ở trang Bìa."),
     Code("I09", ERR, "code list mismatch", "Mã tỉnh {detail} thuộc danh mục {expected}, không phải danh mục dùng cho "
          "năm báo cáo này. Hãy dùng mẫu của đúng năm."),
+    Code("I10", ERR, "province metadata differs from the cover", "Thông tin nhận dạng của tệp ghi {detail} "
+         "nhưng trang Bìa ghi {expected}. Số liệu được xếp theo tỉnh ghi ở trang Bìa. Hãy điền vào đúng tệp mẫu "
+         "của tỉnh mình (tải lại mẫu nếu cần) và chọn đúng tỉnh ở trang Bìa."),
     # Structure
     Code("S01", WARN, "names missing, fell back", "Các ô nhập ở trang '{sheet}' (từ ô '{field}') đã mất tên (defined "
          "name); đã đọc theo vị trí gốc của mẫu. Hãy kiểm tra các ô này và không xoá, chèn dòng cột trong mẫu."),
@@ -97,6 +100,9 @@ _CODES = [
     Code("S09", ERR, "formula without value", "Ô '{field}' chứa công thức ({detail}) nhưng không có giá trị đã tính. "
          "Hãy nhập trực tiếp con số."),
     Code("S10", WARN, "input merged, value kept", "Ô nhập '{field}' đã bị gộp với ô khác ({detail}); đã đọc giá trị. Hãy bỏ gộp ô để giữ nguyên mẫu."),
+    Code("S11", ERR, "input on a hidden sheet", "Ô nhập '{field}' (ô {cell} trang '{sheet}') đang trỏ tới trang "
+         "ẩn {detail}. Số liệu trên trang ẩn không được tổng hợp vì người điền không nhìn thấy. Hãy điền lại vào "
+         "tệp mẫu gốc."),
     # Values
     Code("V01", INFO, "number typed as text", "Ô '{field}' ghi '{detail}' dạng chữ; đọc là {value}."),
     Code("V02", ERR, "ambiguous number", "Ô '{field}' ghi '{detail}': không rõ là {value}. Hãy nhập số không có dấu "

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import posixpath
 import shutil
+import stat
 import subprocess
 import tempfile
+import unicodedata
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from pathlib import Path
 __all__ = ["IntakeError", "Intake", "take_in", "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 50 * 2**20
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -58,7 +62,7 @@ def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
             return ("xlsm" if b"macroEnabled" in ctypes else "xlsx"), z
         if "word/document.xml" in names:
             raise IntakeError("F01", "tệp Word .docx")
-        raise IntakeError("F01", "tệp nén không chứa bảng tính")
+        raise IntakeError("F01", _zip_contents(z))
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if b"urn:schemas-microsoft-com:office:spreadsheet" in head:
         return "xml", None  # Excel 2003 XML spreadsheet saved as .xls
@@ -67,6 +71,30 @@ def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
     if data.startswith(b"%PDF"):
         raise IntakeError("F01", "tệp PDF")
     raise IntakeError("F01", "không nhận ra định dạng")
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """A zip member's file name as its sender wrote it, safe to show (no control characters)."""
+    name = info.filename
+    if not info.flag_bits & 0x800:  # not flagged UTF-8: Python decoded cp437; most Vietnamese tools wrote UTF-8
+        try:
+            name = name.encode("cp437").decode("utf-8")
+        except UnicodeError:
+            pass
+    name = unicodedata.normalize("NFC", posixpath.basename(name.rstrip("/")))
+    return "".join(ch if ch.isprintable() else "?" for ch in name)
+
+
+def _zip_contents(z: zipfile.ZipFile, shown: int = 5) -> str:
+    """What a zip that is no workbook holds, said for the officer: its spreadsheets, or that it holds none."""
+    books = [_member_name(i) for i in z.infolist() if not i.is_dir()
+             and i.filename.lower().endswith(SPREADSHEET_SUFFIXES)]
+    if not books:
+        return f"tệp nén chứa {len(z.infolist())} tệp, không có bảng tính nào"
+    listed = ", ".join(books[:shown]) + (f" và {len(books) - shown} tệp khác" if len(books) > shown else "")
+    if len(books) == 1:
+        return f"tệp nén chứa 1 bảng tính: {listed}; hãy giải nén và gửi riêng tệp đó"
+    return f"tệp nén chứa {len(books)} bảng tính: {listed}; hãy gửi từng tệp riêng"
 
 
 def _convert(data: bytes, kind: str, timeout: int = 120) -> bytes:
@@ -91,10 +119,15 @@ def _convert(data: bytes, kind: str, timeout: int = 120) -> bytes:
 
 def take_in(path: Path) -> Intake:
     """Read a file's bytes (never modifying it) and return .xlsx bytes to parse, or raise IntakeError."""
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise IntakeError("F06", f"{size // 2**20} MB")
-    data = path.read_bytes()
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO, device or folder would block or mislead the reader
+        raise IntakeError("F01", "không phải một tệp thông thường")
+    if st.st_size > MAX_FILE_BYTES:
+        raise IntakeError("F06", f"{st.st_size // 2**20} MB")
+    with path.open("rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)  # the size may have changed since stat()
+    if len(data) > MAX_FILE_BYTES:
+        raise IntakeError("F06", f"hơn {MAX_FILE_BYTES // 2**20} MB")
     kind, z = _sniff(data)
     digest = hashlib.sha256(data).hexdigest()
     if kind in ("xls", "ods", "xml"):

@@ -12,7 +12,7 @@ from functools import cache
 
 from .coerce import Coerced, coerce_date, coerce_number, coerce_text
 from .findings import Finding, make
-from .form import PROVINCE_FIELD, Field, Form
+from .form import PROVINCE_FIELD, Field, Form, build_form
 from .provinces import Province, code_list_for_year, name_key, provinces_for_year, slug
 from .spec import Spec
 from .layout import COVER_TITLE_CELL, META_CELLS, META_PREFIX, META_SHEET, parse_ref, split_address
@@ -46,16 +46,49 @@ def _version_key(v: str) -> tuple | None:
         return None
 
 
-def _meta(wb: Workbook) -> dict[str, str]:
-    meta = {k[len(META_PREFIX):]: v for k, v in wb.custom.items() if k.startswith(META_PREFIX)}
-    if meta.get("form") or wb.sheet(META_SHEET) is None:
-        return meta
-    cells = read_cells(wb, {META_SHEET: {a for pair in META_CELLS for a in pair}})
-    for key_cell, value_cell in META_CELLS:
-        key, value = cells.get((META_SHEET, key_cell)), cells.get((META_SHEET, value_cell))
-        if key and isinstance(key.value, str) and key.value.startswith(META_PREFIX) and value:
-            meta[key.value[len(META_PREFIX):]] = str(value.value or "")
-    return meta
+def _meta(wb: Workbook) -> tuple[dict[str, str], dict[str, str]]:
+    """The metadata from the custom properties, and its mirror on the metadata sheet (either may be gone)."""
+    custom = {k[len(META_PREFIX):]: v for k, v in wb.custom.items() if k.startswith(META_PREFIX)}
+    mirror: dict[str, str] = {}
+    meta_sheet = wb.sheet(META_SHEET)
+    if meta_sheet is not None and meta_sheet.state != "visible":  # a visible copy is not libstats' own
+        cells = read_cells(wb, {META_SHEET: {a for pair in META_CELLS for a in pair}})
+        for key_cell, value_cell in META_CELLS:
+            key, value = cells.get((META_SHEET, key_cell)), cells.get((META_SHEET, value_cell))
+            if key and isinstance(key.value, str) and key.value.startswith(META_PREFIX) and value:
+                mirror[key.value[len(META_PREFIX):]] = str(value.value or "")
+    return (custom if custom.get("form") else mirror), mirror
+
+
+def _cover_province(wb: Workbook, spec: Spec, year: int) -> tuple[Province | None, str, str]:
+    """The province the cover shows (None: empty, unknown, or not on a visible sheet), with its sheet and cell."""
+    f = build_form(year, spec).fields[PROVINCE_FIELD]
+    where = parse_ref(wb.names.get(f.id, "")) or (f.sheet, f.cell)
+    sheet = wb.sheet(where[0])
+    if sheet is None or sheet.state != "visible":
+        return None, *where
+    cell = read_cells(wb, {where[0]: {where[1]}}).get(where)
+    return _province_value(cell.value if cell else None, year), *where
+
+
+def _settle_province(wb: Workbook, spec: Spec, file: str, ident: Identity, claims: set[str]) -> list[Finding]:
+    """The visible cover decides the province: metadata (custom properties or the metadata sheet) naming
+    another province never moves a return; any disagreement is an error the officer is shown."""
+    if not claims:
+        return []
+    cover, sheet, addr = _cover_province(wb, spec, ident.year)
+    if cover is not None:
+        ident.province = cover
+    if cover is not None and claims == {cover.code}:
+        return []
+    if cover is None and len(claims) == 1:
+        return []  # an empty cover is R01, an unknown name I08: said by the checks that follow
+    others = sorted(claims - {cover.code}) if cover is not None else sorted(claims)
+    named = [next((p.name for p in provinces_for_year(ident.year) if p.code == c), c) for c in others]
+    if cover is None:
+        ident.province = None
+    return [make("I10", file=file, sheet=sheet, cell=addr, field=PROVINCE_FIELD, detail=", ".join(named),
+                 expected=cover.name if cover else "không rõ")]
 
 
 def _recover(wb: Workbook, spec: Spec, file: str) -> tuple[Identity, list[Finding]]:
@@ -77,7 +110,7 @@ def _recover(wb: Workbook, spec: Spec, file: str) -> tuple[Identity, list[Findin
 
 def identify(wb: Workbook, spec: Spec, file: str, expected_year: int | None) -> tuple[Identity, list[Finding]]:
     """Who sent what: form, version, year and province, from the metadata (or the layout when it is gone)."""
-    meta = _meta(wb)
+    meta, mirror = _meta(wb)
     if not meta.get("form"):
         ident, findings = _recover(wb, spec, file)
         if ident.year is None:
@@ -98,11 +131,16 @@ def identify(wb: Workbook, spec: Spec, file: str, expected_year: int | None) -> 
                 findings.append(make("I03", file=file, detail=ident.version, expected=spec.version))
             else:
                 return ident, [make("I04", file=file, detail=ident.version, expected=spec.version)]
-        if meta.get("province"):
-            code_list, _, code = meta["province"].partition(":")
-            if code_list != code_list_for_year(year):
-                return ident, [make("I09", file=file, detail=code, expected=code_list)]
-            ident.province = next((p for p in provinces_for_year(year) if p.code == code), None)
+        claims = set()
+        for source in (meta, mirror):
+            if source.get("province"):
+                code_list, _, code = source["province"].partition(":")
+                if code_list != code_list_for_year(year):
+                    return ident, [make("I09", file=file, detail=code, expected=code_list)]
+                claims.add(code)
+        if len(claims) == 1:
+            ident.province = next((p for p in provinces_for_year(year) if p.code in claims), None)
+        findings += _settle_province(wb, spec, file, ident, claims)
     if expected_year is not None and ident.year != expected_year:
         return ident, [*findings, make("I02", file=file, detail=str(ident.year), expected=str(expected_year))]
     return ident, findings
@@ -135,7 +173,7 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
         if ("S01", f.sheet) not in noted:  # once per sheet: a pasted copy loses every name at once
             noted.add(("S01", f.sheet))
             out.findings.append(make("S01", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label))
-        return f.sheet, f.cell
+        target = "'" + f.sheet.replace("'", "''") + "'!" + f.cell  # the spec's address, checked like a name
     if "#REF!" in target:
         out.findings.append(make("S02", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,
                                  detail=target))
@@ -146,6 +184,13 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
                                  detail=target))
         return None
     sheet, addr = ref
+    if wb.sheet(sheet).state != "visible":  # the officer never sees it: never consolidated
+        if ("S11", sheet) not in noted:
+            noted.add(("S11", sheet))
+            out.findings.append(make("S11", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,
+                                     detail=f"'{sheet}' (ô {addr})"))  # located where the officer can go
+        out.flagged.add(f.id)  # said once for the sheet; not again as an empty cell
+        return None
     if sheet != f.sheet and ("S06", sheet) not in noted:
         noted.add(("S06", sheet))
         out.findings.append(make("S06", file=file, sheet=sheet, detail=f.sheet))
@@ -225,6 +270,11 @@ def extract(wb: Workbook, form: Form, file: str) -> Extraction:
                 out.flagged.add(fid)
                 out.values[fid] = None
                 continue
+        if cell.invalid is not None:  # no spreadsheet program shows this <v> as a number
+            out.findings.append(make("V05", **where, detail=cell.invalid))
+            out.flagged.add(fid)
+            out.values[fid] = None
+            continue
         raw = cell.error if cell.error else cell.value
         c = _coerce(f, raw, form, wb.date1904)
         out.values[fid] = c.value

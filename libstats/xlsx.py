@@ -1,31 +1,44 @@
 """A small, bounded reader of the parts of an .xlsx that libstats needs.
 
 It reads only what it is asked for: the sheet list, defined names, custom properties, and the values and
-formulas of a given set of cells, plus each sheet's protection and merged ranges. It streams the XML with
-defusedxml (no entity expansion), checks sizes and compression ratios before parsing, and never allocates by
-the declared dimension, so a cell at XFD1048576 or a 400 MB string table cannot take the process down.
+formulas of a given set of cells, plus each sheet's protection and merged ranges. Sheets holding no wanted
+cell are never read. Every part is size-capped before it is read. A part in the plain shape spreadsheet
+programs write (no comment, CDATA, DTD or processing instruction, no entity beyond the five predefined ones,
+one default namespace declared on the root and never rebound, every tag closed, the elements read spelled
+the usual way) is read with linear byte searches; any other part goes to the full parser (defusedxml, DTDs
+forbidden, element count and depth bounded). tests/test_reader_differential.py proves the two equal over a
+corpus built by code, and tests/test_libreoffice_reader.py compares both with what LibreOffice shows.
+Known limit: the plain-shape test counts tags but does not check every attribute's syntax, so a part that is
+malformed only inside a tag the searches do not read may be read by the fast path and refused by the full one.
+
+Values are read the way spreadsheet programs read them: a number is the XML Schema double lexical form and
+nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read);
+a cell written twice refuses the file (LibreOffice 7.4 shows the last copy, Excel repairs the file).
 """
 
 from __future__ import annotations
 
-import html
 import io
 import posixpath
 import re
 import zipfile
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from defusedxml.ElementTree import iterparse
 
 from .layout import col_name, is_address, split_address
 
-__all__ = ["XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells"]
+__all__ = ["XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells", "parse_number"]
 
-NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+URI_MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+URI_PKG_REL = b"http://schemas.openxmlformats.org/package/2006/relationships"
+URI_CUSTOM = b"http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+URI_VT = b"http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+NS_MAIN = "{" + URI_MAIN.decode() + "}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
+NS_PKG_REL = "{" + URI_PKG_REL.decode() + "}"
+NS_CUSTOM = "{" + URI_CUSTOM.decode() + "}"
 
 
 class XlsxError(Exception):
@@ -39,9 +52,14 @@ class XlsxError(Exception):
 @dataclass(frozen=True)
 class Limits:
     max_uncompressed: int = 200 * 2**20  # all parts together
+    max_part: int = 32 * 2**20  # any one part read (a sheet, the shared strings, the workbook)
     max_ratio: int = 100  # uncompressed / compressed, per part over 1 MB
     max_parts: int = 5000
-    max_cells: int = 2_000_000  # <c> elements scanned over all sheets
+    max_cells: int = 500_000  # <c> elements scanned over the sheets read
+    max_elements: int = 2_000_000  # elements the full parser meets in one part
+    max_depth: int = 64  # elements open at once (a sheet needs 6)
+    max_names: int = 20_000  # defined names (the spec has a few hundred)
+    max_merges: int = 20_000  # merged ranges on one sheet
 
 
 @dataclass(frozen=True)
@@ -49,13 +67,14 @@ class Cell:
     value: object  # float, str, bool, or None
     formula: str | None = None
     error: str | None = None  # "#DIV/0!" etc.
+    invalid: str | None = None  # what <v> holds when it is no number a spreadsheet program reads ("5_78", "NaN")
 
 
 @dataclass
 class SheetInfo:
     name: str
     path: str
-    state: str = "visible"
+    state: str = "visible"  # "hidden", "veryHidden"
     protected: bool = False
     merged: list[str] = field(default_factory=list)
 
@@ -71,6 +90,9 @@ class Workbook:
     zip: zipfile.ZipFile = field(repr=False, default=None)
     limits: Limits = field(default_factory=Limits)
     modified: str = ""  # docProps/core.xml dcterms:modified: when the province last saved the file
+    fast: bool = True  # False: read every part with the full parser (the differential test's oracle)
+    strings: dict[int, str] = field(default_factory=dict, repr=False)  # shared strings decoded so far
+    sst: tuple[bytes, bool] | None = field(default=None, repr=False)  # the shared-strings part, and if plain
 
     def sheet(self, name: str) -> SheetInfo | None:
         return next((s for s in self.sheets if s.name == name), None)
@@ -88,44 +110,90 @@ def _check_sizes(z: zipfile.ZipFile, limits: Limits) -> None:
             raise XlsxError("F06", f"tỷ lệ nén bất thường ở {i.filename}")
 
 
-def _iter(z: zipfile.ZipFile, name: str):
+def _part(z: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
+    """A part's bytes, never more than ``limits.max_part`` of them (the declared size may lie)."""
+    if z.getinfo(name).file_size > limits.max_part:
+        raise XlsxError("F06", f"phần {name} giải nén ra {z.getinfo(name).file_size // 2**20} MB")
     with z.open(name) as fh:
-        yield from iterparse(fh, events=("start", "end"))
+        data = fh.read(limits.max_part + 1)
+    if len(data) > limits.max_part:
+        raise XlsxError("F06", f"phần {name} quá lớn")
+    return data
 
 
-_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*)[\s>/]")
+def _iter(data: bytes, limits: Limits):
+    """The full parser's (event, element) stream, with no DTD and bounded element count and depth."""
+    elements, depth = 0, 0
+    for event, el in iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True):
+        if event == "start":
+            elements, depth = elements + 1, depth + 1
+            if elements > limits.max_elements:
+                raise XlsxError("F06", "quá nhiều phần tử XML")
+            if depth > limits.max_depth:
+                raise XlsxError("F03", "các phần tử XML lồng nhau quá sâu")
+        else:
+            depth -= 1
+        yield event, el
 
 
-def _plain(data: bytes) -> bool:
-    """XML the fast path may read with patterns: no DTD (so no entities) and an unprefixed root element.
-    Both can only be at the start of a part, before the root element's first child."""
-    head = data[:4096]
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+_DECL = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*\?>\s*")
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.-]*)(\s[^>]*)?>")
+_XMLNS = re.compile(rb"xmlns\s*=")  # a default namespace declared again below the root
+_FOREIGN_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
+
+
+def _has(data: bytes, marker: bytes, start: int = 0) -> bool:
+    """``marker`` in data[start:]; its last byte is looked for alone first (a one-byte search runs at memchr
+    speed, a longer one is several times slower, and most markers end in a byte that never occurs)."""
+    return data.find(marker[-1:], start) >= 0 and data.find(marker, start) >= 0
+
+
+def _plain(data: bytes, uri: bytes) -> bool:
+    """Whether a part has the one plain shape the byte searches read exactly: no comment, CDATA, DTD or
+    processing instruction (their text would look like elements), only the five predefined entities, the
+    namespace ``uri`` declared once, as the default, on an unprefixed root, and nowhere rebound, and as many
+    end tags as start tags (an unclosed tag would make a byte search run on into the next element).
+    Every pattern used on such a part stops at the next '<', so none runs in more than linear time."""
+    decl = _DECL.match(data)
+    start = decl.end() if decl else 0
+    if _has(data, b"<!") or _has(data, b"<?", start) or (_has(data, b"&") and _FOREIGN_AMP.search(data)):
         return False
-    root = _ROOT.search(head.split(b"?>", 1)[-1] if head.startswith(b"<?xml") else head)
-    return bool(root) and b":" not in root[1]
+    root = _ROOT_TAG.match(data, start)
+    if not root or not root[2] or b'xmlns="' + uri + b'"' not in root[2]:
+        return False
+    if data.count(uri) != 1 or _XMLNS.search(data, root.end()):
+        return False
+    ends, empties = data.count(b"</"), data.count(b"/>")  # every tag opened is closed: no unclosed element
+    return data.count(b"<", start) - ends - empties == ends
 
 
-_REL = re.compile(rb"<Relationship\b([^>]*)/?>")
+def _tags_plain(data: bytes, tag: bytes, longer: tuple[bytes, ...] = ()) -> bool:
+    """Every ``<tag`` is written '<tag ' (``longer``: other element names that start with ``tag``)."""
+    return data.count(b"<" + tag) == data.count(b"<" + tag + b" ") + sum(data.count(b"<" + t) for t in longer)
 
 
-def _rels(z: zipfile.ZipFile, name: str) -> dict[str, str]:
-    if name not in z.NameToInfo:
-        return {}
-    data = z.read(name)
-    if _plain(data):
-        return {_attr(a, "Id"): _attr(a, "Target") for a in _REL.findall(data)}
-    out = {}
-    for event, el in _iter(z, name):
-        if event == "end" and el.tag == NS_PKG_REL + "Relationship":
-            out[el.get("Id")] = el.get("Target")
-    return out
+_ESCAPES = ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&quot;", b'"'), (b"&apos;", b"'"), (b"&amp;", b"&"))
 
 
-_SHEET = re.compile(rb"<sheet\b([^>]*)/?>")
-_DEFNAME = re.compile(rb"<definedName\b([^>]*)>(.*?)</definedName>", re.S)
-_LOCAL = re.compile(rb"\blocalSheetId=")
-_NAME = re.compile(rb'\bname="([^"]*)"')
+def _text(raw: bytes | None) -> str | None:
+    """Character data of a plain part → str (only the five predefined entities can occur there)."""
+    if raw is None:
+        return None
+    if b"&" in raw:
+        for k, v in _ESCAPES:
+            raw = raw.replace(k, v)
+    return raw.decode("utf-8")
+
+
+_XESC = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape_ooxml(text: str | None) -> str | None:
+    """OOXML's _xHHHH_ escapes in string values (as Excel and LibreOffice resolve them)."""
+    return _XESC.sub(lambda m: chr(int(m[1], 16)), text) if text and "_x" in text else text
+
+
+_REL = re.compile(rb"<Relationship\b([^<>]*)>")
 
 
 def _attr(attrs: bytes, name: str) -> str | None:
@@ -133,24 +201,51 @@ def _attr(attrs: bytes, name: str) -> str | None:
     return _text(m[1]) if m else None
 
 
+def _rels(z: zipfile.ZipFile, name: str, limits: Limits, fast: bool) -> dict[str, str]:
+    if name not in z.NameToInfo:
+        return {}
+    data = _part(z, name, limits)
+    if fast and _plain(data, URI_PKG_REL) and _tags_plain(data, b"Relationship", (b"Relationships",)) and not (
+            _has(data, b"'") or _has(data, b" =") or _has(data, b"= ")):
+        return {_attr(a, "Id"): _attr(a, "Target") for a in _REL.findall(data)}
+    out = {}
+    for event, el in _iter(data, limits):
+        if event == "end" and el.tag == NS_PKG_REL + "Relationship":
+            out[el.get("Id")] = el.get("Target")
+    return out
+
+
+_SHEET = re.compile(rb"<sheet\b([^<>]*)>")
+_DEFNAME = re.compile(rb"<definedName\b([^<>]*)>([^<]*)</definedName>")
+_NAME = re.compile(rb'\bname="([^"]*)"')
+
+
 def _sheet_path(target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
 
 
-def _workbook(z: zipfile.ZipFile) -> tuple[list[SheetInfo], dict[str, str], bool]:
-    rels = _rels(z, "xl/_rels/workbook.xml.rels")
-    data = z.read("xl/workbook.xml")
-    if _plain(data):
+def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[SheetInfo], dict[str, str], bool]:
+    rels = _rels(z, "xl/_rels/workbook.xml.rels", limits, fast)
+    data = _part(z, "xl/workbook.xml", limits)
+    if data.count(b"definedName") > 2 * limits.max_names + 2:  # an opening and an end tag each
+        raise XlsxError("F06", "quá nhiều tên (defined names)")
+    defined = _DEFNAME.findall(data) if fast else []
+    if fast and _plain(data, URI_MAIN) and _tags_plain(data, b"sheet", (b"sheets",)) and _tags_plain(
+            data, b"definedName", (b"definedNames",)) and data.count(b"<definedName ") == len(defined) and not (
+            _has(data, b"='") or _has(data, b" =") or _has(data, b"= ")):
         sheets = [SheetInfo(_attr(a, "name"), _sheet_path(rels.get(_attr(a, "r:id") or "", "")),
                             _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
-        names = {_text(_NAME.search(a)[1]).lower(): (_text(v) or "").strip() for a, v in _DEFNAME.findall(data)
-                 if not _LOCAL.search(a) and _NAME.search(a)}
-        pr = re.search(rb"<workbookPr\b[^>]*>", data)
-        date1904 = bool(pr and re.search(rb'date1904="(1|true)"', pr[0]))
-        if all(s.name and s.path != "." for s in sheets):  # else an unusual prefix: use the full parser
+        names = {}
+        for attrs, value in defined:
+            name = _NAME.search(attrs)
+            if name and b"localSheetId=" not in attrs:
+                names[_text(name[1]).lower()] = (_text(value) or "").strip()
+        pr = re.search(rb"<workbookPr\b[^<>]*>", data)
+        date1904 = bool(pr and re.search(rb'\sdate1904="(1|true)"', pr[0]))
+        if all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in data:
             return sheets, names, date1904
     sheets, names, date1904 = [], {}, False
-    for event, el in _iter(z, "xl/workbook.xml"):
+    for event, el in _iter(data, limits):
         if event != "end":
             continue
         if el.tag == NS_MAIN + "sheet":
@@ -163,30 +258,41 @@ def _workbook(z: zipfile.ZipFile) -> tuple[list[SheetInfo], dict[str, str], bool
     return sheets, names, date1904
 
 
-_PROPERTY = re.compile(rb'<property\b[^>]*?\bname="([^"]*)"[^>]*>\s*<vt:\w+>([^<]*)</vt:\w+>', re.S)
+_PROPERTY = re.compile(rb'<property\b([^<>]*)>\s*<vt:\w+>([^<]*)</vt:\w+>\s*</property>')
 
 
-def _custom(z: zipfile.ZipFile) -> dict[str, str]:
+def _custom(z: zipfile.ZipFile, limits: Limits, fast: bool) -> dict[str, str]:
     if "docProps/custom.xml" not in z.NameToInfo:
         return {}
-    data = z.read("docProps/custom.xml")
-    if _plain(data):
-        found = {_text(k): _text(v) for k, v in _PROPERTY.findall(data)}
-        if len(found) == data.count(b"<property "):  # else an unusual shape: let the parser read it
-            return found
+    data = _part(z, "docProps/custom.xml", limits)
+    if fast and _plain(data, URI_CUSTOM) and _tags_plain(data, b"property") and data.count(URI_VT) == 1:
+        found = [(_attr(a, "name"), _text(v)) for a, v in _PROPERTY.findall(data)]
+        if len(found) == data.count(b"<property ") and all(k is not None for k, _ in found):
+            return dict(found)
     out = {}
-    for event, el in _iter(z, "docProps/custom.xml"):
+    for event, el in _iter(data, limits):
         if event == "end" and el.tag == NS_CUSTOM + "property":
             value = next(iter(el), None)
             out[el.get("name")] = (value.text or "") if value is not None else ""
     return out
 
 
-def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple]:
-    """Scan one sheet: protection, merges, and (type, value, formula, inline text) of the wanted cells."""
+def _duplicate(addr: str) -> XlsxError:
+    return XlsxError("F03", f"ô {addr} được ghi hai lần trong tệp")
+
+
+def _runs(el) -> str:
+    """The text of a string item: its <t>, or its rich-text runs' <t>; phonetic runs (rPh) are not shown."""
+    return "".join(t.text or "" for r in el if r.tag != NS_MAIN + "rPh"
+                   for t in ([r] if r.tag == NS_MAIN + "t" else r.iter(NS_MAIN + "t")))
+
+
+def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int],
+                limits: Limits) -> dict[str, tuple]:
+    """The full parser: protection, merges, and (type, value, formula, inline text) of the wanted cells."""
     found = {}
     current, row_num, col_num = None, 0, 0
-    for event, el in _iter(z, sheet.path):
+    for event, el in _iter(data, limits):
         tag = el.tag
         if event == "start":
             if tag == NS_MAIN + "c":
@@ -200,6 +306,8 @@ def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dic
                 else:
                     col_num = split_address(addr)[1] + 1 if is_address(addr) else col_num + 1
                 current = addr if addr in wanted else None
+                if current in found:
+                    raise _duplicate(current)
             elif tag == NS_MAIN + "row":
                 row_num = int(el.get("r") or row_num + 1)
                 col_num = 0
@@ -208,9 +316,11 @@ def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dic
             if current is not None:
                 f = el.find(NS_MAIN + "f")
                 v = el.find(NS_MAIN + "v")
-                inline = "".join(t.text or "" for t in el.iter(NS_MAIN + "t")) if el.get("t") == "inlineStr" else None
+                is_ = el.find(NS_MAIN + "is")
+                inline = _runs(is_) if el.get("t") == "inlineStr" and is_ is not None else None
                 found[current] = (el.get("t", "n"), v.text if v is not None else None,
                                   (f.text or "") if f is not None else None, inline)
+                current = None
             el.clear()
         elif tag == NS_MAIN + "row":
             el.clear()
@@ -218,35 +328,16 @@ def _scan_sheet(z, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dic
             sheet.protected = el.get("sheet") in ("1", "true")
         elif tag == NS_MAIN + "mergeCell":
             sheet.merged.append(el.get("ref"))
+            if len(sheet.merged) > limits.max_merges:
+                raise XlsxError("F06", "quá nhiều vùng gộp ô")
     return found
 
 
-_C = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
-_ADDRESSED = re.compile(rb'<c\b[^>]*?\br="')
 _SIMPLE = re.compile(rb'<c r="[A-Z]+\d+"(?: s="\d+")?(?: t="(\w+)")?(?:/>|>(?:<v>([^<]*)</v>)?</c>)')
-_ATTR_T = re.compile(rb'\bt="([^"]*)"')
-_F = re.compile(rb"<f\b[^>]*?(?:/>|>(.*?)</f>)", re.S)
-_V = re.compile(rb"<v>(.*?)</v>", re.S)
-_T = re.compile(rb"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
-_RPH = re.compile(rb"<rPh\b.*?</rPh>", re.S)
-_SI = re.compile(rb"<si>(.*?)</si>|<si/>", re.S)
-_XESC = re.compile(r"_x([0-9A-Fa-f]{4})_")
-
-
-def _text(raw: bytes | None) -> str | None:
-    """XML character data → str: entities and OOXML's _xHHHH_ escapes resolved (never expanded from a DTD)."""
-    if raw is None:
-        return None
-    text = raw.decode("utf-8")
-    if "&" in text:
-        text = html.unescape(text)
-    return _XESC.sub(lambda m: chr(int(m[1], 16)), text) if "_x" in text else text
-
-
-@lru_cache(maxsize=64)
-def _wanted_re(wanted: frozenset[str]) -> re.Pattern:
-    alternatives = b"|".join(a.encode("ascii") for a in sorted(wanted)) or b"(?!)"
-    return re.compile(rb'<c\b[^>]*?\br="(' + alternatives + rb')"')
+_ADDRESS = re.compile(rb'<c r="([^"]*")')
+_PROTECTION = re.compile(rb"<sheetProtection\b[^<>]*>")
+_ODD_CELL = re.compile(rb'<c(?:[\t\n\r/>]| (?!r="))')  # a cell not written '<c r="'
+_T = re.compile(rb"<t\b[^<>]*?(?:/>|>([^<]*)</t>)")
 
 
 @lru_cache(maxsize=64)
@@ -254,113 +345,180 @@ def _in_sheet_order(wanted: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(wanted, key=split_address))
 
 
-def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple] | None:
-    """The common case at C speed: unprefixed tags and every cell addressed. None: use the full parser."""
-    if not _plain(data):
+def _without_phonetic(body: bytes) -> bytes | None:
+    """``body`` without its <rPh>...</rPh> runs (a linear walk; None when one is not closed)."""
+    kept, pos = [], 0
+    while (start := body.find(b"<rPh", pos)) >= 0:
+        end = body.find(b"</rPh>", start)
+        if end < 0:
+            return None
+        kept.append(body[pos:start])
+        pos = end + 6
+    return b"".join(kept) + body[pos:]
+
+
+def _rich(body: bytes) -> str | None:
+    """The text of a plain string item: its <t> runs without the phonetic ones. None: not plain."""
+    if body.count(b"<") == 2:  # the common case: one <t>...</t>
+        one = _T.fullmatch(body)
+        return (_text(one[1]) or "") if one else None
+    if body.count(b"<t") != body.count(b"</t>") + body.count(b"<t/>") or body.count(b"</t") != body.count(
+            b"</t>") or body.count(b"<rPh") != body.count(b"</rPh>"):
         return None
-    if b"<c>" in data:
-        return None  # a cell with no attributes has no address: count positions with the full parser
-    cells = data.count(b"<c ")
-    budget[0] -= cells
+    if b"<rPh" in body:
+        body = _without_phonetic(body)
+        if body is None:
+            return None
+    return "".join(_text(x[1]) or "" for x in _T.finditer(body))
+
+
+def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int],
+               limits: Limits) -> dict[str, tuple] | None:
+    """The common case with byte searches: a plain part, every cell written '<c r="A1"', each wanted cell
+    holding at most a value (no formula, no inline text). None: not that case, use the full parser."""
+    if not _plain(data, URI_MAIN) or _ODD_CELL.search(data):
+        return None  # a cell spelled otherwise, or without its address first: the full parser counts positions
+    addresses = _ADDRESS.findall(data)
+    budget[0] -= len(addresses)
     if budget[0] < 0:
         raise XlsxError("F06", "quá nhiều ô")
-    direct = data.count(b'<c r="') == cells
-    if not direct and len(_ADDRESSED.findall(data)) != cells:
-        return None  # some cell has no address: count positions with the full parser
-    found = {}
-    if direct:  # every cell starts with its address: find each wanted one directly
-        starts, pos = [], 0
-        for addr in _in_sheet_order(frozenset(wanted)):
-            tag = b'<c r="' + addr.encode("ascii") + b'"'
-            i = data.find(tag, pos)
-            if i < 0:
-                i = data.find(tag)  # cells out of order: look from the start before calling it absent
-            if i >= 0:
-                starts.append((addr, i))
-                pos = i
-    else:
-        starts = [(hit[1].decode("ascii"), hit.start()) for hit in _wanted_re(frozenset(wanted)).finditer(data)]
-    for addr, start in starts:
+    twice = len(set(addresses)) != len(addresses)
+    found, pos = {}, 0
+    for addr in _in_sheet_order(frozenset(wanted)):
+        tag = b'<c r="' + addr.encode("ascii") + b'"'
+        start = data.find(tag, pos)
+        if start < 0:
+            start = data.find(tag)  # cells out of order: look from the start before calling it absent
+            if start < 0:
+                continue
+        pos = start
+        if twice and addresses.count(tag[6:]) > 1:
+            raise _duplicate(addr)
         simple = _SIMPLE.match(data, start)
-        if simple:  # most cells: a value or nothing, no formula, no inline text
-            kind = simple[1].decode("ascii") if simple[1] else "n"
-            found[addr] = (kind, _text(simple[2]), None, None)
-            continue
-        m = _C.match(data, start)
-        body = m[2] or b""
-        t = _ATTR_T.search(m[1])
-        kind = t[1].decode("ascii") if t else "n"
-        f, v = _F.search(body), _V.search(body)
-        inline = "".join(_text(x[1]) or "" for x in _T.finditer(_RPH.sub(b"", body))) if kind == "inlineStr" else None
-        found[addr] = (kind, _text(v[1]) if v else None, (_text(f[1]) or "") if f else None, inline)
-    prot = re.search(rb"<sheetProtection\b[^>]*>", data)
-    sheet.protected = bool(prot and re.search(rb'\bsheet="(1|true)"', prot[0]))
-    sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"', data)]
+        if not simple:
+            return None  # a formula, inline text or another attribute: the full parser reads it
+        found[addr] = (simple[1].decode("ascii") if simple[1] else "n", _text(simple[2]), None, None)
+    at = data.rfind(b"<sheetProtection")  # near the end of the part
+    prot = _PROTECTION.match(data, at) if at >= 0 else None
+    if at >= 0 and (not prot or data.find(b"<sheetProtection", 0, at) >= 0 or any(
+            odd in prot[0] for odd in (b"='", b" =", b"= "))):
+        return None
+    sheet.protected = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0]))
+    sheet.merged = []
+    if b"<mergeCell" in data:
+        if data.count(b"<mergeCell ") > limits.max_merges:
+            raise XlsxError("F06", "quá nhiều vùng gộp ô")
+        sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"/>', data)]
+        if len(sheet.merged) != data.count(b"<mergeCell ") or not _tags_plain(data, b"mergeCell",
+                                                                               (b"mergeCells",)):
+            return None
     return found
 
 
-def _shared_strings(z: zipfile.ZipFile, needed: set[int]) -> dict[int, str]:
-    if not needed or "xl/sharedStrings.xml" not in z.NameToInfo:
-        return {}
-    data = z.read("xl/sharedStrings.xml")
-    if _plain(data) and b"<si/>" not in data:
-        items = data.split(b"<si>")[1:]  # C-speed split; only the strings asked for are parsed
+def _shared_strings(wb: Workbook, needed: set[int]) -> dict[int, str]:
+    """The shared strings ``needed``; the part is read and shape-checked once per workbook."""
+    missing = needed - wb.strings.keys()
+    if missing:
+        if wb.sst is None:
+            if "xl/sharedStrings.xml" not in wb.zip.NameToInfo:
+                raise XlsxError("F03", "thiếu bảng chuỗi (sharedStrings)")
+            data = _part(wb.zip, "xl/sharedStrings.xml", wb.limits)
+            wb.sst = data, wb.fast and _plain(data, URI_MAIN) and data.count(b"<si>") == data.count(b"<si")
+        wb.strings.update(_read_strings(wb.sst[0], missing, wb.sst[1], wb.limits))
+    return wb.strings
 
-        def one(item: bytes) -> str:
-            body = item.split(b"</si>", 1)[0]
-            return "".join(_text(x[1]) or "" for x in _T.finditer(_RPH.sub(b"", body) if b"<rPh" in body else body))
-        return {i: one(items[i]) for i in needed if i < len(items)}
-    out, index, top = {}, -1, max(needed)
-    for event, el in _iter(z, "xl/sharedStrings.xml"):
-        if event == "end" and el.tag == NS_MAIN + "si":
-            index += 1
-            if index in needed:
-                # rich text runs are concatenated; phonetic runs (rPh) are not part of the text
-                out[index] = "".join(t.text or "" for r in el if r.tag != NS_MAIN + "rPh"
-                                     for t in ([r] if r.tag == NS_MAIN + "t" else r.iter(NS_MAIN + "t")))
-            el.clear()
-            if index >= top:
-                break
+
+def _read_strings(data: bytes, needed: set[int], plain: bool, limits: Limits) -> dict[int, str]:
+    out, top = {}, max(needed)
+    if plain:
+        items = data.split(b"<si>", top + 1)[1:]  # C-speed; only up to the last string asked for
+        for index in needed:
+            if index < len(items):
+                body, end, _ = items[index].partition(b"</si>")
+                text = _rich(body) if end else None
+                if text is None:
+                    return _read_strings(data, needed, False, limits)
+                out[index] = text
+    else:
+        index = -1
+        for event, el in _iter(data, limits):
+            if event == "end" and el.tag == NS_MAIN + "si":
+                index += 1
+                if index in needed:
+                    out[index] = _runs(el)
+                el.clear()
+                if index >= top:
+                    break
+    missing = sorted(needed - out.keys())
+    if missing:
+        raise XlsxError("F03", f"ô trỏ tới chuỗi số {missing[0]} không có trong bảng chuỗi")
     return out
+
+
+_XSD_DOUBLE = re.compile(r"[ \t\r\n]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\r\n]*")
+
+
+def parse_number(raw: str) -> float | None:
+    """A number as spreadsheet programs read <v>: the XML Schema double form, finite; None for anything else
+    (Python's float() also takes '5_78', Arabic-Indic digits, 'NaN', 'inf': no spreadsheet shows those)."""
+    if raw.isdigit() and raw.isascii():  # the common case: a whole number
+        return float(raw)
+    if not _XSD_DOUBLE.fullmatch(raw):
+        return None
+    value = float(raw)
+    return value + 0.0 if value not in (float("inf"), float("-inf")) else None  # + 0.0: -0 is shown as 0
+
+
+def _string_index(raw: str | None) -> int | None:
+    return int(raw) if raw is not None and raw.isascii() and raw.isdigit() else None
 
 
 def _cell(kind: str, raw: str | None, formula: str | None, inline: str | None, strings: dict[int, str]) -> Cell:
     if kind == "s":
-        value = strings.get(int(raw)) if raw is not None else None
-    elif kind == "inlineStr":
-        value = inline
-    elif kind in ("str", "d"):
-        value = raw
-    elif kind == "b":
-        value = raw in ("1", "true")
-    elif kind == "e":
+        index = _string_index(raw)
+        if index is None and raw not in (None, ""):
+            return Cell(None, formula, invalid=raw)
+        return Cell(_unescape_ooxml(strings.get(index)) if index is not None else None, formula)
+    if kind == "inlineStr":
+        return Cell(_unescape_ooxml(inline), formula)
+    if kind in ("str", "d"):
+        return Cell(_unescape_ooxml(raw) if kind == "str" else raw, formula)
+    if kind == "b":
+        if raw in (None, ""):
+            return Cell(None, formula)
+        value = {"1": True, "true": True, "0": False, "false": False}.get(raw.strip())
+        return Cell(value, formula, invalid=None if value is not None else raw)
+    if kind == "e":
         return Cell(None, formula, raw or "#N/A")
-    else:
-        value = float(raw) if raw not in (None, "") else None
-    return Cell(value, formula)
+    if raw is None or raw == "":
+        return Cell(None, formula)
+    value = parse_number(raw)
+    return Cell(value, formula, invalid=None if value is not None else raw)
 
 
-def open_xlsx(data: bytes, limits: Limits = Limits(), z: zipfile.ZipFile | None = None) -> Workbook:
+def open_xlsx(data: bytes, limits: Limits = Limits(), z: zipfile.ZipFile | None = None, fast: bool = True) -> Workbook:
     """Open .xlsx bytes (or the zip already opened on them): sizes checked, sheets, defined names and custom
-    properties read; no cells yet."""
+    properties read; no cells yet. ``fast=False`` reads every part with the full parser."""
     try:
         z = z or zipfile.ZipFile(io.BytesIO(data))
         _check_sizes(z, limits)
-        sheets, names, date1904 = _workbook(z)
-        custom = _custom(z)
+        sheets, names, date1904 = _workbook(z, limits, fast)
+        custom = _custom(z, limits, fast)
+        modified = ""
+        if "docProps/core.xml" in z.NameToInfo:
+            m = re.search(rb"<dcterms:modified[^<>]*>([^<]+)</dcterms:modified>", _part(z, "docProps/core.xml", limits))
+            modified = m[1].decode("ascii", "replace").strip() if m else ""
     except XlsxError:
         raise
     except Exception as exc:  # BadZipFile, EOFError, XML parse errors, DefusedXmlException...: a corrupt file
         raise XlsxError("F03", type(exc).__name__ + (f": {exc}" if str(exc) else "")) from exc
-    modified = ""
-    if "docProps/core.xml" in z.NameToInfo:
-        m = re.search(rb"<dcterms:modified[^>]*>([^<]+)</dcterms:modified>", z.read("docProps/core.xml"))
-        modified = m[1].decode("ascii", "replace").strip() if m else ""
-    return Workbook(sheets, names, custom, date1904, "xl/vbaProject.bin" in z.NameToInfo, {}, z, limits, modified)
+    return Workbook(sheets, names, custom, date1904, "xl/vbaProject.bin" in z.NameToInfo, {}, z, limits, modified,
+                    fast)
 
 
 def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Cell]:
-    """Read the cells ``wanted`` ({sheet name: {"B9", ...}}); also fills each sheet's protection and merges."""
+    """Read the cells ``wanted`` ({sheet name: {"B9", ...}}); also fills each sheet's protection and merges.
+    Only the sheets named in ``wanted`` are opened."""
     z = wb.zip
     try:
         budget = [wb.limits.max_cells]
@@ -369,13 +527,15 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
         for sheet in wb.sheets:
             if sheet.path in names and sheet.name in wanted:
                 cells_wanted = wanted[sheet.name]
-                found = _scan_fast(z.read(sheet.path), sheet, cells_wanted, budget)
+                data = _part(z, sheet.path, wb.limits)
+                found = _scan_fast(data, sheet, cells_wanted, budget, wb.limits) if wb.fast else None
                 if found is None:
-                    found = _scan_sheet(z, sheet, cells_wanted, budget)
+                    sheet.merged = []
+                    found = _scan_sheet(data, sheet, cells_wanted, budget, wb.limits)
                 for addr, cell in found.items():
                     raw[(sheet.name, addr)] = cell
-        needed = {int(r[1]) for r in raw.values() if r[0] == "s" and r[1] is not None and r[1].isdigit()}
-        strings = _shared_strings(z, needed)
+        needed = {i for r in raw.values() if r[0] == "s" and (i := _string_index(r[1])) is not None}
+        strings = _shared_strings(wb, needed)
         cells = {key: _cell(*r, strings) for key, r in raw.items()}
     except XlsxError:
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
@@ -325,7 +326,9 @@ def test_the_cells_scanned_are_bounded(tmp_path):
 
 
 def test_a_feedback_file_sent_back_after_fixing_is_read_like_the_original(tmp_path):
-    bad = c.with_values(tmp_path / "bao-cao-thu-vien-2024_01_ha-noi.xlsx", the_cap_moi_tong_n=1)
+    saved = dt.datetime(2024, 12, 1, 8, 0, tzinfo=dt.UTC)  # the province saved it days before fixing it
+    bad = c.filled(tmp_path / "bao-cao-thu-vien-2024_01_ha-noi.xlsx", {**c.good_values(), "the_cap_moi_tong_n": 1},
+                   generated_at=saved)
     fb = write_feedback(Entry(check_file(bad, year=2024), "chosen"), tmp_path / "fb" / "bad_phan-hoi.xlsx")
     wb = openpyxl.load_workbook(fb)
     wb[S22][cell("the_cap_moi_tong_n")] = c.good_values()["the_cap_moi_tong_n"]  # the officer's fix

@@ -3,6 +3,7 @@ slips (wrong year, outputs inside the inbox, the wrong 'previous' file) stop bef
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -42,7 +43,8 @@ def inbox(tmp_path) -> Path:
 
 
 def test_a_feedback_copy_sent_back_unchanged_is_set_aside_and_never_outranks_the_return(inbox, tmp_path):
-    bad = c.with_values(tmp_path / "lan-1.xlsx", the_cap_moi_tong_n=1)  # a first attempt, rejected
+    bad = c.filled(tmp_path / "lan-1.xlsx", {**c.good_values(), "the_cap_moi_tong_n": 1},  # a first attempt, rejected
+                   generated_at=dt.datetime(2024, 12, 1, 8, 0, tzinfo=dt.UTC))
     first = review_inbox([bad], 2024)
     [fb] = write_feedbacks(first.ledger, tmp_path / "phan-hoi")
     shutil.copy(fb, inbox / fb.name)  # the statistician drops the feedback copy into the inbox by mistake
