@@ -16,7 +16,7 @@ import pandas as pd
 
 from .batch import WorkerLimits, add_outliers, check_many, collect_files
 from .result import CheckResult
-from .dataset import PreviousDifference, compare_with_previous, tidy_frame, tidy_rows
+from .dataset import PreviousDifference, compare_with_previous, figures, tidy_frame, tidy_rows
 from .form import Form, build_form
 from .ledger import Entry, build_ledger
 from .provinces import Province, provinces_for_year
@@ -49,12 +49,14 @@ class Consolidation:
 
     @cached_property
     def derived(self) -> pd.DataFrame:
-        """The tidy data with the headline sums (e.g. visits = at the library + outside) added as rows."""
+        """The tidy figures with the headline sums (e.g. visits = at the library + outside) added as rows."""
         return _derive(self.tidy, self.form.spec)
 
 
 def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
-    """Headline indicators (sums of indicators, e.g. visits = at the library + outside) added as rows."""
+    """The figure rows, with the headline indicators (sums of indicators, e.g. visits = at the library +
+    outside) added as rows."""
+    tidy = figures(tidy)
     frames = [tidy]
     for h in spec.headlines:
         if list(h.sum) == [h.id]:

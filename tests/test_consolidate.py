@@ -152,9 +152,11 @@ def test_dataset_traces_every_figure_to_its_cell_and_the_same_inbox_gives_the_sa
     assert row["source_file"] == "bao-cao-thu-vien-2024_01_ha-noi.xlsx"
     assert out.with_name("tong-hop-2024_du-lieu.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     again = consolidate([inbox[0]], YEAR)
-    cols = ["province_code", "field_id", "value", "source_file", "cell"]
+    full = load_dataset(out.with_name("tong-hop-2024_du-lieu.csv"), texts=True)
+    cols = ["province_code", "field_id", "kind", "value", "text", "source_file", "cell"]
     pd.testing.assert_frame_equal(again.tidy[cols].sort_values(cols[:2]).reset_index(drop=True),
-                                  df[cols].sort_values(cols[:2]).reset_index(drop=True), check_dtype=False)
+                                  full[cols].sort_values(cols[:2]).reset_index(drop=True), check_dtype=False)
+    assert len(df) < len(full) and set(df["kind"]) == {"figure"}
 
 
 def test_narratives_are_gathered_whole_and_text_stays_text(tmp_path):
