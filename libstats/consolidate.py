@@ -21,9 +21,10 @@ from .form import Form, build_form
 from .ledger import Entry, build_ledger
 from .provinces import Province, provinces_for_year
 from .rules import pct_change
-from .spec import Spec, default_spec
+from .spec import Headline, Spec, default_spec
 
-__all__ = ["Consolidation", "consolidate", "national_table", "province_table", "headline_frame", "sum_present"]
+__all__ = ["Consolidation", "consolidate", "from_dataset", "headline_dim", "national_table", "province_table",
+           "headline_frame", "sum_present"]
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Consolidation:
     ledger: list[Entry]
     tidy: pd.DataFrame
     previous_diffs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reported: frozenset[str] | None = None  # provinces of a consolidation rebuilt from its dataset (no ledger)
 
     @property
     def used(self) -> list[CheckResult]:
@@ -41,6 +43,8 @@ class Consolidation:
 
     @property
     def reporting(self) -> set[str]:
+        if self.reported is not None:
+            return set(self.reported)
         return {r.province.code for r in self.used}
 
     @property
@@ -51,6 +55,28 @@ class Consolidation:
     def derived(self) -> pd.DataFrame:
         """The tidy figures with the headline sums (e.g. visits = at the library + outside) added as rows."""
         return _derive(self.tidy, self.form.spec)
+
+
+def from_dataset(df: pd.DataFrame, spec: Spec | None = None) -> Consolidation:
+    """The consolidation a dataset was written from (its tables; no ledger): the report year is the dataset's
+    latest, the provinces counted are those with figures of that year. ValueError when it cannot be."""
+    figs = figures(df)
+    if figs.empty or figs["year"].isna().all():
+        raise ValueError("bộ dữ liệu không có số liệu nào")
+    year = int(figs["year"].max())
+    form = build_form(year, spec)
+    lists = set(figs.loc[figs["year"] == year, "code_list"])
+    if lists != {form.code_list}:
+        raise ValueError(f"bộ dữ liệu năm {year} dùng danh mục tỉnh {', '.join(sorted(lists))}, "
+                         f"không phải danh mục {form.code_list} của năm {year}")
+    reported = frozenset(figs.loc[figs["year"] == year, "province_code"])
+    return Consolidation(year, form, list(provinces_for_year(year)), [], df.reset_index(drop=True),
+                         reported=reported)
+
+
+def headline_dim(spec: Spec, h: Headline) -> str:
+    """The dimension a headline is published for: its own, or the total of the levels."""
+    return h.dim or spec.total.id
 
 
 def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:

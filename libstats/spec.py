@@ -85,6 +85,12 @@ class Headline:
     id: str
     label: str
     sum: tuple[str, ...]
+    dim: str = ""  # the level or type it is published for; "" = the total of the levels
+    short: str = ""  # a short name for sheet names ("Tỉnh - <short>", at most 31 characters in all)
+
+    @property
+    def short_label(self) -> str:
+        return self.short or self.label
 
 
 @dataclass(frozen=True)
@@ -259,7 +265,8 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
         indicators[ind_id] = Indicator(ind_id, _req(ind, "label", w), _req(ind, "unit", w),
                                        _req(ind, "definition", w))
     headlines = tuple(Headline(_req(h, "id", f"headlines[{i}]"), _req(h, "label", f"headlines[{i}]"),
-                               tuple(_req(h, "sum", f"headlines[{i}]", list)))
+                               tuple(_req(h, "sum", f"headlines[{i}]", list)), h.get("dim", ""),
+                               h.get("short", ""))
                       for i, h in enumerate(data.get("headlines", [])))
     relations = tuple(Relation(_req(r, "left", f"relations[{i}]"), _req(r, "op", f"relations[{i}]"),
                                _req(r, "right", f"relations[{i}]"), r.get("severity", "error"),
@@ -335,6 +342,11 @@ def _cross_check(spec: Spec) -> None:
         for ind in h.sum:
             if ind not in spec.indicators:
                 raise SpecError(f"headlines[{i}].sum: unknown indicator {ind!r}")
+        if h.dim and h.dim not in dims:
+            raise SpecError(f"headlines[{i}].dim: unknown dimension {h.dim!r}")
+        if len(h.short_label) > 24:
+            raise SpecError(f"headlines[{i}]: label longer than 24 characters needs a `short` name (sheet names "
+                            "hold 31 characters)")
 
 
 def load_spec(path: str | Path) -> Spec:
