@@ -239,7 +239,7 @@ def _narratives(o: _Out, con: Consolidation):
                     o.cell(ws, row, 0, r.province_name if k == 0 else f"{r.province_name} (tiếp)", bold=k == 0,
                            text_wrap=True)
                     o.cell(ws, row, 1, piece, text_wrap=True)
-                    ws.set_row(row, min(line * wrapped_lines(piece, width * 0.9) + 3, MAX_ROW_HEIGHT))
+                    ws.set_row(row, min(line * wrapped_lines(piece, width) + 3, MAX_ROW_HEIGHT))
                     row += 1
             row += 1
         ws.freeze_panes(3, 0)
