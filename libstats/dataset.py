@@ -100,7 +100,7 @@ def write_dataset(df: pd.DataFrame, path: Path) -> Path:
     """Write the CSV atomically, every text column safe to open in a spreadsheet program."""
     out = df.copy()
     for col in out.columns:
-        if col not in _NUMERIC and out[col].dtype == object:
+        if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].map(lambda v: escape_text(v) if isinstance(v, str) else v)
     with atomic_path(path) as tmp:
         out.to_csv(tmp, index=False, encoding="utf-8-sig")
@@ -123,7 +123,7 @@ def load_dataset(path: Path, texts: bool = False) -> pd.DataFrame:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: cột value có giá trị không phải số nguyên ({exc})") from exc
     for col in df.columns:
-        if col not in _NUMERIC and df[col].dtype == object:
+        if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].map(lambda v: unescape_text(v) if isinstance(v, str) else v)
     df["province_code"] = df["province_code"].str.zfill(2)
     return df if texts else figures(df).reset_index(drop=True)

@@ -99,7 +99,7 @@ def test_every_national_figure_change_and_percent_equals_the_independent_sum(run
 
 def test_province_rows_missing_marked_regions_and_national_total(run):
     out, values, _ = run
-    ws = openpyxl.load_workbook(out)["Tỉnh - Số thẻ thư viện cấp mới"]
+    ws = openpyxl.load_workbook(out)["Tỉnh - Thẻ cấp mới"]
     rows = list(ws.iter_rows(min_row=4, values_only=True))
     by_code = {r[0]: r for r in rows if r[0]}
     assert by_code["02"][2] == "chưa báo cáo" and by_code["02"][3] is None  # never zero
