@@ -103,7 +103,8 @@ def write_dataset(df: pd.DataFrame, path: Path) -> Path:
         if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(out[col]):
             out[col] = out[col].map(lambda v: escape_text(v) if isinstance(v, str) else v)
     with atomic_path(path) as tmp:
-        out.to_csv(tmp, index=False, encoding="utf-8-sig")
+        # CRLF rows: the csv writer then quotes every text holding a CR or LF, so a lone CR never splits a row
+        out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
 
 
