@@ -135,8 +135,10 @@ def national_table(con: Consolidation) -> pd.DataFrame:
             unit = con.form.spec.indicators[h.sum[0]].unit
             for lv in (*con.form.levels, con.form.spec.total):
                 order.append((h.id, lv.id, h.label, lv.label, unit, "headline"))
+    groups = {key: g for key, g in tidy.groupby(["indicator", "dim"], sort=False)}
+    empty = tidy.iloc[0:0]
     for ind, dim, label, dim_label, unit, table in order:
-        sel = tidy[(tidy["indicator"] == ind) & (tidy["dim"] == dim)]
+        sel = groups.get((ind, dim), empty)
         n = sel[sel["year"] == con.year].set_index("province_code")["value"]
         p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
         rows.append({"table": table, "indicator": ind, "label": label, "dim": dim, "dim_label": dim_label,

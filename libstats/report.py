@@ -298,11 +298,11 @@ class _Writer:
                 self.digest(rows, grouped=it.field.id in digest)
 
     def _themes(self, rows: pd.DataFrame) -> list[tuple[str, list[str]]]:
-        found = []
+        found, folded = [], [(name, _nfc(str(text)).casefold()) for name, text in zip(
+            rows["province_name"], rows["text"], strict=True)]
         for theme in self.w.get("themes", []):
             words = [_nfc(k).casefold() for k in theme["keywords"]]
-            provinces = [r.province_name for r in rows.itertuples()
-                         if any(k in _nfc(str(r.text)).casefold() for k in words)]
+            provinces = [name for name, text in folded if any(k in text for k in words)]
             found.append((_nfc(theme["label"]), provinces))
         return sorted(found, key=lambda t: -len(t[1]))  # stable: equal counts keep the file's order
 

@@ -129,7 +129,8 @@ def test_provinces_not_reported_are_listed(report):
 def test_the_ministrys_direction_and_proposals_are_digested_with_provinces_named(report):
     out, _ = report
     paras = [p.text for p in docx.Document(str(out)).paragraphs]
-    start = paras.index(next(it.text for s in FORM.sheets for it in s.items if it.field and it.field.id == "n2_de_xuat"))
+    label = next(it.text for s in FORM.sheets for it in s.items if it.field and it.field.id == "n2_de_xuat")
+    start = paras.index(label)
     block = paras[start + 1:start + 12]
     assert any(p.startswith("- Hướng dẫn của Bộ: ") and "Cao Bằng" in p for p in block)
 
