@@ -416,7 +416,8 @@ def _contacts(o: _Out, con: Consolidation):
         else:
             rows.append([p.code, p.name, "chưa báo cáo", *[""] * len(fields)])
     last = o.table(ws, 2, ["Mã", "Tỉnh, thành phố", *[f.label for f in fields], "Tệp"], rows,
-                   [{}, TXT, *[TXT] * len(fields), TXT], [5, 16, *[18] * len(fields), 24])
+                   [{}, TXT, *[TXT] * len(fields), TXT], [5, 14, *[max(14, min(30, 4 + max(
+                       (len(str(r[2 + i])) for r in rows), default=10))) for i in range(len(fields))], 30])
     ws.freeze_panes(3, 2)
     ws.autofilter(2, 0, max(last - 1, 3), len(fields) + 2)
 

@@ -166,13 +166,18 @@ def test_narratives_are_gathered_whole_and_text_stays_text(tmp_path):
     out = tmp_path / "s.xlsx"
     result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    ws = openpyxl.load_workbook(out)["TM Phần 2. Phương hướng"]
-    header = [c.value for c in ws[3]]
-    col = header.index("IV. ĐỀ XUẤT, KIẾN NGHỊ")
-    cell = ws.cell(row=4, column=col + 1)
+    wb = openpyxl.load_workbook(out)
+
+    def written_under(sheet: str, label: str):  # the bullet's row, then one row per province: name, text
+        rows = list(wb[sheet].iter_rows(min_row=1))
+        at = next(i for i, r in enumerate(rows) if r[0].value == label)
+        return rows[at + 1][0].value, rows[at + 1][1]
+
+    name, cell = written_under("TM Phần 2. Phương hướng", "IV. ĐỀ XUẤT, KIẾN NGHỊ")
+    assert name == "Hà Nội"
     assert cell.value == "=1+1 là đề xuất, không phải công thức" and cell.data_type == "s"
-    ws = openpyxl.load_workbook(out)["TM 2.2 Thư viện công cộng"]
-    assert ws.cell(row=4, column=2).value == values["n222_mo_hinh"]
+    assert written_under("TM 2.2 Thư viện công cộng", "- Mô hình tổ chức của các thư viện.")[1].value == values[
+        "n222_mo_hinh"]
 
 
 def test_an_interrupted_run_leaves_no_half_written_summary(inbox, tmp_path, monkeypatch):
