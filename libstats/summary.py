@@ -174,7 +174,7 @@ def _provinces(o: _Out, con: Consolidation):
 
 def _types(o: _Out, con: Consolidation):
     ws = o.sheet(SHEETS["types"], f"CÁC LOẠI HÌNH THƯ VIỆN KHÁC VÀ Ô TÔ THƯ VIỆN LƯU ĐỘNG NĂM {con.year} "
-                 f"(so với năm {con.year - 1})")
+                 f"(so với năm {con.year - 1})", fit_width=False)
     rows_spec = [r for r in con.form.rows if r.dim in {t.id for t in con.form.spec.types}]
     tidy = con.tidy[con.tidy["kind"] == FIGURE] if "kind" in con.tidy else con.tidy
     value = dict(zip(zip(tidy["province_code"], tidy["field_id"], strict=True), tidy["value"], strict=True))
@@ -193,6 +193,10 @@ def _types(o: _Out, con: Consolidation):
     ws.set_row(2, 110)
     ws.freeze_panes(3, 2)
     ws.autofilter(2, 0, last - 1, len(headers) - 1)
+    # printed 12 figures wide, the province columns and the header repeated on every page: readable, not shrunk
+    ws.repeat_columns(0, 1)
+    ws.set_v_pagebreaks(list(range(2 + 12, len(headers), 12)))
+    ws.set_print_scale(90)
 
 
 def _chunks(text: str, width: float, max_lines: int) -> list[str]:

@@ -231,10 +231,20 @@ def test_not_applicable_figures_stay_blank_never_zero(tmp_path):
     result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
     ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["types"]]
+    header = [c.value for c in ws[3]]
     hanoi = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[0] == "01")
     total = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == "TOÀN QUỐC")
-    assert hanoi[2] == values["so_xe_o_to_n"]  # the mobile-library columns come first, then 2.3's eleven
-    assert hanoi[4:15] == (None,) * 11 and total[4:15] == (None,) * 11
+
+    def col(r, year):
+        return header.index(f"{r.dim_label}: {r.label} — năm {year}")
+
+    bus = next(r for r in FORM.rows if r.n.id == "so_xe_o_to_n")
+    assert hanoi[col(bus, YEAR)] == values["so_xe_o_to_n"] and hanoi[col(bus, YEAR - 1)] == values["so_xe_o_to_p"]
+    other = [r for r in FORM.rows if r.table == "loai_hinh_khac"]
+    assert len(other) == 11
+    for r in other:
+        assert hanoi[col(r, YEAR)] is None and total[col(r, YEAR)] is None  # never 0
+        assert hanoi[col(r, YEAR - 1)] == values[r.p.id]
 
 
 def test_the_provinces_explanations_are_gathered_beside_their_figures(run):
