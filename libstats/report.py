@@ -439,7 +439,11 @@ def _deterministic(blob: bytes) -> bytes:
 def build_report(dataset: Path, output: Path, spec: Spec | None = None, wording: Path | None = None
                  ) -> ReportResult:
     """Draft the national report from a dataset written by ``consolidate``; write it atomically."""
-    con = from_dataset(load_dataset(dataset, texts=True), spec)
+    df = load_dataset(dataset, texts=True)
+    if "kind" not in df:
+        raise ValueError(f"{dataset}: bộ dữ liệu chỉ có số liệu (ghi bằng phiên bản libstats cũ), không có thuyết "
+                         "minh của các tỉnh; hãy chạy lại libstats consolidate để có bộ dữ liệu đầy đủ")
+    con = from_dataset(df, spec)
     w = _Writer(con, load_wording(wording))
     w.heading_block()
     w.outline()

@@ -135,6 +135,15 @@ def test_the_ministrys_direction_and_proposals_are_digested_with_provinces_named
     assert any(p.startswith("- Hướng dẫn của Bộ: ") and "Cao Bằng" in p for p in block)
 
 
+def test_a_figures_only_dataset_is_refused_with_a_message(consolidated, tmp_path):
+    _, _, data, _ = consolidated
+    old = tmp_path / "cu.csv"
+    load_dataset(data).drop(columns=["kind", "label", "text"]).to_csv(old, index=False, encoding="utf-8-sig")
+    result = CliRunner().invoke(main, ["report", str(old), "-o", str(tmp_path / "r.docx")])
+    assert result.exit_code == 1 and "chạy lại libstats consolidate" in result.output
+    assert not (tmp_path / "r.docx").exists()
+
+
 def test_same_dataset_same_bytes(consolidated, report, tmp_path):
     _, _, data, _ = consolidated
     out, _ = report
