@@ -193,10 +193,10 @@ def _types(o: _Out, con: Consolidation):
     ws.set_row(2, 110)
     ws.freeze_panes(3, 2)
     ws.autofilter(2, 0, last - 1, len(headers) - 1)
-    # printed 12 figures wide, the province columns and the header repeated on every page: readable, not shrunk
+    # printed ten figures wide, the province columns and the header repeated on every page: readable, not shrunk
     ws.repeat_columns(0, 1)
-    ws.set_v_pagebreaks(list(range(2 + 12, len(headers), 12)))
-    ws.set_print_scale(90)
+    ws.set_v_pagebreaks(list(range(2 + 10, len(headers), 10)))
+    ws.set_print_scale(75)
 
 
 def _chunks(text: str, width: float, max_lines: int) -> list[str]:
