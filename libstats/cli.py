@@ -338,6 +338,29 @@ def rebase(dataset, to_list, output):
                f"(danh mục {to_list}): {output}")
 
 
+@main.command()
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The report draft to write (.docx).")
+@click.option("--wording", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The report's wording (TOML); default: workbook_templates/bao-cao-quoc-gia.toml.")
+@spec_option
+@library_errors
+def report(dataset, output, wording, spec_path):
+    """Draft the national report (Word .docx) from the tidy dataset that consolidate writes.
+
+    Section by section in the outline's order: national figures and tables, the provinces that stand out,
+    what the provinces wrote (themes, quoted excerpts with their cells), annexes by province.
+
+    Example: libstats report tong-hop-2024_du-lieu.csv -o bao-cao-2024.docx
+    """
+    from .report import build_report
+
+    res = build_report(dataset, output, _spec(spec_path), wording)
+    click.echo(f"Dự thảo báo cáo năm {res.year} ({res.reported}/{res.expected} tỉnh, thành phố; "
+               f"{len(res.excerpts)} đoạn trích): {output}")
+
+
 def _emit(text: str, output: Path | None, bom: bool = False) -> None:
     if output is None:
         click.echo(text, nl=False)

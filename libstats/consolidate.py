@@ -16,14 +16,16 @@ import pandas as pd
 
 from .batch import WorkerLimits
 from .coerce import NOT_COUNTED
-from .dataset import PreviousDifference, tidy_frame, tidy_rows
+from .dataset import PreviousDifference, figures, tidy_frame, tidy_rows
 from .result import CheckResult
+from .form import build_form
+from .provinces import provinces_for_year
 from .review import Review, review_inbox
 from .rules import pct_change
-from .spec import Spec
+from .spec import Headline, Spec
 
-__all__ = ["Consolidation", "consolidate", "consolidate_review", "national_table", "province_table", "headline_frame",
-           "sum_present"]
+__all__ = ["Consolidation", "consolidate", "consolidate_review", "from_dataset", "headline_dim", "national_table",
+           "province_table", "headline_frame", "sum_present"]
 
 
 @dataclass
@@ -31,23 +33,51 @@ class Consolidation:
     review: Review
     tidy: pd.DataFrame
     previous_diffs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reported: frozenset[str] | None = None  # provinces of a consolidation rebuilt from its dataset (no ledger)
 
     year = property(lambda self: self.review.year)
     form = property(lambda self: self.review.form)
     expected = property(lambda self: self.review.expected)
     ledger = property(lambda self: self.review.ledger)
     used = property(lambda self: self.review.used)
-    reporting = property(lambda self: self.review.reporting)
-    missing = property(lambda self: self.review.missing)
+    missing = property(lambda self: [p for p in self.expected if p.code not in self.reporting])
+
+    @property
+    def reporting(self) -> set[str]:
+        return set(self.reported) if self.reported is not None else self.review.reporting
 
     @cached_property
     def derived(self) -> pd.DataFrame:
-        """The tidy data with the headline sums (e.g. visits = at the library + outside) added as rows."""
+        """The tidy figures with the headline sums (e.g. visits = at the library + outside) added as rows."""
         return _derive(self.tidy, self.form.spec)
 
 
+def from_dataset(df: pd.DataFrame, spec: Spec | None = None) -> Consolidation:
+    """The consolidation a dataset was written from (its tables; no ledger): the report year is the dataset's
+    latest, the provinces counted are those with figures of that year. ValueError when it cannot be."""
+    figs = figures(df)
+    if figs.empty or figs["year"].isna().all():
+        raise ValueError("bộ dữ liệu không có số liệu nào")
+    year = int(figs["year"].max())
+    form = build_form(year, spec)
+    lists = set(figs.loc[figs["year"] == year, "code_list"])
+    if lists != {form.code_list}:
+        raise ValueError(f"bộ dữ liệu năm {year} dùng danh mục tỉnh {', '.join(sorted(lists))}, "
+                         f"không phải danh mục {form.code_list} của năm {year}")
+    reported = frozenset(figs.loc[figs["year"] == year, "province_code"])
+    return Consolidation(Review(year, form, list(provinces_for_year(year)), []), df.reset_index(drop=True),
+                         reported=reported)
+
+
+def headline_dim(spec: Spec, h: Headline) -> str:
+    """The dimension a headline is published for: its own, or the total of the levels."""
+    return h.dim or spec.total.id
+
+
 def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
-    """Headline indicators (sums of indicators, e.g. visits = at the library + outside) added as rows."""
+    """The figure rows, with the headline indicators (sums of indicators, e.g. visits = at the library +
+    outside) added as rows."""
+    tidy = figures(tidy)
     frames = [tidy]
     for h in spec.headlines:
         if list(h.sum) == [h.id]:
@@ -106,8 +136,10 @@ def national_table(con: Consolidation) -> pd.DataFrame:
             unit = con.form.spec.indicators[h.sum[0]].unit
             for lv in (*con.form.levels, con.form.spec.total):
                 order.append((h.id, lv.id, h.label, lv.label, unit, "headline"))
+    groups = {key: g for key, g in tidy.groupby(["indicator", "dim"], sort=False)}
+    empty = tidy.iloc[0:0]
     for ind, dim, label, dim_label, unit, table in order:
-        sel = tidy[(tidy["indicator"] == ind) & (tidy["dim"] == dim)]
+        sel = groups.get((ind, dim), empty)
         n = sel[sel["year"] == con.year].set_index("province_code")["value"]
         p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
         rows.append({"table": table, "indicator": ind, "label": label, "dim": dim, "dim_label": dim_label,

@@ -151,17 +151,17 @@ def write_feedback(entry: Entry, out: Path) -> Path | None:
     return out
 
 
-_MODIFIED = re.compile(rb"<dcterms:modified\b[^>]*>[^<]*</dcterms:modified>")
+_MODIFIED = re.compile(rb"(<dcterms:modified\b[^>]*>)[^<]*(</dcterms:modified>)")
 
 
 def _keep_saved_time(path: Path, saved: str) -> None:
     """Put the original file's saved time back into the copy's core properties (openpyxl stamps 'now')."""
     with zipfile.ZipFile(path) as z:
         parts = [(info, z.read(info)) for info in z.infolist()]
-    stamp = (b'<dcterms:modified xsi:type="dcterms:W3CDTF">' + saved.encode("ascii", "replace")
-             + b"</dcterms:modified>") if saved else b""
+    raw = saved.encode("ascii", "replace")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for info, data in parts:
             if info.filename == "docProps/core.xml":
-                data = _MODIFIED.sub(stamp, data, count=1)
+                # the tag and its namespace declarations kept; only the time is put back (or the element dropped)
+                data = _MODIFIED.sub(lambda m: m[1] + raw + m[2] if raw else b"", data, count=1)
             z.writestr(info, data)

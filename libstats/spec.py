@@ -63,7 +63,7 @@ _KEYS = {
     "total": {"id", "label"},
     "type": {"id", "label", "definition"},
     "indicator": {"id", "label", "unit", "definition", "type"},
-    "headline": {"id", "label", "sum"},
+    "headline": {"id", "label", "sum", "dim", "short"},
     "relation": {"left", "op", "right", "severity", "message"},
     "ratio": {"numerator", "denominator", "dim", "label"},
     "sheet": {"id", "name", "kind", "part", "part_title", "items"},
@@ -110,6 +110,12 @@ class Headline:
     id: str
     label: str
     sum: tuple[str, ...]
+    dim: str = ""  # the level or type it is published for; "" = the total of the levels
+    short: str = ""  # a short name for sheet names ("Tỉnh - <short>", at most 31 characters in all)
+
+    @property
+    def short_label(self) -> str:
+        return self.short or self.label
 
 
 @dataclass(frozen=True)
@@ -342,7 +348,8 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
         types=tuple(DimType(_req(t, "id", w), _req(t, "label", w), t.get("definition", ""))
                     for w, t in _tables(data, "types", "type")),
         indicators=_indicators(data),
-        headlines=tuple(Headline(_req(h, "id", w), _req(h, "label", w), tuple(_req(h, "sum", w, list)))
+        headlines=tuple(Headline(_req(h, "id", w), _req(h, "label", w), tuple(_req(h, "sum", w, list)),
+                                 h.get("dim", ""), h.get("short", ""))
                         for w, h in _tables(data, "headlines", "headline")),
         relations=tuple(Relation(_req(r, "left", w), _req(r, "op", w), _req(r, "right", w),
                                  r.get("severity", "error"), _req(r, "message", w))
@@ -425,6 +432,11 @@ def _check_headlines(spec: Spec) -> None:
         for ind in h.sum:
             if ind not in spec.indicators:
                 raise SpecError(f"headlines[{i}].sum: unknown indicator {ind!r}")
+        if h.dim and h.dim not in _dims(spec):
+            raise SpecError(f"headlines[{i}].dim: unknown dimension {h.dim!r}")
+        if len(h.short_label) > 24:
+            raise SpecError(f"headlines[{i}]: label longer than 24 characters needs a `short` name (sheet names "
+                            "hold 31 characters)")
 
 
 def load_spec(path: str | Path) -> Spec:

@@ -15,7 +15,8 @@ import xlsxwriter
 
 from .atomic import atomic_path
 from .check import OUTPUT_PROPERTY
-from .consolidate import Consolidation, national_table, province_table, sum_present
+from .consolidate import Consolidation, headline_dim, national_table, province_table, sum_present
+from .dataset import COVER, FIGURE, NARRATIVE
 from .findings import Severity
 from .ledger import FATES
 from .rules import pct_change
@@ -25,7 +26,7 @@ from .template import FONT
 __all__ = ["write_summary", "SHEETS"]
 
 SHEETS = {"overview": "Tổng quan", "national": "Toàn quốc", "types": "Loại hình khác", "charts": "Biểu đồ",
-          "explanations": "Giải thích số liệu",
+          "contacts": "Liên hệ", "explanations": "Giải thích số liệu",
           "findings": "Kết quả kiểm tra", "ledger": "Sổ theo dõi tệp", "previous": "Đối chiếu năm trước",
           "data": "Dữ liệu"}
 _HEAD_FILL = "#D9E2F3"
@@ -69,7 +70,8 @@ class _Out:
                 if fmt.get("text_wrap") and isinstance(v, str):
                     lines = max(lines, wrapped_lines(v, widths[col]))
             if lines > 1:
-                ws.set_row(row + i, min(15 * lines, 400))
+                ws.set_row(row + i, min(15 * lines + 3, MAX_ROW_HEIGHT))
+        ws.repeat_rows(row)
         return row + len(rows) + 1
 
     def sheet(self, name: str, title: str, landscape: bool = True, fit_width: bool = True):
@@ -84,6 +86,7 @@ class _Out:
         return ws
 
 
+MAX_ROW_HEIGHT = 409  # points: Excel's tallest row; a longer text continues on the next rows (_chunks)
 NUM, PCT, TXT = {"num_format": "#,##0"}, {"num_format": "+0.0;-0.0;0.0"}, {"text_wrap": True}
 SIGNED = {"num_format": "+#,##0;-#,##0;0"}
 
@@ -105,10 +108,9 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
     ws.set_row(8, 15 * max(1, len(facts[6][1]) // 70 + 1))
     row = len(facts) + 3
     ws.write_string(row, 0, "Các chỉ tiêu chính (toàn quốc, tổng các cấp)", o.f(bold=True))
-    total = nat[nat["dim"] == con.form.spec.total.id].drop_duplicates("indicator").set_index("indicator")
     rows = []
     for h in con.form.spec.headlines:
-        r = total.loc[h.id]
+        r = _national_row(con, nat, h)
         covered = f"{r['provinces_n']}/{len(con.expected)} tỉnh" + (f". {r['note']}" if r["note"] else "")
         rows.append([h.label, r["n"], r["p"], r["diff"], r["pct"], covered])
     row = o.table(ws, row + 1, ["Chỉ tiêu", f"Năm {con.year}", f"Năm {con.year - 1}", "Tăng/giảm", "Tỷ lệ (%)",
@@ -137,6 +139,11 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
         ws.set_row(i, 30)
 
 
+def _national_row(con: Consolidation, nat: pd.DataFrame, h) -> pd.Series:
+    dim = headline_dim(con.form.spec, h)
+    return nat[(nat["indicator"] == h.id) & (nat["dim"] == dim)].iloc[0]
+
+
 def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
     ws = o.sheet(SHEETS["national"], f"SỐ LIỆU TOÀN QUỐC THEO CẤP VÀ LOẠI HÌNH THƯ VIỆN NĂM {con.year}")
     rows = [[r.label, r.dim_label, r.unit, r.n, r.p, r.diff, r.pct, r.provinces_n, r.provinces_p, r.note]
@@ -150,15 +157,16 @@ def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
                    bold)
     ws.freeze_panes(3, 1)
     ws.autofilter(2, 0, last - 1, 9)
-    ws.repeat_rows(2)
 
 
 def _provinces(o: _Out, con: Consolidation):
     spec = con.form.spec
     for h in spec.headlines:
-        df = province_table(con, h.id, spec.total.id)
-        ws = o.sheet(f"Tỉnh - {h.label}"[:31], f"{h.label.upper()} THEO TỈNH, THÀNH PHỐ NĂM {con.year} "
-                     f"(tổng các cấp)")
+        dim = headline_dim(spec, h)
+        df = province_table(con, h.id, dim)
+        what = "tổng các cấp" if dim == spec.total.id else spec.dim_label(dim).lower()
+        ws = o.sheet(f"Tỉnh - {h.short_label}", f"{h.label.upper()} THEO TỈNH, THÀNH PHỐ NĂM {con.year} ({what})",
+                     landscape=False)
         rows = [[r.province_code, r.province_name, r.status, r.n, r.p, r.diff, r.pct, r.rank]
                 for r in df.itertuples()]
         bold = {i for i, r in enumerate(df.itertuples()) if r.kind != "province"}
@@ -167,94 +175,165 @@ def _provinces(o: _Out, con: Consolidation):
                        [{}, TXT, TXT, NUM, NUM, SIGNED, PCT, {}], [6, 40, 16, 15, 15, 13, 10, 9], bold)
         ws.freeze_panes(3, 2)
         ws.autofilter(2, 0, last - 1, 7)
-        ws.repeat_rows(2)
 
 
 def _types(o: _Out, con: Consolidation):
-    ws = o.sheet(SHEETS["types"], f"CÁC LOẠI HÌNH THƯ VIỆN KHÁC VÀ Ô TÔ THƯ VIỆN LƯU ĐỘNG NĂM {con.year}")
-    rows_spec = [r for r in con.form.rows if r.table in ("loai_hinh_khac", "xa_hoi_hoa")]
-    tidy = con.tidy[con.tidy["year"] == con.year]
+    ws = o.sheet(SHEETS["types"], f"CÁC LOẠI HÌNH THƯ VIỆN KHÁC VÀ Ô TÔ THƯ VIỆN LƯU ĐỘNG NĂM {con.year} "
+                 f"(so với năm {con.year - 1})", fit_width=False)
+    rows_spec = [r for r in con.form.rows if r.dim in {t.id for t in con.form.spec.types}]
+    tidy = con.tidy[con.tidy["kind"] == FIGURE] if "kind" in con.tidy else con.tidy
     value = dict(zip(zip(tidy["province_code"], tidy["field_id"], strict=True), tidy["value"], strict=True))
-    headers = ["Mã", "Tỉnh, thành phố"] + [f"{r.dim_label}: {r.label}" for r in rows_spec]
+    headers = ["Mã", "Tỉnh, thành phố"] + [f"{r.dim_label}: {r.label} — năm {y}" for r in rows_spec
+                                          for y in (con.year, con.year - 1)]
     rows = []
     for p in con.expected:
         if p.code in con.reporting:
-            rows.append([p.code, p.name] + [value.get((p.code, r.n.id), pd.NA) for r in rows_spec])
+            rows.append([p.code, p.name] + [value.get((p.code, f.id), pd.NA) for r in rows_spec for f in (r.n, r.p)])
         else:
-            rows.append([p.code, p.name, "chưa báo cáo"] + [pd.NA] * (len(rows_spec) - 1))
+            rows.append([p.code, p.name, "chưa báo cáo"] + [pd.NA] * (2 * len(rows_spec) - 1))
     totals = ["", "TOÀN QUỐC"] + [sum_present([r[i] for r in rows if not isinstance(r[i], str)])
                                   for i in range(2, len(headers))]
-    last = o.table(ws, 2, headers, rows + [totals], [{}, TXT] + [NUM] * len(rows_spec),
-                   [6, 22] + [14] * len(rows_spec), {len(rows)})
-    ws.set_row(2, 75)
+    last = o.table(ws, 2, headers, rows + [totals], [{}, TXT] + [NUM] * (2 * len(rows_spec)),
+                   [5, 18] + [11] * (2 * len(rows_spec)), {len(rows)})
+    ws.set_row(2, 110)
     ws.freeze_panes(3, 2)
     ws.autofilter(2, 0, last - 1, len(headers) - 1)
+    # printed ten figures wide, the province columns and the header repeated on every page: readable, not shrunk
+    ws.repeat_columns(0, 1)
+    ws.set_v_pagebreaks(list(range(2 + 10, len(headers), 10)))
+    ws.set_print_scale(75)
+
+
+def _chunks(text: str, width: float, max_lines: int) -> list[str]:
+    """``text`` cut at spaces into pieces that each fit ``max_lines`` wrapped lines of a column ``width`` wide
+    (a row holds at most MAX_ROW_HEIGHT points: a longer text continues on the next rows)."""
+    pieces, current = [], ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and wrapped_lines(candidate, width * 0.9) > max_lines:
+            pieces.append(current)
+            candidate = word
+        current = candidate
+    return pieces + [current]
 
 
 def _narratives(o: _Out, con: Consolidation):
+    """One sheet per outline section: each bullet, then what every province wrote, whole (long texts continue
+    on the next rows), portrait, one page wide."""
+    texts = con.tidy[con.tidy["kind"] == NARRATIVE] if "kind" in con.tidy else con.tidy.iloc[0:0]
+    by_field = {fid: group.sort_values("province_code") for fid, group in texts.groupby("field_id")}
+    width, line = 92, 15
     for sheet in con.form.sheets:
         fields = [it.field for it in sheet.items if it.field is not None and it.field.kind == "narrative"]
         if not fields:
             continue
-        ws = o.sheet(f"TM {sheet.name}"[:31], f"THUYẾT MINH: {sheet.name.upper()} — {sheet.part_title}",
-                     fit_width=False)
-        ws.repeat_columns(0)
-        headers = ["Tỉnh, thành phố"] + [f.label for f in fields]
-        rows = [[r.province.name] + [r.values.get(f.id) for f in fields] for r in
-                sorted(con.used, key=lambda r: r.province.code)]
-        o.table(ws, 2, headers, rows, [TXT] * len(headers), [18] + [70] * len(fields))
-        ws.set_row(2, 90)
-        for i in range(len(rows)):
-            ws.set_row(3 + i, 150)
-        ws.freeze_panes(3, 1)
+        ws = o.sheet(f"TM {sheet.name}"[:31], f"THUYẾT MINH CỦA CÁC TỈNH: {sheet.name}", landscape=False)
+        ws.write_string(1, 0, sheet.part_title, o.f(italic=True))
+        ws.set_column(0, 0, 16)
+        ws.set_column(1, 1, width)
+        head = o.f(bold=True, border=1, bg_color=_HEAD_FILL, text_wrap=True)
+        row = 3
+        for f in fields:
+            ws.merge_range(row, 0, row, 1, f.label, head)
+            ws.set_row(row, line * wrapped_lines(f.label, width + 16) + 3)
+            row += 1
+            group = by_field.get(f.id)
+            if group is None:
+                ws.merge_range(row, 0, row, 1, "Không tỉnh nào ghi nội dung này.", o.f(italic=True, border=1))
+                row += 2
+                continue
+            for r in group.itertuples():
+                pieces = _chunks(str(r.text), width, (MAX_ROW_HEIGHT - 3) // line - 1)
+                for k, piece in enumerate(pieces):
+                    o.cell(ws, row, 0, r.province_name if k == 0 else f"{r.province_name} (tiếp)", bold=k == 0,
+                           text_wrap=True)
+                    o.cell(ws, row, 1, piece, text_wrap=True)
+                    ws.set_row(row, min(line * wrapped_lines(piece, width) + 3, MAX_ROW_HEIGHT))
+                    row += 1
+            row += 1
+        ws.freeze_panes(3, 0)
 
 
 def _charts(o: _Out, con: Consolidation, nat: pd.DataFrame):
+    """One page per headline: its figures by level beside the ten provinces ranked highest; then the
+    provinces that rose and fell most. Axes with thousands separators; a page break before every block."""
     ws = o.sheet(SHEETS["charts"], f"BIỂU ĐỒ — NĂM {con.year} SO VỚI NĂM {con.year - 1}")
-    spec, levels = con.form.spec, con.form.levels
-    row = 2
+    spec = con.form.spec
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 2, 14)
+    row, breaks, block = 2, [], 22
     for h in spec.headlines:
-        data = [nat[(nat["indicator"] == h.id) & (nat["dim"] == lv.id)].iloc[0] for lv in levels]
-        ws.write_string(row, 0, h.label, o.f(bold=True))
-        ws.write_string(row + 1, 0, "Cấp", o.f(bold=True))
-        ws.write_string(row + 1, 1, f"Năm {con.year}", o.f(bold=True))
-        ws.write_string(row + 1, 2, f"Năm {con.year - 1}", o.f(bold=True))
-        for i, (lv, d) in enumerate(zip(levels, data, strict=True)):
-            o.cell(ws, row + 2 + i, 0, lv.label)
-            o.cell(ws, row + 2 + i, 1, d.n, **NUM)
-            o.cell(ws, row + 2 + i, 2, d.p, **NUM)
+        dim = headline_dim(spec, h)
+        dims = [lv.id for lv in con.form.levels] if dim == spec.total.id else [dim]
+        if row > 2:
+            breaks.append(row)
+        ws.write_string(row, 0, h.label, o.f(bold=True, font_size=12))
+        for col, text in enumerate(("Cấp / loại hình", f"Năm {con.year}", f"Năm {con.year - 1}")):
+            o.cell(ws, row + 1, col, text, bold=True)
+        for i, d in enumerate(dims):
+            r = nat[(nat["indicator"] == h.id) & (nat["dim"] == d)].iloc[0]
+            o.cell(ws, row + 2 + i, 0, r.dim_label)
+            o.cell(ws, row + 2 + i, 1, r.n, **NUM)
+            o.cell(ws, row + 2 + i, 2, r.p, **NUM)
         chart = o.wb.add_chart({"type": "column"})
-        for col, name in ((1, f"Năm {con.year}"), (2, f"Năm {con.year - 1}")):
-            chart.add_series({"name": name, "categories": [ws.name, row + 2, 0, row + 1 + len(levels), 0],
-                              "values": [ws.name, row + 2, col, row + 1 + len(levels), col]})
-        chart.set_title({"name": f"{h.label} theo cấp", "name_font": {"name": FONT, "size": 11}})
-        chart.set_legend({"position": "bottom"})
-        chart.set_size({"width": 520, "height": 260})
-        ws.insert_chart(row, 4, chart)
-        row += 14
-    ws.set_column(0, 2, 16)
+        for col in (1, 2):
+            chart.add_series({"name": [ws.name, row + 1, col],
+                              "categories": [ws.name, row + 2, 0, row + 1 + len(dims), 0],
+                              "values": [ws.name, row + 2, col, row + 1 + len(dims), col]})
+        _style(chart, f"{h.label} theo cấp")
+        ws.insert_chart(row + 1, 4, chart, {"x_offset": 10})
+        top = province_table(con, h.id, dim)
+        top = top[(top["kind"] == "province") & top["n"].notna()].sort_values(["n", "province_code"],
+                                                                              ascending=[False, True]).head(10)
+        first = row + 3 + len(dims)
+        o.cell(ws, first, 0, "Mười tỉnh cao nhất", bold=True)
+        o.cell(ws, first, 1, f"Năm {con.year}", bold=True)
+        for i, r in enumerate(top.itertuples(), start=1):
+            o.cell(ws, first + i, 0, r.province_name)
+            o.cell(ws, first + i, 1, r.n, **NUM)
+        if len(top):
+            bar = o.wb.add_chart({"type": "bar"})
+            bar.add_series({"name": f"Năm {con.year}", "categories": [ws.name, first + 1, 0, first + len(top), 0],
+                            "values": [ws.name, first + 1, 1, first + len(top), 1]})
+            bar.set_y_axis({"reverse": True})
+            _style(bar, f"{h.label}: mười tỉnh cao nhất", value_axis="x")
+            ws.insert_chart(row + 1, 4, bar, {"x_offset": 500})
+        row += block
+    breaks.append(row)
     _rises_and_falls(o, ws, con, row)
+    ws.set_h_pagebreaks(breaks)
+
+
+def _style(chart, title: str, value_axis: str = "y"):
+    chart.set_title({"name": title, "name_font": {"name": FONT, "size": 11}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 480, "height": 380})
+    axis = {"num_format": "#,##0", "num_font": {"name": FONT, "size": 9}}
+    (chart.set_y_axis if value_axis == "y" else chart.set_x_axis)(axis)
 
 
 def _rises_and_falls(o: _Out, ws, con: Consolidation, row: int):
     spec = con.form.spec
     headline = next((h for h in spec.headlines if len(h.sum) > 1), spec.headlines[0])
-    df = province_table(con, headline.id, spec.total.id)
-    df = df[(df["kind"] == "province") & df["pct"].notna()].sort_values("pct")
+    df = province_table(con, headline.id, headline_dim(spec, headline))
+    df = df[(df["kind"] == "province") & df["pct"].notna()].sort_values(["pct", "province_code"])
     picked = pd.concat([df.head(5), df.tail(5)]).drop_duplicates("province_code")
-    ws.write_string(row, 0, f"Tăng, giảm nhiều nhất: {headline.label} (%)", o.f(bold=True))
+    ws.write_string(row, 0, f"Tăng, giảm nhiều nhất: {headline.label} (%)", o.f(bold=True, font_size=12))
     for i, r in enumerate(picked.itertuples(), start=1):
         o.cell(ws, row + i, 0, r.province_name)
         o.cell(ws, row + i, 1, r.pct, **PCT)
     if len(picked):
         chart = o.wb.add_chart({"type": "bar"})
         chart.add_series({"name": "Tỷ lệ tăng/giảm (%)", "categories": [ws.name, row + 1, 0, row + len(picked), 0],
-                          "values": [ws.name, row + 1, 1, row + len(picked), 1], "invert_if_negative": True})
+                          "values": [ws.name, row + 1, 1, row + len(picked), 1], "invert_if_negative": True,
+                          "data_labels": {"value": True, "num_format": "+0.0;-0.0", "position": "outside_end"}})
         chart.set_title({"name": f"Các tỉnh tăng, giảm nhiều nhất — {headline.label}",
                          "name_font": {"name": FONT, "size": 11}})
         chart.set_legend({"none": True})
-        chart.set_size({"width": 720, "height": 320})
-        ws.insert_chart(row, 4, chart)
+        chart.set_x_axis({"label_position": "low"})  # province names at the left edge, never over the bars
+        chart.set_y_axis({"label_position": "low", "reverse": True})
+        chart.set_size({"width": 760, "height": 360})
+        ws.insert_chart(row + 1, 3, chart)
 
 
 def _explanations(o: _Out, con: Consolidation):
@@ -317,13 +396,39 @@ def _previous(o: _Out, con: Consolidation):
 
 
 def _data(o: _Out, con: Consolidation):
-    ws = o.sheet(SHEETS["data"], "DỮ LIỆU NGUỒN: mỗi con số với tệp, trang và ô đã đọc")
+    """Every row of the dataset, for filters and pivots; prints only its heading and a note (the CSV beside
+    the workbook carries the same rows)."""
+    ws = o.sheet(SHEETS["data"], "DỮ LIỆU NGUỒN: mỗi con số, mỗi nội dung với tệp, trang và ô đã đọc")
+    ws.write_string(1, 0, "Trang dữ liệu để lọc, tính toán; không in (vùng in chỉ gồm dòng này). Cùng dữ liệu "
+                          "có trong tệp CSV kèm theo.", o.f(italic=True))
     df = con.tidy
     cols = list(df.columns)
     rows = df.astype(object).where(df.notna(), None).values.tolist()
-    last = o.table(ws, 2, cols, rows, [NUM if c == "value" else {} for c in cols], [10] * len(cols))
+    last = o.table(ws, 2, cols, rows, [NUM if c == "value" else {} for c in cols],
+                   [40 if c == "text" else 10 for c in cols])
     ws.freeze_panes(3, 0)
     ws.autofilter(2, 0, max(last - 1, 3), len(cols) - 1)
+    ws.print_area(0, 0, 1, 5)
+
+
+def _contacts(o: _Out, con: Consolidation):
+    """Who prepared each province's report, to call it back: the cover fields, one row per province."""
+    ws = o.sheet(SHEETS["contacts"], f"DANH SÁCH LIÊN HỆ: NGƯỜI LẬP BÁO CÁO CỦA CÁC TỈNH, THÀNH PHỐ NĂM {con.year}")
+    fields = con.form.fields_of("field")
+    cover = con.tidy[con.tidy["kind"] == COVER] if "kind" in con.tidy else con.tidy.iloc[0:0]
+    text = dict(zip(zip(cover["province_code"], cover["field_id"], strict=True), cover["text"], strict=True))
+    files = dict(zip(cover["province_code"], cover["source_file"], strict=True))
+    rows = []
+    for p in con.expected:
+        if p.code in con.reporting:
+            rows.append([p.code, p.name, *[text.get((p.code, f.id), "") for f in fields], files.get(p.code, "")])
+        else:
+            rows.append([p.code, p.name, "chưa báo cáo", *[""] * len(fields)])
+    last = o.table(ws, 2, ["Mã", "Tỉnh, thành phố", *[f.label for f in fields], "Tệp"], rows,
+                   [{}, TXT, *[TXT] * len(fields), TXT], [5, 14, *[max(14, min(30, 4 + max(
+                       (len(str(r[2 + i])) for r in rows), default=10))) for i in range(len(fields))], 30])
+    ws.freeze_panes(3, 2)
+    ws.autofilter(2, 0, max(last - 1, 3), len(fields) + 2)
 
 
 def write_summary(con: Consolidation, path: Path, previous: Path | None = None) -> Path:
@@ -340,6 +445,7 @@ def write_summary(con: Consolidation, path: Path, previous: Path | None = None) 
         _provinces(o, con)
         _types(o, con)
         _charts(o, con, nat)
+        _contacts(o, con)
         _narratives(o, con)
         _explanations(o, con)
         _findings(o, con)

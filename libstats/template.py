@@ -216,7 +216,11 @@ class _Writer:
                 label = it.text + (f"\n({it.item.hint})" if it.item.hint else "")
                 self.text(ws, it.row, 0, label, border=1, bold=bold or it.item.level == 3)
                 self.input(ws, it.field)
-                ws.set_row(it.row, max(110, 15 * (len(label) // 45 + 1)))
+                # Tall enough for the label and for the whole of any text already in the cell (a prefilled or
+                # regenerated return): nothing written is hidden on screen or on paper. Not capped at Excel's
+                # 409 points: LibreOffice shows and prints taller rows (fit to the page width, they fit a page).
+                text = str(self.values.get(it.field.id) or "")
+                ws.set_row(it.row, max(110, 15 * wrapped_lines(label, 50) + 6, 15 * wrapped_lines(text, 95) + 6))
             elif kind == "signature":
                 self.text(ws, it.row, 1, it.text, bold=True, align="center")
                 self.text(ws, it.row + 1, 1, it.item.note, italic=True, align="center")

@@ -100,7 +100,7 @@ def test_every_national_figure_change_and_percent_equals_the_independent_sum(run
 
 def test_province_rows_missing_marked_regions_and_national_total(run):
     out, values, _ = run
-    ws = openpyxl.load_workbook(out)["Tỉnh - Số thẻ thư viện cấp mới"]
+    ws = openpyxl.load_workbook(out)["Tỉnh - Thẻ cấp mới"]
     rows = list(ws.iter_rows(min_row=4, values_only=True))
     by_code = {r[0]: r for r in rows if r[0]}
     assert by_code["02"][2] == "chưa báo cáo" and by_code["02"][3] is None  # never zero
@@ -153,9 +153,11 @@ def test_dataset_traces_every_figure_to_its_cell_and_the_same_inbox_gives_the_sa
     assert row["source_file"] == "bao-cao-thu-vien-2024_01_ha-noi.xlsx"
     assert out.with_name("tong-hop-2024_du-lieu.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     again = consolidate([inbox[0]], YEAR)
-    cols = ["province_code", "field_id", "value", "source_file", "cell"]
+    full = load_dataset(out.with_name("tong-hop-2024_du-lieu.csv"), texts=True)
+    cols = ["province_code", "field_id", "kind", "value", "text", "source_file", "cell"]
     pd.testing.assert_frame_equal(again.tidy[cols].sort_values(cols[:2]).reset_index(drop=True),
-                                  df[cols].sort_values(cols[:2]).reset_index(drop=True), check_dtype=False)
+                                  full[cols].sort_values(cols[:2]).reset_index(drop=True), check_dtype=False)
+    assert len(df) < len(full) and set(df["kind"]) == {"figure"}
 
 
 def test_narratives_are_gathered_whole_and_text_stays_text(tmp_path):
@@ -165,13 +167,18 @@ def test_narratives_are_gathered_whole_and_text_stays_text(tmp_path):
     out = tmp_path / "s.xlsx"
     result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    ws = openpyxl.load_workbook(out)["TM Phần 2. Phương hướng"]
-    header = [c.value for c in ws[3]]
-    col = header.index("IV. ĐỀ XUẤT, KIẾN NGHỊ")
-    cell = ws.cell(row=4, column=col + 1)
+    wb = openpyxl.load_workbook(out)
+
+    def written_under(sheet: str, label: str):  # the bullet's row, then one row per province: name, text
+        rows = list(wb[sheet].iter_rows(min_row=1))
+        at = next(i for i, r in enumerate(rows) if r[0].value == label)
+        return rows[at + 1][0].value, rows[at + 1][1]
+
+    name, cell = written_under("TM Phần 2. Phương hướng", "IV. ĐỀ XUẤT, KIẾN NGHỊ")
+    assert name == "Hà Nội"
     assert cell.value == "=1+1 là đề xuất, không phải công thức" and cell.data_type == "s"
-    ws = openpyxl.load_workbook(out)["TM 2.2 Thư viện công cộng"]
-    assert ws.cell(row=4, column=2).value == values["n222_mo_hinh"]
+    assert written_under("TM 2.2 Thư viện công cộng", "- Mô hình tổ chức của các thư viện.")[1].value == values[
+        "n222_mo_hinh"]
 
 
 def test_an_interrupted_run_leaves_no_half_written_summary(inbox, tmp_path, monkeypatch):
@@ -225,10 +232,20 @@ def test_not_applicable_figures_stay_blank_never_zero(tmp_path):
     result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
     ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["types"]]
+    header = [c.value for c in ws[3]]
     hanoi = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[0] == "01")
     total = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == "TOÀN QUỐC")
-    assert hanoi[2] == values["so_xe_o_to_n"]  # the mobile-library columns come first, then 2.3's eleven
-    assert hanoi[4:15] == (None,) * 11 and total[4:15] == (None,) * 11
+
+    def col(r, year):
+        return header.index(f"{r.dim_label}: {r.label} — năm {year}")
+
+    bus = next(r for r in FORM.rows if r.n.id == "so_xe_o_to_n")
+    assert hanoi[col(bus, YEAR)] == values["so_xe_o_to_n"] and hanoi[col(bus, YEAR - 1)] == values["so_xe_o_to_p"]
+    other = [r for r in FORM.rows if r.table == "loai_hinh_khac"]
+    assert len(other) == 11
+    for r in other:
+        assert hanoi[col(r, YEAR)] is None and total[col(r, YEAR)] is None  # never 0
+        assert hanoi[col(r, YEAR - 1)] == values[r.p.id]
 
 
 def test_the_provinces_explanations_are_gathered_beside_their_figures(run):

@@ -1,4 +1,5 @@
-"""Render the pictures in README and docs from real generated files (needs LibreOffice and poppler-utils).
+"""Render the pictures in README and docs from real generated files: workbooks and the report draft
+(needs LibreOffice and poppler-utils).
 
 Run from the project root: python docs/images/render.py
 """
@@ -8,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from libstats.demo import run_demo
+from libstats.report import build_report
 
 HERE = Path(__file__).parent
 PICK = {  # picture name → (file, a text that starts the page)
@@ -19,6 +21,10 @@ PICK = {  # picture name → (file, a text that starts the page)
     "summary-national": ("summary", "SỐ LIỆU TOÀN QUỐC"),
     "summary-provinces": ("summary", "SỐ THẺ THƯ VIỆN CẤP MỚI THEO TỈNH"),
     "summary-charts": ("summary", "BIỂU ĐỒ"),
+    "summary-contacts": ("summary", "DANH SÁCH LIÊN HỆ"),
+    "summary-narratives": ("summary", "THUYẾT MINH CỦA CÁC TỈNH"),
+    "report-first": ("report", "Dự thảo, tổng hợp tự động"),
+    "report-figures": ("report", "Bảng 2. Hiệu quả hoạt động"),
     "feedback": ("feedback", "KẾT QUẢ KIỂM TRA TỆP"),
 }
 
@@ -41,7 +47,8 @@ with tempfile.TemporaryDirectory() as tmp:
     tmp = Path(tmp)
     demo = run_demo(tmp / "demo", 2024, say=lambda s: None)
     files = {"form": demo.inbox / "bao-cao-thu-vien-2024_01_ha-noi.xlsx", "summary": demo.summary,
-             "feedback": next(demo.feedback.glob("*06_bac-kan*"))}
+             "feedback": next(demo.feedback.glob("*06_bac-kan*")),
+             "report": build_report(demo.dataset, tmp / "bao-cao-quoc-gia-2024.docx").path}
     pdfs = {k: pdf_of(v, tmp) for k, v in files.items()}
     for name, (kind, text) in PICK.items():
         n = page_with(pdfs[kind], text)
