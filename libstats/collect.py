@@ -19,12 +19,12 @@ import os
 import resource
 import secrets
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .atomic import atomic_path
 from .findings import Finding, Severity, make, verdict
 from .form import build_form
 from .provinces import Province, provinces_for_year, slug
@@ -190,10 +190,16 @@ def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: s
         if file_id is not None:
             break
     target = col.inbox / stored
-    with atomic_path(col.inbox / f".{stored}") as tmp:
-        with open(tmp, "wb") as out:
+    fd, tmp = tempfile.mkstemp(prefix=f".{stored}.", dir=col.inbox)  # hidden: never picked up half-written
+    try:
+        with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(data, out, 1 << 20)
-        os.link(tmp, target)  # fails rather than replace an existing file
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        os.link(tmp, target)  # whole or absent, and fails rather than replace an existing file
+    finally:
+        os.unlink(tmp)
     res = _check_upload(col, [(target, stored)])[0]
     return _finish(col, file_id, res, link)
 
@@ -312,17 +318,16 @@ def collection_status(col: Collection, today: dt.date | None = None) -> Status:
 def issue_links(col: Collection, scopes: list[str] | None = None) -> list[tuple[str, str, str]]:
     """New secret links (code, name, path) for the provinces and the Ministry; a reissued link replaces the
     old one, which stops working. Only the secrets' hashes are kept."""
-    rows = []
+    rows, issued = [], {}
     wanted = set(scopes) if scopes else None
     for p in col.provinces:
         if wanted is None or p.key in wanted or p.code in wanted:
-            secret = secrets.token_urlsafe(32)
-            col.register.set_link(p.key, secret)
-            rows.append((p.code, p.name, f"/t/{secret}"))
+            issued[p.key] = secrets.token_urlsafe(32)
+            rows.append((p.code, p.name, f"/t/{issued[p.key]}"))
     if wanted is None or MINISTRY in wanted:
-        secret = secrets.token_urlsafe(32)
-        col.register.set_link(MINISTRY, secret)
-        rows.append(("BO", "Bộ Văn hoá, Thể thao và Du lịch", f"/bo/{secret}"))
+        issued[MINISTRY] = secrets.token_urlsafe(32)
+        rows.append(("BO", "Bộ Văn hoá, Thể thao và Du lịch", f"/bo/{issued[MINISTRY]}"))
+    col.register.set_links(issued)
     return rows
 
 

@@ -129,12 +129,14 @@ class Register:
             return {r["key"]: r["value"] for r in con.execute("SELECT key, value FROM collection")}
 
     # links -----------------------------------------------------------------------------------------------
-    def set_link(self, scope: str, secret: str) -> None:
+    def set_links(self, secrets_by_scope: dict[str, str]) -> None:
+        """Store the hashes of new secrets; each replaces its scope's old one."""
+        at = now_utc().isoformat()
         with self.db() as con:
-            con.execute("INSERT OR REPLACE INTO links VALUES (?, ?, ?)", (scope, secret_hash(secret),
-                                                                       now_utc().isoformat()))
-            con.execute("INSERT INTO events (at, province, action) VALUES (?, ?, 'link')",
-                        (now_utc().isoformat(), scope))
+            con.executemany("INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
+                            [(scope, secret_hash(secret), at) for scope, secret in secrets_by_scope.items()])
+            con.executemany("INSERT INTO events (at, province, action) VALUES (?, ?, 'link')",
+                            [(at, scope) for scope in secrets_by_scope])
 
     def scope_of(self, secret: str) -> str | None:
         """The scope a secret opens, or None; the hash is compared in constant time."""
