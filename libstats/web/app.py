@@ -184,22 +184,26 @@ def create_app(root: Path, limits: Limits = Limits()):
                 form = None
             except Exception:  # noqa: BLE001 - a malformed body is a refused post, not a crash
                 return refused("Yêu cầu gửi không hợp lệ. Hãy mở lại trang và gửi lại.", 400)
+        try:
+            return await _accept(key, base, form)
+        finally:
+            if form is not None:
+                await form.close()
+
+    async def _accept(key: str, base: str, form):
         if form is not None and not await run_in_threadpool(reg.spend_token, str(form.get("csrf", "")), key):
             return refused("Biểu mẫu đã hết hạn hoặc đã được gửi. Hãy mở lại trang của tỉnh rồi gửi lại.", 403)
         if not rate.allow(key):
             return refused("Tỉnh đã gửi quá nhiều lần trong thời gian ngắn. Hãy đợi ít phút rồi gửi lại.", 429)
+        too_large = make("F06", detail=f"lớn hơn {limits.upload_bytes // 2**20} MB")
         if form is None:
-            detail = f"lớn hơn {limits.upload_bytes // 2**20} MB"
-            f = make("F06", detail=detail)
-            return page("too_large.html", 413, finding=f, base=base)
+            return page("too_large.html", 413, finding=too_large, base=base)
         upload = form.get("tep")
         if not isinstance(upload, UploadFile) or not upload.filename:
             return RedirectResponse(f"{base}?tb=chon-tep", 303)
         if upload.size is not None and upload.size > limits.upload_bytes:
-            return page("too_large.html", 413, finding=make("F06", detail=f"lớn hơn {limits.upload_bytes // 2**20} MB"),
-                        base=base)
+            return page("too_large.html", 413, finding=too_large, base=base)
         rec = await run_in_threadpool(receive_upload, col, col.province(key), upload.file, upload.filename)
-        await upload.close()
         return RedirectResponse(f"{base}/tep/{rec.id}", 303)
 
     # the Ministry's pages ---------------------------------------------------------------------------------
