@@ -33,8 +33,8 @@ from .result import CheckResult
 from .template import template_filename, write_templates
 
 __all__ = ["Collection", "ProvinceStatus", "Status", "init_collection", "open_collection", "pick_up",
-           "receive_upload", "collection_status", "issue_links", "review_warning", "approve", "reopen",
-           "reviewed_warnings", "run_consolidation", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
+           "receive_upload", "feedback_workbook", "collection_status", "issue_links", "review_warning", "approve",
+           "reopen", "reviewed_warnings", "run_consolidation", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
 
 MINISTRY = "ministry"
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps one offset all year
@@ -124,12 +124,19 @@ def _feedback_child(conn, res: CheckResult, out_dir: Path) -> None:
         conn.send(None)
 
 
-def _feedback(col: Collection, res: CheckResult, seconds: float = 60) -> str | None:
-    """The feedback workbook, written in a forked process (it opens the received file with openpyxl)."""
-    if not res.findings or not res.sha256:
+def feedback_workbook(col: Collection, rec: FileRecord, seconds: float = 60) -> Path | None:
+    """The feedback workbook of a recorded file (a copy with a first sheet of findings), made on first request
+    in a forked process (it opens the received file with openpyxl); None when the file has no findings or
+    cannot be opened as a workbook."""
+    if rec.feedback:
+        return col.feedback / rec.feedback
+    if not rec.findings or not rec.sha256:
         return None
-    parent, child = mp.get_context("fork").Pipe()
-    proc = mp.get_context("fork").Process(target=_feedback_child, args=(child, res, col.feedback), daemon=True)
+    res = CheckResult(str(col.inbox / rec.stored), rec.stored, kind=Path(rec.stored).suffix.lstrip("."),
+                      findings=list(rec.findings))
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_feedback_child, args=(child, res, col.feedback), daemon=True)
     proc.start()
     child.close()
     name = parent.recv() if parent.poll(seconds) else None
@@ -138,7 +145,10 @@ def _feedback(col: Collection, res: CheckResult, seconds: float = 60) -> str | N
         proc.kill()
         proc.join()
     parent.close()
-    return name
+    if name is None:
+        return None
+    col.register.set_feedback(rec.id, name)
+    return col.feedback / name
 
 
 def _finish(col: Collection, file_id: int, res: CheckResult, link: Province | None) -> FileRecord:
@@ -148,11 +158,9 @@ def _finish(col: Collection, file_id: int, res: CheckResult, link: Province | No
         found = [f for f in found if f.code != "I05"]
         if res.province is not None and res.province.key != link.key:
             found.append(make("C01", file=res.display, detail=res.province.name, expected=link.name))
-            res.findings.append(found[-1])
         province = link.key
-    name = _feedback(col, res)
     return col.register.record(file_id, sha256=res.sha256, size=res.size, province=province,
-                               verdict=verdict(found).value, findings=found, feedback=name)
+                               verdict=verdict(found).value, findings=found, feedback=None)
 
 
 def _visible(name: str) -> bool:

@@ -104,6 +104,7 @@ class Register:
         con.row_factory = sqlite3.Row
         try:
             con.execute("PRAGMA busy_timeout = 30000")
+            con.execute("PRAGMA synchronous = NORMAL")  # WAL: durable at checkpoints, never corrupt
             con.execute("BEGIN IMMEDIATE")
             yield con
             con.execute("COMMIT")
@@ -174,6 +175,10 @@ class Register:
                         (sha256, size, province, rnd, verdict, errors, warnings,
                          json.dumps([f.as_dict() for f in findings], ensure_ascii=False), feedback, file_id))
             return FileRecord.from_row(con.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone())
+
+    def set_feedback(self, file_id: int, name: str) -> None:
+        with self.db() as con:
+            con.execute("UPDATE files SET feedback = ? WHERE id = ?", (name, file_id))
 
     def files(self, province: str | None = None) -> list[FileRecord]:
         with self.db() as con:

@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
-from libstats.collect import (MINISTRY, approve, collection_status, init_collection, open_collection, pick_up,
-                              receive_upload, reopen, review_warning, reviewed_warnings, run_consolidation)
+from libstats.collect import (MINISTRY, approve, collection_status, feedback_workbook, init_collection,
+                              open_collection, pick_up, receive_upload, reopen, review_warning, reviewed_warnings,
+                              run_consolidation)
 from libstats.provinces import province
 from libstats.register import REGISTER_NAME
 
@@ -66,7 +67,8 @@ def test_rounds_statuses_and_the_latest_file_decides(col, tmp_path):
     assert (first.round, first.verdict, first.channel) == (1, "rejected", "upload")
     assert {(f.code, f.cell) for f in first.findings} >= {("V03", cell("bo_sung_xa_n")),
                                                           ("R02", cell("the_cap_moi_tong_n"))}
-    assert first.feedback and (col.feedback / first.feedback).is_file()
+    made = feedback_workbook(col, first)
+    assert made.is_file() and feedback_workbook(col, col.register.file(first.id)) == made
     assert _state(col, HANOI).status == "rejected"
     second = _upload(col, HANOI, c.filled(tmp_path / "b.xlsx"))
     st = _state(col, HANOI)

@@ -30,7 +30,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..collect import (MINISTRY, VN_TZ, approve, collection_status, open_collection,
+from ..collect import (MINISTRY, VN_TZ, approve, collection_status, feedback_workbook, open_collection,
                        receive_upload, reopen, review_warning, run_consolidation)
 from ..findings import Severity, Verdict, make
 
@@ -162,9 +162,13 @@ def create_app(root: Path, limits: Limits = Limits()):
 
     def feedback(request: Request):
         key, rec = own_file(request) if request.url.path.startswith("/t/") else ministry_file(request)
-        if rec is None or not rec.feedback:
+        if rec is None:
             return not_found()
-        return FileResponse(col.feedback / rec.feedback, filename=rec.feedback)
+        path = feedback_workbook(col, rec)
+        if path is None:
+            return refused("Không tạo được tệp phản hồi cho tệp này vì tệp không mở được như một bảng tính. "
+                           "Các lỗi đã được ghi ở trang kết quả.", 404)
+        return FileResponse(path, filename=path.name)
 
     async def upload(request: Request):
         key = scope(request, "province")
