@@ -362,7 +362,7 @@ def status(root, as_json):
     """
     import json as json_mod
 
-    from .collect import collection_status, open_collection
+    from .collect import VN_TZ, collection_status, open_collection
 
     st = collection_status(open_collection(root))
     if as_json:
@@ -374,7 +374,7 @@ def status(root, as_json):
                f"{len(st.missing)}; muộn {len(st.late)}")
     click.echo(f"Tỷ lệ báo cáo {pct(st.reporting_rate)}; tỷ lệ đúng hạn {pct(st.on_time_rate)}")
     for s in st.provinces:
-        last = s.last.received.astimezone().strftime("%d/%m/%Y %H:%M") if s.last else ""
+        last = s.last.received.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if s.last else ""
         click.echo(f"{s.province.code}  {s.province.name:<20} {s.label:<24} {s.rounds:>3} lần  {last}")
     for f in st.unidentified:
         click.echo(f"Tệp không nhận dạng được tỉnh: {f.stored}")
