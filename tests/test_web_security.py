@@ -94,3 +94,20 @@ def test_texts_from_files_and_requests_are_escaped(site, tmp_path):
     for page in (r.text, client.get(links["01"]).text):
         assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
     assert "<script>" not in client.get(links["01"] + "?tb=<script>").text
+
+
+def test_a_streamed_upload_without_a_length_is_cut_at_the_limit(site):
+    col, links, client = site
+    token = csrf(client.get(links["01"]).text)
+    head = (f'--b\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{token}\r\n--b\r\n'
+            'Content-Disposition: form-data; name="tep"; filename="lon.xlsx"\r\n\r\n').encode()
+
+    def body():  # a generator: sent chunked, without Content-Length
+        yield head
+        for _ in range(8):
+            yield b"\0" * 2**20
+        yield b"\r\n--b--\r\n"
+
+    r = client.post(f"{links['01']}/gui", content=body(), headers={"content-type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 413 and '<span class="code">F06</span>' in r.text
+    assert list(col.inbox.iterdir()) == [] and client.get(links["01"]).status_code == 200
