@@ -13,6 +13,7 @@ process that calls this module never parses a received file itself.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import multiprocessing as mp
 import os
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from .findings import Finding, Severity, make, verdict
+from .findings import Finding, Severity, fmt_number, make, verdict
 from .form import build_form
 from .provinces import Province, provinces_for_year, slug
 from .register import REGISTER_NAME, FileRecord, Register, now_utc
@@ -34,7 +35,8 @@ from .template import template_filename, write_templates
 
 __all__ = ["Collection", "ProvinceStatus", "Status", "init_collection", "open_collection", "pick_up",
            "receive_upload", "feedback_workbook", "collection_status", "issue_links", "review_warning", "approve",
-           "reopen", "reviewed_warnings", "run_consolidation", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
+           "reopen", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
+           "apply_corrections", "corrected_previous", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
 
 MINISTRY = "ministry"
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps one offset all year
@@ -159,8 +161,36 @@ def _finish(col: Collection, file_id: int, res: CheckResult, link: Province | No
         if res.province is not None and res.province.key != link.key:
             found.append(make("C01", file=res.display, detail=res.province.name, expected=link.name))
         province = link.key
-    return col.register.record(file_id, sha256=res.sha256, size=res.size, province=province,
-                               verdict=verdict(found).value, findings=found, feedback=None)
+    corrections = _corrections(col, res, file_id, province)
+    found += [c.pop("finding") for c in corrections]
+    rec = col.register.record(file_id, sha256=res.sha256, size=res.size, province=province,
+                              verdict=verdict(found).value, findings=found, feedback=None)
+    col.register.add_corrections(corrections)
+    return rec
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _corrections(col: Collection, res: CheckResult, file_id: int, province: str | None) -> list[dict]:
+    """The corrected last-year figures typed in the form's correction column, each with its C02 finding."""
+    if province is None or res.year != col.year:
+        return []
+    out = []
+    for r in build_form(col.year).rows:
+        if r.pc is None:
+            continue
+        new, old = res.values.get(r.pc.id), res.values.get(r.p.id)
+        if not _number(new) or new == old:
+            continue
+        sheet, cell = res.sources.get(r.pc.id, (r.pc.sheet, r.pc.cell))
+        finding = make("C02", file=res.display, sheet=sheet, cell=cell, field=r.pc.id, label=r.p.label,
+                       value=fmt_number(old) if _number(old) else "(trống)", expected=fmt_number(new))
+        out.append({"file_id": file_id, "province": province, "field": r.p.id, "indicator": r.indicator,
+                    "dim": r.dim, "label": r.p.label, "reported": old if _number(old) else None, "corrected": new,
+                    "sheet": sheet, "cell": cell, "finding": finding})
+    return out
 
 
 def _visible(name: str) -> bool:
@@ -222,6 +252,7 @@ class ProvinceStatus:
     used: FileRecord | None  # the file that counts (approved, or the latest when it is not rejected)
     on_time: bool | None  # the used file arrived by the deadline
     open_warnings: list[Finding] = field(default_factory=list)  # warnings of the used file not yet reviewed
+    corrections: list[dict] = field(default_factory=list)  # corrections of last year's figures in the used file
 
     @property
     def label(self) -> str:
@@ -232,7 +263,9 @@ class ProvinceStatus:
                 "status": self.status, "label": self.label, "rounds": self.rounds,
                 "last_received": self.last.received.isoformat() if self.last else None,
                 "file": self.used.stored if self.used else None, "on_time": self.on_time,
-                "open_warnings": len(self.open_warnings)}
+                "open_warnings": len(self.open_warnings),
+                "corrections": {d: sum(c["decision"] == d for c in self.corrections)
+                                for d in ("accepted", "refused", None)} if self.corrections else {}}
 
 
 @dataclass
@@ -300,6 +333,7 @@ def collection_status(col: Collection, today: dt.date | None = None) -> Status:
     files, approvals = reg.files(), reg.approvals()
     reviewed = {(r["province"], r["code"], r["sheet"], r["cell"], r["field"]) for r in reg.reviews()}
     by_id = {f.id: f for f in files}
+    corrections = reg.corrections()
     states = []
     for p in col.provinces:
         own = [f for f in files if f.province == p.key]
@@ -313,11 +347,12 @@ def collection_status(col: Collection, today: dt.date | None = None) -> Status:
         else:
             used, state = last, "accepted"
         open_warnings = [f for f in (used.findings if used else ()) if f.severity == Severity.WARNING
-                         and _review_key(p.key, f) not in reviewed]
+                         and f.code != "C02" and _review_key(p.key, f) not in reviewed]
         if state == "accepted" and open_warnings:
             state = "warnings"
         on_time = None if used is None else used.received.astimezone(VN_TZ).date() <= col.deadline
-        states.append(ProvinceStatus(p, state, len(own), last, used, on_time, open_warnings))
+        states.append(ProvinceStatus(p, state, len(own), last, used, on_time, open_warnings,
+                                     [c for c in corrections if used and c["file_id"] == used.id]))
     return Status(col.year, col.deadline, today or now_utc().astimezone(VN_TZ).date(), states,
                   [f for f in files if f.province is None])
 
@@ -375,6 +410,55 @@ def reopen(col: Collection, key: str, note: str = "") -> None:
         raise ValueError("báo cáo của tỉnh chưa được duyệt")
 
 
+def decide_correction(col: Collection, correction_id: int, accepted: bool, note: str = "") -> dict:
+    """Accept or refuse a province's correction of a last-year figure (the Ministry's decision, with a note)."""
+    row = col.register.decide_correction(correction_id, accepted, note.strip()[:2000])
+    if row is None:
+        raise ValueError("không tìm thấy đề nghị đính chính")
+    return row
+
+
+def accepted_corrections(col: Collection) -> list[dict]:
+    """The accepted corrections in the files that count, each with its province code, file, sheet and cell."""
+    used = {s.used.id: s.used for s in collection_status(col).provinces if s.used is not None}
+    out = []
+    for c in col.register.corrections(list(used)):
+        if c["decision"] == "accepted":
+            value = int(c["corrected"]) if float(c["corrected"]).is_integer() else c["corrected"]
+            out.append(c | {"corrected": value, "province_code": c["province"].split(":")[1],
+                            "file": used[c["file_id"]].stored})
+    return out
+
+
+def apply_corrections(tidy, corrections: list[dict]):
+    """This year's tidy data with the accepted corrections as the N-1 figures; each corrected row names the
+    correction's file, sheet and cell as its source (so the summary's N-1 and its changes use them)."""
+    out = tidy.copy()
+    for c in corrections:
+        rows = (out["field_id"] == c["field"]) & (out["province_code"] == c["province_code"])
+        out.loc[rows, "value"] = c["corrected"]
+        out.loc[rows, ["source_file", "sheet", "cell"]] = [c["file"], c["sheet"], c["cell"]]
+    return out
+
+
+def corrected_previous(col: Collection, previous: Path) -> Path:
+    """Last year's dataset with the accepted corrections applied, each changed row saying what it replaced
+    and where the correction came from; written to summary/ and returned."""
+    import pandas as pd
+
+    from .dataset import load_dataset, write_dataset
+
+    df = load_dataset(previous)
+    df["corrected_from"], df["correction_source"] = pd.Series(pd.NA, index=df.index, dtype="Int64"), ""
+    for c in accepted_corrections(col):
+        rows = ((df["province_code"] == c["province_code"]) & (df["indicator"] == c["indicator"])
+                & (df["dim"] == c["dim"]) & (df["year"] == col.year - 1))
+        df.loc[rows, "corrected_from"] = df.loc[rows, "value"]
+        df.loc[rows, "value"] = c["corrected"]
+        df.loc[rows, "correction_source"] = f"{c['file']} · {c['sheet']}!{c['cell']}"
+    return write_dataset(df, col.summary / f"du-lieu-{col.year - 1}-da-dinh-chinh.csv")
+
+
 def reviewed_warnings(root: Path) -> list[dict]:
     """The warnings the Ministry reviewed (province, code, sheet, cell, message, note, when), for the summary;
     [] when ``root`` is not a collection folder."""
@@ -393,6 +477,7 @@ def run_consolidation(col: Collection) -> tuple[Path, Path]:
     if not paths:
         raise ValueError("chưa có báo cáo nào được chấp nhận")
     con = consolidate(paths, col.year)
+    con = dataclasses.replace(con, tidy=apply_corrections(con.tidy, accepted_corrections(col)))
     out = col.summary / f"tong-hop-{col.year}.xlsx"
     write_summary(con, out)
     data = write_dataset(con.tidy, out.with_name(out.stem + "_du-lieu.csv"))

@@ -126,6 +126,8 @@ _CODES = [
     # Collection (register, upload page)
     Code("C01", ERR, "sent through another province's link", "Tệp ghi tỉnh {detail} nhưng được gửi qua đường dẫn "
          "của {expected}. Hãy gửi đúng tệp báo cáo của {expected}."),
+    Code("C02", WARN, "correction of last year's figure", "Tỉnh đính chính '{field}': số năm trước đã ghi là "
+         "{value}, số đúng là {expected}. Bộ sẽ xem xét chấp nhận hoặc không."),
 ]
 CATALOGUE: dict[str, Code] = {c.code: c for c in _CODES}
 

@@ -1,9 +1,10 @@
 """The collection register: one SQLite database per collection folder (stdlib sqlite3, no server).
 
 It records every file received (name as sent, name stored, hash, when, channel, province, round, verdict,
-findings), the Ministry's actions on provinces (approve, reopen) and on warnings (reviewed, with a note),
-and the hashes of the secret links. Secrets themselves are never stored. Every call opens its own short
-connection, so the web server's threads and a command run beside it can share the file (WAL mode).
+findings), the Ministry's actions on provinces (approve, reopen), on warnings (reviewed, with a note) and on
+corrections of last year's figures (accepted or refused), and the hashes of the secret links. Secrets
+themselves are never stored. Every call opens its own short connection, so the web server's threads and a
+command run beside it can share the file (WAL mode).
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ CREATE TABLE IF NOT EXISTS reviews (
     UNIQUE (province, code, sheet, cell, field));
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, province TEXT, action TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS corrections (
+    id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL, province TEXT NOT NULL,
+    field TEXT NOT NULL,              -- the N-1 field corrected ('..._p')
+    indicator TEXT NOT NULL, dim TEXT NOT NULL, label TEXT NOT NULL,
+    reported REAL, corrected REAL NOT NULL, sheet TEXT NOT NULL, cell TEXT NOT NULL,
+    decision TEXT,                    -- NULL (to decide), 'accepted' or 'refused'
+    note TEXT NOT NULL DEFAULT '', decided TEXT,
+    UNIQUE (file_id, field));
 CREATE TABLE IF NOT EXISTS csrf (
     token_hash TEXT PRIMARY KEY, scope TEXT NOT NULL, expires TEXT NOT NULL);
 """
@@ -228,6 +237,25 @@ class Register:
             rows = con.execute("SELECT * FROM events WHERE (? IS NULL OR province = ?) ORDER BY id",
                                (province, province))
             return [dict(r) for r in rows]
+
+    # corrections of last year's figures ------------------------------------------------------------------
+    def add_corrections(self, rows: list[dict]) -> None:
+        with self.db() as con:
+            con.executemany("INSERT OR IGNORE INTO corrections (file_id, province, field, indicator, dim, label, "
+                            "reported, corrected, sheet, cell) VALUES (:file_id, :province, :field, :indicator, :dim, "
+                            ":label, :reported, :corrected, :sheet, :cell)", rows)
+
+    def corrections(self, file_ids: list[int] | None = None) -> list[dict]:
+        with self.db() as con:
+            rows = [dict(r) for r in con.execute("SELECT * FROM corrections ORDER BY province, id")]
+        return rows if file_ids is None else [r for r in rows if r["file_id"] in file_ids]
+
+    def decide_correction(self, correction_id: int, accepted: bool, note: str) -> dict | None:
+        with self.db() as con:
+            cur = con.execute("UPDATE corrections SET decision = ?, note = ?, decided = ? WHERE id = ?",
+                              ("accepted" if accepted else "refused", note, now_utc().isoformat(), correction_id))
+            row = con.execute("SELECT * FROM corrections WHERE id = ?", (correction_id,)).fetchone()
+            return dict(row) if cur.rowcount and row else None
 
     # one-time form tokens ----------------------------------------------------------------------------------
     def issue_token(self, token: str, scope: str, expires: dt.datetime) -> None:
