@@ -264,8 +264,8 @@ class ProvinceStatus:
                 "last_received": self.last.received.isoformat() if self.last else None,
                 "file": self.used.stored if self.used else None, "on_time": self.on_time,
                 "open_warnings": len(self.open_warnings),
-                "corrections": {d: sum(c["decision"] == d for c in self.corrections)
-                                for d in ("accepted", "refused", None)} if self.corrections else {}}
+                "corrections": {name: sum(c["decision"] == d for c in self.corrections)
+                                for name, d in (("pending", None), ("accepted", "accepted"), ("refused", "refused"))}}
 
 
 @dataclass

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
+from libstats.findings import fmt_number
 from libstats.collect import (MINISTRY, approve, collection_status, feedback_workbook, init_collection,
                               open_collection, pick_up, receive_upload, reopen, review_warning, reviewed_warnings,
                               run_consolidation)
@@ -106,7 +107,8 @@ def test_status_counts_and_rates_against_the_deadline(col, tmp_path):
     d = past.as_dict()
     assert d["provinces"][0] | {"last_received": None} == {
         "code": "01", "key": "2004:01", "name": "Hà Nội", "status": "accepted", "label": "Chấp nhận", "rounds": 1,
-        "last_received": None, "file": d["provinces"][0]["file"], "on_time": False, "open_warnings": 0}
+        "last_received": None, "file": d["provinces"][0]["file"], "on_time": False, "open_warnings": 0,
+        "corrections": {"pending": 0, "accepted": 0, "refused": 0}}
 
 
 def test_an_approved_return_is_locked_until_reopened(col, tmp_path):
@@ -191,3 +193,59 @@ def test_upload_bytes_are_kept_exactly(col):
     rec = receive_upload(col, HANOI, data, "bao-cao.pdf")
     assert (col.inbox / rec.stored).read_bytes() == b"%PDF-1.4 not a workbook"
     assert [f.code for f in rec.findings] == ["F01"]
+
+
+def _previous_dataset(path):
+    from libstats.dataset import tidy_frame, write_dataset
+
+    f = c.FORM.fields["the_cap_moi_tinh_p"]
+    return write_dataset(tidy_frame([{
+        "province_code": "01", "code_list": "2004", "province_name": "Hà Nội", "region": "Đồng bằng sông Hồng",
+        "section": f.section, "table": "hieu_qua", "indicator": "the_cap_moi", "dim": "tinh", "dim_label": "Cấp tỉnh",
+        "unit": f.unit, "year": YEAR - 1, "value": c.good_values()["the_cap_moi_tinh_p"], "source_file": "2023.xlsx",
+        "sheet": f.sheet, "cell": "E15", "field_id": "the_cap_moi_tinh_n"}]), path)
+
+
+def test_a_correction_of_last_years_figure_is_a_finding_and_once_accepted_changes_n1_everywhere(col, tmp_path):
+    from libstats.collect import accepted_corrections, apply_corrections, corrected_previous, decide_correction
+    from libstats.consolidate import consolidate, national_table
+    from libstats.dataset import load_dataset
+
+    old = c.good_values()["the_cap_moi_tinh_p"]
+    rec = _upload(col, HANOI, c.with_values(tmp_path / "a.xlsx", the_cap_moi_tinh_pc=859329))
+    pc = c.FORM.fields["the_cap_moi_tinh_pc"]
+    found = [f for f in rec.findings if f.code == "C02"]
+    assert [(f.sheet, f.cell, f.severity) for f in found] == [(pc.sheet, pc.cell, "warning")]
+    assert f"đã ghi là {fmt_number(old)}, số đúng là 859.329" in found[0].message
+    st = _state(col, HANOI)
+    assert st.status == "accepted" and [d["decision"] for d in st.corrections] == [None]  # C02 is decided apart
+    previous = _previous_dataset(tmp_path / "du-lieu-2023.csv")
+    national = lambda con: national_table(con).set_index(["indicator", "dim"]).loc[("the_cap_moi", "tinh")]  # noqa
+    con = consolidate([col.inbox / rec.stored], YEAR)
+    assert national(con)["p"] == old
+    assert accepted_corrections(col) == []
+    decide_correction(col, st.corrections[0]["id"], True, "Sở gửi công văn đính chính")
+    fixed = apply_corrections(con.tidy, accepted_corrections(col))
+    row = fixed[fixed["field_id"] == "the_cap_moi_tinh_p"].iloc[0]
+    assert (row["value"], row["sheet"], row["cell"]) == (859329, pc.sheet, pc.cell)
+    con2 = consolidate([col.inbox / rec.stored], YEAR)
+    con2.tidy = fixed
+    assert national(con2)["p"] == 859329 and national(con2)["n"] == national(con)["n"]
+    _, data = run_consolidation(col)
+    d = load_dataset(data)
+    assert d[d["field_id"] == "the_cap_moi_tinh_p"]["value"].tolist() == [859329]
+    out = load_dataset(corrected_previous(col, previous))
+    assert out["value"].tolist() == [859329] and out["corrected_from"].tolist() == [old]
+    assert out["correction_source"].tolist() == [f"{rec.stored} · {pc.sheet}!{pc.cell}"]
+    assert load_dataset(previous)["value"].tolist() == [old]  # the input is never changed
+
+
+def test_a_refused_correction_changes_nothing(col, tmp_path):
+    from libstats.collect import accepted_corrections, decide_correction
+
+    _upload(col, HANOI, c.with_values(tmp_path / "a.xlsx", the_cap_moi_tinh_pc=1))
+    d = _state(col, HANOI).corrections[0]
+    decide_correction(col, d["id"], False, "không có căn cứ")
+    assert accepted_corrections(col) == [] and _state(col, HANOI).corrections[0]["decision"] == "refused"
+    with pytest.raises(ValueError):
+        decide_correction(col, 999, True)

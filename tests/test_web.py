@@ -85,3 +85,17 @@ def test_pages_carry_no_script_and_protective_headers(site):
         assert "<script" not in r.text and 'name="viewport"' in r.text
         assert r.headers["content-security-policy"].startswith("default-src 'self'; script-src 'none'")
         assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
+
+
+def test_the_ministry_accepts_a_correction_and_the_province_sees_it(site, tmp_path):
+    col, links, client = site
+    r = upload(client, links["01"], c.with_values(tmp_path / "a.xlsx", the_cap_moi_tinh_pc=859329))
+    assert '<span class="code">C02</span>' in r.text and "số đúng là 859.329" in r.text
+    page = client.get(links["BO"]).text
+    assert "→ số đính chính: <strong>859.329</strong>" in page
+    d = col.register.corrections()[0]
+    r = client.post(f"{links['BO']}/dinh-chinh", data={"csrf": csrf(page), "de_nghi": str(d["id"]),
+                                                      "quyet_dinh": "chap-nhan", "ghi_chu": "theo công văn số 12"})
+    assert "Đã ghi quyết định" in r.text and "Đã chấp nhận</span> theo công văn số 12" in r.text
+    assert "Bộ đã chấp nhận" in client.get(links["01"]).text
+    assert col.register.corrections()[0]["decision"] == "accepted"

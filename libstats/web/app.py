@@ -30,9 +30,9 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..collect import (MINISTRY, VN_TZ, approve, collection_status, feedback_workbook, open_collection,
-                       receive_upload, reopen, review_warning, run_consolidation)
-from ..findings import Severity, Verdict, make
+from ..collect import (MINISTRY, VN_TZ, approve, collection_status, decide_correction, feedback_workbook,
+                       open_collection, receive_upload, reopen, review_warning, run_consolidation)
+from ..findings import Severity, Verdict, fmt_number, make
 
 __all__ = ["create_app", "Limits"]
 
@@ -40,6 +40,7 @@ _TOKEN_LIFE = dt.timedelta(hours=4)
 _NOTICES = {"xem": "Đã đánh dấu cảnh báo là đã xem.", "duyet": "Đã duyệt báo cáo của tỉnh.",
             "mo-lai": "Đã mở lại báo cáo của tỉnh.", "tong-hop": "Đã chạy tổng hợp. Tải các tệp ở dưới.",
             "chon-tep": "Hãy chọn tệp báo cáo trước khi bấm Gửi.", "ghi-chu": "Hãy ghi chú trước khi đánh dấu.",
+            "dinh-chinh": "Đã ghi quyết định về đề nghị đính chính.",
             "loi": "Không thực hiện được thao tác (dữ liệu đã thay đổi). Hãy thử lại."}
 
 
@@ -63,7 +64,8 @@ def _date(d: dt.date) -> str:
 
 
 _env = Environment(loader=PackageLoader("libstats.web", "templates"), autoescape=select_autoescape(default=True))
-_env.filters.update(pct=_pct, when=_when, date=_date)
+_env.filters.update(pct=_pct, when=_when, date=_date,
+                    num=lambda v: "(trống)" if v is None else fmt_number(int(v) if float(v).is_integer() else v))
 _env.globals.update(verdict_label=lambda v: Verdict(v).label if v else "Đang kiểm tra", Severity=Severity)
 
 
@@ -254,6 +256,9 @@ def create_app(root: Path, limits: Limits = Limits()):
                     raise ValueError(key)
                 fn = approve if action == "duyet" else reopen
                 await run_in_threadpool(fn, col, key, str(form.get("ghi_chu", ""))[:500])
+            elif action == "dinh-chinh":
+                await run_in_threadpool(decide_correction, col, int(str(form.get("de_nghi", ""))),
+                                        str(form.get("quyet_dinh", "")) == "chap-nhan", str(form.get("ghi_chu", "")))
             elif action == "tong-hop":
                 await run_in_threadpool(run_consolidation, col)
             else:
