@@ -349,6 +349,24 @@ def collect_init(root, year, deadline, quiet):
     click.echo(f"Tạo đường dẫn gửi báo cáo cho các tỉnh: libstats links {root}")
 
 
+@collect.command("corrected-previous")
+@collection_dir
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Last year's tidy dataset (CSV from consolidate).")
+@library_errors
+def collect_corrected_previous(root, previous):
+    """Last year's dataset with the corrections the Ministry accepted (each row says what it replaced and where
+    the correction came from), written to DIR/summary/.
+
+    Example: libstats collect corrected-previous thu-thap-2025 --previous tong-hop-2024_du-lieu.csv
+    """
+    from .collect import accepted_corrections, corrected_previous, open_collection
+
+    col = open_collection(root)
+    out = corrected_previous(col, previous)
+    click.echo(f"Đã áp dụng {len(accepted_corrections(col))} đính chính được chấp nhận: {out}")
+
+
 @main.command()
 @collection_dir
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (for machines).")
