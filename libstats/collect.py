@@ -101,7 +101,9 @@ def open_collection(root: Path) -> Collection:
     root = Path(root)
     if not (root / REGISTER_NAME).is_file():
         raise ValueError(f"thư mục {root} chưa có sổ đăng ký (hãy chạy: libstats collect init {root} …)")
-    s = Register(root / REGISTER_NAME).settings()
+    reg = Register(root / REGISTER_NAME)
+    reg.upgrade()
+    s = reg.settings()
     return Collection(root, int(s["year"]), dt.date.fromisoformat(s["deadline"]))
 
 

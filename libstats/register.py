@@ -134,6 +134,14 @@ class Register:
         finally:
             con.close()
 
+    def upgrade(self) -> None:
+        """Add the tables a newer libstats keeps to a register made by an older one (nothing is removed)."""
+        con = sqlite3.connect(self.path)
+        try:
+            con.executescript(_SCHEMA)
+        finally:
+            con.close()
+
     def settings(self) -> dict[str, str]:
         with self.db() as con:
             return {r["key"]: r["value"] for r in con.execute("SELECT key, value FROM collection")}
