@@ -165,10 +165,8 @@ def _finish(col: Collection, file_id: int, res: CheckResult, link: Province | No
         province = link.key
     corrections = _corrections(col, res, file_id, province)
     found += [c.pop("finding") for c in corrections]
-    rec = col.register.record(file_id, sha256=res.sha256, size=res.size, province=province,
-                              verdict=verdict(found).value, findings=found, feedback=None)
-    col.register.add_corrections(corrections)
-    return rec
+    return col.register.record(file_id, sha256=res.sha256, size=res.size, province=province,
+                               verdict=verdict(found).value, findings=found, feedback=None, corrections=corrections)
 
 
 def _number(v) -> bool:

@@ -67,6 +67,11 @@ CREATE TABLE IF NOT EXISTS csrf (
 """
 
 
+_ADD_CORRECTION = ("INSERT OR IGNORE INTO corrections (file_id, province, field, indicator, dim, label, reported, "
+                   "corrected, sheet, cell) VALUES (:file_id, :province, :field, :indicator, :dim, :label, :reported, "
+                   ":corrected, :sheet, :cell)")
+
+
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -178,8 +183,8 @@ class Register:
             return {r[0] for r in con.execute("SELECT stored FROM files")}
 
     def record(self, file_id: int, *, sha256: str, size: int, province: str | None, verdict: str,
-               findings: list[Finding], feedback: str | None) -> FileRecord:
-        """Store a file's check; its round is the province's count of files so far."""
+               findings: list[Finding], feedback: str | None, corrections: list[dict] = ()) -> FileRecord:
+        """Store a file's check (and the corrections it asks for); its round is the province's count of files."""
         errors = sum(f.severity == Severity.ERROR for f in findings)
         warnings = sum(f.severity == Severity.WARNING for f in findings)
         with self.db() as con:
@@ -191,6 +196,7 @@ class Register:
                         "findings=?, feedback=? WHERE id=?",
                         (sha256, size, province, rnd, verdict, errors, warnings,
                          json.dumps([f.as_dict() for f in findings], ensure_ascii=False), feedback, file_id))
+            con.executemany(_ADD_CORRECTION, corrections)
             return FileRecord.from_row(con.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone())
 
     def set_feedback(self, file_id: int, name: str) -> None:
@@ -247,12 +253,6 @@ class Register:
             return [dict(r) for r in rows]
 
     # corrections of last year's figures ------------------------------------------------------------------
-    def add_corrections(self, rows: list[dict]) -> None:
-        with self.db() as con:
-            con.executemany("INSERT OR IGNORE INTO corrections (file_id, province, field, indicator, dim, label, "
-                            "reported, corrected, sheet, cell) VALUES (:file_id, :province, :field, :indicator, :dim, "
-                            ":label, :reported, :corrected, :sheet, :cell)", rows)
-
     def corrections(self, file_ids: list[int] | None = None) -> list[dict]:
         with self.db() as con:
             rows = [dict(r) for r in con.execute("SELECT * FROM corrections ORDER BY province, id")]
