@@ -119,9 +119,10 @@ def _check_upload(col: Collection, paths: list[tuple[Path, str]]) -> list[CheckR
 def _feedback_child(conn, res: CheckResult, out_dir: Path) -> None:
     from .feedback import write_feedback
 
-    budget = 1024 * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (budget * 2, budget * 2))
     try:
+        with open("/proc/self/statm") as fh:  # the address space already taken, plus 1 GB to write the copy
+            budget = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE") + 2**30
+        resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
         out = write_feedback(res, out_dir)
         conn.send(out.name if out else None)
     except BaseException:  # noqa: BLE001 - any failure means: no feedback workbook, the findings are on the page
