@@ -97,7 +97,7 @@ def check_file(path: str | Path, spec: Spec | None = None, year: int | None = No
         if any(f.severity == Severity.ERROR for f in found) or ident.year is None:
             return res
         form = build_form(ident.year, spec)
-        ext = extract(wb, form, name)
+        ext = extract(wb, form, name, older=any(f.code == "I03" for f in found))
     except XlsxError as exc:
         return _fail(res, make(exc.code, file=name, detail=exc.detail))
     res.values, res.sources = ext.values, ext.sources

@@ -361,6 +361,138 @@ def report(dataset, output, wording, spec_path):
                f"{len(res.excerpts)} đoạn trích): {output}")
 
 
+collection_dir = click.argument("root", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+
+
+@main.group()
+def collect():
+    """A collection round: a folder with the inbox, the register and the forms sent out."""
+
+
+@collect.command("init")
+@collection_dir
+@year_option()
+@click.option("--deadline", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day to send (YYYY-MM-DD).")
+@quiet_option
+@library_errors
+def collect_init(root, year, deadline, quiet):
+    """Create a collection folder: inbox/, forms/ (one form per province) and the register.
+
+    Example: libstats collect init thu-thap-2024 --year 2024 --deadline 2025-03-15
+    """
+    from .collect import init_collection
+
+    col = init_collection(root, year, deadline.date(), progress=_progress("Đang tạo mẫu", quiet))
+    click.echo(f"Đã tạo đợt thu thập năm {year} (hạn gửi {deadline:%d/%m/%Y}) trong {root}")
+    click.echo(f"Mẫu gửi các tỉnh: {col.forms}; hộp thư: {col.inbox}")
+    click.echo(f"Tạo đường dẫn gửi báo cáo cho các tỉnh: libstats links {root}")
+
+
+@collect.command("corrected-previous")
+@collection_dir
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Last year's tidy dataset (CSV from consolidate).")
+@library_errors
+def collect_corrected_previous(root, previous):
+    """Last year's dataset with the corrections the Ministry accepted (each row says what it replaced and where
+    the correction came from), written to DIR/summary/.
+
+    Example: libstats collect corrected-previous thu-thap-2025 --previous tong-hop-2024_du-lieu.csv
+    """
+    from .collect import accepted_corrections, corrected_previous, open_collection
+
+    col = open_collection(root)
+    out = corrected_previous(col, previous)
+    click.echo(f"Đã áp dụng {len(accepted_corrections(col))} đính chính được chấp nhận: {out}")
+
+
+@main.command()
+@collection_dir
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (for machines).")
+@library_errors
+def status(root, as_json):
+    """The collection's status: expected, received, accepted, approved, missing, late, rates, each province.
+
+    Files dropped into DIR/inbox are checked and recorded first.
+
+    Example: libstats status thu-thap-2024
+    """
+    import json as json_mod
+
+    from .collect import VN_TZ, collection_status, open_collection
+
+    st = collection_status(open_collection(root))
+    if as_json:
+        click.echo(json_mod.dumps(st.as_dict(), ensure_ascii=False, indent=1))
+        return
+    pct = lambda x: f"{x * 100:.1f}".replace(".", ",") + "%"  # noqa: E731
+    click.echo(f"Năm {st.year}, hạn gửi {st.deadline:%d/%m/%Y}: phải báo cáo {st.expected}; đã gửi "
+               f"{len(st.received)}; được chấp nhận {len(st.accepted)}; đã duyệt {len(st.approved)}; chưa có "
+               f"{len(st.missing)}; muộn {len(st.late)}")
+    click.echo(f"Tỷ lệ báo cáo {pct(st.reporting_rate)}; tỷ lệ đúng hạn {pct(st.on_time_rate)}")
+    for s in st.provinces:
+        last = s.last.received.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if s.last else ""
+        click.echo(f"{s.province.code}  {s.province.name:<20} {s.label:<24} {s.rounds:>3} lần  {last}")
+    for f in st.unidentified:
+        click.echo(f"Tệp không nhận dạng được tỉnh: {f.stored}")
+
+
+@main.command()
+@collection_dir
+@click.option("--province", "codes", multiple=True, metavar="CODE",
+              help="Reissue only this province's link (repeatable; 'ministry' for the Ministry's).")
+@library_errors
+def links(root, codes):
+    """Issue the secret links as CSV (code, name, link path); the links issued before stop working.
+
+    Only the hashes are kept, so keep the CSV: add the server's address before each path.
+
+    Example: libstats links thu-thap-2024 > duong-dan.csv
+    """
+    import csv
+
+    from .collect import issue_links, open_collection
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["code", "name", "link"])
+    writer.writerows(issue_links(open_collection(root), list(codes) or None))
+
+
+@main.command()
+@collection_dir
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--allow-public", is_flag=True, help="Allow an address other than loopback (behind an HTTPS proxy).")
+@library_errors
+def serve(root, host, port, allow_public):
+    """Serve the collection's pages: each province's upload page and the Ministry's page.
+
+    Example: libstats serve thu-thap-2024 --port 8000
+    """
+    import ipaddress
+
+    import uvicorn
+
+    from .web import create_app
+
+    loopback = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
+    if not loopback and not allow_public:
+        raise click.UsageError(f"không mở máy chủ ở địa chỉ {host} khi chưa có --allow-public "
+                               "(hãy đặt sau một reverse proxy có HTTPS; xem hướng dẫn)")
+    app = create_app(root)
+    click.echo(f"Trang thu thập năm {app.state.collection.year}: http://{host}:{port}/ (Ctrl+C để dừng)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=allow_public)
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _emit(text: str, output: Path | None, bom: bool = False) -> None:
     if output is None:
         click.echo(text, nl=False)

@@ -98,8 +98,9 @@ def tidy_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def figures(df: pd.DataFrame) -> pd.DataFrame:
-    """The figure rows of a dataset (datasets written before texts were carried have figures only)."""
-    return df[df["kind"] == FIGURE] if "kind" in df else df
+    """The figure rows of a dataset (datasets written before texts were carried have figures only, and a row
+    without a kind is a figure)."""
+    return df[df["kind"].isna() | (df["kind"] == FIGURE)] if "kind" in df else df
 
 
 def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Path:

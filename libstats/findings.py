@@ -2,7 +2,8 @@
 
 A finding says what is wrong, where (file, sheet, cell as the user sees it, field id) and how to fix it, in
 Vietnamese for the provincial officer. Codes are grouped by prefix: F file intake, I identity, S structure,
-V values, R rules, B batch comparisons, L ledger. ``docs/finding-codes.md`` is generated from CATALOGUE.
+V values, R rules, B batch comparisons, L ledger,
+C collection. ``docs/finding-codes.md`` is generated from CATALOGUE.
 """
 
 from __future__ import annotations
@@ -137,6 +138,11 @@ _CODES = [
     # Ledger
     Code("L01", INFO, "superseded", "Tệp đã được thay bằng tệp {detail} của cùng tỉnh (gửi sau)."),
     Code("L02", WARN, "superseded file differs", "Tệp thay thế khác tệp trước ở ô '{field}': {detail}."),
+    # Collection (register, upload page)
+    Code("C01", ERR, "sent through another province's link", "Tệp ghi tỉnh {detail} nhưng được gửi qua đường dẫn "
+         "của {expected}. Hãy gửi đúng tệp báo cáo của {expected}."),
+    Code("C02", WARN, "correction of last year's figure", "Tỉnh đính chính '{field}': số năm trước đã ghi là "
+         "{value}, số đúng là {expected}. Bộ sẽ xem xét chấp nhận hoặc không."),
 ]
 CATALOGUE: dict[str, Code] = {c.code: c for c in _CODES}
 

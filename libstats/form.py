@@ -32,7 +32,7 @@ class Field:
     max_chars: int = 0
     indicator: str | None = None
     dim: str | None = None
-    column: str | None = None  # "n" (year N), "p" (year N-1), "gc" (explanation)
+    column: str | None = None  # "n" (year N), "p" (year N-1), "gc" (explanation), "pc" (corrected N-1)
     unit: str = ""
 
     @cached_property
@@ -59,6 +59,7 @@ class TableRow:
     p: Field
     gc: Field
     is_total: bool = False
+    pc: Field | None = None  # the corrected N-1 figure, typed only to correct last year's (collect.py)
 
 
 @dataclass(frozen=True)
@@ -177,9 +178,11 @@ def _lay_tables(spec: Spec, sheet: SheetSpec, year: int, levels) -> tuple[list[L
                       when_empty=spec.when_empty["previous_year"], type=ind.type, **common)
             gc = Field(f"{rid}_gc", col=c["gc"], kind="explanation", column="gc", label=f"{full} — giải thích",
                        max_chars=1000, **common)
-            fields += [n, p, gc]
+            pc = Field(f"{rid}_pc", col=c["pc"], kind="number", column="pc",
+                       label=f"{full} — số đúng năm {year - 1} (đính chính)", type=ind.type, **common)
+            fields += [n, p, gc, pc]
             rows.append(TableRow(rid, item.id, ind.id, dim, label, spec.dim_label(dim), unit, row, n, p, gc,
-                                 is_total=dim == spec.total.id))
+                                 is_total=dim == spec.total.id, pc=pc))
             row += 1
         tables.append(Table(item.id, title, item.section, sheet.name, title_row, tuple(rows), item.warn_if_unchanged))
         row += 1

@@ -33,7 +33,8 @@ COVER_FIRST_ROW = 9
 # Narrative and table sheets: rows 0-3 hold the part, its title and the column header.
 NARRATIVE_FIRST_ROW = 4
 # Table sheet columns (0-based): STT, indicator, level/type, unit, N, N-1, change, %, explanation.
-TABLE_COLUMNS = {"stt": 0, "label": 1, "dim": 2, "unit": 3, "n": 4, "p": 5, "diff": 6, "pct": 7, "gc": 8}
+TABLE_COLUMNS = {"stt": 0, "label": 1, "dim": 2, "unit": 3, "n": 4, "p": 5, "diff": 6, "pct": 7, "gc": 8,
+                 "pc": 9}  # pc: the province's correction of a locked N-1 figure (after every older column)
 
 # Check sheet: the error and warning counts, then one rule a row from CHECK_FIRST_ROW (0-based), result in D.
 CHECK_FIRST_ROW = 5

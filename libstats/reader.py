@@ -161,10 +161,14 @@ def guess_province_from_name(file_name: str, year: int) -> Province | None:
 
 
 def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
-            sheet_names: set[str]) -> tuple[str, str] | None:
-    """Where field ``f`` really is: its defined name, or the spec's address with a warning."""
+            sheet_names: set[str], absent: set[str]) -> tuple[str, str] | None:
+    """Where field ``f`` really is: its defined name, or the spec's address with a warning; None when it cannot be
+    read, or when it is on a sheet in ``absent`` (an older form's sheet that has names, but not this field's)."""
     target = wb.names.get(f.id)  # field ids are lower-case by the spec's rule; names were lowered on reading
     if target is None:
+        if f.sheet in absent:  # a field the older form did not have: no value, not a guess at a position
+            out.flagged.add(f.id)
+            return None
         if f.sheet not in sheet_names:
             if ("S07", f.sheet) not in noted:
                 noted.add(("S07", f.sheet))
@@ -231,13 +235,16 @@ def _province_value(value: object, year: int) -> Province | None:
                 None)
 
 
-def extract(wb: Workbook, form: Form, file: str) -> Extraction:
-    """Every field of ``form`` read from ``wb``: located, coerced, with findings."""
+def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extraction:
+    """Every field of ``form`` read from ``wb``: located, coerced, with findings. ``older``: the file is of an
+    older version of the form, whose sheets may lack fields added since (they are absent, never read by
+    position)."""
     out, noted = Extraction(), set()
     sheet_names = {s.name for s in wb.sheets}
+    absent = {form.fields[n].sheet for n in wb.names if n in form.fields} if older else set()
     located: dict[str, tuple[str, str]] = {}
     for f in form.fields.values():
-        where = _locate(wb, f, file, out, noted, sheet_names)
+        where = _locate(wb, f, file, out, noted, sheet_names, absent)
         if where is not None:
             located[f.id] = where
     wanted: dict[str, set[str]] = {}

@@ -91,6 +91,11 @@ def _number_validation(f: Field, form: Form) -> dict:
 
 
 def _validation_of(f: Field, form: Form) -> dict:
+    year = form.year
+    if f.column == "pc":  # a correction of last year's figure: the same rule, its own explanation
+        return {**_number_validation(f, form), "input_title": f"Đính chính năm {year - 1}",
+                "input_message": f"Chỉ điền khi số năm {year - 1} bên trái sai: nhập số đúng ({f.unit}). "
+                "Để trống nếu không đính chính. Bộ sẽ xem xét đề nghị này."}
     if f.kind == "number":
         return _number_validation(f, form)
     if f.type == "date":
@@ -230,16 +235,17 @@ class _Writer:
 
     def tables(self, sheet: LaidSheet):
         ws, c, year = self.wb.add_worksheet(sheet.name), TABLE_COLUMNS, self.form.year
-        for col, width in zip(range(9), (5, 44, 22, 11, 15, 15, 14, 10, 42), strict=True):
+        for col, width in zip(range(10), (5, 44, 22, 11, 15, 15, 14, 10, 42, 17), strict=True):
             ws.set_column(col, col, width)
-        self.part_header(ws, sheet, 8)
+        self.part_header(ws, sheet, 9)
         head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center", valign="vcenter")
         headers = ("STT", "Chỉ tiêu", "Cấp / loại hình", "Đơn vị tính", f"Năm {year}", f"Năm {year - 1}",
                    "Tăng (+) / giảm (−)", "Tỷ lệ (%)",
-                   f"Giải thích (bắt buộc khi thay đổi quá {self.form.spec.swing_threshold_pct:g}%)")
+                   f"Giải thích (bắt buộc khi thay đổi quá {self.form.spec.swing_threshold_pct:g}%)",
+                   f"Số đúng năm {year - 1} (chỉ điền khi đính chính)")
         body = dict(border=1)
         for table in sheet.tables:
-            ws.merge_range(table.title_row, 0, table.title_row, 8, table.title, self.fmt(bold=True))
+            ws.merge_range(table.title_row, 0, table.title_row, 9, table.title, self.fmt(bold=True))
             for col, h in enumerate(headers):
                 ws.write_string(table.title_row + 1, col, h, head)
             ws.set_row(table.title_row + 1, 45)
@@ -249,7 +255,7 @@ class _Writer:
                 self.text(ws, r.row, c["label"], r.label, **style)
                 self.text(ws, r.row, c["dim"], r.dim_label, **style)
                 self.text(ws, r.row, c["unit"], r.unit, **style, align="center")
-                for f in (r.n, r.p, r.gc):
+                for f in (r.n, r.p, r.gc, r.pc):
                     self.input(ws, f)
                 self.derived(ws, r)
         self.page(ws, landscape=True, repeat_to=1)

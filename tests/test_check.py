@@ -372,3 +372,17 @@ def test_the_first_cell_of_a_merge_keeps_its_value_with_a_warning(tmp_path):
         ("S10", cell("the_cap_moi_tinh_n")), ("S03", cell("the_cap_moi_huyen_n"))]
     assert res.values["the_cap_moi_tinh_n"] == c.good_values()["the_cap_moi_tinh_n"]
     assert "the_cap_moi_huyen_n" not in res.values
+
+
+def test_fields_added_since_an_older_form_are_absent_not_read_by_position(tmp_path):
+    old = c.filled(tmp_path / "old-src.xlsx", spec_version="2023.1")
+    added = [f for f in c.FORM.fields.values() if f.column == "pc"]  # as if the older form had no correction column
+
+    def drop(xml: str) -> str:
+        for f in added:
+            xml = c.drop_name(xml, f.id)
+        return xml
+
+    res = check_file(c.edit_names(old, tmp_path / "old.xlsx", drop), year=2024)
+    assert [f.code for f in res.findings] == ["I03"] and res.verdict == Verdict.WARNINGS
+    assert all(f.id not in res.values and f.id not in res.sources for f in added)

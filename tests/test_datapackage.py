@@ -27,8 +27,9 @@ def _rows(codes=("01", "02"), year=2024) -> list[dict]:
         for i, r in enumerate(form.rows):
             for f, y in ((r.n, year), (r.p, year - 1)):
                 rows.append({"province_code": p.code, "code_list": p.code_list, "province_name": p.name,
-                             "region": p.region, "section": f.section, "table": r.table, "kind": "figure", "indicator": r.indicator,
-                             "dim": r.dim, "dim_label": r.dim_label, "unit": r.unit, "year": y, "value": i + y,
+                             "region": p.region, "section": f.section, "table": r.table, "kind": "figure",
+                             "indicator": r.indicator, "dim": r.dim, "dim_label": r.dim_label, "unit": r.unit,
+                             "year": y, "value": i + y,
                              "source_file": f"{p.code}.xlsx", "sheet": f.sheet, "cell": f.cell, "field_id": f.id})
     return rows
 

@@ -1,0 +1,127 @@
+"""34 provinces uploading at once on localhost, three rounds each (with mistakes, with a warning, corrected):
+p50/p95 time from upload to verdict (the POST until the result page has arrived) and peak memory.
+Target: p95 under 2 s on 2 cores.
+
+Run: python benchmarks/bench_upload.py
+"""
+
+import datetime as dt
+import os
+import re
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from libstats.collect import init_collection, issue_links
+from libstats.form import build_form
+from libstats.samples import sample_values
+from libstats.template import TemplateOptions, write_template
+
+YEAR, ROUNDS = 2025, 3
+
+
+def returns(col, out: Path) -> dict[str, list[Path]]:
+    """Three returns per province: a negative figure; a total that is not the sum; correct."""
+    form = build_form(YEAR)
+    made = {}
+    for p in col.provinces:
+        good = sample_values(form, p)
+        bad = dict(good, **{next(k for k in good if k.endswith("_xa_n")): -5})
+        total = next(k for k in good if k.endswith("_tong_n") and isinstance(good[k], int))
+        wrong = dict(good, **{total: good[total] + 1})
+        made[p.code] = [write_template(form, out / f"{p.code}-{i}.xlsx", TemplateOptions(province=p, values=v))
+                        for i, v in enumerate((bad, wrong, good))]
+    return made
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (MB)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo += [int(x) for x in fh.read().split()]
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
+def province_rounds(base: str, link: str, files: list[Path], times: list[float], errors: list[str]):
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for path in files:
+            token = re.search(r'name="csrf" value="([^"]+)"', client.get(link).text)[1]
+            start = time.perf_counter()
+            r = client.post(f"{link}/gui", data={"csrf": token}, files={"tep": (path.name, path.read_bytes())},
+                            follow_redirects=True)
+            times.append(time.perf_counter() - start)
+            if r.status_code != 200 or "Kết quả kiểm tra" not in r.text:
+                errors.append(f"{link[:12]}… {r.status_code}")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        col = init_collection(Path(tmp) / "col", YEAR, dt.date(YEAR + 1, 3, 15))
+        links = {code: link for code, _, link in issue_links(col)}
+        made = returns(col, Path(tmp))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = subprocess.Popen([sys.executable, "-m", "libstats.cli", "serve", str(col.root), "--port", str(port)],
+                                  stdout=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(base + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        peak, stop = [0.0], threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], tree_rss_mb(server.pid))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        times, errors = [], []
+        start = time.perf_counter()
+        clients = [threading.Thread(target=province_rounds, args=(base, links[code], made[code], times, errors))
+                   for code in made]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join()
+        wall = time.perf_counter() - start
+        stop.set()
+        sampler.join()
+        server.terminate()
+        server.wait()
+        files = col.register.files()
+        times.sort()
+        q = statistics.quantiles(times, n=100)
+        print(f"{len(made)} provinces x {ROUNDS} rounds = {len(times)} uploads in {wall:.1f} s on "
+              f"{os.cpu_count()} cores; {len(errors)} failed; {len(files)} recorded")
+        print(f"upload to verdict: p50 {q[49]:.2f} s, p95 {q[94]:.2f} s, max {times[-1]:.2f} s")
+        print(f"peak memory: server and its check workers together {peak[0]:.0f} MB; largest single process "
+              f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
+        verdicts = {}
+        for f in files:
+            verdicts[f.verdict] = verdicts.get(f.verdict, 0) + 1
+        print("verdicts:", verdicts)
+
+
+if __name__ == "__main__":
+    main()

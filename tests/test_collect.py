@@ -1,0 +1,251 @@
+"""The collection register and folder: pick-up, uploads, rounds, status and rates, approval lock, reviews."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from libstats.cli import main
+from libstats.findings import fmt_number
+from libstats.collect import (MINISTRY, approve, collection_status, feedback_workbook, init_collection,
+                              open_collection, pick_up, receive_upload, reopen, review_warning, reviewed_warnings,
+                              run_consolidation)
+from libstats.provinces import province
+from libstats.register import REGISTER_NAME
+
+from . import corpus as c
+from .collecting import DEADLINE, YEAR, cell, collection, corrected_with_warning, with_mistakes
+
+HANOI, HA_GIANG = c.HANOI, province(YEAR, "02")
+
+
+@pytest.fixture
+def col(tmp_path, tmp_path_factory):
+    return collection(tmp_path, tmp_path_factory)[0]
+
+
+def _upload(col, p, path, name=None):
+    with open(path, "rb") as fh:
+        return receive_upload(col, p, fh, name or path.name)
+
+
+def _state(col, p, **kw):
+    return next(s for s in collection_status(col, **kw).provinces if s.province == p)
+
+
+def test_init_makes_inbox_forms_and_register_and_refuses_a_second_time(tmp_path):
+    col = init_collection(tmp_path / "c", 2025, DEADLINE)
+    assert (tmp_path / "c" / REGISTER_NAME).is_file() and col.inbox.is_dir()
+    assert len(list(col.forms.glob("*.xlsx"))) == 34
+    assert col.form_path(col.provinces[0]).is_file()
+    assert open_collection(tmp_path / "c") == col
+    with pytest.raises(ValueError, match="đã có sổ đăng ký"):
+        init_collection(tmp_path / "c", 2025, DEADLINE)
+    with pytest.raises(ValueError, match="chưa có sổ đăng ký"):
+        open_collection(tmp_path)
+
+
+def test_a_file_dropped_in_the_inbox_is_picked_up_once(col, tmp_path):
+    c.filled(col.inbox / "Ha Noi gui qua email.xlsx")
+    (col.inbox / "~$lock.xlsx").write_bytes(b"x")
+    st = _state(col, HANOI)
+    assert (st.status, st.rounds, st.used.channel, st.used.sent_name) == ("accepted", 1, "inbox",
+                                                                          "Ha Noi gui qua email.xlsx")
+    assert pick_up(col) == []  # known files are not checked again
+    assert len(col.register.files()) == 1
+
+
+def test_rounds_statuses_and_the_latest_file_decides(col, tmp_path):
+    assert _state(col, HANOI).status == "missing"
+    first = _upload(col, HANOI, with_mistakes(tmp_path / "a.xlsx"))
+    assert (first.round, first.verdict, first.channel) == (1, "rejected", "upload")
+    assert {(f.code, f.cell) for f in first.findings} >= {("V03", cell("bo_sung_xa_n")),
+                                                          ("R02", cell("the_cap_moi_tong_n"))}
+    made = feedback_workbook(col, first)
+    assert made.is_file() and feedback_workbook(col, col.register.file(first.id)) == made
+    assert _state(col, HANOI).status == "rejected"
+    second = _upload(col, HANOI, c.filled(tmp_path / "b.xlsx"))
+    st = _state(col, HANOI)
+    assert (second.round, st.status, st.rounds, st.used.id) == (2, "accepted", 2, second.id)
+
+
+def test_an_upload_is_stored_under_a_name_libstats_chooses_and_nothing_is_overwritten(col, tmp_path):
+    src = c.filled(tmp_path / "a.xlsx")
+    recs = [_upload(col, HANOI, src, "../../evil/../register.sqlite") for _ in range(2)]
+    stored = sorted(p.name for p in col.inbox.iterdir())
+    assert stored == sorted(r.stored for r in recs) and len(set(stored)) == 2
+    assert all(n.startswith("01_ha-noi_") and n.endswith(".bin") for n in stored)
+    assert all((col.inbox / n).read_bytes() == src.read_bytes() for n in stored)
+    assert recs[0].sent_name == "../../evil/../register.sqlite"  # shown as sent, never a path
+    assert (col.root / REGISTER_NAME).stat().st_size > 0
+
+
+def test_a_file_of_another_province_sent_through_a_link_is_refused_with_C01(col, tmp_path):
+    rec = _upload(col, HA_GIANG, c.filled(tmp_path / "hn.xlsx"))
+    assert rec.province == HA_GIANG.key and rec.verdict == "rejected"
+    assert [f.code for f in rec.findings if f.severity == "error"] == ["C01"]
+    assert "Hà Nội" in rec.findings[-1].message and "Hà Giang" in rec.findings[-1].message
+    assert _state(col, HANOI).status == "missing"
+
+
+def test_status_counts_and_rates_against_the_deadline(col, tmp_path):
+    _upload(col, HANOI, c.filled(tmp_path / "a.xlsx"))
+    _upload(col, HA_GIANG, with_mistakes(tmp_path / "b.xlsx"))
+    future = dataclasses.replace(col, deadline=dt.date.today() + dt.timedelta(days=30))
+    st = collection_status(future)
+    assert (st.expected, len(st.received), len(st.accepted), len(st.missing), len(st.late)) == (63, 2, 1, 62, 0)
+    assert st.reporting_rate == pytest.approx(1 / 63) and st.on_time_rate == pytest.approx(1 / 63)
+    past = collection_status(col)  # the deadline (2025) has passed: the accepted file came late, the rest are late
+    assert (past.on_time_rate, len(past.late)) == (0.0, 63)
+    d = past.as_dict()
+    assert d["provinces"][0] | {"last_received": None} == {
+        "code": "01", "key": "2004:01", "name": "Hà Nội", "status": "accepted", "label": "Chấp nhận", "rounds": 1,
+        "last_received": None, "file": d["provinces"][0]["file"], "on_time": False, "open_warnings": 0,
+        "corrections": {"pending": 0, "accepted": 0, "refused": 0}}
+
+
+def test_an_approved_return_is_locked_until_reopened(col, tmp_path):
+    good = _upload(col, HANOI, c.filled(tmp_path / "a.xlsx"))
+    with pytest.raises(ValueError, match="chưa có báo cáo"):
+        approve(col, HA_GIANG.key)
+    approve(col, HANOI.key, "đã kiểm tra")
+    later = _upload(col, HANOI, with_mistakes(tmp_path / "b.xlsx"))
+    st = _state(col, HANOI)
+    assert (st.status, st.used.id, st.rounds, st.last.id) == ("approved", good.id, 2, later.id)
+    assert (col.inbox / later.stored).is_file()  # kept, not used
+    with pytest.raises(ValueError, match="đã được duyệt"):
+        approve(col, HANOI.key)
+    reopen(col, HANOI.key, "tỉnh xin sửa")
+    assert _state(col, HANOI).status == "rejected"
+    assert [e["action"] for e in col.register.events(HANOI.key)][-2:] == ["approve", "reopen"]
+
+
+def test_a_reviewed_warning_does_not_come_back_and_is_listed(col, tmp_path):
+    rec = _upload(col, HANOI, corrected_with_warning(tmp_path / "w.xlsx", tmp_path))
+    st = _state(col, HANOI)
+    assert st.status == "warnings" and [f.code for f in st.open_warnings] == ["S04"]
+    with pytest.raises(ValueError, match="ghi chú"):
+        review_warning(col, rec.id, rec.findings.index(st.open_warnings[0]), "  ")
+    review_warning(col, rec.id, rec.findings.index(st.open_warnings[0]), "đã xem: tỉnh giải thích qua điện thoại")
+    assert _state(col, HANOI).status == "accepted"
+    _upload(col, HANOI, corrected_with_warning(tmp_path / "w2.xlsx", tmp_path))  # the same warning again
+    assert _state(col, HANOI).open_warnings == []
+    listed = reviewed_warnings(col.root)
+    assert [(r["province"], r["code"], r["note"]) for r in listed] == [
+        (HANOI.key, "S04", "đã xem: tỉnh giải thích qua điện thoại")]
+    assert reviewed_warnings(tmp_path) == []
+
+
+def test_consolidation_uses_the_files_that_count(col, tmp_path):
+    _upload(col, HANOI, c.filled(tmp_path / "a.xlsx"))
+    _upload(col, HA_GIANG, with_mistakes(tmp_path / "b.xlsx"))
+    summary, data = run_consolidation(col)
+    assert summary.is_file() and data.is_file()
+    text = data.read_text(encoding="utf-8-sig")
+    assert "Hà Nội" in text and "Hà Giang" not in text
+
+
+def test_cli_links_status_and_secrets_stored_hashed(col, tmp_path):
+    runner = CliRunner()
+    out = runner.invoke(main, ["links", str(col.root)])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.reader(io.StringIO(out.output)))
+    assert rows[0] == ["code", "name", "link"] and len(rows) == 1 + 63 + 1
+    assert rows[1][:2] == ["01", "Hà Nội"] and rows[-1][0] == "BO" and rows[-1][2].startswith("/bo/")
+    secret = rows[1][2].removeprefix("/t/")
+    assert len(secret) >= 43
+    assert secret.encode() not in (col.root / REGISTER_NAME).read_bytes()
+    assert col.register.scope_of(secret) == HANOI.key and col.register.scope_of(secret[:-1] + "A") in (None,)
+    assert col.register.scope_of(rows[-1][2].removeprefix("/bo/")) == MINISTRY
+    shutil.copy(c.filled(tmp_path / "a.xlsx"), col.inbox / "hn.xlsx")
+    out = runner.invoke(main, ["status", str(col.root), "--json"])
+    d = json.loads(out.output)
+    assert (d["expected"], d["received"], d["accepted"], d["missing"]) == (63, 1, 1, 62)
+    out = runner.invoke(main, ["status", str(col.root)])
+    assert "Tỷ lệ báo cáo 1,6%; tỷ lệ đúng hạn 0,0%" in out.output
+    assert "01  Hà Nội               Chấp nhận" in out.output
+    out = runner.invoke(main, ["status", str(tmp_path / "nothing")])
+    assert out.exit_code == 1 and "chưa có sổ đăng ký" in out.output
+
+
+def test_cli_collect_init(tmp_path):
+    out = CliRunner().invoke(main, ["collect", "init", str(tmp_path / "c"), "--year", "2025", "--deadline",
+                                    "2026-03-15", "-q"])
+    assert out.exit_code == 0, out.output
+    assert "hạn gửi 15/03/2026" in out.output
+    assert open_collection(tmp_path / "c").deadline == dt.date(2026, 3, 15)
+
+
+def test_serve_refuses_a_public_address_without_allow_public(col):
+    out = CliRunner().invoke(main, ["serve", str(col.root), "--host", "0.0.0.0"])
+    assert out.exit_code == 2 and "--allow-public" in out.output
+
+
+def test_upload_bytes_are_kept_exactly(col):
+    data = io.BytesIO(b"%PDF-1.4 not a workbook")
+    rec = receive_upload(col, HANOI, data, "bao-cao.pdf")
+    assert (col.inbox / rec.stored).read_bytes() == b"%PDF-1.4 not a workbook"
+    assert [f.code for f in rec.findings] == ["F01"]
+
+
+def _previous_dataset(path):
+    from libstats.dataset import tidy_frame, write_dataset
+
+    f = c.FORM.fields["the_cap_moi_tinh_p"]
+    return write_dataset(tidy_frame([{
+        "province_code": "01", "code_list": "2004", "province_name": "Hà Nội", "region": "Đồng bằng sông Hồng",
+        "section": f.section, "table": "hieu_qua", "indicator": "the_cap_moi", "dim": "tinh", "dim_label": "Cấp tỉnh",
+        "unit": f.unit, "year": YEAR - 1, "value": c.good_values()["the_cap_moi_tinh_p"], "source_file": "2023.xlsx",
+        "sheet": f.sheet, "cell": "E15", "field_id": "the_cap_moi_tinh_n"}]), path)
+
+
+def test_a_correction_of_last_years_figure_is_a_finding_and_once_accepted_changes_n1_everywhere(col, tmp_path):
+    from libstats.collect import accepted_corrections, apply_corrections, corrected_previous, decide_correction
+    from libstats.consolidate import consolidate, national_table
+    from libstats.dataset import load_dataset
+
+    old = c.good_values()["the_cap_moi_tinh_p"]
+    rec = _upload(col, HANOI, c.with_values(tmp_path / "a.xlsx", the_cap_moi_tinh_pc=859329))
+    pc = c.FORM.fields["the_cap_moi_tinh_pc"]
+    found = [f for f in rec.findings if f.code == "C02"]
+    assert [(f.sheet, f.cell, f.severity) for f in found] == [(pc.sheet, pc.cell, "warning")]
+    assert f"đã ghi là {fmt_number(old)}, số đúng là 859.329" in found[0].message
+    st = _state(col, HANOI)
+    assert st.status == "accepted" and [d["decision"] for d in st.corrections] == [None]  # C02 is decided apart
+    previous = _previous_dataset(tmp_path / "du-lieu-2023.csv")
+    national = lambda con: national_table(con).set_index(["indicator", "dim"]).loc[("the_cap_moi", "tinh")]  # noqa
+    con = consolidate([col.inbox / rec.stored], YEAR)
+    assert national(con)["p"] == old
+    assert accepted_corrections(col) == []
+    decide_correction(col, st.corrections[0]["id"], True, "Sở gửi công văn đính chính")
+    fixed = apply_corrections(con.tidy, accepted_corrections(col))
+    row = fixed[fixed["field_id"] == "the_cap_moi_tinh_p"].iloc[0]
+    assert (row["value"], row["sheet"], row["cell"]) == (859329, pc.sheet, pc.cell)
+    con2 = consolidate([col.inbox / rec.stored], YEAR)
+    con2.tidy = fixed
+    assert national(con2)["p"] == 859329 and national(con2)["n"] == national(con)["n"]
+    _, data = run_consolidation(col)
+    d = load_dataset(data)
+    assert d[d["field_id"] == "the_cap_moi_tinh_p"]["value"].tolist() == [859329]
+    out = load_dataset(corrected_previous(col, previous))
+    assert out["value"].tolist() == [859329] and out["corrected_from"].tolist() == [old]
+    assert out["correction_source"].tolist() == [f"{rec.stored} · {pc.sheet}!{pc.cell}"]
+    assert load_dataset(previous)["value"].tolist() == [old]  # the input is never changed
+
+
+def test_a_refused_correction_changes_nothing(col, tmp_path):
+    from libstats.collect import accepted_corrections, decide_correction
+
+    _upload(col, HANOI, c.with_values(tmp_path / "a.xlsx", the_cap_moi_tinh_pc=1))
+    d = _state(col, HANOI).corrections[0]
+    decide_correction(col, d["id"], False, "không có căn cứ")
+    assert accepted_corrections(col) == [] and _state(col, HANOI).corrections[0]["decision"] == "refused"
+    with pytest.raises(ValueError):
+        decide_correction(col, 999, True)

@@ -1,0 +1,101 @@
+"""The collection's pages through an HTTP client: a province's rounds, the Ministry's actions, downloads."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from starlette.testclient import TestClient
+
+from libstats.web import create_app
+
+from . import corpus as c
+from .collecting import S22, cell, collection, corrected_with_warning, csrf, with_mistakes
+
+
+@pytest.fixture
+def site(tmp_path, tmp_path_factory):
+    col, links = collection(tmp_path, tmp_path_factory)
+    return col, links, TestClient(create_app(col.root))
+
+
+def upload(client, link, path, name=None):
+    token = csrf(client.get(link).text)
+    with open(path, "rb") as fh:
+        return client.post(f"{link}/gui", data={"csrf": token}, files={"tep": (name or path.name, fh)})
+
+
+def test_a_province_uploads_sees_findings_at_cells_downloads_feedback_and_corrects(site, tmp_path):
+    col, links, client = site
+    page = client.get(links["01"])
+    assert page.status_code == 200 and "Thành phố Hà Nội" in page.text and "Chưa gửi" in page.text
+    form = client.get(f"{links['01']}/mau")
+    assert form.status_code == 200 and form.content == col.form_path(c.HANOI).read_bytes()
+    r = upload(client, links["01"], with_mistakes(tmp_path / "bao-cao.xlsx"))
+    assert r.status_code == 200 and "Không chấp nhận" in r.text and "lần 1" in r.text
+    assert f'<td data-label="Ô" class="cell">{cell("bo_sung_xa_n")}</td>' in r.text
+    assert f'<td data-label="Ô" class="cell">{cell("the_cap_moi_tong_n")}</td>' in r.text
+    assert S22 in r.text
+    fb = client.get(str(r.url) + "/phan-hoi")
+    wb = openpyxl.load_workbook(io.BytesIO(fb.content))
+    assert fb.status_code == 200 and wb.sheetnames[0] == "Phản hồi"
+    r = upload(client, links["01"], corrected_with_warning(tmp_path / "bao-cao-sua.xlsx", tmp_path))
+    assert "Chấp nhận (có cảnh báo)" in r.text and "lần 2" in r.text
+    page = client.get(links["01"]).text
+    assert "Chấp nhận có cảnh báo" in page and page.count("Xem kết quả") == 2
+
+
+def test_the_ministry_reviews_a_warning_approves_reopens_and_consolidates(site, tmp_path):
+    col, links, client = site
+    upload(client, links["01"], corrected_with_warning(tmp_path / "a.xlsx", tmp_path))
+    page = client.get(links["BO"]).text
+    assert "Tỷ lệ báo cáo</dt><dd>1,6%" in page and "Chấp nhận có cảnh báo" in page
+    r = client.post(f"{links['BO']}/xem", data={"csrf": csrf(page), "tep": "1", "stt": "0", "ghi_chu": ""})
+    assert "Hãy ghi chú" in r.text
+    stt = str([f.code for f in col.register.file(1).findings].index("S04"))
+    r = client.post(f"{links['BO']}/xem", data={"csrf": csrf(r.text), "tep": "1", "stt": stt,
+                                                "ghi_chu": "đã xem: tỉnh giải thích qua điện thoại"})
+    assert "Đã đánh dấu" in r.text and "tỉnh giải thích qua điện thoại" in r.text
+    assert "Không còn cảnh báo nào cần xem" in r.text
+    r = client.post(f"{links['BO']}/duyet", data={"csrf": csrf(r.text), "tinh": c.HANOI.key})
+    assert "Đã duyệt báo cáo" in r.text and '<span class="status approved">Đã duyệt</span>' in r.text
+    assert "Đã duyệt" in client.get(links["01"]).text
+    r = client.post(f"{links['BO']}/tong-hop", data={"csrf": csrf(r.text)})
+    assert "Đã chạy tổng hợp" in r.text
+    wb = client.get(f"{links['BO']}/tai/tong-hop")
+    data = client.get(f"{links['BO']}/tai/du-lieu")
+    assert wb.content[:2] == b"PK" and "Hà Nội" in data.content.decode("utf-8-sig")
+    r = client.post(f"{links['BO']}/mo-lai", data={"csrf": csrf(r.text), "tinh": c.HANOI.key})
+    assert "Đã mở lại" in r.text
+
+
+def test_a_file_dropped_in_the_inbox_appears_on_the_pages(site, tmp_path):
+    col, links, client = site
+    c.filled(col.inbox / "ha-noi-email.xlsx")
+    page = client.get(links["01"]).text
+    assert "ha-noi-email.xlsx" in page and "Chấp nhận" in page
+    assert "Đã gửi</dt><dd>1" in client.get(links["BO"]).text
+
+
+def test_pages_carry_no_script_and_protective_headers(site):
+    col, links, client = site
+    for link in (links["01"], links["BO"], "/"):
+        r = client.get(link)
+        assert "<script" not in r.text and 'name="viewport"' in r.text
+        assert r.headers["content-security-policy"].startswith("default-src 'self'; script-src 'none'")
+        assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
+
+
+def test_the_ministry_accepts_a_correction_and_the_province_sees_it(site, tmp_path):
+    col, links, client = site
+    r = upload(client, links["01"], c.with_values(tmp_path / "a.xlsx", the_cap_moi_tinh_pc=859329))
+    assert '<span class="code">C02</span>' in r.text and "số đúng là 859.329" in r.text
+    page = client.get(links["BO"]).text
+    assert "→ số đính chính: <strong>859.329</strong>" in page
+    d = col.register.corrections()[0]
+    r = client.post(f"{links['BO']}/dinh-chinh", data={"csrf": csrf(page), "de_nghi": str(d["id"]),
+                                                      "quyet_dinh": "chap-nhan", "ghi_chu": "theo công văn số 12"})
+    assert "Đã ghi quyết định" in r.text and "Đã chấp nhận</span> theo công văn số 12" in r.text
+    assert "Bộ đã chấp nhận" in client.get(links["01"]).text
+    assert col.register.corrections()[0]["decision"] == "accepted"
