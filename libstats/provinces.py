@@ -23,6 +23,8 @@ __all__ = [
     "size",
     "components",
     "receiving_unit",
+    "Sender",
+    "sender",
     "name_key",
     "slug",
 ]
@@ -68,6 +70,35 @@ def receiving_unit(year: int) -> str:
         if _applies(entry, year):
             return entry["name"]
     raise ValueError(f"no receiving unit is configured for report year {year}")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who signs the report: the department's name, the symbol of its reports, the place on the date line."""
+
+    name: str  # e.g. "Sở Văn hóa và Thể thao"
+    symbol: str  # e.g. "BC-SVHTT" (the number before the slash is left for the department's office)
+    place: str  # e.g. "Hà Nội" in "Hà Nội, ngày … tháng … năm …"
+
+
+@cache
+def _departments() -> dict:
+    return tomllib.loads(_data("departments.toml"))
+
+
+def _entry_for(entries: list[dict], p: Province, year: int) -> dict:
+    for entry in entries:
+        if entry["code_list"] == p.code_list and entry["code"] == p.code and _applies(entry, year):
+            return entry
+    return {}
+
+
+def sender(p: Province, year: int) -> Sender:
+    """The department that sends ``p``'s report for ``year`` (data: departments.toml), default when unknown."""
+    data = _departments()
+    dept = {**data["default"], **_entry_for(data.get("departments", []), p, year)}
+    place = _entry_for(data.get("places", []), p, year).get("place", p.name)
+    return Sender(unicodedata.normalize("NFC", dept["name"]), dept["symbol"], unicodedata.normalize("NFC", place))
 
 
 @cache

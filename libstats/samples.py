@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .form import PROVINCE_FIELD, Form
-from .provinces import Province, provinces_for_year, size, slug
-from .template import DEFAULT_PASSWORD, TemplateOptions, template_filename, write_template
+from .provinces import Province, provinces_for_year, sender, size, slug
+from .template import DEFAULT_PASSWORD, sender_values, TemplateOptions, template_filename, write_template
 
 __all__ = ["sample_values", "narrative_text", "Flaw", "FLAWS", "write_samples"]
 
@@ -48,7 +48,7 @@ _CLOSINGS = [
 def narrative_text(label: str, province: Province, year: int, rng: random.Random) -> str:
     topic = re.sub(r"^[-+\s]*(?:[IVX]+\.|\d+(?:\.\d+)*\.|[a-d]\))?\s*", "", label)  # "2.4. ", "a) ", "- "
     topic = topic.split("(")[0].rstrip(" .;:").lower()
-    unit = f"Sở Văn hóa, Thể thao và Du lịch {province.name}"
+    unit = f"{sender(province, year).name} {province.name}"
     parts = [rng.choice(_OPENINGS).format(year=year, unit=unit, topic=topic)]
     parts += [m.format(n=rng.randint(2, 40)) for m in rng.sample(_MIDDLES, rng.randint(2, 4))]
     parts.append(rng.choice(_CLOSINGS))
@@ -134,8 +134,8 @@ def sample_values(form: Form, province: Province, seed: int = 2024) -> dict[str,
             values[row.gc.id] = "Thay đổi do sắp xếp lại mạng lưới và mở thêm điểm phục vụ trong năm."
     for f in form.fields_of("narrative"):
         values[f.id] = narrative_text(f.label, province, form.year, rng)
+    values.update(sender_values(form, province))
     values.update({
-        "bia_co_quan": f"Sở Văn hóa, Thể thao và Du lịch {province.name}",
         "bia_don_vi_soan": "Thư viện " + province.full_name.replace("Tỉnh ", "tỉnh ").replace("Thành phố ",
                                                                                              "thành phố "),
         "bia_nguoi_phu_trach": rng.choice(_PEOPLE),

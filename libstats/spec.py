@@ -48,6 +48,7 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*_[a-z0-9_]*$")
 _SEVERITIES = {"error", "warning", "none"}
 _ITEM_KINDS = {"heading", "note", "field", "narrative", "table", "signature"}
 _FIELD_TYPES = {"text", "date", "email", "phone"}
+_PREFILLS = {"sender.name", "sender.symbol"}  # the attributes of provinces.Sender a cover field may start from
 
 
 class SpecError(ValueError):
@@ -126,6 +127,7 @@ class Item:
     variants: tuple[tuple[int, str], ...] = ()
     rows: tuple[RowSpec, ...] = ()
     warn_if_unchanged: bool = False
+    prefill: str = ""  # cover fields: what the generator prefills ("sender.name", "sender.symbol")
 
     def text_for(self, year: int) -> str:
         chosen = self.text
@@ -227,13 +229,17 @@ def _items(raw: list, where: str) -> tuple[Item, ...]:
                      for j, r in enumerate(it.get("rows", [])))
         if kind == "table" and not rows:
             raise SpecError(f"{w}.rows: a table needs at least one row")
+        prefill = it.get("prefill", "")
+        if prefill and prefill not in _PREFILLS:
+            raise SpecError(f"{w}.prefill: {prefill!r} is not one of {sorted(_PREFILLS)}")
         ftype = it.get("type", "text")
         if ftype not in _FIELD_TYPES:
             raise SpecError(f"{w}.type: {ftype!r} is not one of {sorted(_FIELD_TYPES)}")
         text = unicodedata.normalize("NFC", it.get("text", it.get("title", "")))
         items.append(Item(kind=kind, text=text, id=item_id, level=it.get("level", 0), hint=it.get("hint", ""),
                           type=ftype, note=it.get("note", ""), section=it.get("section", ""),
-                          variants=variants, rows=rows, warn_if_unchanged=bool(it.get("warn_if_unchanged"))))
+                          variants=variants, rows=rows, warn_if_unchanged=bool(it.get("warn_if_unchanged")),
+                          prefill=prefill))
     return tuple(items)
 
 

@@ -15,7 +15,8 @@ from libstats.form import build_form
 from libstats.rules import build_rules
 from libstats.spec import SpecError, load_spec
 from libstats.layout import CHECK_SHEET
-from libstats.template import TemplateOptions, write_template
+from libstats.provinces import province
+from libstats.template import TemplateOptions, sender_values, write_template
 
 OUTLINE = Path(__file__).parent / "data" / "outline-2024.txt"  # verbatim copy of shared/seed/outline-2024.txt
 SHARED_OUTLINE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "outline-2024.txt"
@@ -156,7 +157,8 @@ def test_text_that_looks_like_a_formula_or_url_stays_text(tmp_path, form2024):
     cell = ws[form2024.fields["n1_danh_gia_chung"].cell]
     assert cell.value == "=cmd|' /C calc'!A0" and cell.data_type == "s"
     cover = openpyxl.load_workbook(path)["Bìa"]
-    assert cover["B14"].hyperlink is None and cover["B13"].value == "0123"
+    email, phone = (form2024.fields[k].cell for k in ("bia_email", "bia_dien_thoai"))
+    assert cover[email].hyperlink is None and cover[phone].value == "0123"
 
 
 def test_check_sheet_cached_results_match_the_python_rules(hanoi_2024, form2024):
@@ -166,7 +168,8 @@ def test_check_sheet_cached_results_match_the_python_rules(hanoi_2024, form2024)
     assert formulas == [r.formula() for r in rules]
     cached = openpyxl.load_workbook(hanoi_2024, data_only=True)[CHECK_SHEET]
     got = [cached.cell(row=6 + i, column=4).value for i in range(len(rules))]
-    assert got == [r.status({"bia_tinh": "Hà Nội"}) for r in rules]  # the province is fixed on this form
+    fixed = {"bia_tinh": "Hà Nội", **sender_values(form2024, province(2024, "01"))}  # prefilled on this form
+    assert got == [r.status(fixed) for r in rules]
 
 
 def _spec_with(tmp_path: Path, old: str, new: str) -> Path:

@@ -1,0 +1,46 @@
+"""The form as the Ministry and the provinces use it: sender per province and year, names in force."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+
+from libstats.form import build_form
+from libstats.provinces import province, provinces_for_year, sender
+from libstats.template import TemplateOptions, write_template
+
+
+def _cover(path):
+    return openpyxl.load_workbook(path, data_only=True)["Bìa"]
+
+
+@pytest.mark.parametrize("year", [2024, 2025])
+def test_hanoi_cover_carries_its_department_name_and_symbol_from_data(tmp_path, year):
+    p = province(year, "01")
+    who = sender(p, year)
+    default = sender(province(year, "04"), year)  # Cao Bằng: the usual department
+    assert (who.name, who.symbol) == ("Sở Văn hóa và Thể thao", "BC-SVHTT") != (default.name, default.symbol)
+    path = write_template(build_form(year), tmp_path / "hn.xlsx", TemplateOptions(province=p))
+    ws = _cover(path)
+    assert ws["A2"].value == who.name.upper()
+    assert ws["A3"].value.endswith("/" + who.symbol)
+    assert ws["B3"].value.startswith("Hà Nội, ngày")
+    inputs = [c.value for c in ws["B"]]
+    assert who.name in inputs and who.symbol in inputs
+    wb = openpyxl.load_workbook(path)
+    assert "bia_co_quan" in wb["Bìa"]["A2"].value  # the header follows the input the province may correct
+
+
+def test_a_corrected_department_name_is_what_the_header_shows(tmp_path):
+    p = province(2024, "04")
+    path = write_template(build_form(2024), tmp_path / "cb.xlsx",
+                          TemplateOptions(province=p, values={"bia_co_quan": "Sở Văn hóa và Thể thao"}))
+    assert _cover(path)["A2"].value == "SỞ VĂN HÓA VÀ THỂ THAO"
+
+
+def test_every_province_has_a_sender_and_a_place_in_both_code_lists():
+    for year in (2024, 2025):
+        for p in provinces_for_year(year):
+            who = sender(p, year)
+            assert who.name.startswith("Sở Văn hóa") and who.symbol.startswith("BC-") and who.place
+    assert sender(province(2025, "79"), 2025).place == "Thành phố Hồ Chí Minh"
