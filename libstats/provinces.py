@@ -24,6 +24,7 @@ __all__ = [
     "components",
     "receiving_unit",
     "Sender",
+    "defunct_names",
     "sender",
     "name_key",
     "slug",
@@ -99,6 +100,13 @@ def sender(p: Province, year: int) -> Sender:
     dept = {**data["default"], **_entry_for(data.get("departments", []), p, year)}
     place = _entry_for(data.get("places", []), p, year).get("place", p.name)
     return Sender(unicodedata.normalize("NFC", dept["name"]), dept["symbol"], unicodedata.normalize("NFC", place))
+
+
+def defunct_names(year: int) -> tuple[str, ...]:
+    """Names of bodies that no longer exist in ``year`` (data: defunct_names.toml); no form of that year may
+    mention one."""
+    names = tomllib.loads(_data("defunct_names.toml"))["names"]
+    return tuple(unicodedata.normalize("NFC", n["name"]) for n in names if n["since"] <= year)
 
 
 @cache

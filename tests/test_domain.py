@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
+import unicodedata
+import zipfile
+
 import openpyxl
 import pytest
 
 from libstats.form import build_form
-from libstats.provinces import province, provinces_for_year, sender
+from libstats.provinces import defunct_names, province, provinces_for_year, sender
 from libstats.template import TemplateOptions, write_template
 
 
@@ -44,3 +49,25 @@ def test_every_province_has_a_sender_and_a_place_in_both_code_lists():
             who = sender(p, year)
             assert who.name.startswith("Sở Văn hóa") and who.symbol.startswith("BC-") and who.place
     assert sender(province(2025, "79"), 2025).place == "Thành phố Hồ Chí Minh"
+
+
+def _all_text(path) -> str:
+    """Every part of the package as text (cells, shared strings, validations, comments, properties)."""
+    with zipfile.ZipFile(path) as z:
+        return unicodedata.normalize("NFC", html.unescape(" ".join(z.read(n).decode("utf-8", "replace")
+                                                                    for n in z.namelist())))
+
+
+@pytest.mark.parametrize("year,code", [(2025, None), (2025, "79"), (2026, "01")])
+def test_no_form_from_2025_mentions_a_body_that_no_longer_exists(tmp_path, year, code):
+    names = defunct_names(year)
+    assert "Bộ Thông tin và Truyền thông" in names and "Vụ Thư viện" in names
+    p = province(year, code) if code else None
+    text = _all_text(write_template(build_form(year), tmp_path / "f.xlsx", TemplateOptions(province=p)))
+    # names are proper nouns: matched with their capitals ("dịch vụ thư viện" is not "Vụ Thư viện")
+    assert [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", text)] == []
+
+
+def test_the_2024_form_still_has_the_ministry_of_its_time(tmp_path):
+    text = _all_text(write_template(build_form(2024), tmp_path / "f.xlsx"))
+    assert "Bộ Thông tin và Truyền thông" in text and defunct_names(2024) == ()
