@@ -116,6 +116,9 @@ def sample_values(form: Form, province: Province, seed: int = 2024) -> dict[str,
         for ind, v in _level_figures(level.id, level_libs[level.id], scale, rng).items():
             figures[(ind, level.id)] = v
     figures.update(_type_figures(communes, scale, rng))
+    # the cars' visits (Bảng 3) are part of the outreach visits of all levels (Bảng 2)
+    outreach = sum(v for (ind, _), v in figures.items() if ind == "luot_ngoai_tv")
+    figures[("luot_phuc_vu", "o_to")] = min(figures[("luot_phuc_vu", "o_to")], int(outreach * 0.6))
     values: dict[str, object] = {}
     prev: dict[tuple[str, str], int] = {k: _previous(v, rng) for k, v in figures.items()}
     for row in form.rows:

@@ -61,6 +61,7 @@ class Level:
     label: str
     until: int | None = None
     carried_into: str | None = None  # where its figures go in years after ``until``
+    definition: str = ""  # what the level's figures include (the "Định nghĩa" sheet)
 
     def exists_in(self, year: int) -> bool:
         return self.until is None or year <= self.until
@@ -95,6 +96,9 @@ class Relation:
     right: str
     severity: str
     message: str
+    left_dim: str | None = None  # None: the relation holds in every row dimension both indicators have
+    right_dim: str | None = None  # e.g. cars' visits (o_to) ≤ outreach visits of all levels (tong)
+    check: str = ""  # the check sheet's line: what is checked, stated as the condition to meet
 
 
 @dataclass(frozen=True)
@@ -251,7 +255,8 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
         if v not in _SEVERITIES:
             raise SpecError(f"form.when_empty.{k}: {v!r} is not one of {sorted(_SEVERITIES)}")
     levels = tuple(Level(_req(lv, "id", f"levels[{i}]"), _req(lv, "label", f"levels[{i}]"), lv.get("until"),
-                         lv.get("carried_into")) for i, lv in enumerate(data.get("levels", [])))
+                         lv.get("carried_into"), lv.get("definition", ""))
+                   for i, lv in enumerate(data.get("levels", [])))
     total_raw = _req(data, "total", "", dict)
     total = Level(_req(total_raw, "id", "total"), _req(total_raw, "label", "total"))
     types = tuple(DimType(_req(t, "id", f"types[{i}]"), _req(t, "label", f"types[{i}]"), t.get("definition", ""))
@@ -269,7 +274,8 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
                       for i, h in enumerate(data.get("headlines", [])))
     relations = tuple(Relation(_req(r, "left", f"relations[{i}]"), _req(r, "op", f"relations[{i}]"),
                                _req(r, "right", f"relations[{i}]"), r.get("severity", "error"),
-                               _req(r, "message", f"relations[{i}]"))
+                               _req(r, "message", f"relations[{i}]"), r.get("left_dim"), r.get("right_dim"),
+                               r.get("check", ""))
                       for i, r in enumerate(data.get("relations", [])))
     ratios = tuple(Ratio(_req(r, "numerator", f"ratios[{i}]"), _req(r, "denominator", f"ratios[{i}]"),
                          _req(r, "dim", f"ratios[{i}]"), _req(r, "label", f"ratios[{i}]"))
@@ -329,6 +335,9 @@ def _cross_check(spec: Spec) -> None:
         for side in (rel.left, rel.right):
             if side not in spec.indicators:
                 raise SpecError(f"relations[{i}]: unknown indicator {side!r}")
+        for side in (rel.left_dim, rel.right_dim):
+            if side is not None and side not in dims:
+                raise SpecError(f"relations[{i}]: unknown dimension {side!r}")
         if rel.op not in {"<=", ">=", "=="} or rel.severity not in {"error", "warning"}:
             raise SpecError(f"relations[{i}]: op must be <=, >= or ==; severity error or warning")
     for i, r in enumerate(spec.ratios):

@@ -12,6 +12,7 @@ import pytest
 
 from libstats.form import build_form
 from libstats.provinces import defunct_names, province, provinces_for_year, sender
+from libstats.samples import sample_values
 from libstats.template import TemplateOptions, write_template
 
 
@@ -71,3 +72,41 @@ def test_no_form_from_2025_mentions_a_body_that_no_longer_exists(tmp_path, year,
 def test_the_2024_form_still_has_the_ministry_of_its_time(tmp_path):
     text = _all_text(write_template(build_form(2024), tmp_path / "f.xlsx"))
     assert "Bộ Thông tin và Truyền thông" in text and defunct_names(2024) == ()
+
+
+def _pairs(form, rel):
+    """The (left, right) rows a relation compares: the same dimension, or the two it names (an oracle written
+    apart from rules.py)."""
+    rows = {(r.indicator, r.dim): r for r in form.rows}
+    for (ind, dim), left in rows.items():
+        if ind == rel.left and rel.left_dim in (None, dim):
+            right = rows.get((rel.right, rel.right_dim or dim))
+            if right is not None:
+                yield left, right
+
+
+@pytest.mark.parametrize("year", [2024, 2025])
+def test_every_relation_compares_rows_that_exist_and_the_samples_obey_them(year):
+    form = build_form(year)
+    ops = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+    cars = [rel for rel in form.spec.relations if rel.left_dim == "o_to"]
+    assert [(r.left, r.op, r.right, r.right_dim) for r in cars] == [("luot_phuc_vu", "<=", "luot_ngoai_tv", "tong")]
+    for rel in form.spec.relations:
+        pairs = list(_pairs(form, rel))
+        assert pairs, rel
+        assert rel.check and rel.message
+        for p in provinces_for_year(year)[:12]:
+            values = sample_values(form, p)
+            for left, right in pairs:
+                assert ops[rel.op](values[left.n.id], values[right.n.id]), (p.name, left.id, right.id)
+
+
+def test_definitions_settle_what_is_counted_where():
+    spec = build_form(2025).spec
+    ind, types = spec.indicators, {t.id: t for t in spec.types}
+    assert "Bảng 3" in ind["luot_ngoai_tv"].definition  # cars' visits are inside outreach visits
+    assert "luân chuyển" in ind["luot_tl"].definition and "không tính vào đây" in ind["luot_tl"].definition
+    assert "biểu ghi thư mục" in ind["tl_so"].definition and "trang" in ind["tl_so"].definition
+    assert "Không tính tủ sách pháp luật" in types["phong_doc_xa"].definition
+    xa = next(lv for lv in spec.levels if lv.id == "xa")
+    assert "phòng đọc sách cấp xã" in xa.definition and "Bảng 2" in xa.definition
