@@ -132,6 +132,10 @@ class Item:
     rows: tuple[RowSpec, ...] = ()
     warn_if_unchanged: bool = False
     prefill: str = ""  # cover fields: what the generator prefills ("sender.name", "sender.symbol")
+    since: int = 0  # first report year the item is in the form (e.g. the fate of the former district libraries)
+
+    def exists_in(self, year: int) -> bool:
+        return year >= self.since
 
     def text_for(self, year: int) -> str:
         chosen = self.text
@@ -243,7 +247,7 @@ def _items(raw: list, where: str) -> tuple[Item, ...]:
         items.append(Item(kind=kind, text=text, id=item_id, level=it.get("level", 0), hint=it.get("hint", ""),
                           type=ftype, note=it.get("note", ""), section=it.get("section", ""),
                           variants=variants, rows=rows, warn_if_unchanged=bool(it.get("warn_if_unchanged")),
-                          prefill=prefill))
+                          prefill=prefill, since=it.get("from", 0)))
     return tuple(items)
 
 
