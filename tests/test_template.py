@@ -187,7 +187,7 @@ def _spec_with(tmp_path: Path, old: str, new: str) -> Path:
     ('id = "n1_danh_gia_chung"', 'id = "vh2024"', r"sheets\[1\]\.items\[0\]\.id: 'vh2024' cannot be a workbook"),
     ('id = "n211a_vbqppl"', 'id = "n211a_luat"', r"sheets\[2\]\.items\[3\]\.id: 'n211a_luat' is used twice"),
     ('{ indicator = "tl_so", by = "level" }', '{ indicator = "tl_sach", by = "level" }',
-     r"rows\[12\]\.indicator: unknown indicator 'tl_sach'"),
+     r"rows\[11\]\.indicator: unknown indicator 'tl_sach'"),
     ('narrative_max_chars = 20000', 'narrative_max_chars = 40000', r"narrative_max_chars: 40000 is outside"),
 ])
 def test_spec_errors_name_the_key_and_the_problem(tmp_path, old, new, message):
