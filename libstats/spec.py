@@ -176,6 +176,8 @@ class Spec:
     ratios: tuple[Ratio, ...]
     sheets: tuple[SheetSpec, ...]
     source: str = field(default="", compare=False)
+    national_label: str = "Toàn quốc"  # what every national total is called in summaries and reports
+    national_note: str = ""  # what the national totals leave out, said once under each national table
 
     def dim_label(self, dim: str) -> str:
         for d in (*self.levels, self.total, *self.types):
@@ -302,6 +304,7 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
         max_count=_req(form, "max_count", "form", int),
         when_empty=when_empty, levels=levels, total=total, types=types, indicators=indicators,
         headlines=headlines, relations=relations, ratios=ratios, sheets=tuple(sheets), source=source,
+        national_label=form.get("national_label", "Toàn quốc"), national_note=form.get("national_note", ""),
     )
     _cross_check(spec)
     return spec

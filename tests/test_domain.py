@@ -110,3 +110,10 @@ def test_definitions_settle_what_is_counted_where():
     assert "Không tính tủ sách pháp luật" in types["phong_doc_xa"].definition
     xa = next(lv for lv in spec.levels if lv.id == "xa")
     assert "phòng đọc sách cấp xã" in xa.definition and "Bảng 2" in xa.definition
+
+
+def test_national_totals_carry_what_they_leave_out_and_the_network_size_leads_the_headlines():
+    spec = build_form(2025).spec
+    assert "chưa gồm Thư viện Quốc gia" in spec.national_label
+    assert "Thư viện Quốc gia" in spec.national_note
+    assert spec.headlines[0].sum == ("so_thu_vien",)
