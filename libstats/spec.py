@@ -25,6 +25,7 @@ __all__ = [
     "Headline",
     "Relation",
     "Ratio",
+    "PerInhabitant",
     "Item",
     "RowSpec",
     "SheetSpec",
@@ -110,6 +111,18 @@ class Ratio:
 
 
 @dataclass(frozen=True)
+class PerInhabitant:
+    """A figure read per inhabitant (the Ministry's "bình quân số bản sách/người"): the sum of indicators in one
+    dimension, times ``per``, divided by the province's population."""
+
+    id: str
+    label: str
+    sum: tuple[str, ...]
+    dim: str
+    per: int = 1
+
+
+@dataclass(frozen=True)
 class RowSpec:
     indicator: str
     by: str | None = None  # "level": one row per public level of the year, plus the total
@@ -176,6 +189,7 @@ class Spec:
     ratios: tuple[Ratio, ...]
     sheets: tuple[SheetSpec, ...]
     source: str = field(default="", compare=False)
+    per_inhabitant: tuple[PerInhabitant, ...] = ()
     national_label: str = "Toàn quốc"  # what every national total is called in summaries and reports
     national_note: str = ""  # what the national totals leave out, said once under each national table
 
@@ -286,6 +300,9 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
     ratios = tuple(Ratio(_req(r, "numerator", f"ratios[{i}]"), _req(r, "denominator", f"ratios[{i}]"),
                          _req(r, "dim", f"ratios[{i}]"), _req(r, "label", f"ratios[{i}]"))
                    for i, r in enumerate(data.get("ratios", [])))
+    per_inhabitant = tuple(PerInhabitant(_req(r, "id", w := f"per_inhabitant[{i}]"), _req(r, "label", w),
+                                         tuple(_req(r, "sum", w, list)), _req(r, "dim", w), r.get("per", 1))
+                           for i, r in enumerate(data.get("per_inhabitant", [])))
     sheets = []
     for i, sh in enumerate(_req(data, "sheets", "", list)):
         w = f"sheets[{i}]"
@@ -304,7 +321,8 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
         max_count=_req(form, "max_count", "form", int),
         when_empty=when_empty, levels=levels, total=total, types=types, indicators=indicators,
         headlines=headlines, relations=relations, ratios=ratios, sheets=tuple(sheets), source=source,
-        national_label=form.get("national_label", "Toàn quốc"), national_note=form.get("national_note", ""),
+        per_inhabitant=per_inhabitant, national_label=form.get("national_label", "Toàn quốc"),
+        national_note=form.get("national_note", ""),
     )
     _cross_check(spec)
     return spec
@@ -353,6 +371,9 @@ def _cross_check(spec: Spec) -> None:
                 raise SpecError(f"ratios[{i}]: unknown indicator {ind!r}")
         if r.dim not in dims:
             raise SpecError(f"ratios[{i}].dim: unknown dimension {r.dim!r}")
+    for i, r in enumerate(spec.per_inhabitant):
+        if r.dim not in dims or not set(r.sum) <= set(spec.indicators) or not r.per >= 1:
+            raise SpecError(f"per_inhabitant[{i}]: unknown dimension or indicator, or per < 1")
     for i, h in enumerate(spec.headlines):
         for ind in h.sum:
             if ind not in spec.indicators:

@@ -8,10 +8,12 @@ import unicodedata
 import zipfile
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from libstats.form import build_form
-from libstats.provinces import defunct_names, province, provinces_for_year, sender
+from libstats.population import per_inhabitant, per_inhabitant_frame, population
+from libstats.provinces import components, defunct_names, province, provinces_for_year, sender
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions, write_template
 
@@ -117,3 +119,44 @@ def test_national_totals_carry_what_they_leave_out_and_the_network_size_leads_th
     assert "chưa gồm Thư viện Quốc gia" in spec.national_label
     assert "Thư viện Quốc gia" in spec.national_note
     assert spec.headlines[0].sum == ("so_thu_vien",)
+
+
+def _tidy(form, provinces):
+    rows = []
+    for p in provinces:
+        v = sample_values(form, p)
+        for r in form.rows:
+            for f, y in ((r.n, form.year), (r.p, form.year - 1)):
+                rows.append({"province_code": p.code, "indicator": r.indicator, "dim": r.dim, "year": y,
+                             "value": v[f.id]})
+    return pd.DataFrame(rows).astype({"value": "Int64"})
+
+
+def test_per_inhabitant_figures_are_the_figure_divided_by_the_population():
+    form = build_form(2025)
+    provinces = list(provinces_for_year(2025))[:6]
+    tidy = _tidy(form, provinces)
+    table = {("2004", old, y): 1_000_000 + 1000 * int(old) + y for p in provinces for old in components(p.code)
+             for y in (2024, 2025)}
+    table.pop(("2004", components(provinces[2].code)[0], 2024))  # one old province missing: no partial sum
+    for ratio in form.spec.per_inhabitant:
+        df = per_inhabitant_frame(tidy, ratio, provinces, 2025, table).set_index("province_code")
+        for p in provinces:
+            for col, y in (("n", 2025), ("p", 2024)):
+                figure = sum(int(tidy[(tidy.province_code == p.code) & (tidy.indicator == i) & (tidy.dim == ratio.dim)
+                                      & (tidy.year == y)]["value"].iloc[0]) for i in ratio.sum)
+                people = sum(table.get(("2004", old, y), 0) for old in components(p.code))
+                got = df.loc[p.code, f"ratio_{col}"]
+                if p is provinces[2] and y == 2024:
+                    assert pd.isna(got) and pd.isna(df.loc[p.code, "population_p"])
+                else:
+                    assert got == pytest.approx(figure * ratio.per / people)
+    labels = {r.label: r.per for r in form.spec.per_inhabitant}
+    assert labels == {"Bình quân số bản sách/người": 1, "Số thẻ cấp mới trên 1.000 dân": 1000,
+                      "Số lượt phục vụ bình quân/người": 1}
+
+
+def test_shipped_population_is_cited_and_found_on_both_code_lists():
+    assert population("2004", "52", 2023) == 1_506_331  # Bình Định, Niên giám thống kê 2023
+    assert population("2025", "52", 2023) is None  # Gia Lai 2025 = Gia Lai + Bình Định: Gia Lai not yet shipped
+    assert per_inhabitant(3_000_000, 1_500_000) == 2.0 and per_inhabitant(5, None) is None
