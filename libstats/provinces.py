@@ -7,6 +7,7 @@ A province code is never used alone: a :class:`Province` carries the code list i
 from __future__ import annotations
 
 import csv
+import re
 import datetime as dt
 import tomllib
 import unicodedata
@@ -27,6 +28,7 @@ __all__ = [
     "defunct_names",
     "sender",
     "name_key",
+    "one_spelling",
     "slug",
 ]
 
@@ -113,7 +115,21 @@ def defunct_names(year: int) -> tuple[str, ...]:
 def _rows(code_list: str) -> tuple[dict, ...]:
     entry = next(e for e in _years()["code_lists"] if e["id"] == code_list)
     rows = csv.DictReader(_data(entry["file"]).splitlines())
-    return tuple({k: unicodedata.normalize("NFC", v or "") for k, v in r.items()} for r in rows)
+    return tuple({k: one_spelling(v or "") for k, v in r.items()} for r in rows)
+
+
+# The tone mark of a word-final "oa", "oe", "uy" sits on its first vowel in libstats' one spelling style
+# ("hóa", "khóa", "Hòa", "thủy"), as in the outline; "quý" keeps it on the y ("qu" is one consonant).
+_OLD_STYLE = re.compile(r"(?<![qQ])([oO])([aAeE])([\u0301\u0300\u0309\u0303\u0323])(?![^\W\d_]|[\u0300-\u036f])"
+                        r"|(?<![qQ])([uU])([yY])([\u0301\u0300\u0309\u0303\u0323])(?![^\W\d_]|[\u0300-\u036f])")
+
+
+def one_spelling(text: str) -> str:
+    """NFC text with word-final "oá/oà/uý…" written the one way libstats uses: "Hoà Bình" → "Hòa Bình"."""
+    decomposed = unicodedata.normalize("NFD", text)
+    fixed = _OLD_STYLE.sub(lambda m: "".join((m[1], m[3], m[2])) if m[1] else "".join((m[4], m[6], m[5])),
+                           decomposed)
+    return unicodedata.normalize("NFC", fixed)
 
 
 def _row_province(code_list: str, row: dict, year: int) -> Province:

@@ -208,7 +208,7 @@ def render(text: str, year: int) -> str:
 
 def _req(table: dict, key: str, where: str, kind: type = str):
     if key not in table:
-        raise SpecError(f"{where}.{key}: thiếu khoá bắt buộc (missing required key)")
+        raise SpecError(f"{where}.{key}: thiếu khóa bắt buộc (missing required key)")
     value = table[key]
     if not isinstance(value, kind):
         raise SpecError(f"{where}.{key}: must be {kind.__name__}, got {type(value).__name__}")

@@ -303,7 +303,7 @@ class _Writer:
             return ", ".join(f"“{s.name}”" for s in form.sheets if s.spec.kind == kind)
 
         steps = [
-            "Chỉ nhập vào các ô màu vàng. Các ô khác đã được khoá để giữ nguyên mẫu; không chèn, xoá dòng, cột "
+            "Chỉ nhập vào các ô màu vàng. Các ô khác đã được khóa để giữ nguyên mẫu; không chèn, xóa dòng, cột "
             "hoặc trang, không đổi tên trang.",
             f"Trang {names('cover')}: ghi cơ quan báo cáo, người phụ trách, điện thoại, thư điện tử và ngày báo "
             "cáo.",

@@ -6,6 +6,7 @@ import html
 import re
 import unicodedata
 import zipfile
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -13,7 +14,8 @@ import pytest
 
 from libstats.form import build_form
 from libstats.population import per_inhabitant, per_inhabitant_frame, population
-from libstats.provinces import components, defunct_names, province, provinces_for_year, sender
+from libstats.findings import outlier_detail
+from libstats.provinces import components, defunct_names, one_spelling, province, provinces_for_year, sender
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions, write_template
 
@@ -160,3 +162,25 @@ def test_shipped_population_is_cited_and_found_on_both_code_lists():
     assert population("2004", "52", 2023) == 1_506_331  # Bình Định, Niên giám thống kê 2023
     assert population("2025", "52", 2023) is None  # Gia Lai 2025 = Gia Lai + Bình Định: Gia Lai not yet shipped
     assert per_inhabitant(3_000_000, 1_500_000) == 2.0 and per_inhabitant(5, None) is None
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_one_spelling_style_in_everything_a_user_reads():
+    assert one_spelling("Hoà Bình, Khánh Hoà, thuỷ, xoá, khoá, quý") == "Hòa Bình, Khánh Hòa, thủy, xóa, khóa, quý"
+    files = [*ROOT.glob("libstats/*.py"), *ROOT.glob("workbook_templates/*.toml"), *ROOT.glob("docs/*.md"),
+             ROOT / "README.md", ROOT / "libstats/data/years.toml", ROOT / "libstats/data/departments.toml"]
+    old = {f.name: sorted({w for w in re.findall(r"\w+", unicodedata.normalize("NFC", f.read_text("utf-8")))
+                           if one_spelling(w) != w}) for f in files if f.exists()}
+    old.pop("provinces.py")  # its docstrings show the old style it converts
+    assert {k: v for k, v in old.items() if v} == {}
+    assert all(one_spelling(p.name) == p.name for y in (2024, 2025) for p in provinces_for_year(y))
+    assert build_form(2024).spec.sheets[-2].name == "III. Đánh giá chỉ đạo của Bộ"
+
+
+def test_outlier_detail_is_plain_vietnamese():
+    text = outlier_detail(31_792.1, 11_729.5, "lượt phục vụ tại thư viện trên mỗi thư viện")
+    assert text == ("lượt phục vụ tại thư viện trên mỗi thư viện: 31.792, cao gấp 2,7 lần mức thường gặp ở các tỉnh "
+                    "(11.730)")
+    assert "chỉ bằng 26%" in outlier_detail(3_000, 11_729.5, "x") and "z =" not in text
