@@ -184,3 +184,49 @@ def test_outlier_detail_is_plain_vietnamese():
     assert text == ("lượt phục vụ tại thư viện trên mỗi thư viện: 31.792, cao gấp 2,7 lần mức thường gặp ở các tỉnh "
                     "(11.730)")
     assert "chỉ bằng 26%" in outlier_detail(3_000, 11_729.5, "x") and "z =" not in text
+
+
+def test_2025_samples_follow_from_2024_summed_through_the_merger():
+    f24, f25 = build_form(2024), build_form(2025)
+    for p in provinces_for_year(2025):
+        now = sample_values(f25, p)
+        olds = [sample_values(f24, province(2024, c)) for c in components(p.code)]
+        for r in f25.rows:
+            if r.dim == "tong" or r.dim in {t.id for t in f25.spec.types}:
+                r24 = f"{r.indicator}_{r.dim}_n"
+                if r24 in olds[0]:
+                    assert now[r.p.id] == sum(o[r24] for o in olds), (p.name, r.id)
+        huyen = sum(o["so_thu_vien_huyen_n"] for o in olds)
+        fates = sum(now[r.n.id] for r in f25.rows if r.indicator == "tv_sap_xep")
+        assert fates == huyen, p.name  # every former district library is accounted for
+    f26 = build_form(2026)
+    p = province(2026, "75")
+    assert all(sample_values(f26, p)[r.p.id] == sample_values(f25, province(2025, "75"))[r.n.id] for r in f26.rows)
+
+
+def test_sample_national_magnitudes_are_near_the_published_ones():
+    f24 = build_form(2024)
+    tot: dict[str, int] = {}
+    for p in provinces_for_year(2024):
+        for k, v in sample_values(f24, p).items():
+            if isinstance(v, int) and k.endswith("_n"):
+                tot[k] = tot.get(k, 0) + v
+    assert 550 <= tot["so_thu_vien_huyen_n"] <= 750  # 654 district libraries in 2022
+    assert 2_400 <= tot["so_thu_vien_xa_n"] <= 3_400  # 2,897 commune libraries
+    network = tot["so_thu_vien_tong_n"] + tot["so_phong_doc_phong_doc_xa_n"] + tot["so_phong_doc_phong_doc_co_so_n"]
+    assert 20_000 <= network <= 28_000  # ~24,000 units
+    assert 45e6 <= tot["luot_tai_tv_tong_n"] + tot["luot_ngoai_tv_tong_n"] <= 85e6  # 63.8 M visits
+    assert 55e6 <= tot["luot_tl_tong_n"] <= 100e6  # 76.7 M items served
+    assert 1 <= tot["so_tv_moi_tu_nhan_n"] <= 12  # a handful of new private libraries
+
+
+def test_sample_narratives_do_not_say_the_same_words_twice_in_a_sentence():
+    form = build_form(2025)
+    for p in provinces_for_year(2025)[:10]:
+        values = sample_values(form, p)
+        for f in form.fields_of("narrative"):
+            for sentence in re.split(r"(?<=\.)\s", values[f.id]):
+                words = re.findall(r"\w+", sentence.lower())
+                pairs = [" ".join(words[i:i + 2]) for i in range(len(words) - 1)]
+                again = {x for x in pairs if pairs.count(x) > 1} - {"thư viện", "thông tin"}
+                assert not again, (f.id, sentence)

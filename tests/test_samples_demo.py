@@ -14,7 +14,7 @@ from libstats.cli import main
 from libstats.consolidate import consolidate
 from libstats.demo import run_demo
 from libstats.form import build_form
-from libstats.provinces import provinces_for_year, size
+from libstats.provinces import provinces_for_year, size, successor_code
 from libstats.samples import write_samples
 from libstats.samples import FLAWS, sample_values
 
@@ -102,3 +102,18 @@ def test_demo_command_prints_the_paths_of_its_outputs(tmp_path):
     assert len(list((tmp_path / "d" / "phan-hoi").glob("*.xlsx"))) >= 5
     con = consolidate([tmp_path / "d" / "hop-thu"], 2026)
     assert len(con.expected) == 34
+
+
+def test_the_guides_2025_walkthrough_with_previous_gives_only_the_b01_the_2024_flaws_explain(demo, tmp_path):
+    """2025 samples follow from the 2024 ones: their year-2024 column is 2024's returns summed through the
+    merger, so --previous finds differences only where a 2024 sample was flawed on purpose."""
+    write_samples(build_form(2025), tmp_path / "hop-thu", seed=2024, flaws=True)
+    con = consolidate([tmp_path / "hop-thu"], 2025, previous=demo.dataset)
+    b01 = [(e.result.province.code, f.field) for e in con.ledger if e.result.province
+           for f in e.result.findings if f.code == "B01"]
+    old = list(provinces_for_year(2024))
+    # 2024 flaws that change an accepted year-N figure: the swing (a figure tripled, accepted with a warning)
+    changed = {successor_code(old[f.position].code): f for f in FLAWS if f.id == "swing"}
+    assert {code for code, _ in b01} <= set(changed), b01
+    assert len(b01) <= 2 * len(changed)  # the tripled figure and its total
+    assert len(con.previous_diffs) == len(b01)
