@@ -17,6 +17,7 @@ from libstats.form import build_form
 from libstats.provinces import provinces_for_year, size, successor_code
 from libstats.samples import write_samples
 from libstats.samples import FLAWS, sample_values
+from libstats.summary import write_summary
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -117,3 +118,12 @@ def test_the_guides_2025_walkthrough_with_previous_gives_only_the_b01_the_2024_f
     assert {code for code, _ in b01} <= set(changed), b01
     assert len(b01) <= 2 * len(changed)  # the tripled figure and its total
     assert len(con.previous_diffs) == len(b01)
+    # the rows new in this spec flow from the samples through the check into the dataset and the summary
+    new = ["the_doi_moi", "bao_bo_sung", "sach_luan_chuyen", "tv_doc_lap", "tv_trong_ttvh", "tv_sap_xep"]
+    tidy = con.tidy[(con.tidy["year"] == 2025) & con.tidy["indicator"].isin(new)]
+    assert set(tidy["indicator"]) == set(new) and tidy["value"].notna().all() and tidy["value"].sum() > 0
+    summary = write_summary(con, tmp_path / "tong-hop-2025.xlsx")
+    strings = {c.value for ws in openpyxl.load_workbook(summary).worksheets for row in ws.iter_rows() for c in row
+               if isinstance(c.value, str)}
+    labels = {con.form.spec.indicators[i].label for i in new}
+    assert labels <= strings, labels - strings
