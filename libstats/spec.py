@@ -32,6 +32,7 @@ __all__ = [
     "load_spec",
     "default_spec",
     "render",
+    "italic_spans",
     "EXCEL_LIMITS",
 ]
 
@@ -204,6 +205,12 @@ def render(text: str, year: int) -> str:
     """Year-dependent wording: {year}, {prev}, {next}; the outline's *italic* marks dropped; NFC."""
     out = text.replace("{year}", str(year)).replace("{prev}", str(year - 1)).replace("{next}", str(year + 1))
     return unicodedata.normalize("NFC", out.replace("*", ""))
+
+
+def italic_spans(text: str, year: int) -> list[tuple[str, bool]]:
+    """The rendered text cut at the outline's *italic* marks: [(text, is_italic), ...], empty pieces left out."""
+    pieces = render(text.replace("*", "\x00"), year).split("\x00")
+    return [(piece, i % 2 == 1) for i, piece in enumerate(pieces) if piece]
 
 
 def _req(table: dict, key: str, where: str, kind: type = str):

@@ -24,7 +24,7 @@ from .layout import (CHECK_COUNT_CELLS, CHECK_FIRST_ROW, CHECK_RESULT_COL, CHECK
                      PROVINCE_LIST_NAME, TABLE_COLUMNS, cell_name, check_result_cell, split_address, wrapped_lines)
 from .provinces import Province, province, provinces_for_year, sender, slug
 from .rules import OK, build_rules, pct_change
-from .spec import EXCEL_LIMITS
+from .spec import EXCEL_LIMITS, italic_spans
 
 __all__ = ["TemplateOptions", "write_template", "sender_values", "write_templates", "select_provinces",
            "template_filename", "DEFAULT_PASSWORD", "FONT"]
@@ -153,13 +153,25 @@ class _Writer:
             ws.write_comment(f.row, f.col, self.opts.notes[f.id], {"x_scale": 2, "y_scale": 1.2})
         self.wb.define_name(f.id, "=" + f.ref)
 
-    def labelled(self, ws, row: int, col: int, text: str, hint: str, **fmt):
+    def labelled(self, ws, row: int, col: int, text: str, hint: str, spans: list | None = None, **fmt):
         """The Ministry's words, then libstats' own hint on a new line in small grey italics, so an officer
         sees at a glance which words are the outline's and which are the tool's."""
-        if not hint:
+        spans = spans or [(text, False)]
+        parts = [x for piece, italic in spans for x in (self.fmt(**{**fmt, "italic": italic or fmt.get("italic",
+                                                                                                      False)}), piece)]
+        if hint:
+            parts[-1] += "\n"
+            parts += [self.fmt(**HINT_FONT), f"({hint})"]
+        if len(parts) == 2:
             return self.text(ws, row, col, text, **fmt)
-        ws.write_rich_string(row, col, self.fmt(**fmt), text + "\n", self.fmt(**HINT_FONT), f"({hint})",
-                             self.fmt(**fmt))
+        ws.write_rich_string(row, col, *parts, self.fmt(**fmt))
+
+    def outline_text(self, ws, it, fmt: dict) -> None:
+        """A merged heading keeps the outline's italic words (written over the merged range's first cell)."""
+        spans = italic_spans(it.item.text_for(self.form.year), self.form.year)
+        if any(italic for _, italic in spans):
+            ws.write_rich_string(it.row, 0, *[x for piece, italic in spans for x in (
+                self.fmt(**{**fmt, "italic": italic or fmt.get("italic", False)}), piece)], self.fmt(**fmt))
 
     # -- page set-up -------------------------------------------------------------------------------------
     def page(self, ws, landscape: bool, repeat_to: int | None = None):
@@ -241,10 +253,12 @@ class _Writer:
             kind, bold = it.item.kind, it.item.level in (1, 2)
             if kind == "heading":
                 ws.merge_range(it.row, 0, it.row, 1, it.text, self.fmt(bold=True, italic=it.item.level == 3))
+                self.outline_text(ws, it, dict(bold=True, italic=it.item.level == 3))
                 ws.set_row(it.row, 32 if len(it.text) > 120 else 20)
             elif kind == "narrative":
                 label = it.text + (f"\n{it.item.hint}" if it.item.hint else "")
-                self.labelled(ws, it.row, 0, it.text, it.item.hint, border=1, bold=bold or it.item.level == 3)
+                self.labelled(ws, it.row, 0, it.text, it.item.hint, border=1, bold=bold or it.item.level == 3,
+                              spans=italic_spans(it.item.text_for(self.form.year), self.form.year))
                 self.input(ws, it.field)
                 ws.set_row(it.row, max(110, 15 * (len(label) // 45 + 1)))
             elif kind == "signature":

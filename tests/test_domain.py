@@ -230,3 +230,17 @@ def test_sample_narratives_do_not_say_the_same_words_twice_in_a_sentence():
                 pairs = [" ".join(words[i:i + 2]) for i in range(len(words) - 1)]
                 again = {x for x in pairs if pairs.count(x) > 1} - {"thư viện", "thông tin"}
                 assert not again, (f.id, sentence)
+
+
+def test_the_outlines_italics_and_libstats_hints_look_different_from_the_ministrys_words(tmp_path):
+    form = build_form(2024)
+    path = write_template(form, tmp_path / "f.xlsx")
+    wb = openpyxl.load_workbook(path, rich_text=True)
+    item = form.fields["n224a_thanh_tuu"]
+    runs = wb[item.sheet].cell(row=item.row + 1, column=1).value
+    assert [(str(r.text), bool(r.font.i)) for r in runs if hasattr(r, "font")] == [("a) ", False),
+                                                                              ("Những thành tựu đạt được", True)]
+    hinted = form.fields["n222_hieu_qua"]
+    runs = wb[hinted.sheet].cell(row=hinted.row + 1, column=1).value
+    hint = [r for r in runs if hasattr(r, "font") and "trang “2.2 Số liệu”" in str(r.text)]
+    assert hint and hint[0].font.i and hint[0].font.color.rgb.endswith("595959")
