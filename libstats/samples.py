@@ -83,8 +83,8 @@ _ACTIVITY = ("the_cap_moi", "the_doi_moi", "the_hieu_luc", "luot_tai_tv", "luot_
 def _level_figures(level: str, n_libs: int, rooms: int, scale: float, rng: random.Random) -> dict[str, int]:
     """Base-year figures of one public level of one province."""
     if level == "tinh":
-        cards = int(rng.uniform(1_000, 7_500) * max(scale, 0.6))
-        visits = int(cards * rng.uniform(30, 65))
+        cards = int(rng.uniform(1_500, 7_000) * scale)
+        visits = int(cards * rng.uniform(35, 55))
         stock = int(rng.uniform(120_000, 600_000) * scale)
         return {"so_thu_vien": 1, "tv_doc_lap": 1, "tv_trong_ttvh": 0, "the_cap_moi": cards,
                 "the_doi_moi": int(cards * rng.uniform(0.3, 0.8)), "the_hieu_luc": int(cards * rng.uniform(2.2, 3.2)),
@@ -96,7 +96,7 @@ def _level_figures(level: str, n_libs: int, rooms: int, scale: float, rng: rando
     cards_per, visits_per, items_per, stock_per = _PER_UNIT[level]
     units = n_libs + rooms
     cards = int(units * cards_per * rng.uniform(0.6, 1.4))
-    visits = int(units * visits_per * rng.uniform(0.6, 1.4))
+    visits = int(units * visits_per * rng.uniform(0.8, 1.2))
     stock = int(units * stock_per * rng.uniform(0.7, 1.3))
     merged = round(n_libs * rng.uniform(0.2, 0.7) if level == "huyen" else n_libs * rng.uniform(0.5, 0.9))
     return {"so_thu_vien": n_libs, "tv_doc_lap": n_libs - merged, "tv_trong_ttvh": merged, "the_cap_moi": cards,
@@ -144,8 +144,9 @@ def _base(p: Province, year: int, seed: int, levels: tuple[str, ...]) -> dict[tu
     rng = random.Random(f"{seed}:{year}:{p.key}")
     districts, communes = size(p)
     scale = max(0.4, min(3.0, communes / 170))
+    communal = max(1, round(communes * rng.uniform(0.2, 0.4)))
     libs = {"tinh": (1, 0), "huyen": (max(1, round(districts * rng.uniform(0.85, 1.0))), 0),
-            "xa": (max(1, round(communes * rng.uniform(0.2, 0.4))), int(communes * rng.uniform(0.4, 0.8)))}
+            "xa": (communal, round(communal * rng.uniform(1.8, 2.4)))}  # commune libraries, reading rooms
     fig: dict[tuple[str, str], int] = {}
     for lv in levels:
         for ind, v in _level_figures(lv, *libs[lv], scale, rng).items():
