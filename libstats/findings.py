@@ -12,7 +12,8 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-__all__ = ["Severity", "Code", "CATALOGUE", "Finding", "make", "verdict", "Verdict", "catalogue_markdown",
+__all__ = ["outlier_detail", "Severity", "Code", "CATALOGUE", "Finding", "make", "verdict", "Verdict",
+           "catalogue_markdown",
            "fmt_number"]
 
 
@@ -84,15 +85,15 @@ _CODES = [
          "của tỉnh mình (tải lại mẫu nếu cần) và chọn đúng tỉnh ở trang Bìa."),
     # Structure
     Code("S01", WARN, "names missing, fell back", "Các ô nhập ở trang '{sheet}' (từ ô '{field}') đã mất tên (defined "
-         "name); đã đọc theo vị trí gốc của mẫu. Hãy kiểm tra các ô này và không xoá, chèn dòng cột trong mẫu."),
-    Code("S02", ERR, "name broken", "Ô nhập '{field}' không còn (tên trỏ tới {detail}), có thể do xoá dòng, cột hoặc "
+         "name); đã đọc theo vị trí gốc của mẫu. Hãy kiểm tra các ô này và không xóa, chèn dòng cột trong mẫu."),
+    Code("S02", ERR, "name broken", "Ô nhập '{field}' không còn (tên trỏ tới {detail}), có thể do xóa dòng, cột hoặc "
          "trang. Hãy điền lại vào tệp mẫu gốc."),
     Code("S03", ERR, "name not one cell", "Ô nhập '{field}' đang trỏ tới {detail}, không phải một ô đơn (có thể đã "
          "gộp ô). Hãy bỏ gộp ô và điền lại."),
-    Code("S04", WARN, "sheet unprotected", "Trang '{sheet}' đã bị bỏ khoá bảo vệ. Hãy dùng tệp mẫu gốc, chỉ điền vào "
+    Code("S04", WARN, "sheet unprotected", "Trang '{sheet}' đã bị bỏ khóa bảo vệ. Hãy dùng tệp mẫu gốc, chỉ điền vào "
          "ô màu vàng."),
-    Code("S05", WARN, "cell moved", "Ô nhập '{field}' đã dịch từ {detail} sang {cell} (dòng hoặc cột đã bị chèn, xoá). "
-         "Số liệu vẫn đọc đúng; lần sau không chèn, xoá dòng cột."),
+    Code("S05", WARN, "cell moved", "Ô nhập '{field}' đã dịch từ {detail} sang {cell} (dòng hoặc cột đã bị chèn, xóa). "
+         "Số liệu vẫn đọc đúng; lần sau không chèn, xóa dòng cột."),
     Code("S06", WARN, "sheet renamed", "Trang '{detail}' đã bị đổi tên thành '{sheet}'. Số liệu vẫn đọc được; lần sau "
          "không đổi tên trang."),
     Code("S07", ERR, "sheet removed", "Thiếu trang '{sheet}' của mẫu. Hãy điền lại vào tệp mẫu gốc."),
@@ -154,6 +155,22 @@ def fmt_number(v) -> str:
     if float(v).is_integer():
         return f"{v:,.0f}".replace(",", ".")
     return f"{v:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def outlier_detail(value: float, usual: float, label: str) -> str:
+    """An outlier said the way a province officer reads it: "12.500 lượt ..., cao gấp 2,7 lần mức thường gặp ở
+    các tỉnh (4.600)". ``usual`` is the median over the provinces; ``label`` names the ratio."""
+    def num(x: float) -> str:
+        return fmt_number(round(x)) if abs(x) >= 100 or float(x).is_integer() else f"{x:.1f}".replace(".", ",")
+
+    if usual <= 0:
+        return f"{label}: {num(value)}, trong khi ở phần lớn các tỉnh là 0"
+    times = value / usual
+    if times >= 1:
+        how = f"cao gấp {num(times)} lần" if times >= 1.5 else f"cao hơn {fmt_number(round((times - 1) * 100))}%"
+    else:
+        how = f"chỉ bằng {fmt_number(round(times * 100))}%" if times > 0 else "bằng 0, khác hẳn"
+    return f"{label}: {num(value)}, {how} mức thường gặp ở các tỉnh ({num(usual)})"
 
 
 @dataclass(frozen=True)

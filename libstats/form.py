@@ -135,7 +135,7 @@ def _lay_cover(spec: Spec, sheet: SheetSpec, year: int) -> tuple[list[LaidItem],
 def _lay_narrative(spec: Spec, sheet: SheetSpec, year: int) -> tuple[list[LaidItem], list[Field]]:
     laid, fields = [], []
     row = NARRATIVE_FIRST_ROW
-    for item in sheet.items:
+    for item in (it for it in sheet.items if it.exists_in(year)):
         text = render(item.text_for(year), year)
         f = None
         if item.kind == "narrative":
@@ -159,7 +159,7 @@ def _lay_tables(spec: Spec, sheet: SheetSpec, year: int, levels) -> tuple[list[L
     laid, fields, tables = [], [], []
     c = TABLE_COLUMNS
     row = NARRATIVE_FIRST_ROW
-    for item in sheet.items:
+    for item in (it for it in sheet.items if it.exists_in(year)):
         title = render(item.text_for(year), year)
         title_row = row
         laid.append(LaidItem(item, row, title))

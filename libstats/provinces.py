@@ -7,6 +7,7 @@ A province code is never used alone: a :class:`Province` carries the code list i
 from __future__ import annotations
 
 import csv
+import re
 import datetime as dt
 import tomllib
 import unicodedata
@@ -23,7 +24,11 @@ __all__ = [
     "size",
     "components",
     "receiving_unit",
+    "Sender",
+    "defunct_names",
+    "sender",
     "name_key",
+    "one_spelling",
     "slug",
 ]
 
@@ -70,11 +75,61 @@ def receiving_unit(year: int) -> str:
     raise ValueError(f"no receiving unit is configured for report year {year}")
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who signs the report: the department's name, the symbol of its reports, the place on the date line."""
+
+    name: str  # e.g. "Sở Văn hóa và Thể thao"
+    symbol: str  # e.g. "BC-SVHTT" (the number before the slash is left for the department's office)
+    place: str  # e.g. "Hà Nội" in "Hà Nội, ngày … tháng … năm …"
+
+
+@cache
+def _departments() -> dict:
+    return tomllib.loads(_data("departments.toml"))
+
+
+def _entry_for(entries: list[dict], p: Province, year: int) -> dict:
+    for entry in entries:
+        if entry["code_list"] == p.code_list and entry["code"] == p.code and _applies(entry, year):
+            return entry
+    return {}
+
+
+def sender(p: Province, year: int) -> Sender:
+    """The department that sends ``p``'s report for ``year`` (data: departments.toml), default when unknown."""
+    data = _departments()
+    dept = {**data["default"], **_entry_for(data.get("departments", []), p, year)}
+    place = _entry_for(data.get("places", []), p, year).get("place", p.name)
+    return Sender(unicodedata.normalize("NFC", dept["name"]), dept["symbol"], unicodedata.normalize("NFC", place))
+
+
+def defunct_names(year: int) -> tuple[str, ...]:
+    """Names of bodies that no longer exist in ``year`` (data: defunct_names.toml); no form of that year may
+    mention one."""
+    names = tomllib.loads(_data("defunct_names.toml"))["names"]
+    return tuple(unicodedata.normalize("NFC", n["name"]) for n in names if n["since"] <= year)
+
+
 @cache
 def _rows(code_list: str) -> tuple[dict, ...]:
     entry = next(e for e in _years()["code_lists"] if e["id"] == code_list)
     rows = csv.DictReader(_data(entry["file"]).splitlines())
-    return tuple({k: unicodedata.normalize("NFC", v or "") for k, v in r.items()} for r in rows)
+    return tuple({k: one_spelling(v or "") for k, v in r.items()} for r in rows)
+
+
+# The tone mark of a word-final "oa", "oe", "uy" sits on its first vowel in libstats' one spelling style
+# ("hóa", "khóa", "Hòa", "thủy"), as in the outline; "quý" keeps it on the y ("qu" is one consonant).
+_OLD_STYLE = re.compile(r"(?<![qQ])([oO])([aAeE])([\u0301\u0300\u0309\u0303\u0323])(?![^\W\d_]|[\u0300-\u036f])"
+                        r"|(?<![qQ])([uU])([yY])([\u0301\u0300\u0309\u0303\u0323])(?![^\W\d_]|[\u0300-\u036f])")
+
+
+def one_spelling(text: str) -> str:
+    """NFC text with word-final "oá/oà/uý…" written the one way libstats uses: "Hoà Bình" → "Hòa Bình"."""
+    decomposed = unicodedata.normalize("NFD", text)
+    fixed = _OLD_STYLE.sub(lambda m: "".join((m[1], m[3], m[2])) if m[1] else "".join((m[4], m[6], m[5])),
+                           decomposed)
+    return unicodedata.normalize("NFC", fixed)
 
 
 def _row_province(code_list: str, row: dict, year: int) -> Province:

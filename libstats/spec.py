@@ -26,12 +26,14 @@ __all__ = [
     "Headline",
     "Relation",
     "Ratio",
+    "PerInhabitant",
     "Item",
     "RowSpec",
     "SheetSpec",
     "load_spec",
     "default_spec",
     "render",
+    "italic_spans",
     "EXCEL_LIMITS",
 ]
 
@@ -55,23 +57,26 @@ _NUMBER_TYPES = {"count", "decimal"}  # see libstats.coerce.NUMBER_TYPES
 # Every key the spec format knows, per kind of table: anything else is a misspelling or a stale key, and a
 # misspelt optional key (``warn_if_unchaged``) would otherwise switch a check off without a word.
 _KEYS = {
-    "": {"form", "levels", "total", "types", "indicators", "headlines", "relations", "ratios", "sheets"},
+    "": {"form", "levels", "total", "types", "indicators", "headlines", "relations", "ratios", "per_inhabitant",
+         "sheets"},
     "form": {"id", "version", "title", "short_title", "file_stem", "swing_threshold_pct", "narrative_max_chars",
-             "max_count", "when_empty"},
+             "max_count", "when_empty", "national_label", "national_note"},
     "when_empty": {"narrative", "field", "year", "previous_year"},
-    "level": {"id", "label", "until", "carried_into"},
+    "level": {"id", "label", "until", "carried_into", "definition"},
     "total": {"id", "label"},
     "type": {"id", "label", "definition"},
     "indicator": {"id", "label", "unit", "definition", "type"},
     "headline": {"id", "label", "sum", "dim", "short"},
-    "relation": {"left", "op", "right", "severity", "message"},
+    "relation": {"left", "op", "right", "severity", "message", "left_dim", "right_dim", "check"},
     "ratio": {"numerator", "denominator", "dim", "label"},
+    "per_inhabitant": {"id", "label", "sum", "dim", "per"},
     "sheet": {"id", "name", "kind", "part", "part_title", "items"},
     "item": {"kind", "text", "title", "id", "level", "hint", "type", "note", "section", "variants", "rows",
-             "warn_if_unchanged"},
+             "warn_if_unchanged", "prefill", "from"},
     "variant": {"from", "text"},
     "row": {"indicator", "by", "dim", "label", "unit"},
 }
+_PREFILLS = {"sender.name", "sender.symbol"}  # the attributes of provinces.Sender a cover field may start from
 
 
 class SpecError(ValueError):
@@ -84,6 +89,7 @@ class Level:
     label: str
     until: int | None = None
     carried_into: str | None = None  # where its figures go in years after ``until``
+    definition: str = ""  # what the level's figures include (the "Định nghĩa" sheet)
 
     def exists_in(self, year: int) -> bool:
         return self.until is None or year <= self.until
@@ -125,6 +131,9 @@ class Relation:
     right: str
     severity: str
     message: str
+    left_dim: str | None = None  # None: the relation holds in every row dimension both indicators have
+    right_dim: str | None = None  # e.g. cars' visits (o_to) ≤ outreach visits of all levels (tong)
+    check: str = ""  # the check sheet's line: what is checked, stated as the condition to meet
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,18 @@ class Ratio:
     denominator: str
     dim: str
     label: str
+
+
+@dataclass(frozen=True)
+class PerInhabitant:
+    """A figure read per inhabitant (the Ministry's "bình quân số bản sách/người"): the sum of indicators in one
+    dimension, times ``per``, divided by the province's population."""
+
+    id: str
+    label: str
+    sum: tuple[str, ...]
+    dim: str
+    per: int = 1
 
 
 @dataclass(frozen=True)
@@ -157,6 +178,11 @@ class Item:
     variants: tuple[tuple[int, str], ...] = ()
     rows: tuple[RowSpec, ...] = ()
     warn_if_unchanged: bool = False
+    prefill: str = ""  # cover fields: what the generator prefills ("sender.name", "sender.symbol")
+    since: int = 0  # first report year the item is in the form (e.g. the fate of the former district libraries)
+
+    def exists_in(self, year: int) -> bool:
+        return year >= self.since
 
     def text_for(self, year: int) -> str:
         chosen = self.text
@@ -197,6 +223,9 @@ class Spec:
     ratios: tuple[Ratio, ...]
     sheets: tuple[SheetSpec, ...]
     source: str = field(default="", compare=False)
+    per_inhabitant: tuple[PerInhabitant, ...] = ()
+    national_label: str = "Toàn quốc"  # what every national total is called in summaries and reports
+    national_note: str = ""  # what the national totals leave out, said once under each national table
 
     def dim_label(self, dim: str) -> str:
         for d in (*self.levels, self.total, *self.types):
@@ -236,9 +265,15 @@ def _tables(data: dict, key: str, kind: str, where: str = "") -> list[tuple[str,
     return [(f"{_join(where, key)}[{i}]", _known(t, kind, f"{_join(where, key)}[{i}]")) for i, t in enumerate(raw)]
 
 
+def italic_spans(text: str, year: int) -> list[tuple[str, bool]]:
+    """The rendered text cut at the outline's *italic* marks: [(text, is_italic), ...], empty pieces left out."""
+    pieces = render(text.replace("*", "\x00"), year).split("\x00")
+    return [(piece, i % 2 == 1) for i, piece in enumerate(pieces) if piece]
+
+
 def _req(table: dict, key: str, where: str, kind: type = str):
     if key not in table:
-        raise SpecError(f"{_join(where, key)}: thiếu khoá bắt buộc (missing required key)")
+        raise SpecError(f"{_join(where, key)}: thiếu khóa bắt buộc (missing required key)")
     value = table[key]
     if not isinstance(value, kind):
         name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
@@ -283,13 +318,17 @@ def _items(sheet: dict, where: str) -> tuple[Item, ...]:
                      for wr, r in _tables(it, "rows", "row", w))
         if kind == "table" and not rows:
             raise SpecError(f"{w}.rows: a table needs at least one row")
+        prefill = it.get("prefill", "")
+        if prefill and prefill not in _PREFILLS:
+            raise SpecError(f"{w}.prefill: {prefill!r} is not one of {sorted(_PREFILLS)}")
         ftype = it.get("type", "text")
         if ftype not in _FIELD_TYPES:
             raise SpecError(f"{w}.type: {ftype!r} is not one of {sorted(_FIELD_TYPES)}")
         text = unicodedata.normalize("NFC", it.get("text", it.get("title", "")))
         items.append(Item(kind=kind, text=text, id=item_id, level=it.get("level", 0), hint=it.get("hint", ""),
                           type=ftype, note=it.get("note", ""), section=it.get("section", ""),
-                          variants=variants, rows=rows, warn_if_unchanged=bool(it.get("warn_if_unchanged"))))
+                          variants=variants, rows=rows, warn_if_unchanged=bool(it.get("warn_if_unchanged")),
+                          prefill=prefill, since=it.get("from", 0)))
     return tuple(items)
 
 
@@ -342,7 +381,8 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
         narrative_max_chars=_req(form, "narrative_max_chars", "form", int),
         max_count=_req(form, "max_count", "form", int),
         when_empty=_when_empty(form),
-        levels=tuple(Level(_req(lv, "id", w), _req(lv, "label", w), lv.get("until"), lv.get("carried_into"))
+        levels=tuple(Level(_req(lv, "id", w), _req(lv, "label", w), lv.get("until"), lv.get("carried_into"),
+                           lv.get("definition", ""))
                      for w, lv in _tables(data, "levels", "level")),
         total=Level(_req(total_raw, "id", "total"), _req(total_raw, "label", "total")),
         types=tuple(DimType(_req(t, "id", w), _req(t, "label", w), t.get("definition", ""))
@@ -352,13 +392,19 @@ def _parse(data: dict, source: str, sha: str) -> Spec:
                                  h.get("dim", ""), h.get("short", ""))
                         for w, h in _tables(data, "headlines", "headline")),
         relations=tuple(Relation(_req(r, "left", w), _req(r, "op", w), _req(r, "right", w),
-                                 r.get("severity", "error"), _req(r, "message", w))
+                                 r.get("severity", "error"), _req(r, "message", w), r.get("left_dim"),
+                                 r.get("right_dim"), r.get("check", ""))
                         for w, r in _tables(data, "relations", "relation")),
         ratios=tuple(Ratio(_req(r, "numerator", w), _req(r, "denominator", w), _req(r, "dim", w), _req(r, "label", w))
                      for w, r in _tables(data, "ratios", "ratio")),
+        per_inhabitant=tuple(PerInhabitant(_req(r, "id", w), _req(r, "label", w), tuple(_req(r, "sum", w, list)),
+                                           _req(r, "dim", w), r.get("per", 1))
+                             for w, r in _tables(data, "per_inhabitant", "per_inhabitant")),
+        national_label=form.get("national_label", "Toàn quốc"), national_note=form.get("national_note", ""),
         sheets=_sheets(data), source=source,
     )
-    for check in (_check_form, _check_levels, _check_sheets, _check_relations, _check_ratios, _check_headlines):
+    for check in (_check_form, _check_levels, _check_sheets, _check_relations, _check_ratios, _check_headlines,
+                  _check_per_inhabitant):
         check(spec)
     return spec
 
@@ -414,6 +460,9 @@ def _check_relations(spec: Spec) -> None:
         for side in (rel.left, rel.right):
             if side not in spec.indicators:
                 raise SpecError(f"relations[{i}]: unknown indicator {side!r}")
+        for side in (rel.left_dim, rel.right_dim):
+            if side is not None and side not in _dims(spec):
+                raise SpecError(f"relations[{i}]: unknown dimension {side!r}")
         if rel.op not in {"<=", ">=", "=="} or rel.severity not in {"error", "warning"}:
             raise SpecError(f"relations[{i}]: op must be <=, >= or ==; severity error or warning")
 
@@ -425,6 +474,12 @@ def _check_ratios(spec: Spec) -> None:
                 raise SpecError(f"ratios[{i}]: unknown indicator {ind!r}")
         if r.dim not in _dims(spec):
             raise SpecError(f"ratios[{i}].dim: unknown dimension {r.dim!r}")
+
+
+def _check_per_inhabitant(spec: Spec) -> None:
+    for i, r in enumerate(spec.per_inhabitant):
+        if r.dim not in _dims(spec) or not set(r.sum) <= set(spec.indicators) or not r.per >= 1:
+            raise SpecError(f"per_inhabitant[{i}]: unknown dimension or indicator, or per < 1")
 
 
 def _check_headlines(spec: Spec) -> None:

@@ -23,16 +23,17 @@ from .form import PROVINCE_FIELD, Field, Form, LaidSheet
 from .layout import (CHECK_COUNT_CELLS, CHECK_FIRST_ROW, CHECK_RESULT_COL, CHECK_SHEET, COVER_TITLE_CELL,
                      DEFINITIONS_SHEET, INSTRUCTIONS_SHEET, LISTS_SHEET, META_PREFIX, META_SHEET,
                      PROVINCE_LIST_NAME, TABLE_COLUMNS, cell_name, check_result_cell, split_address, wrapped_lines)
-from .provinces import Province, province, provinces_for_year, slug
+from .provinces import Province, province, provinces_for_year, sender, slug
 from .rules import OK, build_rules, pct_change
-from .spec import EXCEL_LIMITS
+from .spec import EXCEL_LIMITS, italic_spans
 
-__all__ = ["TemplateOptions", "write_template", "write_templates", "select_provinces", "template_filename",
-           "DEFAULT_PASSWORD", "FONT"]
+__all__ = ["TemplateOptions", "write_template", "sender_values", "write_templates", "select_provinces",
+           "template_filename", "DEFAULT_PASSWORD", "FONT"]
 
 DEFAULT_PASSWORD = "libstats"  # a guard against accidents, not security (legacy 16-bit hash); keep it ASCII
 FONT = "Times New Roman"
 INPUT_FILL, LOCKED_FILL, HEAD_FILL = "#FFF5CC", "#EDEDED", "#D9E2F3"
+HINT_FONT = {"italic": True, "font_color": "#595959", "font_size": 10}  # libstats' hints, never the Ministry's words
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,18 @@ class TemplateOptions:
     notes: dict[str, str] = field(default_factory=dict)  # cell comments, e.g. where a prefilled figure came from
     generated_at: dt.datetime | None = None
     spec_version: str | None = None  # override the version stamped in the metadata (tests of old templates)
+
+
+def _prefilled(form: Form) -> dict[str, Field]:
+    """Cover fields the spec marks as prefilled, by what they hold ("sender.name")."""
+    return {it.item.prefill: it.field for sheet in form.sheets for it in sheet.items
+            if it.field is not None and it.item.prefill}
+
+
+def sender_values(form: Form, p: Province) -> dict[str, str]:
+    """The cover inputs prefilled from data for ``p`` (department name, document symbol), by field id."""
+    who = sender(p, form.year)
+    return {f.id: getattr(who, what.split(".", 1)[1]) for what, f in _prefilled(form).items()}
 
 
 def template_filename(form: Form, province: Province | None) -> str:
@@ -125,6 +138,11 @@ class _Writer:
         self.values = dict(opts.values)
         if opts.province is not None:
             self.values[PROVINCE_FIELD] = opts.province.name
+            for key, value in sender_values(form, opts.province).items():  # unless the caller gives them
+                self.values.setdefault(key, value)
+
+    def prefilled(self) -> dict[str, Field]:
+        return _prefilled(self.form)
 
     # -- cells -------------------------------------------------------------------------------------------
     def text(self, ws, row: int, col: int, text: str, **fmt):
@@ -153,6 +171,26 @@ class _Writer:
             ws.write_comment(f.row, f.col, self.opts.notes[f.id], {"x_scale": 2, "y_scale": 1.2})
         self.wb.define_name(f.id, "=" + f.ref)
 
+    def labelled(self, ws, row: int, col: int, text: str, hint: str, spans: list | None = None, **fmt):
+        """The Ministry's words, then libstats' own hint on a new line in small grey italics, so an officer
+        sees at a glance which words are the outline's and which are the tool's."""
+        spans = spans or [(text, False)]
+        parts = [x for piece, italic in spans for x in (self.fmt(**{**fmt, "italic": italic or fmt.get("italic",
+                                                                                                      False)}), piece)]
+        if hint:
+            parts[-1] += "\n"
+            parts += [self.fmt(**HINT_FONT), f"({hint})"]
+        if len(parts) == 2:
+            return self.text(ws, row, col, text, **fmt)
+        ws.write_rich_string(row, col, *parts, self.fmt(**fmt))
+
+    def outline_text(self, ws, it, fmt: dict) -> None:
+        """A merged heading keeps the outline's italic words (written over the merged range's first cell)."""
+        spans = italic_spans(it.item.text_for(self.form.year), self.form.year)
+        if any(italic for _, italic in spans):
+            ws.write_rich_string(it.row, 0, *[x for piece, italic in spans for x in (
+                self.fmt(**{**fmt, "italic": italic or fmt.get("italic", False)}), piece)], self.fmt(**fmt))
+
     # -- page set-up -------------------------------------------------------------------------------------
     def page(self, ws, landscape: bool, repeat_to: int | None = None):
         ws.set_paper(9)
@@ -176,21 +214,23 @@ class _Writer:
         ws.set_column(1, 1, 62)
         center = dict(align="center", bold=True)
         self.text(ws, 0, 0, f"UBND {p.full_name.upper()}" if p else "UBND TỈNH/THÀNH PHỐ ……………", **center)
-        self.text(ws, 1, 0, "SỞ VĂN HÓA, THỂ THAO VÀ DU LỊCH", **center)
+        self.sender_header(ws, center)
         self.text(ws, 0, 1, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", **center)
         self.text(ws, 1, 1, "Độc lập - Tự do - Hạnh phúc", **center, underline=1)
-        self.text(ws, 2, 0, "Số:        /BC-SVHTTDL", align="center")
-        self.text(ws, 2, 1, "……………, ngày …… tháng …… năm ……", align="center", italic=True)
+        place = sender(p, form.year).place if p else "……………"
+        self.text(ws, 2, 1, f"{place}, ngày …… tháng …… năm ……", align="center", italic=True)
         ws.merge_range(3, 0, 3, 1, "BÁO CÁO", self.fmt(bold=True, align="center", font_size=16))
         ws.set_row(3, 24)
         title_row = split_address(COVER_TITLE_CELL)[0]
         ws.merge_range(title_row, 0, title_row, 1, form.title, self.fmt(bold=True, align="center", font_size=14))
         ws.set_row(title_row, 40)
         ws.merge_range(6, 0, 6, 1, f"Kính gửi: {form.receiving_unit}", self.fmt(align="center", italic=True))
+        hints = {it.field.id: it.item.hint for it in sheet.items}
         for f in (form.fields[PROVINCE_FIELD], *(it.field for it in sheet.items)):
-            self.text(ws, f.row, 0, f.label, bold=True, border=1)
+            self.labelled(ws, f.row, 0, f.label, hints.get(f.id, ""), bold=True, border=1)
             self.input(ws, f)
-            ws.set_row(f.row, 22)
+            ws.set_row(f.row, max(22, 16 * wrapped_lines(f.label + "\n" + hints.get(f.id, ""), 38)
+                                  if hints.get(f.id) else 22))
         last = max(it.row for it in sheet.items) + 2
         self.text(ws, last, 1, "THỦ TRƯỞNG CƠ QUAN, ĐƠN VỊ", **center)
         self.text(ws, last + 1, 1, "(Ký tên, đóng dấu)", align="center", italic=True)
@@ -198,6 +238,21 @@ class _Writer:
                        "kết quả kiểm tra ở trang “Kiểm tra”.", self.fmt(italic=True, font_size=10))
         ws.merge_range(last + 7, 0, last + 7, 1, self.stamp(), self.fmt(font_size=9, font_color="#666666"))
         self.page(ws, landscape=False)
+
+    def sender_header(self, ws, center: dict) -> None:
+        """The department's name and the document symbol under the province, following the cover's inputs
+        (prefilled from data, corrected by the province) so the header always says what the inputs say."""
+        pre = self.prefilled()
+        name, symbol = pre.get("sender.name"), pre.get("sender.symbol")
+        if name is None or symbol is None:  # a spec without these inputs: the usual department
+            self.text(ws, 1, 0, "SỞ VĂN HÓA, THỂ THAO VÀ DU LỊCH", **center)
+            self.text(ws, 2, 0, "Số:        /BC-SVHTTDL", align="center")
+            return
+        typed = str(self.values.get(name.id) or "")
+        ws.write_formula(1, 0, f'=IF(LEN({name.id})=0,"SỞ ……………",UPPER({name.id}))', self.fmt(**center),
+                         typed.upper() if typed else "SỞ ……………")
+        ws.write_formula(2, 0, f'="Số:        /"&{symbol.id}', self.fmt(align="center"),
+                         f"Số:        /{self.values.get(symbol.id) or ''}")
 
     def stamp(self) -> str:
         spec, p = self.form.spec, self.opts.province
@@ -216,10 +271,12 @@ class _Writer:
             kind, bold = it.item.kind, it.item.level in (1, 2)
             if kind == "heading":
                 ws.merge_range(it.row, 0, it.row, 1, it.text, self.fmt(bold=True, italic=it.item.level == 3))
+                self.outline_text(ws, it, dict(bold=True, italic=it.item.level == 3))
                 ws.set_row(it.row, 32 if len(it.text) > 120 else 20)
             elif kind == "narrative":
-                label = it.text + (f"\n({it.item.hint})" if it.item.hint else "")
-                self.text(ws, it.row, 0, label, border=1, bold=bold or it.item.level == 3)
+                label = it.text + (f"\n{it.item.hint}" if it.item.hint else "")
+                self.labelled(ws, it.row, 0, it.text, it.item.hint, border=1, bold=bold or it.item.level == 3,
+                              spans=italic_spans(it.item.text_for(self.form.year), self.form.year))
                 self.input(ws, it.field)
                 # Tall enough for the label and for the whole of any text already in the cell (a prefilled or
                 # regenerated return): nothing written is hidden on screen or on paper. Not capped at Excel's
@@ -283,7 +340,7 @@ class _Writer:
             return ", ".join(f"“{s.name}”" for s in form.sheets if s.spec.kind == kind)
 
         steps = [
-            "Chỉ nhập vào các ô màu vàng. Các ô khác đã được khoá để giữ nguyên mẫu; không chèn, xoá dòng, cột "
+            "Chỉ nhập vào các ô màu vàng. Các ô khác đã được khóa để giữ nguyên mẫu; không chèn, xóa dòng, cột "
             "hoặc trang, không đổi tên trang.",
             f"Trang {names('cover')}: ghi cơ quan báo cáo, người phụ trách, điện thoại, thư điện tử và ngày báo "
             "cáo.",

@@ -187,7 +187,7 @@ def test_generic_form_reads_the_province_chosen_with_any_tone_placement(tmp_path
     values = dict(c.good_values(province(2024, "17")), bia_tinh="Hòa Bình")
     path = write_template(form, tmp_path / "x.xlsx", TemplateOptions(values=values))
     res = check_file(path, year=2024)
-    assert res.province == province(2024, "17") and res.province.name == "Hoà Bình"
+    assert res.province == province(2024, "17") and res.province.name == "Hòa Bình"
     missing = check_file(write_template(form, tmp_path / "y.xlsx", TemplateOptions(values=c.good_values())), year=2024)
     assert [(f.code, f.cell) for f in missing.findings] == [("R01", "B9")] and missing.verdict == Verdict.REJECTED
     unknown = dict(c.good_values(), bia_tinh="Tỉnh Không Có")

@@ -16,9 +16,10 @@ from libstats.consolidate import consolidate
 from libstats import demo as demo_mod
 from libstats.demo import run_demo
 from libstats.form import build_form
-from libstats.provinces import provinces_for_year, size
+from libstats.provinces import provinces_for_year, size, successor_code
 from libstats.samples import write_samples
 from libstats.samples import FLAWS, sample_values
+from libstats.summary import write_summary
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -139,3 +140,28 @@ def test_check_consolidate_and_the_demo_give_the_same_verdicts_and_findings(demo
     from_check = view(json.loads(out.output))
     assert from_check == from_consolidate == from_demo
     assert {fate for fate, _, _ in from_check.values()} >= {"accepted", "rejected", "superseded"}
+
+
+def test_the_guides_2025_walkthrough_with_previous_gives_only_the_b01_the_2024_flaws_explain(demo, tmp_path):
+    """2025 samples follow from the 2024 ones: their year-2024 column is 2024's returns summed through the
+    merger, so --previous finds differences only where a 2024 sample was flawed on purpose."""
+    res, _ = demo
+    write_samples(build_form(2025), tmp_path / "hop-thu", seed=2024, flaws=True)
+    con = consolidate([tmp_path / "hop-thu"], 2025, previous=res.dataset)
+    b01 = [(e.result.province.code, f.field) for e in con.ledger if e.result.province
+           for f in e.findings if f.code == "B01"]
+    old = list(provinces_for_year(2024))
+    # 2024 flaws that change an accepted year-N figure: the swing (a figure tripled, accepted with a warning)
+    changed = {successor_code(old[f.position].code): f for f in FLAWS if f.id == "swing"}
+    assert {code for code, _ in b01} <= set(changed), b01
+    assert len(b01) <= 2 * len(changed)  # the tripled figure and its total
+    assert len(con.previous_diffs) == len(b01)
+    # the rows new in this spec flow from the samples through the check into the dataset and the summary
+    new = ["the_doi_moi", "bao_bo_sung", "sach_luan_chuyen", "tv_doc_lap", "tv_trong_ttvh", "tv_sap_xep"]
+    tidy = con.tidy[(con.tidy["year"] == 2025) & con.tidy["indicator"].isin(new)]
+    assert set(tidy["indicator"]) == set(new) and tidy["value"].notna().all() and tidy["value"].sum() > 0
+    summary = write_summary(con, tmp_path / "tong-hop-2025.xlsx")
+    strings = {c.value for ws in openpyxl.load_workbook(summary).worksheets for row in ws.iter_rows() for c in row
+               if isinstance(c.value, str)}
+    labels = {con.form.spec.indicators[i].label for i in new}
+    assert labels <= strings, labels - strings
