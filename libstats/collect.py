@@ -349,7 +349,7 @@ def issue_links(col: Collection, scopes: list[str] | None = None) -> list[tuple[
             rows.append((p.code, p.name, f"/t/{issued[p.key]}"))
     if wanted is None or MINISTRY in wanted:
         issued[MINISTRY] = secrets.token_urlsafe(32)
-        rows.append(("BO", "Bộ Văn hoá, Thể thao và Du lịch", f"/bo/{issued[MINISTRY]}"))
+        rows.append(("BO", "Bộ Văn hóa, Thể thao và Du lịch", f"/bo/{issued[MINISTRY]}"))
     col.register.set_links(issued)
     return rows
 

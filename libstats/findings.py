@@ -57,7 +57,7 @@ _CODES = [
     Code("F10", INFO, "macro workbook", "Tệp có macro (.xlsm): macro không được chạy, chỉ đọc số liệu."),
     Code("F11", INFO, "libstats' own output", "Tệp do libstats tạo ({detail}), không phải báo cáo của tỉnh: đã để "
          "riêng, không tổng hợp."),
-    Code("F12", INFO, "lock file", "Tệp khoá tạm của chương trình bảng tính ({detail}), không phải báo cáo: đã để "
+    Code("F12", INFO, "lock file", "Tệp khóa tạm của chương trình bảng tính ({detail}), không phải báo cáo: đã để "
          "riêng."),
     Code("F13", ERR, "not a file to read", "Không đọc tệp này: {detail}. Hãy đặt chính tệp báo cáo (.xlsx) vào "
          "hộp thư."),

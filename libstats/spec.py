@@ -249,7 +249,7 @@ def _known(table: object, kind: str, where: str) -> dict:
         if key not in _KEYS[kind]:
             close = difflib.get_close_matches(key, sorted(_KEYS[kind]), n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(_KEYS[kind]))}"
-            raise SpecError(f"{_join(where, key)}: unknown key{hint} (khoá không có trong định dạng spec)")
+            raise SpecError(f"{_join(where, key)}: unknown key{hint} (khóa không có trong định dạng spec)")
     return table
 
 

@@ -77,11 +77,11 @@ def test_two_datasets_in_one_folder_each_keep_their_description(tmp_path):
 
 
 def test_a_dataset_of_an_older_spec_version_is_read_by_indicator_with_a_note(tmp_path):
-    older = _spec_variant(tmp_path, 'version = "2024.1"', 'version = "2023.2"')
+    older = _spec_variant(tmp_path, f'version = "{SPEC.version}"', 'version = "2023.2"')
     csv = write_dataset(tidy_frame(_rows()), tmp_path / "d.csv", older)
     df = load_dataset(csv)
     [note] = df.attrs["notes"]
-    assert "phiên bản 2023.2" in note and "phiên bản 2024.1" in note and "vẫn được đọc" in note
+    assert "phiên bản 2023.2" in note and f"phiên bản {SPEC.version}" in note and "vẫn được đọc" in note
 
 
 def test_a_dataset_with_an_indicator_the_spec_no_longer_has_is_refused_naming_it(tmp_path):
