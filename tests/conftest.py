@@ -87,8 +87,12 @@ class LibreOffice:
         job.write_text(json.dumps({"input": str(src), "output": str(dst) if dst else None, "values": values or {},
                                    "read_names": list(read_names), "read_cells": [list(c) for c in read_cells]},
                                   ensure_ascii=False), encoding="utf-8")
-        run = subprocess.run([SYSTEM_PYTHON, str(HERE / "lo" / "uno_fill.py"), self.pipe, str(job), str(result)],
-                             capture_output=True, text=True, timeout=300)
+        for _ in range(2):  # the UNO client sometimes dies of a signal while its bridge shuts down: once more
+            result.unlink(missing_ok=True)
+            run = subprocess.run([SYSTEM_PYTHON, str(HERE / "lo" / "uno_fill.py"), self.pipe, str(job), str(result)],
+                                 capture_output=True, text=True, timeout=300)
+            if run.returncode >= 0:
+                break
         assert run.returncode == 0, run.stderr
         return json.loads(result.read_text(encoding="utf-8"))
 
