@@ -26,7 +26,7 @@ def test_a_misspelt_key_is_refused_with_its_path_and_the_suggestion(tmp_path):
     with pytest.raises(SpecError) as exc:
         load_spec(path)
     assert str(exc.value).startswith(
-        "sheets[4].items[1].warn_if_unchaged: unknown key; did you mean 'warn_if_unchanged'?")
+        "sheets[4].items[2].warn_if_unchaged: unknown key; did you mean 'warn_if_unchanged'?")
 
 
 @pytest.mark.parametrize("old,new,message", [
@@ -34,9 +34,9 @@ def test_a_misspelt_key_is_refused_with_its_path_and_the_suggestion(tmp_path):
     ("[form.when_empty]", "[form.when_empty]\nnarative = \"none\"",
      "form.when_empty.narative: unknown key; did you mean 'narrative'?"),
     ("short_title =", "shorttitle =", "form.shorttitle: unknown key; did you mean 'short_title'?"),
-    ("{ from = 2025,", "{ form = 2025,", "sheets[3].items[0].variants[0].form: unknown key; did you mean 'from'?"),
+    ("{ from = 2025,", "{ form = 2025,", "sheets[2].items[8].variants[0].form: unknown key; did you mean 'from'?"),
     ('{ indicator = "tl_so", by = "level" }', '{ indicator = "tl_so", bi = "level" }',
-     "sheets[4].items[1].rows[8].bi: unknown key; did you mean 'by'?"),
+     "sheets[4].items[2].rows[11].bi: unknown key; did you mean 'by'?"),
     ("[[indicators]]\n", "[[indicators]]\nunits = \"cuốn\"\n",
      "indicators[0].units: unknown key; did you mean 'unit'?"),
     ("[[sheets]]\n", "[[sheets]]\ncolour = \"red\"\n", "sheets[0].colour: unknown key; known keys: id, items, kind"),
