@@ -93,6 +93,8 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
     provinces = select_provinces(year, codes, all_provinces)
     prefill = None
     if previous:
+        from .review import guard_outputs
+        guard_outputs([previous], [out_dir])
         from .dataset import load_dataset
         from .rollover import previous_year_prefill
         from .template import TemplateOptions
@@ -139,8 +141,10 @@ def codes(output):
 
 
 def shown(text: str) -> str:
-    """A name or text from a file as it may be printed on a terminal: control characters made visible."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    """A name or text from a file as it may be printed on a terminal: control characters made visible, and a
+    byte of a name that was not UTF-8 (held as a surrogate) shown as that byte."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c) - 0xDC00 if 0xDC80 <= ord(c) <= 0xDCFF else ord(c):02x}"
+                   for c in text)
 
 
 def _render_review(rv, verbose: bool) -> None:
@@ -190,7 +194,7 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     from .feedback import write_feedbacks
     from .review import guard_outputs, review_inbox
 
-    guard_outputs(inputs, [feedback_dir])
+    guard_outputs([*inputs, *([previous] if previous else [])], [feedback_dir])
     rv = review_inbox(list(inputs), year, _spec(spec_path), previous,
                       progress=_progress("Đang kiểm tra", quiet or as_json))
     if not rv.ledger:
@@ -238,7 +242,7 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     from .summary import write_summary
 
     data = dataset_path(output)
-    guard_outputs(inputs, [output, data, feedback_dir])
+    guard_outputs([*inputs, *([previous] if previous else [])], [output, data, feedback_dir])
     con = run(list(inputs), year, previous, _spec(spec_path), progress=_progress("Đang kiểm tra", quiet))
     if not con.ledger:
         raise click.UsageError("không có tệp nào trong hộp thư")

@@ -37,6 +37,11 @@ def _printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
+def _ref(sheet: str, cell: str) -> str:
+    """A link target in the workbook: 'Sheet''s name'!E5 (an apostrophe in a sheet name doubled)."""
+    return "'" + sheet.replace("'", "''") + "'!" + cell
+
+
 def _safe_stem(display: str) -> str:
     stem = unicodedata.normalize("NFC", display)
     stem = stem[: -len(Path(stem).suffix)] if Path(stem).suffix else stem
@@ -129,7 +134,8 @@ def write_feedback(entry: Entry, out: Path) -> Path | None:
             c.font, c.border, c.alignment = Font(name=font), border, top
         cells[1].fill = PatternFill("solid", fgColor=_FILL[f.severity])
         if f.sheet in wb.sheetnames and f.cell:
-            cells[3].hyperlink = Hyperlink(ref=cells[3].coordinate, location=f"'{f.sheet}'!{f.cell}", display=where)
+            cells[3].hyperlink = Hyperlink(ref=cells[3].coordinate, location=_ref(f.sheet, f.cell),
+                                           display=where)
             cells[3].font = Font(name=font, color="0000FF", underline="single")
         ws.row_dimensions[row].height = 15.5 * max(len(f.message) // 95 + 1, len(where) // 28 + 1)
     for col, width in zip("ABCDE", (5, 14, 7, 30, 90), strict=True):

@@ -100,6 +100,9 @@ class _Writer:
             return _nfc(str(self.w[part][key]).format(**values))
         except KeyError as exc:
             raise ValueError(f"tệp lời văn báo cáo: thiếu [{part}] {key} hoặc chỗ trống {exc}") from exc
+        except (IndexError, ValueError, AttributeError) as exc:  # "{0}", "{x:y}", "{a.b}" typed by an editor
+            raise ValueError(f"tệp lời văn báo cáo: câu [{part}] {key} có chỗ trống không hợp lệ ({exc}); "
+                             "chỉ dùng các chỗ trống có tên như {{year}}, {{label}}") from exc
 
     # --- layout ---------------------------------------------------------------------------------------
     def _setup(self):
@@ -212,8 +215,9 @@ class _Writer:
             for ind in indicators:
                 rows = [r for r in table.rows if r.indicator == ind]
                 shown = [r for r in rows if r.is_total] or rows
-                for r in shown:
-                    self.para(self.sentence(ind, r.dim, r.label, r.unit))
+                for r in shown:  # several rows of one indicator, none a total: each says which it is
+                    label = r.label if len(shown) == 1 else f"{r.label} ({r.dim_label})"
+                    self.para(self.sentence(ind, r.dim, label, r.unit))
                 if len(rows) > 1:
                     compact.append((rows[0].label, rows))
             for h in spec.headlines:
@@ -240,9 +244,10 @@ class _Writer:
             change = self.t("figures", "not_comparable", note=r["note"].rstrip("."))
         elif pd.isna(r["p"]):
             change = self.t("figures", "no_previous")
-        elif pd.isna(r["pct"]) or int(r["diff"]) == 0:
-            change = self.t("figures", "same") if not pd.isna(r["diff"]) and int(r["diff"]) == 0 else \
-                self.t("figures", "no_previous")
+        elif int(r["diff"]) == 0:
+            change = self.t("figures", "same")
+        elif pd.isna(r["pct"]):  # last year 0: a rise without a percentage
+            change = self.t("figures", "from_zero", diff=fmt_number(abs(int(r["diff"]))), unit=unit)
         else:
             key = "rise" if int(r["diff"]) > 0 else "fall"
             change = self.t("figures", key, diff=fmt_number(abs(int(r["diff"]))), unit=unit, pct=fmt_pct(r["pct"]))
@@ -441,8 +446,9 @@ def build_report(dataset: Path, output: Path, spec: Spec | None = None, wording:
     """Draft the national report from a dataset written by ``consolidate``; write it atomically."""
     df = load_dataset(dataset, texts=True)
     if "kind" not in df:
-        raise ValueError(f"{dataset}: bộ dữ liệu chỉ có số liệu (ghi bằng phiên bản libstats cũ), không có thuyết "
-                         "minh của các tỉnh; hãy chạy lại libstats consolidate để có bộ dữ liệu đầy đủ")
+        raise ValueError(f"{dataset}: bộ dữ liệu chỉ có số liệu (bản đã chuyển danh mục bằng lệnh rebase, hoặc ghi "
+                         "bằng phiên bản libstats cũ), không có thuyết minh của các tỉnh; hãy dùng bộ dữ liệu do "
+                         "libstats consolidate ghi")
     con = from_dataset(df, spec)
     w = _Writer(con, load_wording(wording))
     w.heading_block()

@@ -65,6 +65,8 @@ def rebase_frame(df: pd.DataFrame, code_list: str = "2025", carry: dict[str, str
     complete = [have == frozenset(components(code)) for have, code in zip(present, out["province_code"],
                                                                           strict=True)]
     out.loc[[not c for c in complete], "value"] = pd.NA
+    if "status" in out:  # an incomplete sum is no figure, and not "x" either: the cell stays open
+        out.loc[[not c for c in complete], "status"] = ""
     for col in ("source_file", "sheet", "cell"):
         if col in old:
             out[col] = grouped[col].agg(lambda s: "; ".join(str(x) for x in s.dropna().unique())).values

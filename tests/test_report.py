@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 import subprocess
+from pathlib import Path
 
 import docx
 import openpyxl
@@ -140,7 +141,7 @@ def test_a_figures_only_dataset_is_refused_with_a_message(consolidated, tmp_path
     old = tmp_path / "cu.csv"
     load_dataset(data).drop(columns=["kind", "label", "text"]).to_csv(old, index=False, encoding="utf-8-sig")
     result = CliRunner().invoke(main, ["report", str(old), "-o", str(tmp_path / "r.docx")])
-    assert result.exit_code == 1 and "chạy lại libstats consolidate" in result.output
+    assert result.exit_code == 1 and "hãy dùng bộ dữ liệu do libstats consolidate ghi" in result.output
     assert not (tmp_path / "r.docx").exists()
 
 
@@ -218,3 +219,21 @@ def test_the_provinces_form_prints_a_10000_character_narrative_whole(tmp_path):
     words = set(text.split())
     missing = [w for w in LONG.split() if w not in words]
     assert not missing, f"{len(missing)} words not printed, from {missing[0]}"
+
+
+def test_each_figure_sentence_says_once_what_it_compares_and_which_row_it_is(report):
+    out, _ = report
+    paras = [p.text for p in docx.Document(str(out)).paragraphs if ": năm 2025 đạt " in p.text]
+    assert paras and not [p for p in paras if p.count("so với năm 2024") > 1]
+    labels = [p.split(": năm 2025 đạt ")[0] for p in paras]
+    assert len(labels) == len(set(labels)), sorted(label for label in labels if labels.count(label) > 1)
+
+
+def test_a_wording_file_with_a_bad_placeholder_gets_a_message_not_a_traceback(consolidated, tmp_path):
+    _, _, data, _ = consolidated
+    wording = Path(__file__).resolve().parents[1] / "workbook_templates" / "bao-cao-quoc-gia.toml"
+    text = wording.read_text(encoding="utf-8").replace('sentence = "', 'sentence = "{0} ', 1)
+    (tmp_path / "w.toml").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["report", str(data), "-o", str(tmp_path / "r.docx"), "--wording",
+                                       str(tmp_path / "w.toml")])
+    assert result.exit_code == 1 and "chỗ trống không hợp lệ" in result.output and not (tmp_path / "r.docx").exists()

@@ -184,3 +184,13 @@ def test_a_workbook_too_big_for_the_feedback_writer_costs_one_worker_not_the_run
     assert [e.fate for e in rv.ledger][1] in ("accepted", "superseded")  # the figures read fine
     made = write_feedbacks(rv.ledger, tmp_path / "fb", WorkerLimits(memory_mb=150, seconds=60))
     assert made[0] is not None and made[1] is None  # the big one ran out of its worker's memory; the run went on
+
+
+def test_last_years_dataset_is_never_written_over(inbox, tmp_path):
+    con = consolidate([inbox], 2024)
+    last = write_dataset(con.tidy, tmp_path / "tong-hop-2024_du-lieu.csv")
+    before = last.read_bytes()
+    # this year's command with last year's -o left as it was: its dataset would land on --previous
+    res = CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2025", "-o",
+                                    str(tmp_path / "tong-hop-2024.xlsx"), "--previous", str(last)])
+    assert res.exit_code == 1 and "không được ghi đè" in res.output and last.read_bytes() == before
