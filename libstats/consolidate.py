@@ -175,7 +175,7 @@ def province_table(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame
     for region, group in df.groupby("region", sort=False):
         out.append(group.assign(kind="province"))
         out.append(pd.DataFrame([_subtotal(group, f"Cộng {region}", region, "region", con.year)]))
-    out.append(pd.DataFrame([_subtotal(df, "TOÀN QUỐC", "", "national", year=con.year)]))
+    out.append(pd.DataFrame([_subtotal(df, con.form.spec.national_label, "", "national", year=con.year)]))
     return pd.concat(out, ignore_index=True)
 
 

@@ -107,7 +107,7 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
         o.cell(ws, i, 1, v, text_wrap=True, align="left")
     ws.set_row(8, 15 * max(1, len(facts[6][1]) // 70 + 1))
     row = len(facts) + 3
-    ws.write_string(row, 0, "Các chỉ tiêu chính (toàn quốc, tổng các cấp)", o.f(bold=True))
+    ws.write_string(row, 0, f"Các chỉ tiêu chính ({con.form.spec.national_label}, tổng các cấp)", o.f(bold=True))
     rows = []
     for h in con.form.spec.headlines:
         r = _national_row(con, nat, h)
@@ -116,10 +116,11 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
     row = o.table(ws, row + 1, ["Chỉ tiêu", f"Năm {con.year}", f"Năm {con.year - 1}", "Tăng/giảm", "Tỷ lệ (%)",
                                 "Số tỉnh có số liệu"], rows, [TXT, NUM, NUM, SIGNED, PCT, TXT],
                   [44, 16, 16, 14, 11, 24])
-    notes = ["Số liệu tính từ các báo cáo được chấp nhận; mỗi con số truy được về tệp, trang và ô nguồn (trang "
+    notes = [n for n in [con.form.spec.national_note] if n] + [
+             "Số liệu tính từ các báo cáo được chấp nhận; mỗi con số truy được về tệp, trang và ô nguồn (trang "
              "“Dữ liệu” và tệp CSV kèm theo).",
              "Tỷ lệ (%) = (năm N − năm N−1) / năm N−1 × 100; để trống khi năm N−1 bằng 0 hoặc không có.",
-             "Tỉnh chưa báo cáo được ghi “chưa báo cáo”, không tính là 0; mỗi tổng ghi rõ số tỉnh tính vào.",
+             "Tỉnh chưa báo cáo được ghi “chưa báo cáo”, không tính là 0; mỗi tổng ghi rõ số tỉnh có số liệu.",
              "Ô tỉnh ghi x (không thống kê) là không có số liệu, không tính là 0: tổng chỉ cộng các tỉnh có số "
              "liệu, và “số tỉnh có số liệu” không tính tỉnh ghi x."]
     carried = [lv for lv in con.form.spec.levels if not lv.exists_in(con.year) and lv.exists_in(con.year - 1)]
@@ -139,13 +140,23 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
         ws.set_row(i, 30)
 
 
+def _national_note(o: _Out, ws, row: int, con: Consolidation, cols: int) -> int:
+    """What the national totals leave out (the spec's note), under a table that shows one; the next row."""
+    note = con.form.spec.national_note
+    if note:
+        ws.merge_range(row, 0, row, cols - 1, note, o.f(italic=True, text_wrap=True, align="left"))
+        ws.set_row(row, 15 * 3 + 3)
+    return row + 1
+
+
 def _national_row(con: Consolidation, nat: pd.DataFrame, h) -> pd.Series:
     dim = headline_dim(con.form.spec, h)
     return nat[(nat["indicator"] == h.id) & (nat["dim"] == dim)].iloc[0]
 
 
 def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
-    ws = o.sheet(SHEETS["national"], f"SỐ LIỆU TOÀN QUỐC THEO CẤP VÀ LOẠI HÌNH THƯ VIỆN NĂM {con.year}")
+    ws = o.sheet(SHEETS["national"], f"SỐ LIỆU {con.form.spec.national_label.upper()} THEO CẤP VÀ LOẠI HÌNH THƯ VIỆN "
+                 f"NĂM {con.year}")
     rows = [[r.label, r.dim_label, r.unit, r.n, r.p, r.diff, r.pct, r.provinces_n, r.provinces_p, r.note]
             for r in nat.itertuples()]
     bold = {i for i, r in enumerate(nat.itertuples()) if r.dim == con.form.spec.total.id}
@@ -155,6 +166,7 @@ def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
                            "Ghi chú"],
                    rows, [TXT, TXT, {}, NUM, NUM, SIGNED, PCT, {}, {}, TXT], [46, 30, 11, 15, 15, 13, 10, 12, 12, 40],
                    bold)
+    _national_note(o, ws, last + 1, con, 10)
     ws.freeze_panes(3, 1)
     ws.autofilter(2, 0, last - 1, 9)
 
@@ -173,6 +185,7 @@ def _provinces(o: _Out, con: Consolidation):
         last = o.table(ws, 2, ["Mã", "Tỉnh, thành phố / vùng", "Ghi chú", f"Năm {con.year}", f"Năm {con.year - 1}",
                                "Tăng/giảm", "Tỷ lệ (%)", "Xếp hạng"], rows,
                        [{}, TXT, TXT, NUM, NUM, SIGNED, PCT, {}], [6, 40, 16, 15, 15, 13, 10, 9], bold)
+        _national_note(o, ws, last + 1, con, 8)
         ws.freeze_panes(3, 2)
         ws.autofilter(2, 0, last - 1, 7)
 
@@ -191,7 +204,7 @@ def _types(o: _Out, con: Consolidation):
             rows.append([p.code, p.name] + [value.get((p.code, f.id), pd.NA) for r in rows_spec for f in (r.n, r.p)])
         else:
             rows.append([p.code, p.name, "chưa báo cáo"] + [pd.NA] * (2 * len(rows_spec) - 1))
-    totals = ["", "TOÀN QUỐC"] + [sum_present([r[i] for r in rows if not isinstance(r[i], str)])
+    totals = ["", con.form.spec.national_label] + [sum_present([r[i] for r in rows if not isinstance(r[i], str)])
                                   for i in range(2, len(headers))]
     last = o.table(ws, 2, headers, rows + [totals], [{}, TXT] + [NUM] * (2 * len(rows_spec)),
                    [5, 18] + [11] * (2 * len(rows_spec)), {len(rows)})
