@@ -16,16 +16,18 @@ import xlsxwriter
 from .atomic import atomic_path
 from .check import OUTPUT_PROPERTY
 from .consolidate import Consolidation, headline_dim, national_table, province_table, sum_present
-from .dataset import COVER, FIGURE, NARRATIVE
+from .dataset import COVER, FIGURE, NARRATIVE, figures
 from .findings import Severity
 from .ledger import FATES
 from .rules import pct_change
 from .layout import wrapped_lines
+from .population import per_inhabitant_frame
 from .template import FONT
 
 __all__ = ["write_summary", "SHEETS"]
 
 SHEETS = {"overview": "Tổng quan", "national": "Toàn quốc", "types": "Loại hình khác", "charts": "Biểu đồ",
+          "per_inhabitant": "Bình quân theo dân số",
           "contacts": "Liên hệ", "explanations": "Giải thích số liệu",
           "findings": "Kết quả kiểm tra", "ledger": "Sổ theo dõi tệp", "previous": "Đối chiếu năm trước",
           "data": "Dữ liệu"}
@@ -188,6 +190,43 @@ def _provinces(o: _Out, con: Consolidation):
         _national_note(o, ws, last + 1, con, 8)
         ws.freeze_panes(3, 2)
         ws.autofilter(2, 0, last - 1, 7)
+
+
+def per_inhabitant_table(con: Consolidation, ratio) -> pd.DataFrame:
+    """One ratio per inhabitant, a row per expected province: figure, population, the ratio for N and N−1, the
+    rank in year N (1 = highest); blank where the province has not reported or its population is unknown."""
+    df = per_inhabitant_frame(figures(con.tidy), ratio, list(con.expected), con.year)
+    reported = df["province_code"].isin(con.reporting)
+    for col in ("figure_n", "ratio_n", "figure_p", "ratio_p"):
+        df[col] = df[col].astype("Float64").where(reported, pd.NA)
+    df["status"] = ["chưa báo cáo" if not rep else "chưa có số dân" if pd.isna(people) else ""
+                    for rep, people in zip(reported, df["population_n"], strict=True)]
+    df["rank"] = df["ratio_n"].rank(ascending=False, method="min").astype("Int64")
+    return df
+
+
+def _per_inhabitant(o: _Out, con: Consolidation):
+    """A table per ratio of the spec's ``per_inhabitant``: each province's figure ÷ its population, ranked;
+    blank (never invented) where the population is unknown."""
+    spec = con.form.spec
+    if not spec.per_inhabitant:
+        return
+    ws = o.sheet(SHEETS["per_inhabitant"], f"CÁC CHỈ TIÊU BÌNH QUÂN THEO DÂN SỐ CỦA TỈNH, THÀNH PHỐ NĂM {con.year}",
+                 landscape=False)
+    ws.write_string(1, 0, "Dân số trung bình của tỉnh theo số liệu thống kê chính thức; tỉnh chưa có số dân để "
+                          "trống, không ước tính.", o.f(italic=True))
+    row = 3
+    for ratio in spec.per_inhabitant:
+        df = per_inhabitant_table(con, ratio)
+        what = spec.dim_label(ratio.dim).lower()
+        ws.write_string(row, 0, f"{ratio.label} ({what})", o.f(bold=True))
+        rows = [[r.province_code, r.province_name, r.status, r.figure_n, r.population_n, r.ratio_n, r.ratio_p,
+                 r.rank] for r in df.itertuples()]
+        dec = {"num_format": "#,##0.00"}
+        row = o.table(ws, row + 1, ["Mã", "Tỉnh, thành phố", "Ghi chú", f"Số liệu năm {con.year}",
+                                    f"Dân số năm {con.year}", f"Bình quân năm {con.year}",
+                                    f"Bình quân năm {con.year - 1}", "Xếp hạng"], rows,
+                      [{}, TXT, TXT, NUM, NUM, dec, dec, {}], [6, 30, 16, 15, 14, 13, 13, 9]) + 1
 
 
 def _types(o: _Out, con: Consolidation):
@@ -456,6 +495,7 @@ def write_summary(con: Consolidation, path: Path, previous: Path | None = None) 
         _overview(o, con, nat, previous)
         _national(o, con, nat)
         _provinces(o, con)
+        _per_inhabitant(o, con)
         _types(o, con)
         _charts(o, con, nat)
         _contacts(o, con)
