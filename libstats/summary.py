@@ -16,7 +16,7 @@ import xlsxwriter
 from .atomic import atomic_path
 from .check import OUTPUT_PROPERTY
 from .consolidate import Consolidation, headline_dim, national_table, province_table, sum_present
-from .dataset import COVER, FIGURE, NARRATIVE, figures
+from .dataset import COVER, FIGURE, NARRATIVE, figures, load_dataset
 from .findings import Severity
 from .ledger import FATES
 from .rules import pct_change
@@ -129,7 +129,8 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
     for lv in carried:
         notes.append(f"Năm {con.year} không còn {lv.label.lower()}: số liệu {lv.label.lower()} năm {con.year - 1} "
                      f"được cộng vào {con.form.spec.dim_label(lv.carried_into).lower()} khi so sánh; tổng các cấp "
-                     "không thay đổi.")
+                     f"không thay đổi. Khi tổng hợp có bộ dữ liệu năm trước, trang “{SHEETS['national']}” ghi "
+                     f"riêng phần này (dòng “trong đó: thư viện {lv.label.lower()} cũ”).")
     if con.form.code_list == "2025" and con.year == 2025:
         notes.append("So sánh với năm 2024 trên cơ sở 34 tỉnh, thành phố mới: số liệu năm 2024 của các tỉnh hợp "
                      "nhất được cộng lại.")
@@ -485,7 +486,7 @@ def _contacts(o: _Out, con: Consolidation):
 
 def write_summary(con: Consolidation, path: Path, previous: Path | None = None) -> Path:
     """Write the summary workbook atomically."""
-    nat = national_table(con)
+    nat = national_table(con, load_dataset(previous, con.form.spec, con.year - 1) if previous is not None else None)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False, "nan_inf_to_errors": True})
