@@ -173,9 +173,8 @@ def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) ->
                          "dim_label": f"trong đó: thư viện {lv.label.lower()} cũ", "unit": unit,
                          "n": pd.NA, "p": sum_present(part), "diff": pd.NA, "pct": pd.NA, "provinces_n": pd.NA,
                          "provinces_p": int(part.notna().sum()),
-                         "note": f"Số liệu năm {con.year - 1} của {lv.label.lower()} (đã bỏ) được cộng vào "
-                                 f"{dim_label.lower()} năm {con.year - 1}; năm {con.year} các thư viện này báo cáo "
-                                 "ở cấp mới của chúng (chi nhánh thư viện tỉnh hoặc cấp xã)."})
+                         "note": f"Phần đã cộng vào {dim_label.lower()} năm {con.year - 1} "
+                                 f"({lv.label.lower()} đã bỏ)."})
     return pd.DataFrame(rows)
 
 
