@@ -318,6 +318,9 @@ def _charts(o: _Out, con: Consolidation, nat: pd.DataFrame):
     for h in spec.headlines:
         dim = headline_dim(spec, h)
         dims = [lv.id for lv in con.form.levels] if dim == spec.total.id else [dim]
+        for lv in spec.levels:  # a level that ended: its carried part beside the level it went into
+            if lv.carried_into in dims and ((nat["indicator"] == h.id) & (nat["dim"] == lv.id)).any():
+                dims.insert(dims.index(lv.carried_into) + 1, lv.id)
         if row > 2:
             breaks.append(row)
         ws.write_string(row, 0, h.label, o.f(bold=True, font_size=12))
