@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .check import check_file
-from .findings import Finding, Severity, fmt_number, make
+from .findings import Finding, Severity, make, outlier_detail
 from .form import Field, Form, build_form
 from .result import CheckResult
 from .spec import Spec, default_spec
@@ -230,16 +230,36 @@ def _row_field(form: Form, indicator: str, dim: str) -> Field | None:
 
 def outlier_findings(results: Sequence[CheckResult], form: Form, threshold: float = 3.5,
                      minimum: int = 8) -> dict[int, list[Finding]]:
-    """B02 warnings, by position in ``results``, where a province's ratio (the spec's ``ratios``) is far from
-    the others' (robust z on the median); needs at least ``minimum`` provinces without errors."""
-    found: dict[int, list[Finding]] = {}
+    """B02 warnings, by position in ``results``, where a province's ratio is far from the others' (robust z on
+    the median): the spec's ``ratios`` (per library, per card…) and its ``per_inhabitant`` ratios for the
+    provinces whose population is known (never an invented one); needs at least ``minimum`` provinces
+    without errors."""
+    from .population import per_inhabitant, population  # lazy: the workers never need it
+
     usable = [(i, r) for i, r in enumerate(results) if r.province is not None and r.errors == 0]
+    checks: list[tuple[str, Field, list[tuple[int, CheckResult, float]]]] = []
     for ratio in form.spec.ratios:
         num, den = _row_field(form, ratio.numerator, ratio.dim), _row_field(form, ratio.denominator, ratio.dim)
-        if num is None or den is None:
+        if num is not None and den is not None:
+            checks.append((ratio.label, num, [
+                (i, r, a / b) for i, r in usable
+                if isinstance(a := r.values.get(num.id), int) and isinstance(b := r.values.get(den.id), int)
+                and b > 0]))
+    for ratio in form.spec.per_inhabitant:
+        parts = [_row_field(form, ind, ratio.dim) for ind in ratio.sum]
+        if not parts or None in parts:
             continue
-        pairs = [(i, r, a / b) for i, r in usable
-                 if isinstance(a := r.values.get(num.id), int) and isinstance(b := r.values.get(den.id), int) and b > 0]
+        pairs = []
+        for i, r in usable:
+            figures = [r.values.get(f.id) for f in parts]
+            if all(isinstance(v, int) and not isinstance(v, bool) for v in figures):
+                x = per_inhabitant(sum(figures), population(r.province.code_list, r.province.code, form.year),
+                                   ratio.per)
+                if x is not None:
+                    pairs.append((i, r, x))
+        checks.append((ratio.label, parts[0], pairs))
+    found: dict[int, list[Finding]] = {}
+    for label, target, pairs in checks:
         if len(pairs) < minimum:
             continue
         med = statistics.median(x for _, _, x in pairs)
@@ -249,12 +269,8 @@ def outlier_findings(results: Sequence[CheckResult], form: Form, threshold: floa
         for i, res, x in pairs:
             if abs(0.6745 * (x - med) / mad) <= threshold:
                 continue
-            times = x / med if x > med else med / x if x > 0 else None
-            how = (f"cao gấp {fmt_number(round(times, 1))} lần" if x > med else
-                   f"thấp bằng 1/{fmt_number(round(times, 1))}" if times else "bằng 0, trong khi")
-            sheet, cell = res.sources.get(num.id, (num.sheet, num.cell))
+            sheet, cell = res.sources.get(target.id, (target.sheet, target.cell))
             found.setdefault(i, []).append(make(
-                "B02", severity=Severity.WARNING, file=res.display, sheet=sheet, cell=cell, field=num.id,
-                label=num.label, detail=f"{ratio.label}: {fmt_number(round(x, 1))}, {how} mức thường gặp ở các "
-                f"tỉnh ({fmt_number(round(med, 1))})"))
+                "B02", severity=Severity.WARNING, file=res.display, sheet=sheet, cell=cell, field=target.id,
+                label=target.label, detail=outlier_detail(x, med, label)))
     return found

@@ -17,6 +17,59 @@ from .template import DEFAULT_PASSWORD
 
 __all__ = ["main"]
 
+# click's own words (usage, errors, help headings), in Vietnamese like everything else a user reads. click
+# looks each one up through gettext in its modules; these modules' lookups are pointed at this table, before
+# any option is declared (a path type names itself when it is made). Unknown words stay as click wrote them.
+CLICK_VI = {
+    "Usage:": "Cách dùng:", "Options": "Tùy chọn", "Commands": "Lệnh",
+    "Show this message and exit.": "Hiện trợ giúp này rồi thoát.",
+    "Show the version and exit.": "Hiện phiên bản rồi thoát.",
+    "%(prog)s, version %(version)s": "%(prog)s, phiên bản %(version)s",
+    "default: {default}": "mặc định: {default}", "required": "bắt buộc",
+    "Error: {message}": "Lỗi: {message}",
+    "Try '{command} {option}' for help.": "Gõ '{command} {option}' để xem trợ giúp.",
+    "Missing option": "Thiếu tùy chọn", "Missing argument": "Thiếu đối số", "Missing parameter": "Thiếu tham số",
+    "Missing command.": "Thiếu lệnh.", "No such option {name!r}.": "Không có tùy chọn {name!r}.",
+    "No such command {name!r}.": "Không có lệnh {name!r}.",
+    "Invalid value for {param_hint}: {message}": "Giá trị không hợp lệ ở {param_hint}: {message}",
+    "Invalid value: {message}": "Giá trị không hợp lệ: {message}",
+    "{value} is not in the range {range}.": "{value} không nằm trong khoảng {range}.",
+    "{value!r} is not a valid {number_type}.": "{value!r} không phải là một số hợp lệ.",
+    "Option {name!r} does not take a value.": "Tùy chọn {name!r} không nhận giá trị.",
+    "Option {name!r} requires an argument.": "Tùy chọn {name!r} cần một giá trị.",
+    "Option {name!r} requires {nargs} arguments.": "Tùy chọn {name!r} cần {nargs} giá trị.",
+    "Got unexpected extra argument ({args})": "Thừa đối số ({args})",
+    "Got unexpected extra arguments ({args})": "Thừa các đối số ({args})",
+    "{value!r} is not {choice}.": "{value!r} không phải là {choice}.",
+    "{value!r} is not one of {choices}.": "{value!r} không thuộc các giá trị {choices}.",
+    "Did you mean {possibility}?": "Có phải ý bạn là {possibility}?",
+    "(Did you mean one of: {possibilities}?)": "(Có phải ý bạn là một trong: {possibilities}?)",
+    "{value!r} does not match the format {format}.": "{value!r} không đúng dạng {format}.",
+    "{value!r} does not match the formats {formats}.": "{value!r} không đúng các dạng {formats}.",
+    "{name} {filename!r} does not exist.": "Không tìm thấy {filename!r}.",
+    "{name} {filename!r} is a directory.": "{filename!r} là thư mục, không phải tệp.",
+    "{name} {filename!r} is a file.": "{filename!r} là tệp, không phải thư mục.",
+    "{name} {filename!r} is not readable.": "Không đọc được {filename!r}.",
+    "{name} {filename!r} is not writable.": "Không ghi được vào {filename!r}.",
+    "Could not open file {filename!r}: {message}": "Không mở được tệp {filename!r}: {message}",
+    "Aborted!": "Đã dừng!",
+}
+
+
+def _vi(message: str) -> str:
+    return CLICK_VI.get(message, message)
+
+
+def _vi_n(singular: str, plural: str, n: int) -> str:
+    return _vi(singular if n == 1 else plural)
+
+
+for _module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.termui,
+                click.types):
+    _module._ = _vi
+    if hasattr(_module, "ngettext"):
+        _module.ngettext = _vi_n
+
 
 def _progress(label: str, quiet: bool = False):
     def wrap(items):
@@ -34,16 +87,16 @@ def _iter_bar(items, label):
 
 def year_option(required: bool = True):
     return click.option("--year", type=click.IntRange(2000, 2100), required=required,
-                        help="Report year N (the report compares N with N-1).")
+                        help="Năm báo cáo N (báo cáo so sánh năm N với năm N−1).")
 
 
 def quiet_option(fn):
-    return click.option("-q", "--quiet", is_flag=True, help="No progress bar.")(fn)
+    return click.option("-q", "--quiet", is_flag=True, help="Không hiện thanh tiến độ.")(fn)
 
 
 def spec_option(fn):
     return click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                        help="Report spec (TOML); default: the spec shipped with libstats.")(fn)
+                        help="Tệp đặc tả báo cáo (TOML); mặc định: đặc tả kèm theo libstats.")(fn)
 
 
 def _spec(spec_path: Path | None):
@@ -64,30 +117,30 @@ def library_errors(fn):
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="libstats")
 def main():
-    """libstats: the annual library report (Tổng kết công tác thư viện) of Vietnam's provinces.
+    """libstats: báo cáo tổng kết công tác thư viện hằng năm của các tỉnh, thành phố.
 
-    Generate locked templates, check the returned workbooks, consolidate them into the Ministry's summary.
+    Tạo mẫu biểu Excel đã khóa, kiểm tra các tệp tỉnh gửi về, tổng hợp thành bảng tổng hợp của Bộ.
     """
 
 
 @main.command()
 @year_option()
 @click.option("--province", "codes", multiple=True, metavar="CODE",
-              help="Province code of the year's code list (repeatable). Without it: the blank generic form.")
-@click.option("--all-provinces", is_flag=True, help="One workbook for every province of the year.")
+              help="Mã tỉnh theo danh mục của năm (ghi nhiều lần được). Không ghi: mẫu chung để trống.")
+@click.option("--all-provinces", is_flag=True, help="Mỗi tỉnh, thành phố của năm một tệp mẫu.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("templates"),
-              show_default=True, help="Folder to write into.")
+              show_default=True, help="Thư mục ghi tệp.")
 @click.option("--password", default=DEFAULT_PASSWORD, show_default=True,
-              help="Sheet-protection password (ASCII). A guard against accidents, not security.")
+              help="Mật khẩu khóa trang (chữ không dấu). Chống sửa nhầm, không phải để bảo mật.")
 @click.option("--previous", "previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Last year's tidy dataset (CSV from consolidate): prefill and lock the N-1 column.")
+              help="Bộ dữ liệu năm trước (tệp CSV do lệnh consolidate ghi): điền sẵn và khóa cột năm N−1.")
 @spec_option
 @quiet_option
 @library_errors
 def template(year, codes, all_provinces, out_dir, password, previous, spec_path, quiet):
-    """Generate the locked Excel template(s) of a report year.
+    """Tạo mẫu biểu Excel đã khóa của một năm báo cáo.
 
-    Example: libstats template --year 2024 --all-provinces --out templates/2024
+    Ví dụ: libstats template --year 2024 --all-provinces --out templates/2024
     """
     form = build_form(year, _spec(spec_path))
     provinces = select_provinces(year, codes, all_provinces)
@@ -114,15 +167,16 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
 
 @main.command()
 @year_option()
-@click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="markdown", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "markdown"]), default="markdown", show_default=True,
+              help="Định dạng: csv hoặc markdown.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: stdout).")
+              help="Tệp để ghi (mặc định: in ra màn hình).")
 @spec_option
 @library_errors
 def dictionary(year, fmt, output, spec_path):
-    """The data dictionary: every field id with its sheet, cell, label, unit, type and rules.
+    """Từ điển dữ liệu: mọi mã ô nhập với trang, ô, tên, đơn vị, kiểu và quy tắc kiểm tra.
 
-    Example: libstats dictionary --year 2024 --format csv -o dictionary-2024.csv
+    Ví dụ: libstats dictionary --year 2024 --format csv -o dictionary-2024.csv
     """
     form = build_form(year, _spec(spec_path))
     text = dictionary_csv(form) if fmt == "csv" else dictionary_markdown(form)
@@ -131,11 +185,11 @@ def dictionary(year, fmt, output, spec_path):
 
 @main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (default: stdout).")
+              help="Tệp để ghi (mặc định: in ra màn hình).")
 def codes(output):
-    """The catalogue of finding codes, as Markdown.
+    """Danh mục mã kết quả kiểm tra (Markdown).
 
-    Example: libstats codes -o docs/finding-codes.md
+    Ví dụ: libstats codes -o docs/finding-codes.md
     """
     _emit(findings_mod.catalogue_markdown(), output)
 
@@ -172,22 +226,22 @@ def _render_review(rv, verbose: bool) -> None:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @year_option(required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (for machines).")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON (cho máy đọc).")
 @click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write a feedback workbook per file (a copy with a findings sheet) into this folder.")
+              help="Ghi vào thư mục này một tệp phản hồi cho mỗi tệp (bản sao có thêm trang kết quả kiểm tra).")
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Last year's tidy dataset: compare each province's N-1 figures with what it reported then.")
-@click.option("-v", "--verbose", is_flag=True, help="Also list information findings.")
+              help="Bộ dữ liệu năm trước: đối chiếu số liệu năm N−1 của mỗi tỉnh với số đã báo cáo năm đó.")
+@click.option("-v", "--verbose", is_flag=True, help="Liệt kê cả các thông tin (không chỉ lỗi và cảnh báo).")
 @spec_option
 @quiet_option
 @library_errors
 def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, quiet):
-    """Check returned workbooks (files or folders): a verdict and located findings for each file.
+    """Kiểm tra các tệp báo cáo gửi về (tệp hoặc thư mục): kết luận và các lỗi, cảnh báo kèm vị trí ô.
 
-    Exit code 0 when no file has an error, 1 when some file has (or nothing could be checked), 2 on usage
-    errors.
+    Mã thoát 0 khi không tệp nào có lỗi, 1 khi có tệp có lỗi (hoặc không kiểm tra được tệp nào), 2 khi lệnh
+    gõ sai.
 
-    Example: libstats check inbox/ --year 2024 --feedback feedback/
+    Ví dụ: libstats check inbox/ --year 2024 --feedback feedback/
     """
     import json as json_mod
 
@@ -219,20 +273,20 @@ def dataset_path(summary: Path) -> Path:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @year_option()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The summary workbook to write; the tidy dataset goes beside it (…_du-lieu.csv).")
+              help="Tệp bảng tổng hợp cần ghi; bộ dữ liệu ghi bên cạnh (…_du-lieu.csv).")
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Last year's tidy dataset: compare the provinces' N-1 figures with it.")
+              help="Bộ dữ liệu năm trước: đối chiếu số liệu năm N−1 các tỉnh ghi với bộ dữ liệu này.")
 @click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also write a feedback workbook per file into this folder.")
+              help="Ghi thêm tệp phản hồi cho mỗi tệp vào thư mục này.")
 @spec_option
 @quiet_option
 @library_errors
 def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
-    """Check every return in the inbox and consolidate the accepted ones into the national summary.
+    """Kiểm tra mọi báo cáo trong hộp thư và tổng hợp các báo cáo được chấp nhận thành bảng tổng hợp.
 
-    Nothing is written when no province is accepted or the inbox holds another year's returns (exit 1).
+    Không ghi gì khi không tỉnh nào được chấp nhận hoặc hộp thư chứa báo cáo của năm khác (mã thoát 1).
 
-    Example: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
+    Ví dụ: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
     """
     from .consolidate import consolidate as run
     from .dataset import write_dataset
@@ -269,15 +323,15 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
 @main.command()
 @year_option()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write the filled sample returns into.")
-@click.option("--seed", type=int, default=2024, show_default=True, help="Same seed, same returns.")
-@click.option("--flaws", is_flag=True, help="Plant the documented flaws (docs/samples.md) in a few returns.")
+              help="Thư mục ghi các báo cáo mẫu đã điền.")
+@click.option("--seed", type=int, default=2024, show_default=True, help="Cùng hạt giống thì cùng báo cáo mẫu.")
+@click.option("--flaws", is_flag=True, help="Cài các lỗi mẫu đã mô tả (docs/samples.md) vào một số báo cáo.")
 @quiet_option
 @library_errors
 def samples(year, out_dir, seed, flaws, quiet):
-    """Filled sample returns for every province of a year, as an officer would fill them.
+    """Báo cáo mẫu đã điền cho mọi tỉnh, thành phố của một năm, như cán bộ tỉnh điền.
 
-    Example: libstats samples --year 2024 --out samples/2024 --flaws
+    Ví dụ: libstats samples --year 2024 --out samples/2024 --flaws
     """
     from .samples import write_samples
 
@@ -288,13 +342,13 @@ def samples(year, out_dir, seed, flaws, quiet):
 @main.command()
 @click.argument("out_dir", required=False, type=click.Path(file_okay=False, path_type=Path),
                 default=Path("libstats-demo"))
-@click.option("--year", type=click.IntRange(2000, 2100), default=2024, show_default=True, help="Report year.")
+@click.option("--year", type=click.IntRange(2000, 2100), default=2024, show_default=True, help="Năm báo cáo.")
 @quiet_option
 @library_errors
 def demo(out_dir, year, quiet):
-    """The whole cycle on built-in data: templates, sample returns, checks, feedback, national summary.
+    """Chạy thử cả quy trình trên dữ liệu có sẵn: mẫu biểu, báo cáo mẫu, kiểm tra, phản hồi, tổng hợp.
 
-    Example: libstats demo libstats-demo
+    Ví dụ: libstats demo libstats-demo
     """
     from .demo import run_demo
     from .ledger import FATES
@@ -315,17 +369,17 @@ def demo(out_dir, year, quiet):
 @main.command()
 @click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--to", "to_list", type=click.Choice(["2025"]), default="2025", show_default=True,
-              help="The code list to re-express the dataset on.")
+              help="Danh mục tỉnh để chuyển bộ dữ liệu sang.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The rebased dataset (CSV) to write.")
+              help="Tệp CSV bộ dữ liệu đã chuyển cần ghi.")
 @library_errors
 def rebase(dataset, to_list, output):
-    """Re-express a 63-province dataset on the 34-province basis (2025 reform).
+    """Chuyển bộ dữ liệu 63 tỉnh sang cơ sở 34 tỉnh, thành phố (sắp xếp năm 2025).
 
-    Each new province's figure is the sum of its old provinces' (whole-province mergers); the 2024 district
-    level is carried into the commune level, as the spec says; a sum with a missing part stays missing.
+    Số liệu mỗi tỉnh mới là tổng số liệu các tỉnh cũ hợp thành; cấp huyện năm 2024 được cộng vào cấp xã
+    theo đặc tả; tổng thiếu một phần thì để trống, không cộng dở.
 
-    Example: libstats rebase tong-hop-2024_du-lieu.csv --to 2025 -o du-lieu-2024-theo-34-tinh.csv
+    Ví dụ: libstats rebase tong-hop-2024_du-lieu.csv --to 2025 -o du-lieu-2024-theo-34-tinh.csv
     """
     from .dataset import load_dataset, write_dataset
     from .review import guard_outputs
@@ -345,18 +399,18 @@ def rebase(dataset, to_list, output):
 @main.command()
 @click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The report draft to write (.docx).")
+              help="Tệp dự thảo báo cáo cần ghi (.docx).")
 @click.option("--wording", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The report's wording (TOML); default: workbook_templates/bao-cao-quoc-gia.toml.")
+              help="Tệp lời văn của báo cáo (TOML); mặc định: workbook_templates/bao-cao-quoc-gia.toml.")
 @spec_option
 @library_errors
 def report(dataset, output, wording, spec_path):
-    """Draft the national report (Word .docx) from the tidy dataset that consolidate writes.
+    """Soạn dự thảo báo cáo toàn quốc (Word .docx) từ bộ dữ liệu do lệnh consolidate ghi.
 
-    Section by section in the outline's order: national figures and tables, the provinces that stand out,
-    what the provinces wrote (themes, quoted excerpts with their cells), annexes by province.
+    Từng mục theo đề cương: số liệu và bảng toàn quốc, các tỉnh nổi bật, nội dung các tỉnh viết (chủ đề,
+    đoạn trích kèm ô nguồn), phụ lục theo tỉnh.
 
-    Example: libstats report tong-hop-2024_du-lieu.csv -o bao-cao-2024.docx
+    Ví dụ: libstats report tong-hop-2024_du-lieu.csv -o bao-cao-2024.docx
     """
     from .report import build_report
 
@@ -370,19 +424,20 @@ collection_dir = click.argument("root", metavar="DIR", type=click.Path(file_okay
 
 @main.group()
 def collect():
-    """A collection round: a folder with the inbox, the register and the forms sent out."""
+    """Một đợt thu thập: thư mục gồm hộp thư, sổ đăng ký và các mẫu đã gửi."""
 
 
 @collect.command("init")
 @collection_dir
 @year_option()
-@click.option("--deadline", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day to send (YYYY-MM-DD).")
+@click.option("--deadline", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="Hạn gửi báo cáo (năm-tháng-ngày, ví dụ 2025-03-15).")
 @quiet_option
 @library_errors
 def collect_init(root, year, deadline, quiet):
-    """Create a collection folder: inbox/, forms/ (one form per province) and the register.
+    """Tạo thư mục thu thập: inbox/ (hộp thư), forms/ (mỗi tỉnh một mẫu) và sổ đăng ký.
 
-    Example: libstats collect init thu-thap-2024 --year 2024 --deadline 2025-03-15
+    Ví dụ: libstats collect init thu-thap-2024 --year 2024 --deadline 2025-03-15
     """
     from .collect import init_collection
 
@@ -395,13 +450,13 @@ def collect_init(root, year, deadline, quiet):
 @collect.command("corrected-previous")
 @collection_dir
 @click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="Last year's tidy dataset (CSV from consolidate).")
+              help="Bộ dữ liệu năm trước (tệp CSV do lệnh consolidate ghi).")
 @library_errors
 def collect_corrected_previous(root, previous):
-    """Last year's dataset with the corrections the Ministry accepted (each row says what it replaced and where
-    the correction came from), written to DIR/summary/.
+    """Bộ dữ liệu năm trước với các đính chính Bộ đã chấp nhận (mỗi dòng ghi số đã thay và nguồn đính chính),
+    ghi vào DIR/summary/.
 
-    Example: libstats collect corrected-previous thu-thap-2025 --previous tong-hop-2024_du-lieu.csv
+    Ví dụ: libstats collect corrected-previous thu-thap-2025 --previous tong-hop-2024_du-lieu.csv
     """
     from .collect import accepted_corrections, corrected_previous, open_collection
 
@@ -412,14 +467,14 @@ def collect_corrected_previous(root, previous):
 
 @main.command()
 @collection_dir
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (for machines).")
+@click.option("--json", "as_json", is_flag=True, help="In tình hình dạng JSON (cho máy đọc).")
 @library_errors
 def status(root, as_json):
-    """The collection's status: expected, received, accepted, approved, missing, late, rates, each province.
+    """Tình hình thu thập: số phải báo cáo, đã gửi, được chấp nhận, đã duyệt, chưa có, muộn, tỷ lệ, từng tỉnh.
 
-    Files dropped into DIR/inbox are checked and recorded first.
+    Các tệp đặt vào DIR/inbox được kiểm tra và ghi sổ trước.
 
-    Example: libstats status thu-thap-2024
+    Ví dụ: libstats status thu-thap-2024
     """
     import json as json_mod
 
@@ -444,14 +499,14 @@ def status(root, as_json):
 @main.command()
 @collection_dir
 @click.option("--province", "codes", multiple=True, metavar="CODE",
-              help="Reissue only this province's link (repeatable; 'ministry' for the Ministry's).")
+              help="Chỉ cấp lại đường dẫn của tỉnh này (ghi nhiều lần được; 'ministry' cho đường dẫn của Bộ).")
 @library_errors
 def links(root, codes):
-    """Issue the secret links as CSV (code, name, link path); the links issued before stop working.
+    """Cấp các đường dẫn bí mật dạng CSV (mã, tên, đường dẫn); các đường dẫn cấp trước hết hiệu lực.
 
-    Only the hashes are kept, so keep the CSV: add the server's address before each path.
+    Chỉ lưu mã băm, nên hãy giữ tệp CSV: thêm địa chỉ máy chủ trước mỗi đường dẫn.
 
-    Example: libstats links thu-thap-2024 > duong-dan.csv
+    Ví dụ: libstats links thu-thap-2024 > duong-dan.csv
     """
     import csv
 
@@ -464,14 +519,15 @@ def links(root, codes):
 
 @main.command()
 @collection_dir
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--allow-public", is_flag=True, help="Allow an address other than loopback (behind an HTTPS proxy).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ máy chủ lắng nghe.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Cổng máy chủ.")
+@click.option("--allow-public", is_flag=True,
+              help="Cho phép địa chỉ khác máy này (đặt sau một reverse proxy có HTTPS).")
 @library_errors
 def serve(root, host, port, allow_public):
-    """Serve the collection's pages: each province's upload page and the Ministry's page.
+    """Mở các trang thu thập: trang gửi báo cáo của từng tỉnh và trang của Bộ.
 
-    Example: libstats serve thu-thap-2024 --port 8000
+    Ví dụ: libstats serve thu-thap-2024 --port 8000
     """
     import ipaddress
 

@@ -21,6 +21,7 @@ from .result import CheckResult
 from .form import build_form
 from .provinces import provinces_for_year
 from .review import Review, review_inbox
+from .rollover import carry_map, rebase_frame
 from .rules import pct_change
 from .spec import Headline, Spec
 
@@ -126,9 +127,29 @@ def _totals(n: pd.Series, p: pd.Series, year: int) -> dict:
             "provinces_p": len(has_p), "note": note}
 
 
-def national_table(con: Consolidation) -> pd.DataFrame:
-    """Every indicator by level and library type: N, N-1, change, %, provinces covered each year."""
+def _carried_part(con: Consolidation, last_year: pd.DataFrame | None) -> dict[tuple[str, str], pd.Series]:
+    """(indicator, ended level) → last year's figures of a level that ended (the 2024 district libraries), per
+    reporting province on this year's code list: the part of the N−1 column carried into another level."""
+    carry = carry_map(con.form.spec, con.year)
+    if last_year is None or not carry:
+        return {}
+    rows = last_year[(last_year["year"] == con.year - 1) & last_year["dim"].isin(carry)]
+    if rows.empty:
+        return {}
+    if set(rows["code_list"]) != {con.form.code_list}:
+        rows = rebase_frame(rows, con.form.code_list, carry={})  # the ended level kept as itself
+    rows = _derive(rows[rows["province_code"].isin(con.reporting)], con.form.spec)
+    return {key: g.set_index("province_code")["value"] for key, g in rows.groupby(["indicator", "dim"])}
+
+
+def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every indicator by level and library type: N, N-1, change, %, provinces covered each year. With last
+    year's dataset, a level that ended (2024's district libraries) shows its N−1 figures, carried into the
+    level that continues, as their own line under it ("trong đó: thư viện cấp huyện cũ"): a level-by-level
+    comparison then does not read the carried part as growth."""
     tidy = con.derived
+    carried = _carried_part(con, last_year)
+    ended = [lv for lv in con.form.spec.levels if lv.id in carry_map(con.form.spec, con.year)]
     rows = []
     order = [(r.indicator, r.dim, r.label, r.dim_label, r.unit, r.table) for r in con.form.rows]
     for h in con.form.spec.headlines:
@@ -144,6 +165,16 @@ def national_table(con: Consolidation) -> pd.DataFrame:
         p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
         rows.append({"table": table, "indicator": ind, "label": label, "dim": dim, "dim_label": dim_label,
                      "unit": unit, **_totals(n, p, con.year)})
+        for lv in ended:
+            part = carried.get((ind, lv.id))
+            if lv.carried_into != dim or part is None:
+                continue
+            rows.append({"table": table, "indicator": ind, "label": label, "dim": lv.id,
+                         "dim_label": f"trong đó: thư viện {lv.label.lower()} cũ", "unit": unit,
+                         "n": pd.NA, "p": sum_present(part), "diff": pd.NA, "pct": pd.NA, "provinces_n": pd.NA,
+                         "provinces_p": int(part.notna().sum()),
+                         "note": f"Phần đã cộng vào {dim_label.lower()} năm {con.year - 1} "
+                                 f"({lv.label.lower()} đã bỏ)."})
     return pd.DataFrame(rows)
 
 
@@ -175,7 +206,7 @@ def province_table(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame
     for region, group in df.groupby("region", sort=False):
         out.append(group.assign(kind="province"))
         out.append(pd.DataFrame([_subtotal(group, f"Cộng {region}", region, "region", con.year)]))
-    out.append(pd.DataFrame([_subtotal(df, "TOÀN QUỐC", "", "national", year=con.year)]))
+    out.append(pd.DataFrame([_subtotal(df, con.form.spec.national_label, "", "national", year=con.year)]))
     return pd.concat(out, ignore_index=True)
 
 

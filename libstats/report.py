@@ -268,6 +268,8 @@ class _Writer:
                 body.append([label if i == 0 else "", r.dim_label, _num(x["n"]), _num(x["p"]), _signed(x["diff"]),
                              "" if pd.isna(x["pct"]) else f"{x['pct']:+.1f}".replace(".", ",").replace("-", "−")])
         self.table(headers, body, [50, 25, 27, 27, 22, 14], numeric_from=2)
+        if self.con.form.spec.national_note:
+            self.para(self.con.form.spec.national_note, italic=True, indent=False)
 
     def stand_out(self, h):
         spec, k = self.con.form.spec, int(self.w["figures"]["how_many"])
@@ -366,10 +368,12 @@ class _Writer:
                 rows.append([str(i), p.name, self.t("annex", "not_reported")] + [""] * (len(frames) - 1))
             else:
                 rows.append([str(i), p.name] + [_num(f.loc[p.code, "n"]) for f in frames])
-        total = ["", "Toàn quốc"] + [_num(self._nat(h.id, headline_dim(spec, h))["n"]) for h in spec.headlines]
+        total = ["", spec.national_label] + [_num(self._nat(h.id, headline_dim(spec, h))["n"]) for h in spec.headlines]
         width = (297 - 30 - 15 - 8 - 34) / len(frames)
         self.table(["STT", self.t("annex", "province_header")] + [h.label for h in spec.headlines], rows + [total],
                    [8, 34] + [width] * len(frames), numeric_from=2)
+        if spec.national_note:
+            self.para(spec.national_note, italic=True, indent=False)
         self.para(self.t("annex", "missing_title"), bold=True, center=True)
         missing = self.con.missing
         if missing:

@@ -182,16 +182,20 @@ _XL_OPS = {"<=": "<=", ">=": ">=", "==": "="}
 
 @dataclass(frozen=True)
 class RelationRule:
-    """A relation the spec declares between two indicators of the same row dimension, year N."""
+    """A relation the spec declares between two indicators, year N: in every row dimension both have, or
+    between the two rows the spec names (``left_dim``/``right_dim``: cars' visits ≤ outreach visits of all
+    levels). The check sheet's line is the condition to meet (``check``), with the level when the relation
+    is repeated per level."""
 
     left: Field
     right: Field
     op: str
     severity: str
     message: str
+    check: str = ""
 
     def describe(self) -> str:
-        return self.message
+        return self.check or self.message
 
     def target(self) -> Field:
         return self.left
@@ -311,9 +315,15 @@ def build_rules(form: Form) -> tuple[Rule, ...]:
     rows_by_key = {(r.indicator, r.dim): r for r in form.rows}
     for rel in spec.relations:
         for (ind, dim), left in rows_by_key.items():
-            right = rows_by_key.get((rel.right, dim))
-            if ind == rel.left and right is not None:
-                rules.append(RelationRule(left.n, right.n, rel.op, rel.severity, rel.message))
+            if ind != rel.left or rel.left_dim not in (None, dim):
+                continue
+            right = rows_by_key.get((rel.right, rel.right_dim or dim))
+            if right is None:
+                continue
+            check = rel.check or rel.message.rstrip(".")
+            if rel.left_dim is None:  # repeated per level: each line names its level
+                check = f"{check} ({left.dim_label})"
+            rules.append(RelationRule(left.n, right.n, rel.op, rel.severity, rel.message, check))
     for table in form.tables:
         rules.extend(SwingRule(r, spec.swing_threshold_pct) for r in table.rows)
         if table.warn_if_unchanged:

@@ -16,16 +16,18 @@ import xlsxwriter
 from .atomic import atomic_path
 from .check import OUTPUT_PROPERTY
 from .consolidate import Consolidation, headline_dim, national_table, province_table, sum_present
-from .dataset import COVER, FIGURE, NARRATIVE
+from .dataset import COVER, FIGURE, NARRATIVE, figures, load_dataset
 from .findings import Severity
 from .ledger import FATES
 from .rules import pct_change
 from .layout import wrapped_lines
+from .population import per_inhabitant_frame
 from .template import FONT
 
 __all__ = ["write_summary", "SHEETS"]
 
 SHEETS = {"overview": "Tổng quan", "national": "Toàn quốc", "types": "Loại hình khác", "charts": "Biểu đồ",
+          "per_inhabitant": "Bình quân theo dân số",
           "contacts": "Liên hệ", "explanations": "Giải thích số liệu",
           "findings": "Kết quả kiểm tra", "ledger": "Sổ theo dõi tệp", "previous": "Đối chiếu năm trước",
           "data": "Dữ liệu"}
@@ -107,7 +109,7 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
         o.cell(ws, i, 1, v, text_wrap=True, align="left")
     ws.set_row(8, 15 * max(1, len(facts[6][1]) // 70 + 1))
     row = len(facts) + 3
-    ws.write_string(row, 0, "Các chỉ tiêu chính (toàn quốc, tổng các cấp)", o.f(bold=True))
+    ws.write_string(row, 0, f"Các chỉ tiêu chính ({con.form.spec.national_label}, tổng các cấp)", o.f(bold=True))
     rows = []
     for h in con.form.spec.headlines:
         r = _national_row(con, nat, h)
@@ -116,17 +118,19 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
     row = o.table(ws, row + 1, ["Chỉ tiêu", f"Năm {con.year}", f"Năm {con.year - 1}", "Tăng/giảm", "Tỷ lệ (%)",
                                 "Số tỉnh có số liệu"], rows, [TXT, NUM, NUM, SIGNED, PCT, TXT],
                   [44, 16, 16, 14, 11, 24])
-    notes = ["Số liệu tính từ các báo cáo được chấp nhận; mỗi con số truy được về tệp, trang và ô nguồn (trang "
+    notes = [n for n in [con.form.spec.national_note] if n] + [
+             "Số liệu tính từ các báo cáo được chấp nhận; mỗi con số truy được về tệp, trang và ô nguồn (trang "
              "“Dữ liệu” và tệp CSV kèm theo).",
              "Tỷ lệ (%) = (năm N − năm N−1) / năm N−1 × 100; để trống khi năm N−1 bằng 0 hoặc không có.",
-             "Tỉnh chưa báo cáo được ghi “chưa báo cáo”, không tính là 0; mỗi tổng ghi rõ số tỉnh tính vào.",
+             "Tỉnh chưa báo cáo được ghi “chưa báo cáo”, không tính là 0; mỗi tổng ghi rõ số tỉnh có số liệu.",
              "Ô tỉnh ghi x (không thống kê) là không có số liệu, không tính là 0: tổng chỉ cộng các tỉnh có số "
              "liệu, và “số tỉnh có số liệu” không tính tỉnh ghi x."]
     carried = [lv for lv in con.form.spec.levels if not lv.exists_in(con.year) and lv.exists_in(con.year - 1)]
     for lv in carried:
         notes.append(f"Năm {con.year} không còn {lv.label.lower()}: số liệu {lv.label.lower()} năm {con.year - 1} "
                      f"được cộng vào {con.form.spec.dim_label(lv.carried_into).lower()} khi so sánh; tổng các cấp "
-                     "không thay đổi.")
+                     f"không thay đổi. Khi tổng hợp có bộ dữ liệu năm trước, trang “{SHEETS['national']}” ghi "
+                     f"riêng phần này (dòng “trong đó: thư viện {lv.label.lower()} cũ”).")
     if con.form.code_list == "2025" and con.year == 2025:
         notes.append("So sánh với năm 2024 trên cơ sở 34 tỉnh, thành phố mới: số liệu năm 2024 của các tỉnh hợp "
                      "nhất được cộng lại.")
@@ -139,13 +143,23 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
         ws.set_row(i, 30)
 
 
+def _national_note(o: _Out, ws, row: int, con: Consolidation, cols: int) -> int:
+    """What the national totals leave out (the spec's note), under a table that shows one; the next row."""
+    note = con.form.spec.national_note
+    if note:
+        ws.merge_range(row, 0, row, cols - 1, note, o.f(italic=True, text_wrap=True, align="left"))
+        ws.set_row(row, 15 * 3 + 3)
+    return row + 1
+
+
 def _national_row(con: Consolidation, nat: pd.DataFrame, h) -> pd.Series:
     dim = headline_dim(con.form.spec, h)
     return nat[(nat["indicator"] == h.id) & (nat["dim"] == dim)].iloc[0]
 
 
 def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
-    ws = o.sheet(SHEETS["national"], f"SỐ LIỆU TOÀN QUỐC THEO CẤP VÀ LOẠI HÌNH THƯ VIỆN NĂM {con.year}")
+    ws = o.sheet(SHEETS["national"], f"SỐ LIỆU {con.form.spec.national_label.upper()} THEO CẤP VÀ LOẠI HÌNH THƯ VIỆN "
+                 f"NĂM {con.year}")
     rows = [[r.label, r.dim_label, r.unit, r.n, r.p, r.diff, r.pct, r.provinces_n, r.provinces_p, r.note]
             for r in nat.itertuples()]
     bold = {i for i, r in enumerate(nat.itertuples()) if r.dim == con.form.spec.total.id}
@@ -155,6 +169,7 @@ def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
                            "Ghi chú"],
                    rows, [TXT, TXT, {}, NUM, NUM, SIGNED, PCT, {}, {}, TXT], [46, 30, 11, 15, 15, 13, 10, 12, 12, 40],
                    bold)
+    _national_note(o, ws, last + 1, con, 10)
     ws.freeze_panes(3, 1)
     ws.autofilter(2, 0, last - 1, 9)
 
@@ -173,8 +188,46 @@ def _provinces(o: _Out, con: Consolidation):
         last = o.table(ws, 2, ["Mã", "Tỉnh, thành phố / vùng", "Ghi chú", f"Năm {con.year}", f"Năm {con.year - 1}",
                                "Tăng/giảm", "Tỷ lệ (%)", "Xếp hạng"], rows,
                        [{}, TXT, TXT, NUM, NUM, SIGNED, PCT, {}], [6, 40, 16, 15, 15, 13, 10, 9], bold)
+        _national_note(o, ws, last + 1, con, 8)
         ws.freeze_panes(3, 2)
         ws.autofilter(2, 0, last - 1, 7)
+
+
+def per_inhabitant_table(con: Consolidation, ratio) -> pd.DataFrame:
+    """One ratio per inhabitant, a row per expected province: figure, population, the ratio for N and N−1, the
+    rank in year N (1 = highest); blank where the province has not reported or its population is unknown."""
+    df = per_inhabitant_frame(figures(con.tidy), ratio, list(con.expected), con.year)
+    reported = df["province_code"].isin(con.reporting)
+    for col in ("figure_n", "ratio_n", "figure_p", "ratio_p"):
+        df[col] = df[col].astype("Float64").where(reported, pd.NA)
+    df["status"] = ["chưa báo cáo" if not rep else "chưa có số dân" if pd.isna(people) else ""
+                    for rep, people in zip(reported, df["population_n"], strict=True)]
+    df["rank"] = df["ratio_n"].rank(ascending=False, method="min").astype("Int64")
+    return df
+
+
+def _per_inhabitant(o: _Out, con: Consolidation):
+    """A table per ratio of the spec's ``per_inhabitant``: each province's figure ÷ its population, ranked;
+    blank (never invented) where the population is unknown."""
+    spec = con.form.spec
+    if not spec.per_inhabitant:
+        return
+    ws = o.sheet(SHEETS["per_inhabitant"], f"CÁC CHỈ TIÊU BÌNH QUÂN THEO DÂN SỐ CỦA TỈNH, THÀNH PHỐ NĂM {con.year}",
+                 landscape=False)
+    ws.write_string(1, 0, "Dân số trung bình của tỉnh theo số liệu thống kê chính thức; tỉnh chưa có số dân để "
+                          "trống, không ước tính.", o.f(italic=True))
+    row = 3
+    for ratio in spec.per_inhabitant:
+        df = per_inhabitant_table(con, ratio)
+        what = spec.dim_label(ratio.dim).lower()
+        ws.write_string(row, 0, f"{ratio.label} ({what})", o.f(bold=True))
+        rows = [[r.province_code, r.province_name, r.status, r.figure_n, r.population_n, r.ratio_n, r.ratio_p,
+                 r.rank] for r in df.itertuples()]
+        dec = {"num_format": "#,##0.00"}
+        row = o.table(ws, row + 1, ["Mã", "Tỉnh, thành phố", "Ghi chú", f"Số liệu năm {con.year}",
+                                    f"Dân số năm {con.year}", f"Bình quân năm {con.year}",
+                                    f"Bình quân năm {con.year - 1}", "Xếp hạng"], rows,
+                      [{}, TXT, TXT, NUM, NUM, dec, dec, {}], [6, 30, 16, 15, 14, 13, 13, 9]) + 1
 
 
 def _types(o: _Out, con: Consolidation):
@@ -191,7 +244,7 @@ def _types(o: _Out, con: Consolidation):
             rows.append([p.code, p.name] + [value.get((p.code, f.id), pd.NA) for r in rows_spec for f in (r.n, r.p)])
         else:
             rows.append([p.code, p.name, "chưa báo cáo"] + [pd.NA] * (2 * len(rows_spec) - 1))
-    totals = ["", "TOÀN QUỐC"] + [sum_present([r[i] for r in rows if not isinstance(r[i], str)])
+    totals = ["", con.form.spec.national_label] + [sum_present([r[i] for r in rows if not isinstance(r[i], str)])
                                   for i in range(2, len(headers))]
     last = o.table(ws, 2, headers, rows + [totals], [{}, TXT] + [NUM] * (2 * len(rows_spec)),
                    [5, 18] + [11] * (2 * len(rows_spec)), {len(rows)})
@@ -265,6 +318,9 @@ def _charts(o: _Out, con: Consolidation, nat: pd.DataFrame):
     for h in spec.headlines:
         dim = headline_dim(spec, h)
         dims = [lv.id for lv in con.form.levels] if dim == spec.total.id else [dim]
+        for lv in spec.levels:  # a level that ended: its carried part beside the level it went into
+            if lv.carried_into in dims and ((nat["indicator"] == h.id) & (nat["dim"] == lv.id)).any():
+                dims.insert(dims.index(lv.carried_into) + 1, lv.id)
         if row > 2:
             breaks.append(row)
         ws.write_string(row, 0, h.label, o.f(bold=True, font_size=12))
@@ -433,7 +489,7 @@ def _contacts(o: _Out, con: Consolidation):
 
 def write_summary(con: Consolidation, path: Path, previous: Path | None = None) -> Path:
     """Write the summary workbook atomically."""
-    nat = national_table(con)
+    nat = national_table(con, load_dataset(previous, con.form.spec, con.year - 1) if previous is not None else None)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                             "strings_to_numbers": False, "nan_inf_to_errors": True})
@@ -443,6 +499,7 @@ def write_summary(con: Consolidation, path: Path, previous: Path | None = None) 
         _overview(o, con, nat, previous)
         _national(o, con, nat)
         _provinces(o, con)
+        _per_inhabitant(o, con)
         _types(o, con)
         _charts(o, con, nat)
         _contacts(o, con)

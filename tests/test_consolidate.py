@@ -96,6 +96,14 @@ def test_every_national_figure_change_and_percent_equals_the_independent_sum(run
         assert cov_n == len(USED) and cov_p == len(USED) and note is None
         checked += 1
     assert checked == len(FORM.rows)
+    # the national totals say what they leave out (the National Library): the spec's label and note
+    texts = [c for r in ws.iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert FORM.spec.national_note and FORM.spec.national_note in texts
+    assert FORM.spec.national_label.upper() in ws["A1"].value
+    overview = openpyxl.load_workbook(out)[summary_mod.SHEETS["overview"]]
+    texts = [c for r in overview.iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert any(FORM.spec.national_label in t for t in texts) and not any("TOÀN QUỐC" in t for t in texts)
+    assert not any("tính vào" in t for t in texts) and any(FORM.spec.national_note in t for t in texts)
 
 
 def test_province_rows_missing_marked_regions_and_national_total(run):
@@ -106,7 +114,7 @@ def test_province_rows_missing_marked_regions_and_national_total(run):
     assert by_code["02"][2] == "chưa báo cáo" and by_code["02"][3] is None  # never zero
     assert by_code["04"][2] == "chưa báo cáo"
     assert by_code["01"][3] == values["01"]["the_cap_moi_tong_n"]  # the later of Hà Nội's two files
-    national = next(r for r in rows if r[1] == "TOÀN QUỐC")
+    national = next(r for r in rows if r[1] == FORM.spec.national_label)
     assert national[3] == sum(values[c]["the_cap_moi_tong_n"] for c in USED)
     assert national[2] == f"{len(USED)}/63 tỉnh"
     regions = [r for r in rows if r[1] and str(r[1]).startswith("Cộng ")]
@@ -234,7 +242,7 @@ def test_not_applicable_figures_stay_blank_never_zero(tmp_path):
     ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["types"]]
     header = [c.value for c in ws[3]]
     hanoi = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[0] == "01")
-    total = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == "TOÀN QUỐC")
+    total = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == FORM.spec.national_label)
 
     def col(r, year):
         return header.index(f"{r.dim_label}: {r.label} — năm {year}")

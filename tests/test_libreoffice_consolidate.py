@@ -38,7 +38,7 @@ def test_mixed_inbox_consolidates_exactly_and_the_summary_renders(lo, tmp_path):
     result = CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2024", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
     ws = openpyxl.load_workbook(out)["Tỉnh - Lượt phục vụ"]
-    national = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == "TOÀN QUỐC")
+    national = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == FORM.spec.national_label)
     expected = sum(v["luot_tai_tv_tong_n"] + v["luot_ngoai_tv_tong_n"] for v in values.values())
     assert national[3] == expected and national[2] == "4/63 tỉnh"
     pdf = convert(out, "pdf", tmp_path)

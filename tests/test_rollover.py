@@ -145,6 +145,20 @@ def test_2025_consolidation_compares_with_2024_on_34_provinces(dataset_2024, tmp
     old = load_dataset(dataset_2024)
     assert row[4] == old[(old["year"] == 2024) & (old["indicator"] == "von_tl") & (old["dim"] == "tong")]["value"].sum()
     assert row[8] == 34
+    # the 2024 district figures carried into the commune level: their own line under each "Cấp xã" row
+    rows = list(nat.iter_rows(min_row=4, values_only=True))
+    carried = [(rows[i - 1], r) for i, r in enumerate(rows) if r[1] == "trong đó: thư viện cấp huyện cũ"]
+    by_label = {(r.label, r.indicator) for r in F2024.rows if r.dim == "huyen"}
+    assert len(carried) >= len(by_label) and all(above[1] == "Cấp xã" and above[0] == r[0] for above, r in carried)
+    y2024 = old[old["year"] == 2024]
+    for label, ind in by_label:
+        above, line = next((a, r) for a, r in carried if r[0] == label)
+        huyen = y2024[(y2024["indicator"] == ind) & (y2024["dim"] == "huyen")]["value"].sum()
+        xa = y2024[(y2024["indicator"] == ind) & (y2024["dim"] == "xa")]["value"].sum()
+        assert line[3] is None and line[4] == huyen and line[8] == 34 and above[4] == huyen + xa
+    charts = [r for r in summary["Biểu đồ"].iter_rows(values_only=True) if r[0] == "trong đó: thư viện cấp huyện cũ"]
+    by_level = [h for h in F2025.spec.headlines if not h.dim]  # the headlines charted level by level
+    assert len(charts) == len(by_level) and all(r[1] is None and r[2] > 0 for r in charts)
     checked = CliRunner().invoke(main, ["check", str(inbox / template_filename(F2025, province(2025, "37"))),
                                         "--previous", str(dataset_2024), "--json"])
     b01 = [f for f in json.loads(checked.output)[0]["findings"] if f["code"] == "B01"]

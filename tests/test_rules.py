@@ -36,3 +36,30 @@ def test_status_and_findings_agree_for_every_rule(year):
                 seen.add(type(rule).__name__)
                 assert status.startswith("Lỗi" if found[0].severity == "error" else "Cảnh báo"), rule.describe()
     assert seen == {type(r).__name__ for r in rules}  # every kind of rule was made to speak
+
+
+@pytest.mark.parametrize("year", [2024, 2025])
+def test_relation_between_named_rows_is_a_rule_on_the_check_sheet_and_in_python(year):
+    """Cars' visits (Bảng 3, o_to) ≤ outreach visits of all levels (Bảng 2, tong): one rule between the two
+    rows the spec names, its line the spec's condition; status and findings agree."""
+    form = build_form(year)
+    rel = next(r for r in form.spec.relations if r.left_dim)
+    rows = {(r.indicator, r.dim): r for r in form.rows}
+    left, right = rows[(rel.left, rel.left_dim)], rows[(rel.right, rel.right_dim)]
+    rules = [r for r in build_rules(form) if getattr(r, "left", None) == left.n]
+    assert len(rules) == 1 and rules[0].right == right.n and rules[0].describe() == rel.check
+    assert left.n.id in rules[0].formula() and right.n.id in rules[0].formula()
+    rule = rules[0]
+    values = {left.n.id: 500, right.n.id: 400}
+    found = list(rule.findings(Context(form, values)))
+    assert rule.status(values).startswith("Cảnh báo") and [f.code for f in found] == ["R03"]
+    assert found[0].cell == left.n.cell and "400" in found[0].message
+    values = {left.n.id: 300, right.n.id: 400}
+    assert rule.status(values) == OK and not list(rule.findings(Context(form, values)))
+
+
+def test_a_relation_repeated_per_level_names_the_level_on_each_line():
+    form = build_form(2025)
+    lines = [r.describe() for r in build_rules(form) if type(r).__name__ == "RelationRule"]
+    assert len(lines) == len(set(lines))  # no two lines alike: each says its level
+    assert any(line.endswith("(Cấp xã)") for line in lines)

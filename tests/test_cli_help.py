@@ -1,0 +1,49 @@
+"""The command line speaks Vietnamese: every help text we write, and click's own words around them."""
+
+from __future__ import annotations
+
+import re
+
+import click
+from click.testing import CliRunner
+
+from libstats.cli import main
+
+VIETNAMESE = re.compile(r"[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]", re.I)
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield (*prefix, name), cmd
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, (*prefix, name))
+
+
+def test_every_command_and_option_help_is_vietnamese():
+    seen = 0
+    for path, cmd in [((), main), *_commands(main)]:
+        assert cmd.help and VIETNAMESE.search(cmd.help), path
+        for param in cmd.params:
+            if isinstance(param, click.Option):
+                assert param.help and VIETNAMESE.search(param.help), (path, param.name)
+                seen += 1
+        out = CliRunner().invoke(main, [*path, "--help"])
+        assert out.exit_code == 0 and out.output.startswith("Cách dùng:"), path
+        assert "Tùy chọn:" in out.output and "Show this message" not in out.output and "Usage" not in out.output
+    assert seen > 30
+
+
+def test_usage_errors_are_vietnamese(tmp_path):
+    missing = CliRunner().invoke(main, ["consolidate", str(tmp_path), "--year", "2024"])
+    assert missing.exit_code == 2
+    assert "Lỗi: Thiếu tùy chọn '-o' / '--output'." in missing.output and "Error" not in missing.output
+    assert "consolidate --help' để xem trợ giúp." in missing.output
+    out_of_range = CliRunner().invoke(main, ["template", "--year", "1990"])
+    assert out_of_range.exit_code == 2 and "1990 không nằm trong khoảng" in out_of_range.output
+    nowhere = CliRunner().invoke(main, ["check", str(tmp_path / "khong-co.xlsx")])
+    assert nowhere.exit_code == 2 and "Không tìm thấy" in nowhere.output
+    unknown = CliRunner().invoke(main, ["chek"])
+    assert unknown.exit_code == 2 and "Không có lệnh 'chek'." in unknown.output
+    assert "Có phải ý bạn là 'check'?" in unknown.output
+    empty = CliRunner().invoke(main, ["check", str(tmp_path)])  # a usage error libstats raises itself
+    assert empty.exit_code == 2 and "Lỗi: không có tệp nào để kiểm tra" in empty.output
