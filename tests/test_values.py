@@ -95,6 +95,13 @@ def test_the_number_rule_is_the_indicator_type_in_the_spec(tmp_path):
     assert "INT(" not in decimal and "INT(" in count and decimal.endswith('="x")')
     with pytest.raises(SpecError, match=r"indicators\[\d+\]\.type"):
         _spec_with(tmp_path, lambda t: t.replace(budget, budget + 'type = "money"\n', 1))
+    # a return of that form: "1.234" in the decimal field is ambiguous there (V02), in a count field it is 1234
+    values = {**c.good_values(), "the_cap_moi_tinh_n": "1.234", "so_thu_vien_tinh_n": "1.234"}
+    path = write_template(form, tmp_path / "r.xlsx", TemplateOptions(province=c.HANOI, values=values))
+    res = check_file(path, spec, 2024)
+    found = {f.field: f.code for f in res.findings if f.code in ("V01", "V02")}
+    assert found == {"the_cap_moi_tinh_n": "V02", "so_thu_vien_tinh_n": "V01"}
+    assert res.values["so_thu_vien_tinh_n"] == 1234 and res.values["the_cap_moi_tinh_n"] is None
 
 
 # -- the rules' two faces --------------------------------------------------------------------------------------
