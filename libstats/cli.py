@@ -190,9 +190,15 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     from .feedback import write_feedbacks
     from .review import guard_outputs, review_inbox
 
+    from .collect import is_collection, review_collection
+
     guard_outputs(inputs, [feedback_dir])
-    rv = review_inbox(list(inputs), year, _spec(spec_path), previous,
-                      progress=_progress("Đang kiểm tra", quiet or as_json))
+    bar = _progress("Đang kiểm tra", quiet or as_json)
+    if is_collection(inputs):
+        col = _collection_of(inputs[0], year)
+        rv = review_collection(col, _spec(spec_path), previous, progress=bar)
+    else:
+        rv = review_inbox(list(inputs), year, _spec(spec_path), previous, progress=bar)
     if not rv.ledger:
         raise click.UsageError("không có tệp nào để kiểm tra")
     made = write_feedbacks(rv.ledger, feedback_dir) if feedback_dir else [None] * len(rv.ledger)
@@ -201,9 +207,30 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
                                    for e, m in zip(rv.ledger, made, strict=True)], ensure_ascii=False, indent=1))
     else:
         _render_review(rv, verbose)
+        _render_reviewed(rv)
         if feedback_dir:
             click.echo(f"\nTệp phản hồi ({sum(m is not None for m in made)} tệp): {shown(str(feedback_dir))}")
     sys.exit(1 if rv.has_errors else 0)
+
+
+def _collection_of(root: Path, year: int | None):
+    """The collection in ``root``, refused (in Vietnamese) when ``--year`` asks for another year."""
+    from .collect import open_collection
+
+    col = open_collection(root)
+    if year is not None and year != col.year:
+        raise click.UsageError(f"thư mục {root} là đợt thu thập năm {col.year}, không phải năm {year} (--year)")
+    return col
+
+
+def _render_reviewed(rv) -> None:
+    """The warnings the Ministry reviewed in a collection: listed with their notes, not counted again."""
+    listed = [(e, f, note) for e in rv.ledger for f, note in e.reviewed]
+    if listed:
+        click.echo("\nCảnh báo đã được Bộ xem xét (không tính lại):")
+    for e, f, note in listed:
+        where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
+        click.echo(f"  {shown(e.result.display)}: [{f.code}] {shown(where)} — ghi chú: {shown(note)}")
 
 
 def dataset_path(summary: Path) -> Path:
@@ -237,9 +264,15 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     from .review import guard_outputs
     from .summary import write_summary
 
+    from .collect import consolidate_collection, is_collection
+
     data = dataset_path(output)
     guard_outputs(inputs, [output, data, feedback_dir])
-    con = run(list(inputs), year, previous, _spec(spec_path), progress=_progress("Đang kiểm tra", quiet))
+    bar = _progress("Đang kiểm tra", quiet)
+    if is_collection(inputs):
+        con = consolidate_collection(_collection_of(inputs[0], year), _spec(spec_path), previous, progress=bar)
+    else:
+        con = run(list(inputs), year, previous, _spec(spec_path), progress=bar)
     if not con.ledger:
         raise click.UsageError("không có tệp nào trong hộp thư")
     counts = con.review.counts()

@@ -34,7 +34,8 @@ from .template import template_filename, write_templates
 __all__ = ["Collection", "ProvinceStatus", "Status", "init_collection", "open_collection", "pick_up",
            "receive_upload", "feedback_workbook", "collection_status", "issue_links", "review_warning", "approve",
            "reopen", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
-           "apply_corrections", "corrected_previous", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
+           "apply_corrections", "corrected_previous", "is_collection", "review_collection",
+           "consolidate_collection", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
 
 MINISTRY = "ministry"
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps one offset all year
@@ -446,18 +447,81 @@ def reviewed_warnings(root: Path) -> list[dict]:
     return Register(path).reviews() if path.is_file() else []
 
 
+def is_collection(inputs) -> bool:
+    """True when the inputs are one collection folder (a folder with a register)."""
+    return len(inputs) == 1 and (Path(inputs[0]) / REGISTER_NAME).is_file()
+
+
+def _by_register(col: Collection, st: Status, ledger: list) -> list:
+    """The ledger with the register's choice of each province's file (the approved one, else the latest) and the
+    register's own findings (C01, C02; an upload's name is libstats', so no I05)."""
+    from .ledger import Entry, _first_error
+
+    records, approvals = {r.stored: r for r in col.register.files()}, col.register.approvals()
+    counted = {s.province.key: (s.used or s.last) for s in st.provinces if s.last is not None}
+    out = []
+    for e in ledger:
+        rec = records.get(e.result.display)
+        if rec is None or e.status == "set_aside":
+            out.append(e)
+            continue
+        own = list(e.result.findings)
+        extra = [f for f in rec.findings if f not in own]
+        hidden = [f for f in own if f not in rec.findings]
+        chosen = counted.get(rec.province) if rec.province else None
+        if chosen is None:
+            out.append(Entry(e.result, e.status, e.reason, added=[*e.added, *extra], hidden=hidden))
+        elif chosen.id == rec.id:
+            out.append(Entry(e.result, "chosen", _first_error(e.result), added=extra, hidden=hidden))
+        else:
+            approved = " (đã duyệt)" if rec.province in approvals else ""
+            reason = f"{chosen.stored}{approved}"
+            out.append(Entry(e.result, "superseded", reason,
+                             added=[make("L01", file=e.result.display, detail=reason), *extra], hidden=hidden))
+    return out
+
+
+def review_collection(col: Collection, spec=None, previous: Path | None = None, limits=None,
+                      progress=lambda it: it):
+    """The review of a collection folder's inbox (``review.review_inbox``) with the register deciding: the file
+    that counts for each province is the register's (approved, locked; else the latest), warnings the Ministry
+    reviewed do not come back (kept in ``Entry.reviewed`` with their note), the register's own findings are kept,
+    and the accepted corrections of last year's figures come with it (``Review.corrections``)."""
+    from .review import review_inbox
+
+    st = collection_status(col)  # files dropped by hand are checked and recorded first
+    rv = review_inbox([col.inbox], col.year, spec, previous, limits, progress,
+                      choose=lambda ledger: _by_register(col, st, ledger))
+    reviews = col.register.reviews()
+    notes = {(r["province"], r["code"], r["sheet"], r["cell"], r["field"]): r["note"] for r in reviews}
+    for e in rv.ledger:
+        key = e.result.province.key if e.result.province else None
+        if key is not None:
+            e.reviewed = [(f, notes[_review_key(key, f)]) for f in e.findings
+                          if f.severity == Severity.WARNING and _review_key(key, f) in notes]
+    rv.collection, rv.reviewed, rv.corrections = st, reviews, accepted_corrections(col)
+    return rv
+
+
+def consolidate_collection(col: Collection, spec=None, previous: Path | None = None, limits=None,
+                           progress=lambda it: it):
+    """The consolidation of the files that count in a collection, with the accepted corrections applied as the
+    N-1 figures (each corrected row names the correction's file, sheet and cell)."""
+    from .consolidate import consolidate_review
+
+    rv = review_collection(col, spec, previous, limits, progress)
+    con = consolidate_review(rv)
+    return dataclasses.replace(con, tidy=apply_corrections(con.tidy, rv.corrections))
+
+
 def run_consolidation(col: Collection) -> tuple[Path, Path]:
     """Consolidate the files that count (approved or accepted) into summary/; returns (workbook, dataset)."""
-    from .consolidate import consolidate
     from .dataset import write_dataset
     from .summary import write_summary
 
-    st = collection_status(col)
-    paths = [col.inbox / s.used.stored for s in st.provinces if s.used is not None]
-    if not paths:
+    con = consolidate_collection(col)
+    if not con.reporting:
         raise ValueError("chưa có báo cáo nào được chấp nhận")
-    con = consolidate(paths, col.year)
-    con = dataclasses.replace(con, tidy=apply_corrections(con.tidy, accepted_corrections(col)))
     out = col.summary / f"tong-hop-{col.year}.xlsx"
     write_summary(con, out)
     data = write_dataset(con.tidy, out.with_name(out.stem + "_du-lieu.csv"))
