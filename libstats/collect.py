@@ -33,7 +33,7 @@ from .template import template_filename, write_templates
 
 __all__ = ["Collection", "ProvinceStatus", "Status", "init_collection", "open_collection", "pick_up",
            "receive_upload", "feedback_workbook", "collection_status", "issue_links", "review_warning", "approve",
-           "reopen", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
+           "reopen", "recheck", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
            "apply_corrections", "corrected_previous", "is_collection", "review_collection",
            "consolidate_collection", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
 
@@ -107,12 +107,20 @@ def open_collection(root: Path) -> Collection:
 
 
 # checking ----------------------------------------------------------------------------------------------------
-def _check_upload(col: Collection, paths: list[tuple[Path, str]]) -> list[CheckResult]:
-    """THE adapter to the library's check (one place to switch to ``review.review_inbox``): isolated workers."""
+def _check_upload(col: Collection, paths: list[tuple[Path, str]], pool=None) -> list[CheckResult]:
+    """THE adapter to the library's check: isolated workers (``pool``, a long-lived ``batch.WorkerPool``, or a
+    batch of fresh ones). A check that fails for any reason gives its file F09, so that no file stays "being
+    checked"."""
     from .batch import check_many
 
-    with _CHECKS:
-        return check_many(paths, None, col.year)
+    try:
+        if pool is not None:
+            return [pool.check(p, display, col.year) for p, display in paths]
+        with _CHECKS:
+            return check_many(paths, None, col.year)
+    except Exception as exc:  # noqa: BLE001 - recorded as F09 on each file; the file can be checked again
+        why = f"lỗi khi kiểm tra: {type(exc).__name__}"
+        return [CheckResult(str(p), display, findings=[make("F09", file=display, detail=why)]) for p, display in paths]
 
 
 def feedback_workbook(col: Collection, rec: FileRecord, seconds: float = 60) -> Path | None:
@@ -178,15 +186,33 @@ def _visible(name: str) -> bool:
     return not name.startswith((".", "~$"))
 
 
+STALE_AFTER = dt.timedelta(minutes=10)  # a check never takes this long (the workers' limit is 2 minutes)
+
+
 def pick_up(col: Collection) -> list[FileRecord]:
-    """Check and record every file in the inbox that the register does not know yet (dropped by hand)."""
+    """Check and record every file in the inbox that the register does not know yet (dropped by hand), and every
+    file whose check never ended (the process checking it stopped): none stays "being checked"."""
     known = col.register.known()
     new = sorted(p for p in col.inbox.iterdir() if p.is_file() and _visible(p.name) and p.name not in known)
-    claimed = [(p, fid) for p in new if (fid := col.register.claim(p.name, p.name, "inbox", None)) is not None]
+    claimed = [(p, fid, None) for p in new if (fid := col.register.claim(p.name, p.name, "inbox", None)) is not None]
+    for row in col.register.stale(now_utc() - STALE_AFTER):
+        link = col.province(row["province"]) if row["channel"] == "upload" and row["province"] else None
+        claimed.append((col.inbox / row["stored"], row["id"], link))
     if not claimed:
         return []
-    results = _check_upload(col, [(p, p.name) for p, _ in claimed])
-    return [_finish(col, fid, res, None) for (_, fid), res in zip(claimed, results, strict=True)]
+    results = _check_upload(col, [(p, p.name) for p, _, _ in claimed])
+    return [_finish(col, fid, res, link) for (_, fid, link), res in zip(claimed, results, strict=True)]
+
+
+def recheck(col: Collection, file_id: int, pool=None) -> FileRecord:
+    """Check a recorded file again whose check failed (F09: a worker crashed, ran out of time or memory); the
+    file keeps its round. ValueError for any other file."""
+    rec = col.register.file(file_id)
+    if rec is None or not any(f.code == "F09" for f in rec.findings):
+        raise ValueError("chỉ kiểm tra lại được tệp chưa kiểm tra xong (F09)")
+    link = col.province(rec.province) if rec.channel == "upload" and rec.province else None
+    [res] = _check_upload(col, [(col.inbox / rec.stored, rec.stored)], pool)
+    return _finish(col, file_id, res, link)
 
 
 _SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xml"}
@@ -199,7 +225,7 @@ def _stored_name(p: Province, sent_name: str) -> str:
     return f"{p.code}_{slug(p.name)}_{stamp}_{secrets.token_hex(4)}{suffix}"
 
 
-def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: str) -> FileRecord:
+def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: str, pool=None) -> FileRecord:
     """Store an uploaded file in the inbox under a name libstats chooses (never overwriting), check it in the
     isolated workers, record it for ``link``'s province. ``sent_name`` is only shown, never used as a path."""
     sent_name = sent_name.replace("\x00", "")[-200:] or "(không tên)"
@@ -219,7 +245,7 @@ def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: s
         os.link(tmp, target)  # whole or absent, and fails rather than replace an existing file
     finally:
         os.unlink(tmp)
-    res = _check_upload(col, [(target, stored)])[0]
+    res = _check_upload(col, [(target, stored)], pool)[0]
     return _finish(col, file_id, res, link)
 
 

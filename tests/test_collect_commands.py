@@ -109,3 +109,33 @@ def test_a_plain_consolidation_has_no_collection_rows(tmp_path):
     ws = openpyxl.load_workbook(out_path, read_only=True)[SHEETS["overview"]]
     cells = [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]
     assert "Tỷ lệ báo cáo" not in cells and not any(v.startswith("Cảnh báo đã được Bộ") for v in cells)
+
+
+def test_a_failed_check_is_recorded_as_F09_and_can_be_checked_again(col, tmp_path, monkeypatch):
+    import libstats.batch
+    from libstats.collect import STALE_AFTER, recheck
+    from libstats.register import now_utc
+
+    def broken(*args, **kwargs):
+        raise OSError("fork failed")
+
+    good = c.filled(tmp_path / "a.xlsx")
+    with monkeypatch.context() as m:
+        m.setattr(libstats.batch, "check_many", broken)
+        rec = _upload(col, HANOI, good)
+    assert (rec.verdict, [f.code for f in rec.findings], rec.round) == ("rejected", ["F09"], 1)
+    assert "lỗi khi kiểm tra: OSError" in rec.findings[0].message
+    assert next(s for s in collection_status(col).provinces if s.province == HANOI).status == "rejected"
+    again = recheck(col, rec.id)
+    assert (again.id, again.verdict, again.round, again.province) == (rec.id, "accepted", 1, HANOI.key)
+    with pytest.raises(ValueError, match="F09"):
+        recheck(col, rec.id)
+    # a check whose process stopped (the row was claimed, never recorded) is checked again by the next command
+    stuck = col.register.claim("stuck.xlsx", "stuck.xlsx", "inbox", None)
+    shutil.copy(good, col.inbox / "stuck.xlsx")
+    assert [r.stored for r in pick_up(col)] == []  # still being checked by someone else: left alone
+    with col.register.db() as con:
+        con.execute("UPDATE files SET received = ? WHERE id = ?", ((now_utc() - STALE_AFTER * 2).isoformat(), stuck))
+    [done] = pick_up(col)
+    assert (done.id, done.verdict, done.province) == (stuck, "accepted", HANOI.key)
+    assert pick_up(col) == []
