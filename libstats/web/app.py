@@ -13,6 +13,7 @@ Security, as tested in tests/test_web_security.py:
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import secrets
 import threading
@@ -209,7 +210,8 @@ def create_app(root: Path, limits: Limits = Limits()):
             return RedirectResponse(f"{base}?tb=chon-tep", 303)
         if upload.size is not None and upload.size > limits.upload_bytes:
             return page("too_large.html", 413, finding=too_large, base=base)
-        rec = await run_in_threadpool(receive_upload, col, col.province(key), upload.file, upload.filename)
+        rec = await run_in_threadpool(receive_upload, col, col.province(key), upload.file, upload.filename,
+                                      getattr(app.state, "workers", None))
         return RedirectResponse(f"{base}/tep/{rec.id}", 303)
 
     # the Ministry's pages ---------------------------------------------------------------------------------
@@ -294,7 +296,18 @@ def create_app(root: Path, limits: Limits = Limits()):
         Route("/bo/{secret}/{action}", ministry_action, methods=["POST"]),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
-    app = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        """One long-lived pool of isolated check workers for the server's life (no process start per upload)."""
+        from ..batch import WorkerPool
+
+        app.state.workers = WorkerPool(year=col.year)
+        try:
+            yield
+        finally:
+            app.state.workers.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.collection = col
     return _SecurityHeaders(app)
 
