@@ -183,6 +183,9 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     Exit code 0 when no file has an error, 1 when some file has (or nothing could be checked), 2 on usage
     errors.
 
+    On a collection folder (one with register.sqlite) the register decides: the file that counts for each
+    province is the approved one (else the latest), reviewed warnings are listed with their notes, not counted.
+
     Example: libstats check inbox/ --year 2024 --feedback feedback/
     """
     import json as json_mod
@@ -254,6 +257,9 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     """Check every return in the inbox and consolidate the accepted ones into the national summary.
 
     Nothing is written when no province is accepted or the inbox holds another year's returns (exit 1).
+
+    On a collection folder (one with register.sqlite) the register decides which file counts, reviewed warnings
+    and the collection's status go to the overview, and accepted corrections of last year's figures are applied.
 
     Example: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
     """
