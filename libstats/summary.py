@@ -106,7 +106,7 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
         o.cell(ws, i, 0, k, bold=True, text_wrap=True)
         ws.merge_range(i, 1, i, 5, "", o.f(border=1, text_wrap=True, align="left"))
         o.cell(ws, i, 1, v, text_wrap=True, align="left")
-        lines = max(wrapped_lines(k, 44), len(v) // 70 + 1 if isinstance(v, str) else 1)
+        lines = max(wrapped_lines(k, 58), wrapped_lines(v, 100) if isinstance(v, str) else 1)
         if lines > 1:
             ws.set_row(i, min(15 * lines + 3, MAX_ROW_HEIGHT))
     row = len(facts) + 3
@@ -156,7 +156,7 @@ def _collection_facts(st) -> list[tuple[str, object]]:
     return [("Hạn gửi báo cáo", st.deadline.strftime("%d/%m/%Y")),
             ("Đợt thu thập: phải báo cáo / đã gửi / được chấp nhận / đã duyệt",
              f"{st.expected} / {len(st.received)} / {len(st.accepted)} / {len(st.approved)}"),
-            (f"Chưa có báo cáo được chấp nhận ({len(st.missing)})", names(st.missing)),
+            ("Số tỉnh chưa có báo cáo được chấp nhận (danh sách ở trên)", len(st.missing)),
             (f"Gửi muộn hoặc quá hạn chưa gửi ({len(st.late)})", names(st.late)),
             ("Tỷ lệ báo cáo", _rate(st.reporting_rate)), ("Tỷ lệ đúng hạn", _rate(st.on_time_rate))]
 
@@ -168,18 +168,21 @@ def _reviewed(o: _Out, ws, con: Consolidation, row: int) -> None:
     if not con.review.reviewed:
         ws.write_string(row + 1, 0, "Không có.", o.f())
         return
-    rows = [[names.get(r["province"], r["province"]), f"{r['code']} {r['sheet']}!{r['cell']}".strip("! "),
-             r["message"], r["note"],
-             dt.datetime.fromisoformat(r["at"]).astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%d/%m/%Y")]
+    vn = dt.timezone(dt.timedelta(hours=7))
+    rows = [[r["message"], names.get(r["province"], r["province"]), f"{r['code']} {r['sheet']}!{r['cell']}".strip("! "),
+             r["note"], dt.datetime.fromisoformat(r["at"]).astimezone(vn).strftime("%d/%m/%Y")]
             for r in con.review.reviewed]
-    widths = [44, 16, 16, 14, 11]
-    ws.write_row(row + 1, 0, ["Tỉnh", "Mã, ô", "Cảnh báo", "Ghi chú của Bộ", "Ngày xem"],
-                 o.f(bold=True, border=1, bg_color=_HEAD_FILL, text_wrap=True))
+    cols, widths = [0, 1, 2, 3, 5], [44, 16, 16, 25, 24]  # the note spans columns D:E
+    head = o.f(bold=True, border=1, bg_color=_HEAD_FILL, text_wrap=True)
+    for c, h in zip(cols, ["Cảnh báo", "Tỉnh", "Mã, vị trí", "Ghi chú của Bộ", "Ngày xem"], strict=True):
+        ws.write_string(row + 1, c, h, head)
+    ws.merge_range(row + 1, 3, row + 1, 4, "Ghi chú của Bộ", head)
     for i, values in enumerate(rows, start=row + 2):
-        for col, v in enumerate(values):
-            o.cell(ws, i, col, v, text_wrap=True)
-        ws.set_row(i, min(15 * max(wrapped_lines(str(v), widths[c]) for c, v in enumerate(values)) + 3,
-                          MAX_ROW_HEIGHT))
+        for c, v in zip(cols, values, strict=True):
+            o.cell(ws, i, c, v, text_wrap=True)
+        ws.merge_range(i, 3, i, 4, values[3], o.f(border=1, text_wrap=True))
+        lines = max(wrapped_lines(str(v), w) for v, w in zip(values, widths, strict=True))
+        ws.set_row(i, min(15 * lines + 3, MAX_ROW_HEIGHT))
 
 
 def _national_row(con: Consolidation, nat: pd.DataFrame, h) -> pd.Series:
