@@ -113,3 +113,21 @@ def test_the_running_server_checks_uploads_in_its_long_lived_workers(tmp_path, t
         assert "Chấp nhận" in r.text and "lần 2" in r.text
         assert sorted(w[0].pid for w in pool._pool.workers.values()) == pids  # the same workers checked both
     assert pool._pool.workers == {}
+
+
+def test_the_ministry_checks_again_a_file_whose_check_failed(site, tmp_path, monkeypatch):
+    import libstats.batch
+
+    col, links, client = site
+    with monkeypatch.context() as m:
+        m.setattr(libstats.batch, "check_many", lambda *a, **k: (_ for _ in ()).throw(OSError("no fork")))
+        r = upload(client, links["01"], c.filled(tmp_path / "a.xlsx"))
+    assert "Không chấp nhận" in r.text and "F09" in r.text
+    assert "Kiểm tra lại tệp" not in r.text  # the province's page has no such button
+    page = client.get(f"{links['BO']}/tep/1").text
+    assert "Kiểm tra lại tệp" in page
+    r = client.post(f"{links['BO']}/kiem-tra-lai", data={"csrf": csrf(page), "tep": "1"})
+    assert r.status_code == 200 and "Đã kiểm tra lại tệp" in r.text
+    rec = col.register.file(1)
+    assert (rec.verdict, rec.round) == ("accepted", 1)
+    assert "Kiểm tra lại tệp" not in client.get(f"{links['BO']}/tep/1").text

@@ -32,7 +32,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..collect import (MINISTRY, VN_TZ, approve, collection_status, decide_correction, feedback_workbook,
-                       open_collection, receive_upload, reopen, review_warning, run_consolidation)
+                       open_collection, receive_upload, recheck, reopen, review_warning, run_consolidation)
 from ..findings import Severity, Verdict, fmt_number, make
 
 __all__ = ["create_app", "Limits"]
@@ -42,6 +42,7 @@ _NOTICES = {"xem": "Đã đánh dấu cảnh báo là đã xem.", "duyet": "Đã
             "mo-lai": "Đã mở lại báo cáo của tỉnh.", "tong-hop": "Đã chạy tổng hợp. Tải các tệp ở dưới.",
             "chon-tep": "Hãy chọn tệp báo cáo trước khi bấm Gửi.", "ghi-chu": "Hãy ghi chú trước khi đánh dấu.",
             "dinh-chinh": "Đã ghi quyết định về đề nghị đính chính.",
+            "kiem-tra-lai": "Đã kiểm tra lại tệp; kết quả mới ở danh sách các tỉnh.",
             "loi": "Không thực hiện được thao tác (dữ liệu đã thay đổi). Hãy thử lại."}
 
 
@@ -234,8 +235,10 @@ def create_app(root: Path, limits: Limits = Limits()):
         key, rec = ministry_file(request)
         if rec is None:
             return not_found()
+        failed = any(f.code == "F09" for f in rec.findings)  # the check did not end: the Ministry may run it again
         return page("file.html", rec=rec, province=col.province(key) if key else None,
-                    base=f"/bo/{request.path_params['secret']}", ministry=True)
+                    base=f"/bo/{request.path_params['secret']}", ministry=True,
+                    csrf=token(MINISTRY) if failed else None)
 
     async def ministry_action(request: Request):
         if scope(request, MINISTRY) is None:
@@ -261,6 +264,9 @@ def create_app(root: Path, limits: Limits = Limits()):
             elif action == "dinh-chinh":
                 await run_in_threadpool(decide_correction, col, int(str(form.get("de_nghi", ""))),
                                         str(form.get("quyet_dinh", "")) == "chap-nhan", str(form.get("ghi_chu", "")))
+            elif action == "kiem-tra-lai":
+                pool = getattr(app.state, "workers", None)
+                await run_in_threadpool(recheck, col, int(str(form.get("tep", ""))), pool)
             elif action == "tong-hop":
                 await run_in_threadpool(run_consolidation, col)
             else:
