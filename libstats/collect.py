@@ -492,8 +492,11 @@ def _by_register(col: Collection, st: Status, ledger: list) -> list:
             out.append(e)
             continue
         own = list(e.result.findings)
-        extra = [f for f in rec.findings if f not in own]
-        hidden = [f for f in own if f not in rec.findings]
+        if any(f.code == "F09" for f in rec.findings):  # the register's check did not end: this one counts
+            extra, hidden = [], []
+        else:
+            extra = [f for f in rec.findings if f not in own]
+            hidden = [f for f in own if f not in rec.findings]
         chosen = counted.get(rec.province) if rec.province else None
         if chosen is None:
             out.append(Entry(e.result, e.status, e.reason, added=[*e.added, *extra], hidden=hidden))
