@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 
 from libstats.collect import init_collection, issue_links
 from libstats.form import build_form

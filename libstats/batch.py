@@ -12,6 +12,7 @@ import os
 import resource
 import stat
 import statistics
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from .form import Field, Form, build_form
 from .result import CheckResult
 from .spec import Spec, default_spec
 
-__all__ = ["WorkerLimits", "InboxFile", "check_many", "collect_files", "outlier_findings", "run_isolated"]
+__all__ = ["WorkerLimits", "InboxFile", "WorkerPool", "check_many", "collect_files", "outlier_findings",
+           "run_isolated"]
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,64 @@ def check_many(files: Sequence[tuple], spec: Spec | None = None, year: int | Non
 
 def _check(*args) -> CheckResult:
     return check_file(*args)  # looked up at call time, so a test can stand in for the reader
+
+
+class WorkerPool:
+    """Long-lived isolated workers for a server: ``check`` from any thread takes an idle worker (waiting when
+    all are busy), so an upload costs no process start. The same workers, limits and failures as
+    ``run_isolated``: a crash, a hang or running out of memory gives the file F09 and replaces its worker."""
+
+    def __init__(self, spec: Spec | None = None, limits: WorkerLimits = WorkerLimits(), year: int | None = None):
+        import queue
+
+        self.spec, self.limits = spec or default_spec(), limits
+        if year is not None:
+            build_form(year, self.spec)  # lay out before forking: the workers inherit it
+        self._pool = _Pool(_check, limits)
+        self._idle: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        for _ in range(limits.jobs):
+            self._idle.put(self._pool.spawn())
+
+    def check(self, path: Path, display: str, year: int | None) -> CheckResult:
+        if year is not None:
+            build_form(year, self.spec)  # laid out once here; a replaced worker inherits it
+        conn = self._idle.get()
+        try:
+            why = self._run(conn, (Path(path), self.spec, year, display, ""))
+            if isinstance(why, CheckResult):
+                return why
+            with self._lock:
+                if conn in self._pool.workers:
+                    self._pool.retire(conn, kill=True)
+                conn = self._pool.spawn()
+            return _failed(Path(path), display, why)
+        finally:
+            self._idle.put(conn)
+
+    def _run(self, conn, task: tuple) -> CheckResult | str:
+        """The worker's result, or why there is none."""
+        proc = self._pool.workers[conn][0]
+        deadline = time.monotonic() + self.limits.seconds
+        try:
+            conn.send((0, task))
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not conn.poll(left):
+                    return f"quá {self.limits.seconds:g} giây"
+                msg = conn.recv()
+                if msg[0] == "done":
+                    return msg[2]
+                if msg[0] == "fail":
+                    return msg[2]
+        except (EOFError, OSError):
+            proc.join(5)
+            return f"trình đọc dừng bất thường (mã {proc.exitcode})"
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in list(self._pool.workers):
+                self._pool.retire(conn)
 
 
 def _row_field(form: Form, indicator: str, dim: str) -> Field | None:

@@ -241,6 +241,9 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     Mã thoát 0 khi không tệp nào có lỗi, 1 khi có tệp có lỗi (hoặc không kiểm tra được tệp nào), 2 khi lệnh
     gõ sai.
 
+    Trên thư mục thu thập (có register.sqlite), sổ đăng ký quyết định: tệp được tính của mỗi tỉnh là tệp đã
+    duyệt (nếu không thì tệp mới nhất); cảnh báo Bộ đã xem được liệt kê kèm ghi chú, không tính nữa.
+
     Ví dụ: libstats check inbox/ --year 2024 --feedback feedback/
     """
     import json as json_mod
@@ -248,9 +251,15 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     from .feedback import write_feedbacks
     from .review import guard_outputs, review_inbox
 
+    from .collect import is_collection, review_collection
+
     guard_outputs([*inputs, *([previous] if previous else [])], [feedback_dir])
-    rv = review_inbox(list(inputs), year, _spec(spec_path), previous,
-                      progress=_progress("Đang kiểm tra", quiet or as_json))
+    bar = _progress("Đang kiểm tra", quiet or as_json)
+    if is_collection(inputs):
+        col = _collection_of(inputs[0], year)
+        rv = review_collection(col, _spec(spec_path), previous, progress=bar)
+    else:
+        rv = review_inbox(list(inputs), year, _spec(spec_path), previous, progress=bar)
     if not rv.ledger:
         raise click.UsageError("không có tệp nào để kiểm tra")
     made = write_feedbacks(rv.ledger, feedback_dir) if feedback_dir else [None] * len(rv.ledger)
@@ -259,9 +268,30 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
                                    for e, m in zip(rv.ledger, made, strict=True)], ensure_ascii=False, indent=1))
     else:
         _render_review(rv, verbose)
+        _render_reviewed(rv)
         if feedback_dir:
             click.echo(f"\nTệp phản hồi ({sum(m is not None for m in made)} tệp): {shown(str(feedback_dir))}")
     sys.exit(1 if rv.has_errors else 0)
+
+
+def _collection_of(root: Path, year: int | None):
+    """The collection in ``root``, refused (in Vietnamese) when ``--year`` asks for another year."""
+    from .collect import open_collection
+
+    col = open_collection(root)
+    if year is not None and year != col.year:
+        raise click.UsageError(f"thư mục {root} là đợt thu thập năm {col.year}, không phải năm {year} (--year)")
+    return col
+
+
+def _render_reviewed(rv) -> None:
+    """The warnings the Ministry reviewed in a collection: listed with their notes, not counted again."""
+    listed = [(e, f, note) for e in rv.ledger for f, note in e.reviewed]
+    if listed:
+        click.echo("\nCảnh báo đã được Bộ xem xét (không tính lại):")
+    for e, f, note in listed:
+        where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
+        click.echo(f"  {shown(e.result.display)}: [{f.code}] {shown(where)} — ghi chú: {shown(note)}")
 
 
 def dataset_path(summary: Path) -> Path:
@@ -286,6 +316,9 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
 
     Không ghi gì khi không tỉnh nào được chấp nhận hoặc hộp thư chứa báo cáo của năm khác (mã thoát 1).
 
+    Trên thư mục thu thập (có register.sqlite), sổ đăng ký quyết định tệp được tính; cảnh báo đã xem và tình
+    hình thu thập đưa vào trang Tổng quan; đính chính số năm trước được chấp nhận thì áp dụng.
+
     Ví dụ: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
     """
     from .consolidate import consolidate as run
@@ -295,9 +328,15 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     from .review import guard_outputs
     from .summary import write_summary
 
+    from .collect import consolidate_collection, is_collection
+
     data = dataset_path(output)
     guard_outputs([*inputs, *([previous] if previous else [])], [output, data, feedback_dir])
-    con = run(list(inputs), year, previous, _spec(spec_path), progress=_progress("Đang kiểm tra", quiet))
+    bar = _progress("Đang kiểm tra", quiet)
+    if is_collection(inputs):
+        con = consolidate_collection(_collection_of(inputs[0], year), _spec(spec_path), previous, progress=bar)
+    else:
+        con = run(list(inputs), year, previous, _spec(spec_path), progress=bar)
     if not con.ledger:
         raise click.UsageError("không có tệp nào trong hộp thư")
     counts = con.review.counts()

@@ -33,8 +33,9 @@ from .template import template_filename, write_templates
 
 __all__ = ["Collection", "ProvinceStatus", "Status", "init_collection", "open_collection", "pick_up",
            "receive_upload", "feedback_workbook", "collection_status", "issue_links", "review_warning", "approve",
-           "reopen", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
-           "apply_corrections", "corrected_previous", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
+           "reopen", "recheck", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
+           "apply_corrections", "corrected_previous", "is_collection", "review_collection",
+           "consolidate_collection", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
 
 MINISTRY = "ministry"
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps one offset all year
@@ -106,12 +107,20 @@ def open_collection(root: Path) -> Collection:
 
 
 # checking ----------------------------------------------------------------------------------------------------
-def _check_upload(col: Collection, paths: list[tuple[Path, str]]) -> list[CheckResult]:
-    """THE adapter to the library's check (one place to switch to ``review.review_inbox``): isolated workers."""
+def _check_upload(col: Collection, paths: list[tuple[Path, str]], pool=None) -> list[CheckResult]:
+    """THE adapter to the library's check: isolated workers (``pool``, a long-lived ``batch.WorkerPool``, or a
+    batch of fresh ones). A check that fails for any reason gives its file F09, so that no file stays "being
+    checked"."""
     from .batch import check_many
 
-    with _CHECKS:
-        return check_many(paths, None, col.year)
+    try:
+        if pool is not None:
+            return [pool.check(p, display, col.year) for p, display in paths]
+        with _CHECKS:
+            return check_many(paths, None, col.year)
+    except Exception as exc:  # noqa: BLE001 - recorded as F09 on each file; the file can be checked again
+        why = f"lỗi khi kiểm tra: {type(exc).__name__}"
+        return [CheckResult(str(p), display, findings=[make("F09", file=display, detail=why)]) for p, display in paths]
 
 
 def feedback_workbook(col: Collection, rec: FileRecord, seconds: float = 60) -> Path | None:
@@ -177,15 +186,33 @@ def _visible(name: str) -> bool:
     return not name.startswith((".", "~$"))
 
 
+STALE_AFTER = dt.timedelta(minutes=10)  # a check never takes this long (the workers' limit is 2 minutes)
+
+
 def pick_up(col: Collection) -> list[FileRecord]:
-    """Check and record every file in the inbox that the register does not know yet (dropped by hand)."""
+    """Check and record every file in the inbox that the register does not know yet (dropped by hand), and every
+    file whose check never ended (the process checking it stopped): none stays "being checked"."""
     known = col.register.known()
     new = sorted(p for p in col.inbox.iterdir() if p.is_file() and _visible(p.name) and p.name not in known)
-    claimed = [(p, fid) for p in new if (fid := col.register.claim(p.name, p.name, "inbox", None)) is not None]
+    claimed = [(p, fid, None) for p in new if (fid := col.register.claim(p.name, p.name, "inbox", None)) is not None]
+    for row in col.register.stale(now_utc() - STALE_AFTER):
+        link = col.province(row["province"]) if row["channel"] == "upload" and row["province"] else None
+        claimed.append((col.inbox / row["stored"], row["id"], link))
     if not claimed:
         return []
-    results = _check_upload(col, [(p, p.name) for p, _ in claimed])
-    return [_finish(col, fid, res, None) for (_, fid), res in zip(claimed, results, strict=True)]
+    results = _check_upload(col, [(p, p.name) for p, _, _ in claimed])
+    return [_finish(col, fid, res, link) for (_, fid, link), res in zip(claimed, results, strict=True)]
+
+
+def recheck(col: Collection, file_id: int, pool=None) -> FileRecord:
+    """Check a recorded file again whose check failed (F09: a worker crashed, ran out of time or memory); the
+    file keeps its round. ValueError for any other file."""
+    rec = col.register.file(file_id)
+    if rec is None or not any(f.code == "F09" for f in rec.findings):
+        raise ValueError("chỉ kiểm tra lại được tệp chưa kiểm tra xong (F09)")
+    link = col.province(rec.province) if rec.channel == "upload" and rec.province else None
+    [res] = _check_upload(col, [(col.inbox / rec.stored, rec.stored)], pool)
+    return _finish(col, file_id, res, link)
 
 
 _SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xml"}
@@ -198,7 +225,7 @@ def _stored_name(p: Province, sent_name: str) -> str:
     return f"{p.code}_{slug(p.name)}_{stamp}_{secrets.token_hex(4)}{suffix}"
 
 
-def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: str) -> FileRecord:
+def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: str, pool=None) -> FileRecord:
     """Store an uploaded file in the inbox under a name libstats chooses (never overwriting), check it in the
     isolated workers, record it for ``link``'s province. ``sent_name`` is only shown, never used as a path."""
     sent_name = sent_name.replace("\x00", "")[-200:] or "(không tên)"
@@ -218,7 +245,7 @@ def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: s
         os.link(tmp, target)  # whole or absent, and fails rather than replace an existing file
     finally:
         os.unlink(tmp)
-    res = _check_upload(col, [(target, stored)])[0]
+    res = _check_upload(col, [(target, stored)], pool)[0]
     return _finish(col, file_id, res, link)
 
 
@@ -446,18 +473,84 @@ def reviewed_warnings(root: Path) -> list[dict]:
     return Register(path).reviews() if path.is_file() else []
 
 
+def is_collection(inputs) -> bool:
+    """True when the inputs are one collection folder (a folder with a register)."""
+    return len(inputs) == 1 and (Path(inputs[0]) / REGISTER_NAME).is_file()
+
+
+def _by_register(col: Collection, st: Status, ledger: list) -> list:
+    """The ledger with the register's choice of each province's file (the approved one, else the latest) and the
+    register's own findings (C01, C02; an upload's name is libstats', so no I05)."""
+    from .ledger import Entry, _first_error
+
+    records, approvals = {r.stored: r for r in col.register.files()}, col.register.approvals()
+    counted = {s.province.key: (s.used or s.last) for s in st.provinces if s.last is not None}
+    out = []
+    for e in ledger:
+        rec = records.get(e.result.display)
+        if rec is None or e.status == "set_aside":
+            out.append(e)
+            continue
+        own = list(e.result.findings)
+        if any(f.code == "F09" for f in rec.findings):  # the register's check did not end: this one counts
+            extra, hidden = [], []
+        else:
+            extra = [f for f in rec.findings if f not in own]
+            hidden = [f for f in own if f not in rec.findings]
+        chosen = counted.get(rec.province) if rec.province else None
+        if chosen is None:
+            out.append(Entry(e.result, e.status, e.reason, added=[*e.added, *extra], hidden=hidden))
+        elif chosen.id == rec.id:
+            out.append(Entry(e.result, "chosen", _first_error(e.result), added=extra, hidden=hidden))
+        else:
+            approved = " (đã duyệt)" if rec.province in approvals else ""
+            reason = f"{chosen.stored}{approved}"
+            out.append(Entry(e.result, "superseded", reason,
+                             added=[make("L01", file=e.result.display, detail=reason), *extra], hidden=hidden))
+    return out
+
+
+def review_collection(col: Collection, spec=None, previous: Path | None = None, limits=None,
+                      progress=lambda it: it):
+    """The review of a collection folder's inbox (``review.review_inbox``) with the register deciding: the file
+    that counts for each province is the register's (approved, locked; else the latest), warnings the Ministry
+    reviewed do not come back (kept in ``Entry.reviewed`` with their note), the register's own findings are kept,
+    and the accepted corrections of last year's figures come with it (``Review.corrections``)."""
+    from .review import review_inbox
+
+    st = collection_status(col)  # files dropped by hand are checked and recorded first
+    rv = review_inbox([col.inbox], col.year, spec, previous, limits, progress,
+                      choose=lambda ledger: _by_register(col, st, ledger))
+    reviews = col.register.reviews()
+    notes = {(r["province"], r["code"], r["sheet"], r["cell"], r["field"]): r["note"] for r in reviews}
+    for e in rv.ledger:
+        key = e.result.province.key if e.result.province else None
+        if key is not None:
+            e.reviewed = [(f, notes[_review_key(key, f)]) for f in e.findings
+                          if f.severity == Severity.WARNING and _review_key(key, f) in notes]
+    rv.collection, rv.reviewed, rv.corrections = st, reviews, accepted_corrections(col)
+    return rv
+
+
+def consolidate_collection(col: Collection, spec=None, previous: Path | None = None, limits=None,
+                           progress=lambda it: it):
+    """The consolidation of the files that count in a collection, with the accepted corrections applied as the
+    N-1 figures (each corrected row names the correction's file, sheet and cell)."""
+    from .consolidate import consolidate_review
+
+    rv = review_collection(col, spec, previous, limits, progress)
+    con = consolidate_review(rv)
+    return dataclasses.replace(con, tidy=apply_corrections(con.tidy, rv.corrections))
+
+
 def run_consolidation(col: Collection) -> tuple[Path, Path]:
     """Consolidate the files that count (approved or accepted) into summary/; returns (workbook, dataset)."""
-    from .consolidate import consolidate
     from .dataset import write_dataset
     from .summary import write_summary
 
-    st = collection_status(col)
-    paths = [col.inbox / s.used.stored for s in st.provinces if s.used is not None]
-    if not paths:
+    con = consolidate_collection(col)
+    if not con.reporting:
         raise ValueError("chưa có báo cáo nào được chấp nhận")
-    con = consolidate(paths, col.year)
-    con = dataclasses.replace(con, tidy=apply_corrections(con.tidy, accepted_corrections(col)))
     out = col.summary / f"tong-hop-{col.year}.xlsx"
     write_summary(con, out)
     data = write_dataset(con.tidy, out.with_name(out.stem + "_du-lieu.csv"))

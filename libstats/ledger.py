@@ -34,10 +34,13 @@ class Entry:
     reason: str = ""  # why rejected / which file supersedes it / why set aside
     differences: list[tuple[str, object, object]] = field(default_factory=list)  # (field, this file, used file)
     added: list[Finding] = field(default_factory=list)  # what the batch found about this file
+    hidden: list[Finding] = field(default_factory=list)  # withdrawn by the collection register (not shown)
+    reviewed: list[tuple[Finding, str]] = field(default_factory=list)  # warnings the Ministry reviewed, with note
 
     @property
     def findings(self) -> list[Finding]:
-        return [*self.result.findings, *self.added]
+        gone = [*self.hidden, *(f for f, _ in self.reviewed)]
+        return [f for f in (*self.result.findings, *self.added) if f not in gone]
 
     @property
     def verdict(self) -> Verdict:
@@ -67,7 +70,8 @@ class Entry:
         """The file's result with every finding (its own and the batch's), its verdict and its fate."""
         return {**self.result.as_dict(), "verdict": self.verdict.value, "errors": self.errors,
                 "warnings": self.warnings, "fate": self.fate, "reason": self.reason,
-                "findings": [f.as_dict() for f in self.findings]}
+                "findings": [f.as_dict() for f in self.findings],
+                "reviewed": [{**f.as_dict(), "note": note} for f, note in self.reviewed]}
 
 
 def _saved_at(text: str) -> dt.datetime:

@@ -178,6 +178,12 @@ class Register:
                               "VALUES (?, ?, ?, ?, ?)", (stored, sent_name, now_utc().isoformat(), channel, province))
             return cur.lastrowid if cur.rowcount == 1 else None
 
+    def stale(self, before: dt.datetime) -> list[sqlite3.Row]:
+        """Files claimed before ``before`` whose check never ended (the process checking them stopped)."""
+        with self.db() as con:
+            return con.execute("SELECT id, stored, channel, province FROM files WHERE verdict IS NULL AND received < ? "
+                               "ORDER BY id", (before.isoformat(),)).fetchall()
+
     def known(self) -> set[str]:
         with self.db() as con:
             return {r[0] for r in con.execute("SELECT stored FROM files")}
@@ -188,8 +194,9 @@ class Register:
         errors = sum(f.severity == Severity.ERROR for f in findings)
         warnings = sum(f.severity == Severity.WARNING for f in findings)
         with self.db() as con:
-            rnd = None
-            if province is not None:
+            rnd = con.execute("SELECT round FROM files WHERE id = ? AND province IS ?", (file_id, province)).fetchone()
+            rnd = rnd[0] if rnd else None  # a file checked again keeps its round
+            if province is not None and rnd is None:
                 rnd = 1 + con.execute("SELECT COUNT(*) FROM files WHERE province = ? AND round IS NOT NULL",
                                       (province,)).fetchone()[0]
             con.execute("UPDATE files SET sha256=?, size=?, province=?, round=?, verdict=?, errors=?, warnings=?, "

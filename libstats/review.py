@@ -36,6 +36,11 @@ class Review:
     expected: list[Province]
     ledger: list[Entry]  # every entry of the inbox, once, in the order listed, with its fate
     previous: list[PreviousDifference] = field(default_factory=list)
+    # set when the inbox is a collection folder's (collect.review_collection): its status (collect.Status),
+    # the warnings the Ministry reviewed (the register's rows) and the accepted corrections of last year's figures
+    collection: object | None = None
+    reviewed: list[dict] = field(default_factory=list)
+    corrections: list[dict] = field(default_factory=list)
 
     @property
     def used(self) -> list[CheckResult]:
@@ -72,10 +77,12 @@ def _year_of(results: Sequence[CheckResult], year: int | None) -> int | None:
 
 def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = None, previous: Path | None = None,
                  limits: WorkerLimits | None = None,
-                 progress: Callable[[Iterable], Iterable] = lambda it: it) -> Review:
+                 progress: Callable[[Iterable], Iterable] = lambda it: it,
+                 choose: Callable[[list[Entry]], list[Entry]] | None = None) -> Review:
     """Check every entry under ``inputs`` for report ``year`` (None: the year most files are of) and review them
     together. Raises WrongYear when most identified files are of another year; ValueError for a bad
-    ``previous`` dataset (read before any file is checked)."""
+    ``previous`` dataset (read before any file is checked). ``choose`` may replace the ledger's choice of each
+    province's file (a collection's register does) before the batch compares the chosen files."""
     spec = spec or default_spec()
     if year is not None:
         build_form(year, spec)
@@ -84,6 +91,8 @@ def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = N
     results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress)
     year = _year_of(results, year)
     ledger = build_ledger(results, year)
+    if choose is not None and year is not None:
+        ledger = choose(ledger)
     if year is None:
         return Review(None, None, [], ledger)
     if last_year is not None:

@@ -103,11 +103,14 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
              ("Số tệp đã nhận", len(con.ledger)),
              ("Tỉnh chưa báo cáo hoặc chưa được chấp nhận", ", ".join(p.name for p in con.missing) or "không có"),
              ("Thời điểm tổng hợp", dt.datetime.now().strftime("%d/%m/%Y %H:%M"))]
+    facts += _collection_facts(con.review.collection)
     for i, (k, v) in enumerate(facts, start=2):
         o.cell(ws, i, 0, k, bold=True, text_wrap=True)
         ws.merge_range(i, 1, i, 5, "", o.f(border=1, text_wrap=True, align="left"))
         o.cell(ws, i, 1, v, text_wrap=True, align="left")
-    ws.set_row(8, 15 * max(1, len(facts[6][1]) // 70 + 1))
+        lines = max(wrapped_lines(k, 58), wrapped_lines(v, 100) if isinstance(v, str) else 1)
+        if lines > 1:
+            ws.set_row(i, min(15 * lines + 3, MAX_ROW_HEIGHT))
     row = len(facts) + 3
     ws.write_string(row, 0, f"Các chỉ tiêu chính ({con.form.spec.national_label}, tổng các cấp)", o.f(bold=True))
     rows = []
@@ -141,6 +144,49 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
     for i, note in enumerate(notes, start=row + 2):
         ws.merge_range(i, 0, i, 5, "• " + note, o.f(text_wrap=True))
         ws.set_row(i, 30)
+    if con.review.collection is not None:
+        _reviewed(o, ws, con, row + len(notes) + 3)
+
+
+def _rate(x: float) -> str:
+    return f"{x * 100:.1f}".replace(".", ",") + "%"
+
+
+def _collection_facts(st) -> list[tuple[str, object]]:
+    """The collection's status (collect.Status) when consolidated from a collection folder; [] otherwise."""
+    if st is None:
+        return []
+    names = lambda items: ", ".join(s.province.name for s in items) or "không có"  # noqa: E731
+    return [("Hạn gửi báo cáo", st.deadline.strftime("%d/%m/%Y")),
+            ("Đợt thu thập: phải báo cáo / đã gửi / được chấp nhận / đã duyệt",
+             f"{st.expected} / {len(st.received)} / {len(st.accepted)} / {len(st.approved)}"),
+            ("Số tỉnh chưa có báo cáo được chấp nhận (danh sách ở trên)", len(st.missing)),
+            (f"Gửi muộn hoặc quá hạn chưa gửi ({len(st.late)})", names(st.late)),
+            ("Tỷ lệ báo cáo", _rate(st.reporting_rate)), ("Tỷ lệ đúng hạn", _rate(st.on_time_rate))]
+
+
+def _reviewed(o: _Out, ws, con: Consolidation, row: int) -> None:
+    """The warnings the Ministry reviewed in the collection's register, each with its note."""
+    names = {p.key: p.name for p in con.expected}
+    ws.write_string(row, 0, f"Cảnh báo đã được Bộ xem xét ({len(con.review.reviewed)})", o.f(bold=True))
+    if not con.review.reviewed:
+        ws.write_string(row + 1, 0, "Không có.", o.f())
+        return
+    vn = dt.timezone(dt.timedelta(hours=7))
+    rows = [[r["message"], names.get(r["province"], r["province"]), f"{r['code']} {r['sheet']}!{r['cell']}".strip("! "),
+             r["note"], dt.datetime.fromisoformat(r["at"]).astimezone(vn).strftime("%d/%m/%Y")]
+            for r in con.review.reviewed]
+    cols, widths = [0, 1, 2, 3, 5], [44, 16, 16, 25, 24]  # the note spans columns D:E
+    head = o.f(bold=True, border=1, bg_color=_HEAD_FILL, text_wrap=True)
+    for c, h in zip(cols, ["Cảnh báo", "Tỉnh", "Mã, vị trí", "Ghi chú của Bộ", "Ngày xem"], strict=True):
+        ws.write_string(row + 1, c, h, head)
+    ws.merge_range(row + 1, 3, row + 1, 4, "Ghi chú của Bộ", head)
+    for i, values in enumerate(rows, start=row + 2):
+        for c, v in zip(cols, values, strict=True):
+            o.cell(ws, i, c, v, text_wrap=True)
+        ws.merge_range(i, 3, i, 4, values[3], o.f(border=1, text_wrap=True))
+        lines = max(wrapped_lines(str(v), w) for v, w in zip(values, widths, strict=True))
+        ws.set_row(i, min(15 * lines + 3, MAX_ROW_HEIGHT))
 
 
 def _national_note(o: _Out, ws, row: int, con: Consolidation, cols: int) -> int:

@@ -99,3 +99,35 @@ def test_the_ministry_accepts_a_correction_and_the_province_sees_it(site, tmp_pa
     assert "Đã ghi quyết định" in r.text and "Đã chấp nhận</span> theo công văn số 12" in r.text
     assert "Bộ đã chấp nhận" in client.get(links["01"]).text
     assert col.register.corrections()[0]["decision"] == "accepted"
+
+
+def test_the_running_server_checks_uploads_in_its_long_lived_workers(tmp_path, tmp_path_factory):
+    col, links = collection(tmp_path, tmp_path_factory)
+    app = create_app(col.root)
+    with TestClient(app) as client:  # the server's life: its pool starts with it and stops with it
+        pool = app.state.workers
+        pids = sorted(w[0].pid for w in pool._pool.workers.values())
+        r = upload(client, links["01"], with_mistakes(tmp_path / "a.xlsx"))
+        assert "Không chấp nhận" in r.text and f'class="cell">{cell("bo_sung_xa_n")}</td>' in r.text
+        r = upload(client, links["01"], c.filled(tmp_path / "b.xlsx"))
+        assert "Chấp nhận" in r.text and "lần 2" in r.text
+        assert sorted(w[0].pid for w in pool._pool.workers.values()) == pids  # the same workers checked both
+    assert pool._pool.workers == {}
+
+
+def test_the_ministry_checks_again_a_file_whose_check_failed(site, tmp_path, monkeypatch):
+    import libstats.batch
+
+    col, links, client = site
+    with monkeypatch.context() as m:
+        m.setattr(libstats.batch, "check_many", lambda *a, **k: (_ for _ in ()).throw(OSError("no fork")))
+        r = upload(client, links["01"], c.filled(tmp_path / "a.xlsx"))
+    assert "Không chấp nhận" in r.text and "F09" in r.text
+    assert "Kiểm tra lại tệp" not in r.text  # the province's page has no such button
+    page = client.get(f"{links['BO']}/tep/1").text
+    assert "Kiểm tra lại tệp" in page
+    r = client.post(f"{links['BO']}/kiem-tra-lai", data={"csrf": csrf(page), "tep": "1"})
+    assert r.status_code == 200 and "Đã kiểm tra lại tệp" in r.text
+    rec = col.register.file(1)
+    assert (rec.verdict, rec.round) == ("accepted", 1)
+    assert "Kiểm tra lại tệp" not in client.get(f"{links['BO']}/tep/1").text

@@ -13,6 +13,7 @@ Security, as tested in tests/test_web_security.py:
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import secrets
 import threading
@@ -31,7 +32,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..collect import (MINISTRY, VN_TZ, approve, collection_status, decide_correction, feedback_workbook,
-                       open_collection, receive_upload, reopen, review_warning, run_consolidation)
+                       open_collection, receive_upload, recheck, reopen, review_warning, run_consolidation)
 from ..findings import Severity, Verdict, fmt_number, make
 
 __all__ = ["create_app", "Limits"]
@@ -41,6 +42,7 @@ _NOTICES = {"xem": "Đã đánh dấu cảnh báo là đã xem.", "duyet": "Đã
             "mo-lai": "Đã mở lại báo cáo của tỉnh.", "tong-hop": "Đã chạy tổng hợp. Tải các tệp ở dưới.",
             "chon-tep": "Hãy chọn tệp báo cáo trước khi bấm Gửi.", "ghi-chu": "Hãy ghi chú trước khi đánh dấu.",
             "dinh-chinh": "Đã ghi quyết định về đề nghị đính chính.",
+            "kiem-tra-lai": "Đã kiểm tra lại tệp; kết quả mới ở danh sách các tỉnh.",
             "loi": "Không thực hiện được thao tác (dữ liệu đã thay đổi). Hãy thử lại."}
 
 
@@ -209,7 +211,8 @@ def create_app(root: Path, limits: Limits = Limits()):
             return RedirectResponse(f"{base}?tb=chon-tep", 303)
         if upload.size is not None and upload.size > limits.upload_bytes:
             return page("too_large.html", 413, finding=too_large, base=base)
-        rec = await run_in_threadpool(receive_upload, col, col.province(key), upload.file, upload.filename)
+        rec = await run_in_threadpool(receive_upload, col, col.province(key), upload.file, upload.filename,
+                                      getattr(app.state, "workers", None))
         return RedirectResponse(f"{base}/tep/{rec.id}", 303)
 
     # the Ministry's pages ---------------------------------------------------------------------------------
@@ -232,8 +235,10 @@ def create_app(root: Path, limits: Limits = Limits()):
         key, rec = ministry_file(request)
         if rec is None:
             return not_found()
+        failed = any(f.code == "F09" for f in rec.findings)  # the check did not end: the Ministry may run it again
         return page("file.html", rec=rec, province=col.province(key) if key else None,
-                    base=f"/bo/{request.path_params['secret']}", ministry=True)
+                    base=f"/bo/{request.path_params['secret']}", ministry=True,
+                    csrf=token(MINISTRY) if failed else None)
 
     async def ministry_action(request: Request):
         if scope(request, MINISTRY) is None:
@@ -259,6 +264,9 @@ def create_app(root: Path, limits: Limits = Limits()):
             elif action == "dinh-chinh":
                 await run_in_threadpool(decide_correction, col, int(str(form.get("de_nghi", ""))),
                                         str(form.get("quyet_dinh", "")) == "chap-nhan", str(form.get("ghi_chu", "")))
+            elif action == "kiem-tra-lai":
+                pool = getattr(app.state, "workers", None)
+                await run_in_threadpool(recheck, col, int(str(form.get("tep", ""))), pool)
             elif action == "tong-hop":
                 await run_in_threadpool(run_consolidation, col)
             else:
@@ -294,7 +302,18 @@ def create_app(root: Path, limits: Limits = Limits()):
         Route("/bo/{secret}/{action}", ministry_action, methods=["POST"]),
         Mount("/static", StaticFiles(directory=static), name="static"),
     ]
-    app = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        """One long-lived pool of isolated check workers for the server's life (no process start per upload)."""
+        from ..batch import WorkerPool
+
+        app.state.workers = WorkerPool(year=col.year)
+        try:
+            yield
+        finally:
+            app.state.workers.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.collection = col
     return _SecurityHeaders(app)
 
