@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .findings import Finding, Severity, fmt_number, make, verdict
+from .ledger import SET_ASIDE_CODES
 from .form import build_form
 from .provinces import Province, provinces_for_year, slug
 from .register import REGISTER_NAME, FileRecord, Register, now_utc
@@ -154,8 +155,11 @@ def _finish(col: Collection, file_id: int, res: CheckResult, link: Province | No
         province = link.key
     corrections = _corrections(col, res, file_id, province)
     found += [c.pop("finding") for c in corrections]
+    # libstats' own output (an unedited feedback copy, a summary) or a lock file is never a province's return
+    aside = any(f.code in SET_ASIDE_CODES for f in found)
     return col.register.record(file_id, sha256=res.sha256, size=res.size, province=province,
-                               verdict=verdict(found).value, findings=found, feedback=None, corrections=corrections)
+                               verdict="rejected" if aside else verdict(found).value, findings=found, feedback=None,
+                               corrections=corrections)
 
 
 def _number(v) -> bool:
@@ -193,7 +197,8 @@ def pick_up(col: Collection) -> list[FileRecord]:
     """Check and record every file in the inbox that the register does not know yet (dropped by hand), and every
     file whose check never ended (the process checking it stopped): none stays "being checked"."""
     known = col.register.known()
-    new = sorted(p for p in col.inbox.iterdir() if p.is_file() and _visible(p.name) and p.name not in known)
+    new = sorted((p for p in col.inbox.iterdir() if p.is_file() and not p.is_symlink() and _visible(p.name)
+                  and p.name not in known), key=lambda p: (p.stat().st_mtime, p.name))  # in the order they came
     claimed = [(p, fid, None) for p in new if (fid := col.register.claim(p.name, p.name, "inbox", None)) is not None]
     for row in col.register.stale(now_utc() - STALE_AFTER):
         link = col.province(row["province"]) if row["channel"] == "upload" and row["province"] else None
@@ -444,6 +449,8 @@ def apply_corrections(tidy, corrections: list[dict]):
     for c in corrections:
         rows = (out["field_id"] == c["field"]) & (out["province_code"] == c["province_code"])
         out.loc[rows, "value"] = c["corrected"]
+        if "status" in out:
+            out.loc[rows, "status"] = ""
         out.loc[rows, ["source_file", "sheet", "cell"]] = [c["file"], c["sheet"], c["cell"]]
     return out
 
@@ -456,12 +463,19 @@ def corrected_previous(col: Collection, previous: Path) -> Path:
     from .dataset import load_dataset, write_dataset
 
     df = load_dataset(previous)
+    code_list = build_form(col.year).code_list
+    lists = set(df.loc[df["year"] == col.year - 1, "code_list"])
+    if lists != {code_list}:  # a correction of a merged province cannot be split back onto its old provinces
+        raise ValueError(f"bộ dữ liệu {previous} dùng danh mục tỉnh {', '.join(sorted(lists))}, còn các đính chính "
+                         f"theo danh mục {code_list} của năm {col.year}: hãy chuyển bộ dữ liệu sang danh mục "
+                         f"{code_list} trước (libstats rebase … --to {code_list})")
     df["corrected_from"], df["correction_source"] = pd.Series(pd.NA, index=df.index, dtype="Int64"), ""
     for c in accepted_corrections(col):
-        rows = ((df["province_code"] == c["province_code"]) & (df["indicator"] == c["indicator"])
-                & (df["dim"] == c["dim"]) & (df["year"] == col.year - 1))
+        rows = ((df["province_code"] == c["province_code"]) & (df["code_list"] == code_list)
+                & (df["indicator"] == c["indicator"]) & (df["dim"] == c["dim"]) & (df["year"] == col.year - 1))
         df.loc[rows, "corrected_from"] = df.loc[rows, "value"]
         df.loc[rows, "value"] = c["corrected"]
+        df.loc[rows, "status"] = ""
         df.loc[rows, "correction_source"] = f"{c['file']} · {c['sheet']}!{c['cell']}"
     return write_dataset(df, col.summary / f"du-lieu-{col.year - 1}-da-dinh-chinh.csv")
 

@@ -249,3 +249,27 @@ def test_a_refused_correction_changes_nothing(col, tmp_path):
     assert accepted_corrections(col) == [] and _state(col, HANOI).corrections[0]["decision"] == "refused"
     with pytest.raises(ValueError):
         decide_correction(col, 999, True)
+
+
+def test_libstats_own_output_sent_through_a_link_never_counts_as_the_return(col, tmp_path):
+    good = _upload(col, HANOI, c.filled(tmp_path / "a.xlsx"))
+    assert _state(col, HANOI).used.id == good.id
+    fb = feedback_workbook(col, _upload(col, HANOI, with_mistakes(tmp_path / "b.xlsx")))  # sent back unedited
+    rec = _upload(col, HANOI, fb)
+    assert rec.verdict == "rejected" and [f.code for f in rec.findings] == ["F11"]
+    st = _state(col, HANOI)
+    assert st.used is None or st.used.id != rec.id
+
+
+def test_corrections_are_not_written_onto_another_code_lists_dataset(col, tmp_path):
+    from libstats.collect import corrected_previous
+    from libstats.dataset import tidy_frame, write_dataset
+
+    f = c.FORM.fields["the_cap_moi_tinh_p"]
+    other = write_dataset(tidy_frame([{
+        "province_code": "15", "code_list": "2025", "province_name": "Lào Cai", "region": "", "section": f.section,
+        "table": "hieu_qua", "kind": "figure", "indicator": "the_cap_moi", "dim": "tinh", "dim_label": "Cấp tỉnh",
+        "unit": f.unit, "year": YEAR - 1, "value": 5, "source_file": "x.xlsx", "sheet": f.sheet, "cell": "E15",
+        "field_id": "the_cap_moi_tinh_n"}]), tmp_path / "du-lieu.csv")
+    with pytest.raises(ValueError, match="danh mục"):
+        corrected_previous(col, other)
