@@ -375,6 +375,10 @@ def issue_links(col: Collection, scopes: list[str] | None = None) -> list[tuple[
     old one, which stops working. Only the secrets' hashes are kept."""
     rows, issued = [], {}
     wanted = set(scopes) if scopes else None
+    unknown = (wanted or set()) - {MINISTRY} - {p.key for p in col.provinces} - {p.code for p in col.provinces}
+    if unknown:
+        raise ValueError(f"không có tỉnh mã {', '.join(sorted(unknown))} trong danh mục năm {col.year}; không cấp "
+                         "đường dẫn nào")
     for p in col.provinces:
         if wanted is None or p.key in wanted or p.code in wanted:
             issued[p.key] = secrets.token_urlsafe(32)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from libstats.cli import main
 from libstats.findings import fmt_number
-from libstats.collect import (MINISTRY, approve, collection_status, feedback_workbook, init_collection,
+from libstats.collect import (MINISTRY, approve, collection_status, feedback_workbook, init_collection, issue_links,
                               open_collection, pick_up, receive_upload, reopen, review_warning, reviewed_warnings,
                               run_consolidation)
 from libstats.provinces import province
@@ -273,3 +273,8 @@ def test_corrections_are_not_written_onto_another_code_lists_dataset(col, tmp_pa
         "field_id": "the_cap_moi_tinh_n"}]), tmp_path / "du-lieu.csv")
     with pytest.raises(ValueError, match="danh mục"):
         corrected_previous(col, other)
+
+
+def test_a_link_for_an_unknown_province_code_is_refused(col):
+    with pytest.raises(ValueError, match="không có tỉnh mã 99"):
+        issue_links(col, ["99"])
