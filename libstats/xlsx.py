@@ -243,6 +243,10 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
                             _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
         names = {}
         for attrs, value in defined:
+            if attrs[:7] == b' name="' and attrs.find(b'"', 7) == len(attrs) - 1:  # the common spelling: the name
+                names[attrs[7:-1].decode().lower() if b"&" not in attrs else _text(attrs[7:-1]).lower()] = (
+                    (_text(value) or "").strip())  # alone, no other attribute to look in
+                continue
             name = _NAME.search(attrs)
             if name and b"localSheetId=" not in attrs:
                 names[_text(name[1]).lower()] = (_text(value) or "").strip()
