@@ -435,11 +435,13 @@ def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int
         return None
     sheet.protected = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0]))
     sheet.merged = []
-    if b"<mergeCell" in data:
-        if data.count(b"<mergeCell ") > limits.max_merges:
+    first = data.find(b"<mergeCell")
+    if first >= 0:
+        tail = data[first:]  # nothing before the first '<mergeCell' counts: the searches look at the rest only
+        if tail.count(b"<mergeCell ") > limits.max_merges:
             raise XlsxError("F06", "quá nhiều vùng gộp ô")
-        sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"/>', data)]
-        if len(sheet.merged) != data.count(b"<mergeCell ") or not _tags_plain(data, b"mergeCell",
+        sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"/>', tail)]
+        if len(sheet.merged) != tail.count(b"<mergeCell ") or not _tags_plain(tail, b"mergeCell",
                                                                                (b"mergeCells",)):
             return None
     return found
