@@ -67,6 +67,8 @@ def test_the_decimal_rule_refuses_one_group_of_three_and_names_both_readings(typ
     assert (got.value, got.code) == (None, "V02")
     whole, frac = typed.replace(",", ".").split(".")
     assert f"{int(whole + frac):,}".replace(",", ".") in got.shown and f"{whole},{frac}" in got.shown
+    finding = make(got.code, field="f", label="Kinh phí", detail=got.detail, value=got.shown)
+    assert finding.severity == Severity.ERROR and got.shown in finding.message and typed in finding.message
 
 
 def test_x_is_not_counted_in_both_rules_and_coerce_number_follows_the_type():
