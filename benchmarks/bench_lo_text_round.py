@@ -63,7 +63,8 @@ with tempfile.TemporaryDirectory() as tmp:
     con = consolidate([inbox], YEAR)
     read = {(r.province_code, r.field_id): r.value for r in con.tidy.itertuples()}
     numbers = [f.id for f in form.fields_of("number")]
-    exact = sum(all(read.get((code, f)) == v[f] for f in numbers) for code, v in meant.items() if code in con.reporting)
+    exact = sum(all(read.get((code, f)) == v.get(f) for f in numbers)  # a field the sample leaves empty: None
+                for code, v in meant.items() if code in con.reporting)
     codes: dict[str, int] = {}
     for e in con.ledger:
         for f in e.result.findings:

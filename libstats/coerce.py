@@ -22,7 +22,10 @@ _ODD_SPACES = re.compile("[\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\r]
 _ZERO_WORDS = {"không có", "không", "ko có", "chưa có", "-", "–", "—", "0"}
 _NA_WORDS = {"x", "X"}
 NOT_COUNTED = "x"  # the value of a number cell where the officer typed x: "không thống kê" (blank, never 0)
-_NUMBER = re.compile(r"^([+-]?)(\d[\d.,' ]*)\s*(.*)$")
+# Linear: the body is the longest run of ASCII digits and marks, and the rest (re.S) takes everything after it
+# with no choice left to backtrack over. Only ASCII 0-9 are digits: Arabic-Indic or full-width digits typed as
+# text are not numbers to LibreOffice either.
+_NUMBER = re.compile(r"([+-]?)([0-9][0-9.,' ]*)(.*)", re.S)
 
 
 @dataclass(frozen=True)
@@ -118,10 +121,10 @@ def _text_number(raw: object, units: set[str], decimal: bool) -> tuple[Coerced |
         return Coerced(0, "V07", text, "0"), text, None
     if text in _NA_WORDS:
         return Coerced(NOT_COUNTED, "V08", text), text, None
-    m = _NUMBER.match(text)
+    m = _NUMBER.fullmatch(text)
     if not m:
         return Coerced(None, "V05", text), text, None
-    sign, body, rest = m.groups()
+    sign, body, rest = m[1], m[2], m[3].strip()
     if rest and rest.casefold() not in {u.casefold() for u in units}:
         return Coerced(None, "V05", text), text, None
     reading = _read_digits(body, decimal)
@@ -227,8 +230,8 @@ def coerce_date(raw: object, date1904: bool = False) -> Coerced:
             return Coerced(epoch + dt.timedelta(days=int(raw)))
         return Coerced(None, "V11", str(raw))
     text = clean_text(str(raw))
-    for pattern, (y, mo, d) in ((r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$", (3, 2, 1)),
-                                (r"^(\d{4})-(\d{2})-(\d{2})", (1, 2, 3))):
+    for pattern, (y, mo, d) in ((r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$", (3, 2, 1)),
+                                (r"^([0-9]{4})-([0-9]{2})-([0-9]{2})", (1, 2, 3))):
         m = re.match(pattern, text)
         if m:
             try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from .coerce import Coerced, coerce_date, coerce_number, coerce_text
 from .findings import Finding, make
@@ -17,6 +17,10 @@ from .provinces import Province, code_list_for_year, name_key, provinces_for_yea
 from .spec import Spec
 from .layout import COVER_TITLE_CELL, META_CELLS, META_PREFIX, META_SHEET, parse_ref, split_address
 from .xlsx import Workbook, read_cells
+
+# Pure and asked the same few hundred names and addresses for every file of a round: remembered.
+_parse_ref = lru_cache(maxsize=8192)(parse_ref)
+_split_address = lru_cache(maxsize=8192)(split_address)
 
 __all__ = ["Identity", "Extraction", "identify", "extract", "guess_province_from_name"]
 
@@ -182,7 +186,7 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
         out.findings.append(make("S02", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,
                                  detail=target))
         return None
-    ref = parse_ref(target)
+    ref = _parse_ref(target)
     if ref is None or ref[0] not in sheet_names:
         out.findings.append(make("S03", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,
                                  detail=target))
@@ -208,15 +212,18 @@ def _rectangles(merged: list[str]) -> list[tuple[str, int, int, int, int]]:
     out = []
     for rng in merged:
         a, _, b = rng.replace("$", "").partition(":")
-        (r1, c1), (r2, c2) = split_address(a), split_address(b or a)
+        (r1, c1), (r2, c2) = _split_address(a), _split_address(b or a)
         out.append((rng, r1, c1, r2, c2))
     return out
 
 
 def _merge_of(rects: list[tuple[str, int, int, int, int]], addr: str) -> str | None:
     """The merged range that covers ``addr``, if any."""
-    row, col = split_address(addr)
-    return next((rng for rng, r1, c1, r2, c2 in rects if r1 <= row <= r2 and c1 <= col <= c2), None)
+    row, col = _split_address(addr)
+    for rng, r1, c1, r2, c2 in rects:
+        if r1 <= row <= r2 and c1 <= col <= c2:
+            return rng
+    return None
 
 
 def _coerce(f: Field, raw: object, form: Form, date1904: bool) -> Coerced:

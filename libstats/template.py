@@ -132,6 +132,44 @@ def _fit(ws, row: int, cells: list[tuple[str, float]], minimum: float = 16) -> N
     ws.set_row(row, max(minimum, 16 * max(wrapped_lines(t, w) for t, w in cells)))
 
 
+PART_TITLE_HEIGHT, TABLE_HEAD_HEIGHT, ROW_HEIGHT = 36, 45, 15  # points; ROW_HEIGHT: the sheets' default
+A4_LANDSCAPE = (841.89, 595.28)  # points
+MARGINS = dict(left=0.6, right=0.4, top=0.6, bottom=0.6)  # inches, every sheet (``_Writer.page``)
+KEEP_ROWS = 5  # a table starts where its title, header and this many of its rows (or all, if fewer) fit
+
+
+def table_page_breaks(tables: list[tuple[int, int]], heights: dict[int, float], widths: tuple[float, ...],
+                      repeated: int = 2) -> list[int]:
+    """The rows before which a table sheet starts a new printed page, so that no table's title and header
+    are left at the foot of a page away from its rows. ``tables``: (title row, last row) of each table (the
+    header is the row under the title); ``heights``: rows not ``ROW_HEIGHT`` points tall; ``widths``: the
+    columns (printed fit to the page's width); rows ``0..repeated-1`` are printed again on every page.
+
+    A table starts on a new page when its title, its header and its first ``KEEP_ROWS`` rows (a shorter table:
+    all of them) do not fit what is left of this one. The page holds what Excel fits in it:
+    columns of w characters are 7w + 5 pixels there; LibreOffice, with wider fonts, shrinks the page more
+    and so fits at least as many rows (a break comes early, never late)."""
+    def height(row: int) -> float:
+        return heights.get(row, ROW_HEIGHT)
+
+    page_w, page_h = A4_LANDSCAPE
+    scale = min(1.0, (page_w - 72 * (MARGINS["left"] + MARGINS["right"])) / sum((w * 7 + 5) * 0.75 for w in widths))
+    capacity = 0.95 * (page_h - 72 * (MARGINS["top"] + MARGINS["bottom"])) / scale - sum(
+        height(r) for r in range(repeated))  # 5% kept for the footer and rounding
+    starts = {title: last for title, last in tables}
+    breaks, used = [], 0.0
+    for row in range(repeated, max((last for _, last in tables), default=0) + 1):
+        if row in starts and used > 0:
+            keep = sum(height(r) for r in range(row, min(starts[row], row + 1 + KEEP_ROWS) + 1))
+            if used + keep > capacity:
+                breaks.append(row)
+                used = 0.0
+        if used + height(row) > capacity:  # the program breaks the page here by itself
+            used = 0.0
+        used += height(row)
+    return breaks
+
+
 class _Writer:
     def __init__(self, wb: xlsxwriter.Workbook, form: Form, opts: TemplateOptions):
         self.wb, self.form, self.opts, self.fmt = wb, form, opts, _Formats(wb)
@@ -196,7 +234,7 @@ class _Writer:
         ws.set_paper(9)
         ws.set_landscape() if landscape else ws.set_portrait()
         ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.6, right=0.4, top=0.6, bottom=0.6)
+        ws.set_margins(**MARGINS)
         ws.set_footer("&L&8" + self.form.title.replace("&", "&&") + "&R&8Trang &P/&N")
         if repeat_to is not None:
             ws.repeat_rows(0, repeat_to)
@@ -205,7 +243,7 @@ class _Writer:
     def part_header(self, ws, sheet: LaidSheet, last_col: int):
         ws.merge_range(0, 0, 0, last_col, sheet.part.upper(), self.fmt(bold=True, align="center"))
         ws.merge_range(1, 0, 1, last_col, sheet.part_title, self.fmt(bold=True, align="center", font_size=13))
-        ws.set_row(1, 36)
+        ws.set_row(1, PART_TITLE_HEIGHT)
 
     # -- sheets ------------------------------------------------------------------------------------------
     def cover(self, sheet: LaidSheet):
@@ -292,7 +330,8 @@ class _Writer:
 
     def tables(self, sheet: LaidSheet):
         ws, c, year = self.wb.add_worksheet(sheet.name), TABLE_COLUMNS, self.form.year
-        for col, width in zip(range(10), (5, 44, 22, 11, 15, 15, 14, 10, 42, 17), strict=True):
+        widths = (5, 44, 22, 11, 15, 15, 14, 10, 42, 17)
+        for col, width in zip(range(10), widths, strict=True):
             ws.set_column(col, col, width)
         self.part_header(ws, sheet, 9)
         head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center", valign="vcenter")
@@ -305,7 +344,7 @@ class _Writer:
             ws.merge_range(table.title_row, 0, table.title_row, 9, table.title, self.fmt(bold=True))
             for col, h in enumerate(headers):
                 ws.write_string(table.title_row + 1, col, h, head)
-            ws.set_row(table.title_row + 1, 45)
+            ws.set_row(table.title_row + 1, TABLE_HEAD_HEIGHT)
             for i, r in enumerate(table.rows, start=1):
                 style = dict(body, bold=r.is_total)
                 ws.write_number(r.row, c["stt"], i, self.fmt(**style, align="center"))
@@ -315,6 +354,9 @@ class _Writer:
                 for f in (r.n, r.p, r.gc, r.pc):
                     self.input(ws, f)
                 self.derived(ws, r)
+        heights = {1: PART_TITLE_HEIGHT, **{t.title_row + 1: TABLE_HEAD_HEIGHT for t in sheet.tables}}
+        ws.set_h_pagebreaks(table_page_breaks([(t.title_row, t.rows[-1].row if t.rows else t.title_row + 1)
+                                                for t in sheet.tables], heights, widths))
         self.page(ws, landscape=True, repeat_to=1)
 
     def derived(self, ws, r):

@@ -93,9 +93,15 @@ class Workbook:
     fast: bool = True  # False: read every part with the full parser (the differential test's oracle)
     strings: dict[int, str] = field(default_factory=dict, repr=False)  # shared strings decoded so far
     sst: tuple[bytes, bool] | None = field(default=None, repr=False)  # the shared-strings part, and if plain
+    shapes: dict[str, _Shape | None] = field(default_factory=dict, repr=False)  # sheet part → its shape, once
 
     def sheet(self, name: str) -> SheetInfo | None:
-        return next((s for s in self.sheets if s.name == name), None)
+        by_name = self.__dict__.get("_by_name")  # the sheets never change once the workbook is open
+        if by_name is None:
+            by_name = self.__dict__["_by_name"] = {}
+            for s in self.sheets:
+                by_name.setdefault(s.name, s)  # the first of a name, as a search in order finds
+        return by_name.get(name)
 
 
 def _check_sizes(z: zipfile.ZipFile, limits: Limits) -> None:
@@ -237,6 +243,10 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
                             _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
         names = {}
         for attrs, value in defined:
+            if attrs[:7] == b' name="' and attrs.find(b'"', 7) == len(attrs) - 1:  # the common spelling: the name
+                names[attrs[7:-1].decode().lower() if b"&" not in attrs else _text(attrs[7:-1]).lower()] = (
+                    (_text(value) or "").strip())  # alone, no other attribute to look in
+                continue
             name = _NAME.search(attrs)
             if name and b"localSheetId=" not in attrs:
                 names[_text(name[1]).lower()] = (_text(value) or "").strip()
@@ -372,17 +382,37 @@ def _rich(body: bytes) -> str | None:
     return "".join(_text(x[1]) or "" for x in _T.finditer(body))
 
 
-def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int],
-               limits: Limits) -> dict[str, tuple] | None:
-    """The common case with byte searches: a plain part, every cell written '<c r="A1"', each wanted cell
-    holding at most a value (no formula, no inline text). None: not that case, use the full parser."""
+@dataclass(frozen=True)
+class _Shape:
+    """What the byte searches need to know of a plain sheet part, found once per workbook (a sheet is read
+    more than once: the cover for the province, then every field)."""
+
+    cells: int  # how many cells the part holds
+    twice: frozenset[bytes]  # addresses (with their closing quote) written more than once
+
+
+def _shape(data: bytes) -> _Shape | None:
+    """The shape of a part the byte searches read exactly; None: use the full parser."""
     if not _plain(data, URI_MAIN) or _ODD_CELL.search(data):
         return None  # a cell spelled otherwise, or without its address first: the full parser counts positions
     addresses = _ADDRESS.findall(data)
-    budget[0] -= len(addresses)
+    twice = frozenset()
+    if len(set(addresses)) != len(addresses):
+        seen: set[bytes] = set()
+        twice = frozenset(a for a in addresses if a in seen or seen.add(a))
+    return _Shape(len(addresses), twice)
+
+
+def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int],
+               limits: Limits, shape: _Shape | None) -> dict[str, tuple] | None:
+    """The common case with byte searches: a plain part (``shape``), every cell written '<c r="A1"', each
+    wanted cell holding at most a value (no formula, no inline text). None: not that case, use the full parser."""
+    if shape is None:
+        return None
+    budget[0] -= shape.cells
     if budget[0] < 0:
         raise XlsxError("F06", "quá nhiều ô")
-    twice = len(set(addresses)) != len(addresses)
+    twice = shape.twice
     found, pos = {}, 0
     for addr in _in_sheet_order(frozenset(wanted)):
         tag = b'<c r="' + addr.encode("ascii") + b'"'
@@ -392,7 +422,7 @@ def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int
             if start < 0:
                 continue
         pos = start
-        if twice and addresses.count(tag[6:]) > 1:
+        if twice and tag[6:] in twice:
             raise _duplicate(addr)
         simple = _SIMPLE.match(data, start)
         if not simple:
@@ -405,11 +435,13 @@ def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int
         return None
     sheet.protected = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0]))
     sheet.merged = []
-    if b"<mergeCell" in data:
-        if data.count(b"<mergeCell ") > limits.max_merges:
+    first = data.find(b"<mergeCell")
+    if first >= 0:
+        tail = data[first:]  # nothing before the first '<mergeCell' counts: the searches look at the rest only
+        if tail.count(b"<mergeCell ") > limits.max_merges:
             raise XlsxError("F06", "quá nhiều vùng gộp ô")
-        sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"/>', data)]
-        if len(sheet.merged) != data.count(b"<mergeCell ") or not _tags_plain(data, b"mergeCell",
+        sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"/>', tail)]
+        if len(sheet.merged) != tail.count(b"<mergeCell ") or not _tags_plain(tail, b"mergeCell",
                                                                                (b"mergeCells",)):
             return None
     return found
@@ -528,7 +560,9 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
             if sheet.path in names and sheet.name in wanted:
                 cells_wanted = wanted[sheet.name]
                 data = _part(z, sheet.path, wb.limits)
-                found = _scan_fast(data, sheet, cells_wanted, budget, wb.limits) if wb.fast else None
+                if wb.fast and sheet.path not in wb.shapes:
+                    wb.shapes[sheet.path] = _shape(data)
+                found = _scan_fast(data, sheet, cells_wanted, budget, wb.limits, wb.shapes.get(sheet.path))
                 if found is None:
                     sheet.merged = []
                     found = _scan_sheet(data, sheet, cells_wanted, budget, wb.limits)

@@ -67,6 +67,8 @@ def test_the_decimal_rule_refuses_one_group_of_three_and_names_both_readings(typ
     assert (got.value, got.code) == (None, "V02")
     whole, frac = typed.replace(",", ".").split(".")
     assert f"{int(whole + frac):,}".replace(",", ".") in got.shown and f"{whole},{frac}" in got.shown
+    finding = make(got.code, field="f", label="Kinh phí", detail=got.detail, value=got.shown)
+    assert finding.severity == Severity.ERROR and got.shown in finding.message and typed in finding.message
 
 
 def test_x_is_not_counted_in_both_rules_and_coerce_number_follows_the_type():
@@ -76,6 +78,51 @@ def test_x_is_not_counted_in_both_rules_and_coerce_number_follows_the_type():
             assert (got.value, got.code, got.refused) == ("x", "V08", False)
     assert make("V08", field="f", label="L", detail="x").severity == Severity.INFO
     assert coerce_number("1.234", "count").value == 1234 and coerce_number("1.234", "decimal").code == "V02"
+
+
+@pytest.mark.parametrize("typed,value", [
+    ("1" + " " * 20_000 + "thẻ\nthẻ", None),  # took minutes when the number pattern backtracked over the spaces
+    ("1" + " " * 20_000 + "\nthẻ", 1),  # the line's outer spaces are cleaned away: "1\nthẻ" is 1 thẻ, as before
+    ("1" + " " * 10_000 + "x\n" + " " * 10_000 + "x", None),
+    ("5.731" + "\n" * 20_000 + "a", None),
+    ("1," * 10_000, None),
+    ("+" + "1 " * 10_000 + "\n", None),
+], ids=["spaces-break", "spaces-unit", "spaces-x", "breaks", "commas", "groups"])
+def test_a_long_text_with_line_breaks_is_read_in_linear_time(typed, value):
+    import signal
+
+    def too_slow(*_):
+        raise TimeoutError(f"coercing {len(typed):,} characters did not finish in 5 s")
+
+    old = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(5)  # a bound on pathology, not a speed figure: the quadratic pattern took minutes
+    try:
+        for rule in ("count", "decimal"):
+            got = coerce_number(typed, rule, UNITS)
+            assert got.value == value and got.refused == (value is None)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("typed", [
+    "\u0665\u0667\u0663\u0661",  # Arabic-Indic ٥٧٣١
+    "\u06f5\u06f7",  # extended Arabic-Indic (Persian)
+    "\uff15\uff17\uff13\uff11",  # full-width ５７３１
+    "5\uff17\uff13\uff11", "\u0665.731", "5.\u0667\u0663\u0661 thẻ", "\u0967\u0968",  # mixed; Devanagari
+    "5_731",  # Python's float() takes it; a spreadsheet does not
+])
+def test_digits_typed_as_text_are_ascii_only(typed):
+    for rule in ("count", "decimal"):
+        got = coerce_number(typed, rule, UNITS)
+        assert (got.value, got.code) == (None, "V05"), (typed, rule, got)
+
+
+def test_dates_take_ascii_digits_only():
+    from libstats.coerce import coerce_date
+    assert coerce_date("05/07/2024").value.isoformat() == "2024-07-05"
+    assert coerce_date("\u0660\u0665/07/2024").code == "V11"
+    assert coerce_date("05/07/\uff12\uff10\uff12\uff14").code == "V11"
 
 
 def _spec_with(tmp_path, edit):
