@@ -55,8 +55,10 @@ def is_not_counted(value: object) -> bool:
 
 
 def _grouped(text: str, sep: str) -> bool:
+    """Thousands groups: 1-3 digits (never a leading 0: "0.500" and "01.234" group nothing), then groups of 3."""
     groups = text.split(sep)
-    return groups[0].isdigit() and len(groups[0]) <= 3 and all(g.isdigit() and len(g) == 3 for g in groups[1:])
+    return (groups[0].isdigit() and len(groups[0]) <= 3 and not (len(groups) > 1 and groups[0].startswith("0"))
+            and all(g.isdigit() and len(g) == 3 for g in groups[1:]))
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,10 @@ def _read_digits(body: str, decimal: bool) -> _Reading | None:
     if not (whole.isdigit() and frac.isdigit()):
         return None
     if len(frac) == 3 and len(whole) <= 3:
-        if not decimal:
+        if not decimal and not whole.startswith("0"):  # "0.500", "01.234" group no thousands: not a count
             return _Reading(float(whole + frac), grouped=True)
+        if not decimal:
+            return _Reading(float(whole + "." + frac))
         return _Reading(readings=(f"{fmt_number(int(whole + frac))} (dấu '{sep}' ngăn cách hàng nghìn)",
                                   f"{whole},{frac} (dấu '{sep}' là dấu thập phân)"))
     return _Reading(float(whole + "." + frac))

@@ -45,6 +45,7 @@ def test_counts_typed_the_vietnamese_way_are_read_with_the_reading_shown(typed, 
 @pytest.mark.parametrize("typed,code", [
     ("1,5", "V04"), ("12.5", "V04"), ("5.73", "V04"), ("1.2345", "V04"), ("1.234,5", "V04"), ("1,234.5", "V04"),
     ("1,23.456", "V05"), ("1.23,45", "V05"), ("12.34.567", "V05"), ("-5.731", "V03"), ("5.731 lượt", "V05"),
+    ("0.500", "V04"), ("01.234", "V04"), ("0,500", "V04"), ("0.500.000", "V05"),  # a leading 0 groups nothing
 ])
 def test_what_cannot_be_a_whole_count_is_refused_never_rounded(typed, code):
     got = coerce_count(typed, UNITS)
