@@ -115,6 +115,8 @@ def write_feedback(entry: Entry, out: Path) -> Path | None:
                 "rồi gửi lại tệp. Trang này có thể để nguyên khi gửi lại.")
     for cell in ("A1", "A2", "A3"):
         ws[cell].data_type = "s"
+        if cell != "A1":
+            ws[cell].font = Font(name=font, size=12)
     thin = Side(style="thin", color="808080")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     top = Alignment(vertical="top", wrap_text=True)
