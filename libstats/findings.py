@@ -14,7 +14,7 @@ from enum import StrEnum
 
 __all__ = ["outlier_detail", "Severity", "Code", "CATALOGUE", "Finding", "make", "verdict", "Verdict",
            "catalogue_markdown",
-           "fmt_number"]
+           "fmt_number", "Judged"]
 
 
 class Severity(StrEnum):
@@ -211,6 +211,24 @@ class Verdict(StrEnum):
     def label(self) -> str:
         return {"accepted": "Chấp nhận", "accepted_with_warnings": "Chấp nhận (có cảnh báo)",
                 "rejected": "Không chấp nhận"}[self.value]
+
+
+class Judged:
+    """The verdict and the counts of anything that has ``findings`` (a file's result, a ledger entry)."""
+
+    findings: list[Finding]
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict(self.findings)
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == Severity.WARNING for f in self.findings)
 
 
 def verdict(findings: list[Finding]) -> Verdict:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .findings import Finding, Severity, Verdict, make, verdict
+from .findings import Finding, Judged, Verdict, make
 from .result import CheckResult
 
 __all__ = ["Entry", "build_ledger", "FATES"]
@@ -28,7 +28,7 @@ SET_ASIDE_CODES = frozenset({"F11", "F12"})  # libstats' own output; a program's
 
 
 @dataclass
-class Entry:
+class Entry(Judged):
     result: CheckResult
     status: str  # "chosen" (the province's file), or a fate of FATES that does not depend on findings
     reason: str = ""  # why rejected / which file supersedes it / why set aside
@@ -41,18 +41,6 @@ class Entry:
     def findings(self) -> list[Finding]:
         gone = [*self.hidden, *(f for f, _ in self.reviewed)]
         return [f for f in (*self.result.findings, *self.added) if f not in gone]
-
-    @property
-    def verdict(self) -> Verdict:
-        return verdict(self.findings)
-
-    @property
-    def errors(self) -> int:
-        return sum(f.severity == Severity.ERROR for f in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        return sum(f.severity == Severity.WARNING for f in self.findings)
 
     @property
     def fate(self) -> str:

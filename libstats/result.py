@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .findings import Finding, Severity, Verdict, verdict
+from .findings import Finding, Judged
 from .provinces import Province
 
 __all__ = ["CheckResult"]
 
 
 @dataclass
-class CheckResult:
+class CheckResult(Judged):
     path: str
     display: str  # the name findings and tables show (relative to the inbox)
     size: int = 0
@@ -32,18 +32,6 @@ class CheckResult:
     values: dict[str, object] = field(default_factory=dict)
     sources: dict[str, tuple[str, str]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def verdict(self) -> Verdict:
-        return verdict(self.findings)
-
-    @property
-    def errors(self) -> int:
-        return sum(f.severity == Severity.ERROR for f in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        return sum(f.severity == Severity.WARNING for f in self.findings)
 
     def as_dict(self) -> dict:
         return {"file": self.display, "path": self.path, "sha256": self.sha256, "kind": self.kind,
