@@ -294,11 +294,6 @@ def _render_reviewed(rv) -> None:
         click.echo(f"  {shown(e.result.display)}: [{f.code}] {shown(where)} — ghi chú: {shown(note)}")
 
 
-def dataset_path(summary: Path) -> Path:
-    """Where the tidy dataset goes: beside the summary, same stem."""
-    return summary.with_name(summary.stem + "_du-lieu.csv")
-
-
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @year_option()
@@ -322,7 +317,7 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     Ví dụ: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
     """
     from .consolidate import consolidate as run
-    from .dataset import write_dataset
+    from .dataset import dataset_path, write_dataset
     from .feedback import write_feedbacks
     from .ledger import FATES
     from .review import guard_outputs

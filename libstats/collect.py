@@ -563,7 +563,7 @@ def consolidate_collection(col: Collection, spec=None, previous: Path | None = N
 
 def run_consolidation(col: Collection) -> tuple[Path, Path]:
     """Consolidate the files that count (approved or accepted) into summary/; returns (workbook, dataset)."""
-    from .dataset import write_dataset
+    from .dataset import dataset_path, write_dataset
     from .summary import write_summary
 
     con = consolidate_collection(col)
@@ -571,5 +571,5 @@ def run_consolidation(col: Collection) -> tuple[Path, Path]:
         raise ValueError("chưa có báo cáo nào được chấp nhận")
     out = col.summary / f"tong-hop-{col.year}.xlsx"
     write_summary(con, out)
-    data = write_dataset(con.tidy, out.with_name(out.stem + "_du-lieu.csv"))
+    data = write_dataset(con.tidy, dataset_path(out))
     return out, data

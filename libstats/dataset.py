@@ -32,7 +32,7 @@ from .rollover import carry_map, rebase_frame
 from .spec import Spec, default_spec
 
 __all__ = ["COLUMNS", "FIGURE", "EXPLANATION", "NARRATIVE", "COVER", "tidy_rows", "tidy_frame", "figures",
-           "write_dataset", "load_dataset", "escape_text", "unescape_text", "previous_differences",
+           "write_dataset", "dataset_path", "load_dataset", "escape_text", "unescape_text", "previous_differences",
            "PreviousDifference", "previous_figures"]
 
 COLUMNS = ["province_code", "code_list", "province_name", "region", "section", "table", "kind", "indicator",
@@ -101,6 +101,11 @@ def figures(df: pd.DataFrame) -> pd.DataFrame:
     """The figure rows of a dataset (datasets written before texts were carried have figures only, and a row
     without a kind is a figure)."""
     return df[df["kind"].isna() | (df["kind"] == FIGURE)] if "kind" in df else df
+
+
+def dataset_path(summary: Path) -> Path:
+    """Where the tidy dataset of a summary workbook goes: beside it, same stem, ``…_du-lieu.csv``."""
+    return Path(summary).with_name(Path(summary).stem + "_du-lieu.csv")
 
 
 def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Path:

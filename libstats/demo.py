@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .consolidate import Consolidation, consolidate
-from .dataset import write_dataset
+from .dataset import dataset_path, write_dataset
 from .feedback import write_feedbacks
 from .form import build_form
 from .template import write_templates
@@ -40,7 +40,7 @@ def run_demo(out: Path, year: int = 2024, seed: int = 2024, say: Callable[[str],
     con = consolidate([inbox], year, progress=progress("Kiểm tra"))
     summary = out / f"tong-hop-{year}.xlsx"
     write_summary(con, summary)
-    dataset = write_dataset(con.tidy, summary.with_name(summary.stem + "_du-lieu.csv"))
+    dataset = write_dataset(con.tidy, dataset_path(summary))
     say(f"4/4 Ghi tệp phản hồi cho các tỉnh → {feedback}")
     write_feedbacks(con.ledger, feedback, progress=progress("Phản hồi"))
     return DemoResult(templates, inbox, feedback, summary, dataset, con)

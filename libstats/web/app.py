@@ -278,8 +278,10 @@ def create_app(root: Path, limits: Limits = Limits()):
     def ministry_download(request: Request):
         if scope(request, MINISTRY) is None:
             return not_found()
+        from ..dataset import dataset_path  # pandas only when a dataset is asked for, not at the server's start
+
         out = col.summary / f"tong-hop-{col.year}.xlsx"
-        path = {"tong-hop": out, "du-lieu": out.with_name(out.stem + "_du-lieu.csv")}.get(request.path_params["kind"])
+        path = {"tong-hop": out, "du-lieu": dataset_path(out)}.get(request.path_params["kind"])
         if path is None or not path.exists():
             return not_found()
         return FileResponse(path, filename=path.name)
