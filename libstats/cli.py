@@ -518,11 +518,11 @@ def status(root, as_json):
     if as_json:
         click.echo(json_mod.dumps(st.as_dict(), ensure_ascii=False, indent=1))
         return
-    pct = lambda x: f"{x * 100:.1f}".replace(".", ",") + "%"  # noqa: E731
     click.echo(f"Năm {st.year}, hạn gửi {st.deadline:%d/%m/%Y}: phải báo cáo {st.expected}; đã gửi "
                f"{len(st.received)}; được chấp nhận {len(st.accepted)}; đã duyệt {len(st.approved)}; chưa có "
                f"{len(st.missing)}; muộn {len(st.late)}")
-    click.echo(f"Tỷ lệ báo cáo {pct(st.reporting_rate)}; tỷ lệ đúng hạn {pct(st.on_time_rate)}")
+    rate = findings_mod.fmt_rate
+    click.echo(f"Tỷ lệ báo cáo {rate(st.reporting_rate)}; tỷ lệ đúng hạn {rate(st.on_time_rate)}")
     for s in st.provinces:
         last = s.last.received.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if s.last else ""
         click.echo(f"{s.province.code}  {s.province.name:<20} {s.label:<24} {s.rounds:>3} lần  {last}")

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 __all__ = ["outlier_detail", "Severity", "Code", "CATALOGUE", "Finding", "make", "verdict", "Verdict",
            "catalogue_markdown",
-           "fmt_number", "Judged"]
+           "fmt_number", "fmt_rate", "Judged"]
 
 
 class Severity(StrEnum):
@@ -171,6 +171,11 @@ def outlier_detail(value: float, usual: float, label: str) -> str:
     else:
         how = f"chỉ bằng {fmt_number(round(times * 100))}%" if times > 0 else "bằng 0, khác hẳn"
     return f"{label}: {num(value)}, {how} mức thường gặp ở các tỉnh ({num(usual)})"
+
+
+def fmt_rate(x: float) -> str:
+    """A share (0.712) as a Vietnamese percentage: 71,2%."""
+    return f"{x * 100:.1f}".replace(".", ",") + "%"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .atomic import atomic_path
 from .check import OUTPUT_PROPERTY
 from .consolidate import Consolidation, headline_dim, national_table, province_table, sum_present
 from .dataset import COVER, FIGURE, NARRATIVE, figures, load_dataset
-from .findings import Severity
+from .findings import Severity, fmt_rate
 from .ledger import FATES
 from .rules import pct_change
 from .layout import wrapped_lines
@@ -148,10 +148,6 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
         _reviewed(o, ws, con, row + len(notes) + 3)
 
 
-def _rate(x: float) -> str:
-    return f"{x * 100:.1f}".replace(".", ",") + "%"
-
-
 def _collection_facts(st) -> list[tuple[str, object]]:
     """The collection's status (collect.Status) when consolidated from a collection folder; [] otherwise."""
     if st is None:
@@ -162,7 +158,7 @@ def _collection_facts(st) -> list[tuple[str, object]]:
              f"{st.expected} / {len(st.received)} / {len(st.accepted)} / {len(st.approved)}"),
             ("Số tỉnh chưa có báo cáo được chấp nhận (danh sách ở trên)", len(st.missing)),
             (f"Gửi muộn hoặc quá hạn chưa gửi ({len(st.late)})", names(st.late)),
-            ("Tỷ lệ báo cáo", _rate(st.reporting_rate)), ("Tỷ lệ đúng hạn", _rate(st.on_time_rate))]
+            ("Tỷ lệ báo cáo", fmt_rate(st.reporting_rate)), ("Tỷ lệ đúng hạn", fmt_rate(st.on_time_rate))]
 
 
 def _reviewed(o: _Out, ws, con: Consolidation, row: int) -> None:

@@ -33,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..collect import (MINISTRY, VN_TZ, approve, collection_status, decide_correction, feedback_workbook,
                        open_collection, receive_upload, recheck, reopen, review_warning, run_consolidation)
-from ..findings import Severity, Verdict, fmt_number, make
+from ..findings import Severity, Verdict, fmt_number, fmt_rate, make
 
 __all__ = ["create_app", "Limits"]
 
@@ -53,10 +53,6 @@ class Limits:
     window_seconds: float = 600.0  # ... in this many seconds
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}".replace(".", ",") + "%"
-
-
 def _when(t: dt.datetime | None) -> str:
     return t.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if t else ""
 
@@ -66,7 +62,7 @@ def _date(d: dt.date) -> str:
 
 
 _env = Environment(loader=PackageLoader("libstats.web", "templates"), autoescape=select_autoescape(default=True))
-_env.filters.update(pct=_pct, when=_when, date=_date,
+_env.filters.update(pct=fmt_rate, when=_when, date=_date,
                     num=lambda v: "(trống)" if v is None else fmt_number(int(v) if float(v).is_integer() else v))
 _env.globals.update(verdict_label=lambda v: Verdict(v).label if v else "Đang kiểm tra", Severity=Severity)
 
