@@ -22,7 +22,7 @@ from .ledger import FATES
 from .rules import pct_change
 from .layout import wrapped_lines
 from .population import per_inhabitant_frame
-from .template import FONT
+from .template import FONT, xlsx_writer
 
 __all__ = ["write_summary", "SHEETS"]
 
@@ -533,8 +533,7 @@ def write_summary(con: Consolidation, path: Path, previous: Path | None = None) 
     """Write the summary workbook atomically."""
     nat = national_table(con, load_dataset(previous, con.form.spec, con.year - 1) if previous is not None else None)
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                            "strings_to_numbers": False, "nan_inf_to_errors": True})
+        wb = xlsx_writer(tmp, nan_inf_to_errors=True)
         wb.set_properties({"title": f"Tổng hợp báo cáo công tác thư viện năm {con.year}", "author": "libstats"})
         wb.set_custom_property(OUTPUT_PROPERTY, "summary")  # found in an inbox, it is set aside, never a return
         o = _Out(wb)

@@ -12,9 +12,11 @@ import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from .atomic import atomic_path
 from .coerce import NOT_COUNTED
@@ -502,12 +504,40 @@ class _Writer:
         return meta
 
 
+@cache
+def _prepared(formula: str, expand_future_functions: bool) -> str:
+    return Worksheet._prepare_formula(_NO_FUTURE, formula, expand_future_functions)
+
+
+class _NoFuture:
+    use_future_functions = False
+
+
+_NO_FUTURE = _NoFuture()
+
+
+class _Worksheet(Worksheet):
+    """XlsxWriter's worksheet with its formula preparation remembered: each preparation runs some 400 regular
+    expression substitutions, and the same few hundred formulas (validations, checks) recur in every sheet and
+    every province's form. The result depends only on the formula and the flag; it is XlsxWriter's own."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        return _prepared(formula, bool(expand_future_functions or self.use_future_functions))
+
+
+def xlsx_writer(path: Path, **options) -> xlsxwriter.Workbook:
+    """An XlsxWriter workbook written in memory, that never turns a text into a formula, a link or a number."""
+    wb = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                        "strings_to_numbers": False, **options})
+    wb.worksheet_class = _Worksheet
+    return wb
+
+
 def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | None = None) -> Path:
     """Write the workbook for ``form`` to ``path`` atomically (a temporary file renamed into place)."""
     opts = opts or TemplateOptions()
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                       "strings_to_numbers": False})
+        wb = xlsx_writer(tmp)
         created = opts.generated_at or dt.datetime.now(dt.UTC)
         wb.set_properties({"title": form.title, "subject": form.spec.id, "author": "libstats",
                            "company": form.receiving_unit, "created": created.replace(tzinfo=None)})

@@ -54,6 +54,26 @@ def test_every_heading_and_bullet_of_the_outline_is_in_the_2024_workbook(hanoi_2
     assert len(_outline_lines()) > 50
 
 
+def test_remembered_formula_preparation_writes_the_same_bytes_as_xlsxwriter(form2024, tmp_path, monkeypatch):
+    """template._Worksheet remembers XlsxWriter's formula preparation; the workbook must not change by a byte."""
+    import datetime as dt
+    import zipfile
+
+    from xlsxwriter.worksheet import Worksheet
+
+    from libstats import template
+
+    opts = TemplateOptions(province=province(2024, "01"), generated_at=dt.datetime(2024, 12, 1, tzinfo=dt.UTC))
+    fast = write_template(form2024, tmp_path / "fast.xlsx", opts)
+    monkeypatch.setattr(template._Worksheet, "_prepare_formula", Worksheet._prepare_formula)
+    plain = write_template(form2024, tmp_path / "plain.xlsx", opts)
+    with zipfile.ZipFile(fast) as a, zipfile.ZipFile(plain) as b:
+        assert a.namelist() == b.namelist()
+        differ = [n for n in a.namelist() if a.read(n) != b.read(n)]
+    assert not differ, differ
+    assert template._prepared.cache_info().hits > 0  # the same formulas do recur (in every province's form too)
+
+
 def test_every_field_is_one_named_unlocked_validated_cell_and_the_rest_is_locked(hanoi_2024, form2024):
     wb = openpyxl.load_workbook(hanoi_2024)
     inputs: dict[tuple[str, str], str] = {}
