@@ -1,5 +1,6 @@
 """Shared fixtures: generated templates, inboxes of every province, one headless LibreOffice per test session;
-and the record of the finding codes the session produced (tests/test_catalogue.py checks it covers the catalogue).
+and the record of the finding codes the session produced: a whole-suite run fails unless it covers the catalogue
+(checked at the end of the session, across pytest-xdist workers).
 """
 
 from __future__ import annotations
@@ -43,17 +44,53 @@ def _recording_setstate(self, state):
 findings.Finding.__init__ = _recording_init
 findings.Finding.__setstate__ = _recording_setstate
 
-CATALOGUE_TEST = "test_every_finding_code_is_produced_by_some_test"
-
-
 def pytest_collection_modifyitems(session, config, items):
-    """The catalogue-coverage test runs last, after every test that produces findings."""
     COLLECTED["modules"].update(Path(str(item.fspath)).name for item in items)
-    items.sort(key=lambda item: item.name == CATALOGUE_TEST)
 
 
 def pytest_deselected(items):
     COLLECTED["deselected"].update(item.nodeid for item in items)
+
+
+def catalogue_gaps(produced: set[str], modules: set[str], deselected: set[str]) -> list[str] | None:
+    """The catalogue's codes no test produced; None when the run was not the whole suite (nothing to say)."""
+    every_module = {p.name for p in HERE.glob("test_*.py")}
+    if every_module - modules or deselected:
+        return None
+    return sorted(set(findings.CATALOGUE) - produced) + sorted(produced - set(findings.CATALOGUE))
+
+
+CATALOGUE_GAPS: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: a worker's record of codes and modules joins the controller's."""
+    out = getattr(node, "workeroutput", {})
+    PRODUCED.update(out.get("produced", ()))
+    COLLECTED["modules"].update(out.get("modules", ()))
+    COLLECTED["deselected"].update(out.get("deselected", ()))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Every code of the finding catalogue must be produced by some test of the suite (add a case, or remove the
+    code). Checked once all tests have run: in the one process, or on the controller from its workers' records."""
+    worker_out = getattr(session.config, "workeroutput", None)
+    if worker_out is not None:  # a pytest-xdist worker: hand the record over
+        worker_out.update(produced=sorted(PRODUCED), modules=sorted(COLLECTED["modules"]),
+                          deselected=sorted(COLLECTED["deselected"]))
+        return
+    gaps = catalogue_gaps(PRODUCED, COLLECTED["modules"], COLLECTED["deselected"])
+    if gaps:
+        CATALOGUE_GAPS[:] = gaps
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if CATALOGUE_GAPS:
+        terminalreporter.section("finding catalogue", red=True)
+        terminalreporter.line(f"FAILED: finding codes no test produces, or produced but not in the catalogue: "
+                              f"{CATALOGUE_GAPS}", red=True)
 
 
 def lo_missing_reason() -> str | None:
