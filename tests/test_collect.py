@@ -162,7 +162,8 @@ def test_cli_links_status_and_secrets_stored_hashed(col, tmp_path):
     secret = rows[1][2].removeprefix("/t/")
     assert len(secret) >= 43
     assert secret.encode() not in (col.root / REGISTER_NAME).read_bytes()
-    assert col.register.scope_of(secret) == HANOI.key and col.register.scope_of(secret[:-1] + ("B" if secret.endswith("A") else "A")) is None
+    other = secret[:-1] + ("B" if secret.endswith("A") else "A")
+    assert col.register.scope_of(secret) == HANOI.key and col.register.scope_of(other) is None
     assert col.register.scope_of(rows[-1][2].removeprefix("/bo/")) == MINISTRY
     shutil.copy(c.filled(tmp_path / "a.xlsx"), col.inbox / "hn.xlsx")
     out = runner.invoke(main, ["status", str(col.root), "--json"])
