@@ -242,7 +242,7 @@ def per_inhabitant_table(con: Consolidation, ratio) -> pd.DataFrame:
     reported = df["province_code"].isin(con.reporting)
     for col in ("figure_n", "ratio_n", "figure_p", "ratio_p"):
         df[col] = df[col].astype("Float64").where(reported, pd.NA)
-    df["status"] = ["chưa báo cáo" if not rep else "chưa có số dân" if pd.isna(people) else ""
+    df["status"] = ["chưa báo cáo" if not rep else f"chưa có số dân năm {con.year}" if pd.isna(people) else ""
                     for rep, people in zip(reported, df["population_n"], strict=True)]
     df["rank"] = df["ratio_n"].rank(ascending=False, method="min").astype("Int64")
     return df
@@ -269,7 +269,7 @@ def _per_inhabitant(o: _Out, con: Consolidation):
         row = o.table(ws, row + 1, ["Mã", "Tỉnh, thành phố", "Ghi chú", f"Số liệu năm {con.year}",
                                     f"Dân số năm {con.year}", f"Bình quân năm {con.year}",
                                     f"Bình quân năm {con.year - 1}", "Xếp hạng"], rows,
-                      [{}, TXT, TXT, NUM, NUM, dec, dec, {}], [6, 30, 16, 15, 14, 13, 13, 9]) + 1
+                      [{}, TXT, TXT, NUM, NUM, dec, dec, {}], [6, 28, 22, 15, 14, 13, 13, 9]) + 1
 
 
 def _types(o: _Out, con: Consolidation):

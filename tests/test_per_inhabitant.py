@@ -56,7 +56,7 @@ def test_summary_per_inhabitant_is_figure_over_population_ranked_blank_when_unkn
         ranks = sorted((block[c][5], block[c][7]) for c in ("01", "22"))
         assert [r for _, r in ranks] == [2, 1]  # the highest ratio ranks first
         unknown = block["79"]  # reported, population unknown: blank, never invented
-        assert unknown[2] == "chưa có số dân" and unknown[3] is not None and unknown[4:8] == (None,) * 4
+        assert unknown[2] == f"chưa có số dân năm {YEAR}" and unknown[3] is not None and unknown[4:8] == (None,) * 4
         assert block["02"][2] == "chưa báo cáo" and block["02"][3] is None
 
 
