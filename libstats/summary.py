@@ -35,7 +35,9 @@ _HEAD_FILL = "#D9E2F3"
 
 
 def _blank(v) -> bool:
-    return v is None or (v == "" if isinstance(v, str) else bool(pd.isna(v)))
+    if v is None or isinstance(v, str):
+        return v is None or v == ""
+    return v != v if isinstance(v, float) else bool(pd.isna(v))
 
 
 class _Out:
@@ -50,7 +52,10 @@ class _Out:
         return self._f[key]
 
     def cell(self, ws, row, col, value, **fmt):
-        f = self.f(border=1, **fmt)
+        self._write(ws, row, col, value, self.f(border=1, **fmt))
+
+    @staticmethod
+    def _write(ws, row, col, value, f):
         if _blank(value):
             ws.write_blank(row, col, None, f)
         elif isinstance(value, numbers.Real) and not isinstance(value, bool):  # numpy and pandas numbers too
@@ -65,12 +70,14 @@ class _Out:
                                                 align="center", valign="vcenter"))
             ws.set_column(col, col, w)
         ws.set_row(row, 32)
+        plain = [self.f(border=1, bold=False, **fmt) for fmt in formats]
+        bold = [self.f(border=1, bold=True, **fmt) for fmt in formats]
+        wraps = [col for col, fmt in enumerate(formats) if fmt.get("text_wrap")]
         for i, values in enumerate(rows, start=1):
-            lines = 1
-            for col, (v, fmt) in enumerate(zip(values, formats, strict=True)):
-                self.cell(ws, row + i, col, v, bold=(i - 1) in bold_rows, **fmt)
-                if fmt.get("text_wrap") and isinstance(v, str):
-                    lines = max(lines, wrapped_lines(v, widths[col]))
+            for col, (v, f) in enumerate(zip(values, bold if (i - 1) in bold_rows else plain, strict=True)):
+                self._write(ws, row + i, col, v, f)
+            lines = max((wrapped_lines(values[col], widths[col]) for col in wraps if isinstance(values[col], str)),
+                        default=1)
             if lines > 1:
                 ws.set_row(row + i, min(15 * lines + 3, MAX_ROW_HEIGHT))
         ws.repeat_rows(row)

@@ -182,8 +182,9 @@ def test_a_workbook_too_big_for_the_feedback_writer_costs_one_worker_not_the_run
                       lambda xml: xml.replace("</sheetData>", rows + "</sheetData>"))
     rv = review_inbox([src, big], 2024)
     assert [e.fate for e in rv.ledger][1] in ("accepted", "superseded")  # the figures read fine
-    made = write_feedbacks(rv.ledger, tmp_path / "fb", WorkerLimits(memory_mb=150, seconds=60))
-    assert made[0] is not None and made[1] is None  # the big one ran out of its worker's memory; the run went on
+    # the big one runs out of its worker's memory or time (whichever comes first: 150 MB take 7-13 s); the run goes on
+    made = write_feedbacks(rv.ledger, tmp_path / "fb", WorkerLimits(memory_mb=150, seconds=4))
+    assert made[0] is not None and made[1] is None
 
 
 def test_last_years_dataset_is_never_written_over(inbox, tmp_path):
