@@ -141,6 +141,18 @@ class LibreOffice:
             self.proc.kill()
 
 
+def sheet_rows(path: Path, sheet: str, cells: bool = False) -> list[tuple]:
+    """The rows of one sheet of a (large) workbook, as values (or read-only cells), without loading the others:
+    a summary of every province takes seconds to load whole."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return list(wb[sheet].iter_rows(values_only=not cells))
+    finally:
+        wb.close()
+
+
 def convert(src: Path, fmt: str, outdir: Path) -> Path:
     """soffice --convert-to, with a private profile so it never collides with the running instance."""
     profile = outdir / f"profile-{uuid.uuid4().hex[:6]}"

@@ -7,7 +7,6 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -22,6 +21,7 @@ from libstats.samples import sample_values
 from libstats.template import TemplateOptions, template_filename, write_template
 
 from .conftest import RETURNS_SAVED, RETURNS_SEED
+from .conftest import sheet_rows
 
 YEAR = 2024
 FORM = build_form(YEAR)
@@ -81,8 +81,8 @@ USED = {p.code for p in provinces_for_year(YEAR)} - {"02", "04"}
 def test_every_national_figure_change_and_percent_equals_the_independent_sum(run):
     out, values, _ = run
     expected = _expected_national(values, USED)
-    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["national"]]
-    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    sheet = sheet_rows(out, summary_mod.SHEETS["national"])
+    rows = sheet[3:]
     labels = {(r.label, r.dim_label): (r.indicator, r.dim) for r in FORM.rows}
     checked = 0
     for label, dim_label, _unit, n, p, diff, pct, cov_n, cov_p, note in rows:
@@ -97,19 +97,17 @@ def test_every_national_figure_change_and_percent_equals_the_independent_sum(run
         checked += 1
     assert checked == len(FORM.rows)
     # the national totals say what they leave out (the National Library): the spec's label and note
-    texts = [c for r in ws.iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    texts = [c for r in sheet for c in r if isinstance(c, str)]
     assert FORM.spec.national_note and FORM.spec.national_note in texts
-    assert FORM.spec.national_label.upper() in ws["A1"].value
-    overview = openpyxl.load_workbook(out)[summary_mod.SHEETS["overview"]]
-    texts = [c for r in overview.iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert FORM.spec.national_label.upper() in sheet[0][0]
+    texts = [c for r in sheet_rows(out, summary_mod.SHEETS["overview"]) for c in r if isinstance(c, str)]
     assert any(FORM.spec.national_label in t for t in texts) and not any("TOÀN QUỐC" in t for t in texts)
     assert not any("tính vào" in t for t in texts) and any(FORM.spec.national_note in t for t in texts)
 
 
 def test_province_rows_missing_marked_regions_and_national_total(run):
     out, values, _ = run
-    ws = openpyxl.load_workbook(out)["Tỉnh - Thẻ cấp mới"]
-    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    rows = sheet_rows(out, "Tỉnh - Thẻ cấp mới")[3:]
     by_code = {r[0]: r for r in rows if r[0]}
     assert by_code["02"][2] == "chưa báo cáo" and by_code["02"][3] is None  # never zero
     assert by_code["04"][2] == "chưa báo cáo"
@@ -130,8 +128,7 @@ def test_province_rows_missing_marked_regions_and_national_total(run):
 def test_ledger_has_every_file_once_with_its_fate(run, inbox):
     out, _, output = run
     box, _ = inbox
-    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["ledger"]]
-    rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
+    rows = [r for r in sheet_rows(out, summary_mod.SHEETS["ledger"])[3:] if r[0]]
     assert sorted(r[0] for r in rows) == sorted(str(p.relative_to(box)) for p in box.rglob("*.xlsx"))
     fate = {r[0]: (r[3], r[4]) for r in rows}
     assert fate["lan-1/ha-noi-gui-lan-1.xlsx"] == ("Đã được thay thế", "bao-cao-thu-vien-2024_01_ha-noi.xlsx")
@@ -144,8 +141,7 @@ def test_ledger_has_every_file_once_with_its_fate(run, inbox):
 
 def test_superseded_file_lists_the_cells_that_differ(run):
     out, values, _ = run
-    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["findings"]]
-    l02 = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[3] == "L02"]
+    l02 = [r for r in sheet_rows(out, summary_mod.SHEETS["findings"])[3:] if r[3] == "L02"]
     cells = {(r[5], r[6]) for r in l02 if r[0] == "lan-1/ha-noi-gui-lan-1.xlsx"}
     assert cells == {("2.2 Số liệu", FORM.fields["the_cap_moi_tinh_n"].cell),
                      ("2.2 Số liệu", FORM.fields["the_cap_moi_tong_n"].cell)}
@@ -175,10 +171,8 @@ def test_narratives_are_gathered_whole_and_text_stays_text(tmp_path):
     out = tmp_path / "s.xlsx"
     result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    wb = openpyxl.load_workbook(out)
-
     def written_under(sheet: str, label: str):  # the bullet's row, then one row per province: name, text
-        rows = list(wb[sheet].iter_rows(min_row=1))
+        rows = sheet_rows(out, sheet, cells=True)
         at = next(i for i, r in enumerate(rows) if r[0].value == label)
         return rows[at + 1][0].value, rows[at + 1][1]
 
@@ -239,10 +233,10 @@ def test_not_applicable_figures_stay_blank_never_zero(tmp_path):
     out = tmp_path / "s.xlsx"
     result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["types"]]
-    header = [c.value for c in ws[3]]
-    hanoi = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[0] == "01")
-    total = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == FORM.spec.national_label)
+    rows = sheet_rows(out, summary_mod.SHEETS["types"])
+    header = list(rows[2])
+    hanoi = next(r for r in rows[3:] if r[0] == "01")
+    total = next(r for r in rows[3:] if r[1] == FORM.spec.national_label)
 
     def col(r, year):
         return header.index(f"{r.dim_label}: {r.label} — năm {year}")
@@ -258,8 +252,7 @@ def test_not_applicable_figures_stay_blank_never_zero(tmp_path):
 
 def test_the_provinces_explanations_are_gathered_beside_their_figures(run):
     out, values, _ = run
-    ws = openpyxl.load_workbook(out)[summary_mod.SHEETS["explanations"]]
-    rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
+    rows = [r for r in sheet_rows(out, summary_mod.SHEETS["explanations"])[3:] if r[0]]
     expected = sum(1 for c in USED for r in FORM.rows if values[c].get(r.gc.id))
     assert len(rows) == expected > 0
     assert all(r[6] and r[7] for r in rows)

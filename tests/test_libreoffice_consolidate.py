@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 
-import openpyxl
 import pytest
 from click.testing import CliRunner
 
@@ -14,7 +13,7 @@ from libstats.provinces import province
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions, template_filename, write_template
 
-from .conftest import convert
+from .conftest import convert, sheet_rows
 from .test_libreoffice_check import _lo_values
 
 pytestmark = pytest.mark.libreoffice
@@ -37,8 +36,7 @@ def test_mixed_inbox_consolidates_exactly_and_the_summary_renders(lo, tmp_path):
     out = tmp_path / "tong-hop.xlsx"
     result = CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2024", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    ws = openpyxl.load_workbook(out)["Tỉnh - Lượt phục vụ"]
-    national = next(r for r in ws.iter_rows(min_row=4, values_only=True) if r[1] == FORM.spec.national_label)
+    national = next(r for r in sheet_rows(out, "Tỉnh - Lượt phục vụ")[3:] if r[1] == FORM.spec.national_label)
     expected = sum(v["luot_tai_tv_tong_n"] + v["luot_ngoai_tv_tong_n"] for v in values.values())
     assert national[3] == expected and national[2] == "4/63 tỉnh"
     pdf = convert(out, "pdf", tmp_path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 
-import openpyxl
 import pytest
 
 from libstats import batch, population
@@ -18,6 +17,7 @@ from libstats.summary import SHEETS, write_summary
 
 from . import corpus as c
 from .conftest import RETURNS_SEED
+from .conftest import sheet_rows
 
 YEAR = 2024
 FORM = build_form(YEAR)
@@ -38,8 +38,7 @@ def test_summary_per_inhabitant_is_figure_over_population_ranked_blank_when_unkn
         shutil.copy(returns_2024[code], box / returns_2024[code].name)
     con = consolidate([box], YEAR)
     out = write_summary(con, tmp_path / "tong-hop.xlsx")
-    ws = openpyxl.load_workbook(out)[SHEETS["per_inhabitant"]]
-    rows = list(ws.iter_rows(values_only=True))
+    rows = sheet_rows(out, SHEETS["per_inhabitant"])
     values = {code: sample_values(FORM, province(YEAR, code), seed=RETURNS_SEED) for code in ("01", "22", "79")}
     assert len(FORM.spec.per_inhabitant) == 3
     for ratio in FORM.spec.per_inhabitant:

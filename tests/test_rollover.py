@@ -19,6 +19,8 @@ from libstats.samples import sample_values
 from libstats.check import check_file
 from libstats.template import TemplateOptions, template_filename, write_template, write_templates
 
+from .conftest import sheet_rows
+
 F2024, F2025 = build_form(2024), build_form(2025)
 
 
@@ -136,17 +138,16 @@ def test_2025_consolidation_compares_with_2024_on_34_provinces(dataset_2024, tmp
     result = CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2025", "--previous", str(dataset_2024),
                                        "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    summary = openpyxl.load_workbook(out)
-    diffs = [r for r in summary["Đối chiếu năm trước"].iter_rows(min_row=4, values_only=True) if r[0]]
+    diffs = [r for r in sheet_rows(out, "Đối chiếu năm trước")[3:] if r[0]]
     assert {(r[0], r[2], r[5]) for r in diffs} == {("Ninh Bình", "Cấp tỉnh", 10), ("Ninh Bình", "Tổng cộng", 10)}
-    nat = summary["Toàn quốc"]
-    row = next(r for r in nat.iter_rows(min_row=4, values_only=True)
+    nat = sheet_rows(out, "Toàn quốc")[3:]
+    row = next(r for r in nat
                if r[0] == "Tổng số tài nguyên thông tin (vốn tài liệu)" and r[1] == "Tổng cộng")
     old = load_dataset(dataset_2024)
     assert row[4] == old[(old["year"] == 2024) & (old["indicator"] == "von_tl") & (old["dim"] == "tong")]["value"].sum()
     assert row[8] == 34
     # the 2024 district figures carried into the commune level: their own line under each "Cấp xã" row
-    rows = list(nat.iter_rows(min_row=4, values_only=True))
+    rows = nat
     carried = [(rows[i - 1], r) for i, r in enumerate(rows) if r[1] == "trong đó: thư viện cấp huyện cũ"]
     by_label = {(r.label, r.indicator) for r in F2024.rows if r.dim == "huyen"}
     assert len(carried) >= len(by_label) and all(above[1] == "Cấp xã" and above[0] == r[0] for above, r in carried)
@@ -156,7 +157,7 @@ def test_2025_consolidation_compares_with_2024_on_34_provinces(dataset_2024, tmp
         huyen = y2024[(y2024["indicator"] == ind) & (y2024["dim"] == "huyen")]["value"].sum()
         xa = y2024[(y2024["indicator"] == ind) & (y2024["dim"] == "xa")]["value"].sum()
         assert line[3] is None and line[4] == huyen and line[8] == 34 and above[4] == huyen + xa
-    charts = [r for r in summary["Biểu đồ"].iter_rows(values_only=True) if r[0] == "trong đó: thư viện cấp huyện cũ"]
+    charts = [r for r in sheet_rows(out, "Biểu đồ") if r[0] == "trong đó: thư viện cấp huyện cũ"]
     by_level = [h for h in F2025.spec.headlines if not h.dim]  # the headlines charted level by level
     assert len(charts) == len(by_level) and all(r[1] is None and r[2] > 0 for r in charts)
     checked = CliRunner().invoke(main, ["check", str(inbox / template_filename(F2025, province(2025, "37"))),
@@ -172,6 +173,6 @@ def test_overview_notes_the_reform(dataset_2024, tmp_path):
     write_template(F2025, inbox / "a.xlsx", TemplateOptions(province=p, values=sample_values(F2025, p)))
     out = tmp_path / "s.xlsx"
     assert CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2025", "-o", str(out), "-q"]).exit_code == 0
-    texts = [c.value for row in openpyxl.load_workbook(out)["Tổng quan"].iter_rows() for c in row if c.value]
+    texts = [c for row in sheet_rows(out, "Tổng quan") for c in row if c]
     assert any("không còn cấp huyện" in str(t) and "cộng vào cấp xã" in str(t) for t in texts)
     assert any("34 tỉnh" in str(t) for t in texts)

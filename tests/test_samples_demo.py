@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import openpyxl
 import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
@@ -21,6 +20,8 @@ from libstats.provinces import provinces_for_year, size, successor_code
 from libstats.samples import write_samples
 from libstats.samples import FLAWS, sample_values
 from libstats.summary import write_summary
+
+from .conftest import sheet_rows
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -68,8 +69,7 @@ def test_demo_national_figures_equal_the_sum_of_the_accepted_returns_read_indepe
         for ind, f in cells.items():
             value = rows[f.row][f.col]
             expected[ind] += int(value if isinstance(value, (int, float)) else str(value).replace(".", ""))
-    ws = openpyxl.load_workbook(demo.summary)["Toàn quốc"]
-    got = {row[0]: row[3] for row in ws.iter_rows(min_row=4, values_only=True) if row[1] == "Tổng cộng"}
+    got = {row[0]: row[3] for row in sheet_rows(demo.summary, "Toàn quốc")[3:] if row[1] == "Tổng cộng"}
     labels = {r.indicator: r.label for r in form.rows}
     for ind, total in expected.items():
         assert got[labels[ind]] == total, ind
@@ -163,7 +163,8 @@ def test_the_guides_2025_walkthrough_with_previous_gives_only_the_b01_the_2024_f
     tidy = figs[(figs["year"] == 2025) & figs["indicator"].isin(new)]
     assert set(tidy["indicator"]) == set(new) and tidy["value"].notna().all() and tidy["value"].sum() > 0
     summary = write_summary(con, tmp_path / "tong-hop-2025.xlsx")
-    strings = {c.value for ws in openpyxl.load_workbook(summary).worksheets for row in ws.iter_rows() for c in row
-               if isinstance(c.value, str)}
+    book = CalamineWorkbook.from_path(str(summary))  # every sheet's texts (openpyxl takes seconds for a summary)
+    strings = {v for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python() for v in row
+               if isinstance(v, str)}
     labels = {con.form.spec.indicators[i].label for i in new}
     assert labels <= strings, labels - strings

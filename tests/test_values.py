@@ -25,6 +25,7 @@ from libstats.summary import SHEETS, write_summary
 from libstats.template import TemplateOptions, _validation_of, template_filename, write_template
 
 from . import corpus as c
+from .conftest import sheet_rows
 
 FORM = c.FORM
 UNITS = {"thẻ"}
@@ -295,14 +296,13 @@ def test_x_last_year_is_prefilled_as_x_and_locked(x_round, tmp_path):
 def test_the_summary_counts_the_provinces_with_figures(x_round):
     tmp, con, _ = x_round
     path = write_summary(con, tmp / "tong-hop.xlsx")
-    ws = openpyxl.load_workbook(path)[SHEETS["national"]]
-    rows = list(ws.iter_rows(values_only=True))
+    rows = sheet_rows(path, SHEETS["national"])
     header = rows[2]
     assert header[7] == "Số tỉnh có số liệu năm 2024" and header[8] == "Số tỉnh có số liệu năm 2023"
     xa = next(r for r in rows[3:] if r[0] == FORM.spec.indicators["luot_truy_cap"].label and r[1] == "Cấp xã")
     assert (xa[7], xa[8]) == (2, 2)
-    data = openpyxl.load_workbook(path)[SHEETS["data"]]
-    head = [c.value for c in data[3]]  # title, blank, header
+    data = sheet_rows(path, SHEETS["data"])
+    head = list(data[2])  # title, blank, header
     assert "status" in head
-    statuses = [r[head.index("status")] for r in data.iter_rows(min_row=4, values_only=True)]
+    statuses = [r[head.index("status")] for r in data[3:]]
     assert statuses.count("x") == 3
