@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import openpyxl
 import pytest
 from click.testing import CliRunner
 
@@ -18,6 +17,7 @@ from libstats.provinces import province
 from libstats.summary import SHEETS
 
 from . import corpus as c
+from .conftest import sheet_rows
 from .collecting import YEAR, collection, corrected_with_warning, with_mistakes
 
 HANOI, HA_GIANG = c.HANOI, province(YEAR, "02")
@@ -89,8 +89,7 @@ def test_consolidate_on_a_collection_uses_the_register_and_shows_its_status(col,
     n1 = data[(data["province_code"] == "02") & (data["field_id"] == "the_cap_moi_tinh_p")].iloc[0]
     pc = c.FORM.fields["the_cap_moi_tinh_pc"]
     assert (n1["value"], n1["source_file"], n1["cell"]) == (859329, corrected.stored, pc.cell)
-    ws = openpyxl.load_workbook(out_path, read_only=True)[SHEETS["overview"]]
-    cells = [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    cells = [str(v) for row in sheet_rows(out_path, SHEETS["overview"]) for v in row if v is not None]
     st = collection_status(col)
     assert (len(st.accepted), len(st.approved)) == (2, 1)
     assert f"{st.expected} / 2 / 2 / 1" in cells
@@ -106,8 +105,7 @@ def test_a_plain_consolidation_has_no_collection_rows(tmp_path):
     c.filled(src / "hn.xlsx")
     out = CliRunner().invoke(main, ["consolidate", str(src), "--year", str(YEAR), "-o", str(out_path), "-q"])
     assert out.exit_code == 0, out.output
-    ws = openpyxl.load_workbook(out_path, read_only=True)[SHEETS["overview"]]
-    cells = [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    cells = [str(v) for row in sheet_rows(out_path, SHEETS["overview"]) for v in row if v is not None]
     assert "Tỷ lệ báo cáo" not in cells and not any(v.startswith("Cảnh báo đã được Bộ") for v in cells)
 
 
