@@ -103,6 +103,9 @@ def lo_missing_reason() -> str | None:
     return None
 
 
+_FILTERS = {"pdf": "pdf", "xls": "MS Excel 97", "ods": "calc8"}
+
+
 class LibreOffice:
     """A headless LibreOffice with its own profile, driven through tests/lo/uno_fill.py."""
 
@@ -117,13 +120,14 @@ class LibreOffice:
         self._jobs = 0
 
     def fill(self, src: Path, dst: Path | None = None, values: dict | None = None, read_names=(),
-             read_cells=()) -> dict:
+             read_cells=(), export_filter: str | None = None) -> dict:
         self._jobs += 1
         job = self.workdir / f"job{self._jobs}.json"
         result = self.workdir / f"result{self._jobs}.json"
         job.write_text(json.dumps({"input": str(src), "output": str(dst) if dst else None, "values": values or {},
-                                   "read_names": list(read_names), "read_cells": [list(c) for c in read_cells]},
-                                  ensure_ascii=False), encoding="utf-8")
+                                   "filter": export_filter, "read_names": list(read_names),
+                                   "read_cells": [list(c) for c in read_cells]}, ensure_ascii=False),
+                       encoding="utf-8")
         for _ in range(2):  # the UNO client sometimes dies of a signal while its bridge shuts down: once more
             result.unlink(missing_ok=True)
             run = subprocess.run([SYSTEM_PYTHON, str(HERE / "lo" / "uno_fill.py"), self.pipe, str(job), str(result)],
@@ -132,6 +136,13 @@ class LibreOffice:
                 break
         assert run.returncode == 0, run.stderr
         return json.loads(result.read_text(encoding="utf-8"))
+
+    def convert(self, src: Path, fmt: str, outdir: Path) -> Path:
+        """What ``soffice --convert-to fmt`` writes (pdf, xls, ods), by the running instance (no start-up)."""
+        out = outdir / (src.stem + "." + fmt)
+        self.fill(src, out, export_filter=_FILTERS[fmt])
+        assert out.exists(), f"LibreOffice did not write {out}"
+        return out
 
     def close(self):
         self.proc.terminate()
@@ -151,17 +162,6 @@ def sheet_rows(path: Path, sheet: str, cells: bool = False) -> list[tuple]:
         return list(wb[sheet].iter_rows(values_only=not cells))
     finally:
         wb.close()
-
-
-def convert(src: Path, fmt: str, outdir: Path) -> Path:
-    """soffice --convert-to, with a private profile so it never collides with the running instance."""
-    profile = outdir / f"profile-{uuid.uuid4().hex[:6]}"
-    subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
-                    "--convert-to", fmt, "--outdir", str(outdir), str(src)], check=True, capture_output=True,
-                   timeout=300)
-    out = outdir / (src.stem + "." + fmt.split(":")[0])
-    assert out.exists(), f"LibreOffice did not write {out}"
-    return out
 
 
 @pytest.fixture(scope="session")

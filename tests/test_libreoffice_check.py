@@ -10,7 +10,6 @@ from libstats.check import check_file
 from libstats.findings import Verdict
 
 from . import corpus as c
-from .conftest import convert
 
 pytestmark = pytest.mark.libreoffice
 
@@ -41,9 +40,9 @@ def test_a_return_filled_in_libreoffice_checks_clean_with_the_right_values(lo_fi
 
 
 @pytest.mark.parametrize("fmt", ["xls", "ods"])
-def test_xls_and_ods_are_converted_and_read(lo_filled, tmp_path, fmt):
+def test_xls_and_ods_are_converted_and_read(lo, lo_filled, tmp_path, fmt):
     path, values = lo_filled
-    other = convert(path, fmt, tmp_path)
+    other = lo.convert(path, fmt, tmp_path)
     res = check_file(other, year=2024)
     assert "F08" in [f.code for f in res.findings]
     assert res.verdict != Verdict.REJECTED, [(f.code, f.message) for f in res.findings]

@@ -13,7 +13,7 @@ from libstats.provinces import province
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions, template_filename, write_template
 
-from .conftest import convert, sheet_rows
+from .conftest import sheet_rows
 from .test_libreoffice_check import _lo_values
 
 pytestmark = pytest.mark.libreoffice
@@ -39,6 +39,6 @@ def test_mixed_inbox_consolidates_exactly_and_the_summary_renders(lo, tmp_path):
     national = next(r for r in sheet_rows(out, "Tỉnh - Lượt phục vụ")[3:] if r[1] == FORM.spec.national_label)
     expected = sum(v["luot_tai_tv_tong_n"] + v["luot_ngoai_tv_tong_n"] for v in values.values())
     assert national[3] == expected and national[2] == "4/63 tỉnh"
-    pdf = convert(out, "pdf", tmp_path)
+    pdf = lo.convert(out, "pdf", tmp_path)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "TỔNG HỢP BÁO CÁO CÔNG TÁC THƯ VIỆN NĂM 2024" in text and "chưa báo cáo" in text

@@ -13,7 +13,6 @@ from libstats.provinces import province
 from libstats.template import sender_values
 from libstats.layout import CHECK_SHEET, CHECK_COUNT_CELLS, check_result_cell
 
-from .conftest import convert
 
 pytestmark = pytest.mark.libreoffice
 
@@ -41,7 +40,7 @@ def filled_values(form) -> dict:
 
 
 def test_generated_workbook_renders_to_pdf_with_vietnamese_text(hanoi_2024, tmp_path, lo):
-    pdf = convert(hanoi_2024, "pdf", tmp_path)
+    pdf = lo.convert(hanoi_2024, "pdf", tmp_path)
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "BÁO CÁO" in text and "Tổng kết công tác thư viện năm 2024" in text
     assert "Số thẻ thư viện cấp mới trong năm" in text and "KIỂM TRA TỰ ĐỘNG" in text

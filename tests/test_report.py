@@ -22,7 +22,6 @@ from libstats.provinces import provinces_for_year
 from libstats.samples import sample_values
 from libstats.template import TemplateOptions, template_filename, write_template, write_templates
 
-from .conftest import convert
 
 YEAR = 2025
 FORM = build_form(YEAR)
@@ -192,17 +191,17 @@ def test_csv_text_never_starts_a_formula_and_reads_back_exactly(consolidated, tm
 
 
 @pytest.mark.libreoffice
-def test_report_and_summary_print_through_libreoffice_with_every_word(consolidated, report, tmp_path):
+def test_report_and_summary_print_through_libreoffice_with_every_word(lo, consolidated, report, tmp_path):
     box, summary, _, _ = consolidated
     out, _ = report
-    pdf = convert(out, "pdf", tmp_path)
+    pdf = lo.convert(out, "pdf", tmp_path)
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
                                                             text=True).stdout)[1])
     assert 10 <= pages <= 60
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "BÁO CÁO" in text and "Phụ lục 2." in text
 
-    spdf = convert(summary, "pdf", tmp_path)
+    spdf = lo.convert(summary, "pdf", tmp_path)
     info = subprocess.run(["pdfinfo", str(spdf)], capture_output=True, text=True).stdout
     spages = int(re.search(r"Pages:\s+(\d+)", info)[1])
     print(f"summary of {34 - len(MISSING)} provinces prints to {spages} pages")
@@ -213,11 +212,11 @@ def test_report_and_summary_print_through_libreoffice_with_every_word(consolidat
 
 
 @pytest.mark.libreoffice
-def test_the_provinces_form_prints_a_10000_character_narrative_whole(tmp_path):
+def test_the_provinces_form_prints_a_10000_character_narrative_whole(lo, tmp_path):
     p = provinces_for_year(YEAR)[0]
     values = dict(sample_values(FORM, p, seed=3), n1_danh_gia_chung=LONG)
     form = write_template(FORM, tmp_path / template_filename(FORM, p), TemplateOptions(province=p, values=values))
-    text = subprocess.run(["pdftotext", str(convert(form, "pdf", tmp_path)), "-"], capture_output=True,
+    text = subprocess.run(["pdftotext", str(lo.convert(form, "pdf", tmp_path)), "-"], capture_output=True,
                           text=True).stdout
     words = set(text.split())
     missing = [w for w in LONG.split() if w not in words]

@@ -3,8 +3,10 @@
 Run by Debian's /usr/bin/python3 (the only interpreter with the `uno` module), never imported by the tests.
 Usage: uno_fill.py PIPE_NAME JOB.json RESULT.json
 
-JOB: {"input": path, "output": path or null, "values": {name: number or text},
+JOB: {"input": path, "output": path or null, "filter": LibreOffice export filter (default .xlsx; "pdf" picks the
+      PDF filter of the document's kind), "values": {name: number or text},
       "read_names": [name...], "read_cells": [["sheet", "D6"]...]}
+A text document (.docx) can only be exported.
 RESULT: {"names": {name: {"value": number, "string": text, "formula": text}}, "cells": [...], "sheets": [...]}
 """
 
@@ -47,6 +49,14 @@ def main():
     url = uno.systemPathToFileUrl(job["input"])
     doc = desktop.loadComponentFromURL(url, "_blank", 0, (prop("Hidden", True),))
     try:
+        text = doc.supportsService("com.sun.star.text.TextDocument")
+        filt = job.get("filter") or "Calc MS Excel 2007 XML"
+        if filt == "pdf":
+            filt = "writer_pdf_Export" if text else "calc_pdf_Export"
+        if text:
+            doc.storeToURL(uno.systemPathToFileUrl(job["output"]), (prop("FilterName", filt),))
+            json.dump({}, open(result_path, "w", encoding="utf-8"))
+            return
         names = doc.NamedRanges
         for name, value in job.get("values", {}).items():
             cell = names.getByName(name).getReferredCells().getCellByPosition(0, 0)
@@ -61,7 +71,7 @@ def main():
         for sheet, addr in job.get("read_cells", []):
             result["cells"].append(cell_info(doc.Sheets.getByName(sheet).getCellRangeByName(addr)))
         if job.get("output"):
-            doc.storeToURL(uno.systemPathToFileUrl(job["output"]), (prop("FilterName", "Calc MS Excel 2007 XML"),))
+            doc.storeToURL(uno.systemPathToFileUrl(job["output"]), (prop("FilterName", filt),))
     finally:
         doc.close(True)
     json.dump(result, open(result_path, "w", encoding="utf-8"), ensure_ascii=False)
