@@ -415,9 +415,8 @@ def review_warning(col: Collection, file_id: int, index: int, note: str) -> Find
 def approve(col: Collection, key: str, note: str = "") -> FileRecord:
     """Approve (lock) the province's accepted file; later files are kept but do not replace it."""
     used = _used_file(col, key)
-    if key in col.register.approvals():
+    if not col.register.approve(key, used.id, note):
         raise ValueError("báo cáo của tỉnh đã được duyệt")
-    col.register.approve(key, used.id, note)
     return used
 
 

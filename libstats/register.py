@@ -229,11 +229,15 @@ class Register:
         with self.db() as con:
             return {r["province"]: r["file_id"] for r in con.execute("SELECT province, file_id FROM approvals")}
 
-    def approve(self, province: str, file_id: int, note: str = "") -> None:
+    def approve(self, province: str, file_id: int, note: str = "") -> bool:
+        """Lock the province's file; False when it is already approved (two approvals at once: one wins)."""
         with self.db() as con:
-            con.execute("INSERT INTO approvals VALUES (?, ?, ?, ?)", (province, file_id, now_utc().isoformat(), note))
-            con.execute("INSERT INTO events (at, province, action, note) VALUES (?, ?, 'approve', ?)",
-                        (now_utc().isoformat(), province, f"tệp #{file_id}"))
+            cur = con.execute("INSERT OR IGNORE INTO approvals VALUES (?, ?, ?, ?)",
+                              (province, file_id, now_utc().isoformat(), note))
+            if cur.rowcount:
+                con.execute("INSERT INTO events (at, province, action, note) VALUES (?, ?, 'approve', ?)",
+                            (now_utc().isoformat(), province, f"tệp #{file_id}"))
+            return bool(cur.rowcount)
 
     def reopen(self, province: str, note: str = "") -> bool:
         with self.db() as con:

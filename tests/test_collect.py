@@ -127,6 +127,16 @@ def test_an_approved_return_is_locked_until_reopened(col, tmp_path):
     assert [e["action"] for e in col.register.events(HANOI.key)][-2:] == ["approve", "reopen"]
 
 
+def test_two_approvals_at_once_one_wins_the_other_is_told(col, tmp_path, monkeypatch):
+    """Two Ministry tabs approve the same province at the same moment: both saw it unapproved."""
+    _upload(col, HANOI, c.filled(tmp_path / "a.xlsx"))
+    monkeypatch.setattr(type(col.register), "approvals", lambda self: {})  # the read each request made before
+    approve(col, HANOI.key, "tab 1")
+    with pytest.raises(ValueError, match="đã được duyệt"):  # never a database error (a 500 on the page)
+        approve(col, HANOI.key, "tab 2")
+    assert [e["action"] for e in col.register.events(HANOI.key)].count("approve") == 1
+
+
 def test_a_reviewed_warning_does_not_come_back_and_is_listed(col, tmp_path):
     rec = _upload(col, HANOI, corrected_with_warning(tmp_path / "w.xlsx", tmp_path))
     st = _state(col, HANOI)
