@@ -190,6 +190,16 @@ def _visible(name: str) -> bool:
     return not name.startswith((".", "~$"))
 
 
+def _dropped(inbox: Path) -> list[Path]:
+    """Every visible regular file in the inbox and its visible subfolders (a folder of e-mail attachments dropped
+    in counts like its files); links are never followed."""
+    found = []
+    for folder, dirs, files in os.walk(inbox):
+        dirs[:] = [d for d in dirs if _visible(d)]
+        found += [p for name in files if _visible(name) and (p := Path(folder) / name).is_file() and not p.is_symlink()]
+    return found
+
+
 STALE_AFTER = dt.timedelta(minutes=10)  # a check never takes this long (the workers' limit is 2 minutes)
 
 
@@ -197,9 +207,10 @@ def pick_up(col: Collection) -> list[FileRecord]:
     """Check and record every file in the inbox that the register does not know yet (dropped by hand), and every
     file whose check never ended (the process checking it stopped): none stays "being checked"."""
     known = col.register.known()
-    new = sorted((p for p in col.inbox.iterdir() if p.is_file() and not p.is_symlink() and _visible(p.name)
-                  and p.name not in known), key=lambda p: (p.stat().st_mtime, p.name))  # in the order they came
-    claimed = [(p, fid, None) for p in new if (fid := col.register.claim(p.name, p.name, "inbox", None)) is not None]
+    new = sorted((p for p in _dropped(col.inbox) if p.relative_to(col.inbox).as_posix() not in known),
+                 key=lambda p: (p.stat().st_mtime, p.name))  # in the order they came
+    claimed = [(p, fid, None) for p in new if (fid := col.register.claim(
+        name := p.relative_to(col.inbox).as_posix(), name, "inbox", None)) is not None]
     for row in col.register.stale(now_utc() - STALE_AFTER):
         link = col.province(row["province"]) if row["channel"] == "upload" and row["province"] else None
         claimed.append((col.inbox / row["stored"], row["id"], link))

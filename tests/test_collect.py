@@ -60,6 +60,19 @@ def test_a_file_dropped_in_the_inbox_is_picked_up_once(col, tmp_path):
                                                                           "Ha Noi gui qua email.xlsx")
     assert pick_up(col) == []  # known files are not checked again
     assert len(col.register.files()) == 1
+    # a folder of attachments dropped in: its files are checked and recorded under their place in the inbox
+    (col.inbox / "thu-dien-tu").mkdir()
+    c.filled(col.inbox / "thu-dien-tu" / "Hai Phong.xlsx", p=province(YEAR, "31"))
+    (col.inbox / ".an").mkdir()
+    c.filled(col.inbox / ".an" / "x.xlsx")
+    st = _state(col, province(YEAR, "31"))
+    assert (st.status, st.used.stored, st.used.sent_name) == ("accepted", "thu-dien-tu/Hai Phong.xlsx",
+                                                              "thu-dien-tu/Hai Phong.xlsx")
+    assert len(col.register.files()) == 2 and pick_up(col) == []
+    from libstats.collect import review_collection
+
+    ledger = {e.result.display: e for e in review_collection(col).ledger}
+    assert ledger["thu-dien-tu/Hai Phong.xlsx"].status == "chosen"  # the register's file, matched by its place
 
 
 def test_rounds_statuses_and_the_latest_file_decides(col, tmp_path):
