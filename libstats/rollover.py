@@ -57,21 +57,30 @@ def rebase_frame(df: pd.DataFrame, code_list: str = "2025", carry: dict[str, str
     extra = [c for c in ("section", "table", "unit") if c in old]
     field_ids = _field_ids(old) if "field_id" in old else {}
     grouped = old.groupby(keys + extra, dropna=False, sort=True)
-    out = grouped["value"].agg(lambda s: s.sum() if s.notna().all() else pd.NA).reset_index()
+    out = grouped["value"].sum(min_count=1).reset_index()
+    gid, n = grouped.ngroup().to_numpy(), len(out)  # each old row's group: the row of ``out`` it adds to
+    # a sum only when every old figure is there (an old province's blank is no figure, never a zero)
+    out.loc[(grouped["value"].count() != grouped.size()).to_numpy(), "value"] = pd.NA
     if "status" in old:  # x (không thống kê) only when every old figure was x; a mix is no figure
-        out["status"] = grouped["status"].agg(lambda s: NOT_COUNTED if (s == NOT_COUNTED).all() else "").values
+        every_x = (old["status"] == NOT_COUNTED).groupby(gid).all().to_numpy()
+        out["status"] = [NOT_COUNTED if x else "" for x in every_x]
     # a new province whose old provinces are not all in the dataset has no figure, never a partial sum
-    present = grouped["old_code"].agg(lambda s: frozenset(s)).values
-    complete = [have == frozenset(components(code)) for have, code in zip(present, out["province_code"],
-                                                                          strict=True)]
-    out.loc[[not c for c in complete], "value"] = pd.NA
+    present: list[set] = [set() for _ in range(n)]
+    for g, code in zip(gid, old["old_code"].to_numpy(), strict=True):
+        present[g].add(code)
+    incomplete = [have != set(components(code)) for have, code in zip(present, out["province_code"], strict=True)]
+    out.loc[incomplete, "value"] = pd.NA
     if "status" in out:  # an incomplete sum is no figure, and not "x" either: the cell stays open
-        out.loc[[not c for c in complete], "status"] = ""
+        out.loc[incomplete, "status"] = ""
     for col in ("source_file", "sheet", "cell"):
         if col in old:
-            out[col] = grouped[col].agg(lambda s: "; ".join(str(x) for x in s.dropna().unique())).values
+            seen: list[dict] = [{} for _ in range(n)]  # each group's distinct values in the order met
+            for g, v in zip(gid, old[col].to_numpy(), strict=True):
+                if not pd.isna(v):
+                    seen[g][v] = None
+            out[col] = ["; ".join(str(x) for x in d) for d in seen]
     if "source_file" in out:
-        missing = [", ".join(sorted(frozenset(components(code)) - have)) for have, code in
+        missing = [", ".join(sorted(set(components(code)) - have)) for have, code in
                    zip(present, out["province_code"], strict=True)]
         out["source_file"] = [f if not m else f"{f}; thiếu số liệu tỉnh cũ mã {m}" for f, m in
                               zip(out["source_file"], missing, strict=True)]
