@@ -142,7 +142,9 @@ def load_dataset(path: Path, spec: Spec | None = None, report_year: int | None =
         raise ValueError(f"{path}: cột value có giá trị không phải số nguyên ({exc})") from exc
     for col in df.columns:
         if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(df[col]):
-            df[col] = df[col].map(lambda v: unescape_text(v) if isinstance(v, str) else v)
+            escaped = df[col].str.startswith(_ESCAPE, na=False)  # only these few cells can need it
+            if escaped.any():
+                df.loc[escaped, col] = df.loc[escaped, col].map(unescape_text)
     df["province_code"] = df["province_code"].str.zfill(2)
     notes = check_dataset(Path(path), df, spec or default_spec(), report_year)
     # datasets before "x" have no status; an all-empty column may come back as floats
