@@ -544,8 +544,9 @@ def _zip_copy(entry: Entry, data: bytes) -> bytes | None:
                 return None
             edited["_rels/.rels"], _ = _add_relationship(parts["_rels/.rels"], _REL_CUSTOM, custom)
             ct = _add_override(ct, custom, _CT_CUSTOM)
+        # core.xml is copied as it is: the saved time the checker will compare with is the one in this file
         edited[custom] = _properties(parts.get(custom), {OUTPUT_PROPERTY: "feedback",
-                                                         SAVED_PROPERTY: res.saved or "-"})
+                                                         SAVED_PROPERTY: wb.modified or "-"})
         edited["[Content_Types].xml"] = ct
         for s in wb.sheets:
             sheet = _unselect(parts[s.path])
