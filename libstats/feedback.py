@@ -406,12 +406,14 @@ def _workbook(data: bytes, rid: str) -> bytes:
     local = [n.get("localSheetId") for n in root.iter(NS_MAIN + "definedName")]
     if FEEDBACK_SHEET in (n for n, _ in sheets) or not all(i and i.isdigit() for _, i in sheets):
         raise _Odd("sheets")
-    prefix = re.match(rb"[^<]*(?:<\?[^>]*\?>\s*)?<workbook\b[^<>]*?\sxmlns:([A-Za-z_][\w.-]*)=\"" + _URI_R.encode()
-                      + rb'"', data)
-    if not prefix:
-        raise _Odd("relationships prefix")
-    new = (f'<sheet name="{_esc(FEEDBACK_SHEET, True)}" sheetId="{max(int(i) for _, i in sheets) + 1}" '
-           f'{prefix[1].decode()}:id="{rid}"/>').encode()
+    bound = re.match(rb"[^<]*(?:<\?[^>]*\?>\s*)?<workbook\b[^<>]*?\sxmlns:([A-Za-z_][\w.-]*)=\"" + _URI_R.encode()
+                     + rb'"', data)
+    # the prefix the root binds to the relationships namespace; else one bound on the new element itself
+    # (openpyxl writes the binding on every <sheet>)
+    prefix = bound[1].decode() if bound else "r"
+    declare = "" if bound else f' xmlns:r="{_URI_R}"'
+    new = (f'<sheet{declare} name="{_esc(FEEDBACK_SHEET, True)}" sheetId="{max(int(i) for _, i in sheets) + 1}" '
+           f'{prefix}:id="{rid}"/>').encode()
     data = _sub(rb"<sheets>", b"<sheets>" + new, data)
     data = _sub(rb'(<definedName\b[^<>]*?\slocalSheetId=")(\d+)(")',
                 lambda m: m[1] + str(int(m[2]) + 1).encode() + m[3], data, count=0)
@@ -473,15 +475,15 @@ def _properties(data: bytes | None, values: dict[str, str]) -> bytes:
         data = (_DECLARATION.decode() + f'<Properties xmlns="{_URI_CUSTOM}" xmlns:vt="{_URI_VT}"></Properties>'
                 ).encode()
     root = _plain_root(data, "Properties", _URI_CUSTOM)
-    if not re.match(rb'[^<]*(?:<\?[^>]*\?>\s*)?<Properties\b[^<>]*?\sxmlns:vt="' + _URI_VT.encode() + rb'"', data):
-        raise _Odd("vt prefix")
+    bound = re.match(rb'[^<]*(?:<\?[^>]*\?>\s*)?<Properties\b[^<>]*?\sxmlns:vt="' + _URI_VT.encode() + rb'"', data)
+    vt = "vt:lpwstr" if bound else f'vt:lpwstr xmlns:vt="{_URI_VT}"'  # openpyxl binds it on every value
     kept = [p.get("name") for p in root if p.get("name") not in values]
     for name in values:
         data = _sub(rb'<property\b[^<>]*?\sname="' + _esc(name, True).encode() + rb'"[^<>]*>.*?</property>', b"",
                     data, count=0)
     pids = [int(p.get("pid")) for p in root if (p.get("pid") or "").isdigit()]
     pid = max([1, *pids]) + 1
-    new = "".join(f'<property fmtid="{_FMTID}" pid="{pid + k}" name="{_esc(n, True)}"><vt:lpwstr>{_esc(v)}'
+    new = "".join(f'<property fmtid="{_FMTID}" pid="{pid + k}" name="{_esc(n, True)}"><{vt}>{_esc(v)}'
                   "</vt:lpwstr></property>" for k, (n, v) in enumerate(values.items()))
     _once(data, b"</Properties>")
     data = data.replace(b"</Properties>", new.encode() + b"</Properties>")

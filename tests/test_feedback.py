@@ -17,6 +17,7 @@ import pytest
 from libstats.check import OUTPUT_PROPERTY, SAVED_PROPERTY, check_file
 from libstats.feedback import FEEDBACK_SHEET, _openpyxl_copy, _printable, _zip_copy, write_feedback
 from libstats.ledger import Entry
+from libstats.reader import extract
 from libstats.xlsx import open_xlsx, read_cells
 
 from . import corpus as c
@@ -107,6 +108,48 @@ def test_a_libstats_form_gets_the_zip_copy_with_every_other_part_unchanged(bad, 
     original, copy = open_xlsx(bad.read_bytes()), open_xlsx(out.read_bytes())
     assert copy.modified == original.modified != ""
     assert copy.custom == {**original.custom, OUTPUT_PROPERTY: "feedback", SAVED_PROPERTY: original.modified}
+
+
+def _saved_by_openpyxl(src: Path, dst: Path) -> Path:
+    """The return opened and saved by openpyxl (it binds the relationships and vt prefixes on each element)."""
+    openpyxl.load_workbook(src).save(dst)
+    return dst
+
+
+_MC = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+_X14AC = 'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"'
+
+
+def _excel_like(src: Path, dst: Path) -> Path:
+    """The namespaces and extension markup Excel writes around the same content."""
+    def edit(name: str, data: bytes) -> bytes:
+        text = data.decode()
+        if name == "xl/styles.xml":
+            text = text.replace("<styleSheet ", f'<styleSheet {_MC} mc:Ignorable="x14ac" {_X14AC} ', 1)
+            text = re.sub(r'<fonts count="(\d+)">', r'<fonts count="\1" x14ac:knownFonts="1">', text)
+        elif name == "xl/workbook.xml":
+            text = text.replace("<workbook ", f'<workbook {_MC} mc:Ignorable="x15" ', 1).replace(
+                "<bookViews>", '<mc:AlternateContent><mc:Choice Requires="x15"><x15ac:absPath url="C:\\bao-cao\\" '
+                'xmlns:x15ac="http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac"/></mc:Choice>'
+                "</mc:AlternateContent><bookViews>")
+        elif name.startswith("xl/worksheets/"):
+            text = text.replace('<sheetView tabSelected="1"',
+                                '<sheetView showGridLines="0" tabSelected="1" zoomScale="85"')
+        return text.encode()
+    return c.rewrite(src, dst, edit)
+
+
+@pytest.mark.parametrize("shape", [_saved_by_openpyxl, _excel_like], ids=["openpyxl", "excel-like"])
+def test_returns_saved_by_other_programs_get_the_zip_copy_and_read_the_same(bad, tmp_path, shape):
+    src = shape(bad, tmp_path / "tra-ve.xlsx")
+    out = _by_zip(src, tmp_path / "fb.xlsx")
+    _assert_zip_path(src, out)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == [FEEDBACK_SHEET, *openpyxl.load_workbook(src).sheetnames]
+    assert wb.active.title == FEEDBACK_SHEET and not any(s.sheet_view.tabSelected for s in wb.worksheets[1:])
+    assert [f.code for f in check_file(out, year=2024).findings] == ["F11"]
+    assert (extract(open_xlsx(out.read_bytes()), c.FORM, "fb.xlsx").values
+            == extract(open_xlsx(src.read_bytes()), c.FORM, "tra-ve.xlsx").values)
 
 
 @pytest.mark.parametrize("writer", [_by_zip, _by_openpyxl])
