@@ -158,6 +158,15 @@ def _sheet(entry: Entry, sheet_names: Iterable[str]) -> list[_Row]:
     return rows
 
 
+_XESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
+def _literal(text: str) -> str:
+    """Text as a cell stores it: a '_xHHHH_' in it, which Excel reads as an escaped character, escaped itself
+    (Excel and LibreOffice then show it as written)."""
+    return _XESCAPE.sub(r"_x005F_\1", text)
+
+
 def write_feedback(entry: Entry, out: Path) -> Path | None:
     """Write the feedback copy of one checked file to ``out``; None when the file does not open as a workbook."""
     data = Path(entry.result.path).read_bytes()
@@ -198,7 +207,7 @@ def _openpyxl_copy(entry: Entry, data: bytes, out: Path) -> Path | None:
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
     for row in _sheet(entry, wb.sheetnames):
         for col, (value, st) in enumerate(row.cells, start=1):
-            c = ws.cell(row=row.number, column=col, value=value)
+            c = ws.cell(row=row.number, column=col, value=_literal(value) if isinstance(value, str) else value)
             if isinstance(value, str):
                 c.data_type = "s"  # a text from a file stays text, never a formula
             c.font = Font(name=_FONT, bold=st.bold, size=st.size, color=_LINK_COLOR if st.link else None,
@@ -266,7 +275,6 @@ _URI_PKG_REL = NS_PKG_REL[1:-1]
 _FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _NOT_XML = re.compile(r"[\ud800-\udfff\ufffe\uffff]")  # no XML can carry these (after _printable)
-_XESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")  # text a spreadsheet program would read as an _xHHHH_ escape
 
 
 class _Odd(Exception):
@@ -382,7 +390,7 @@ def _worksheet(rows: list[_Row], index: dict[_Style, int]) -> bytes:
         for i, (value, st) in enumerate(row.cells):
             ref = f"{_col(i)}{row.number}"
             if isinstance(value, str):
-                text = _XESCAPE.sub(r"_x005F_\1", _esc(value))
+                text = _esc(_literal(value))
                 out.append(f'<c r="{ref}" s="{index[st]}" t="inlineStr"><is><t xml:space="preserve">{text}</t>'
                            "</is></c>")
             else:
