@@ -451,10 +451,8 @@ def _workbook(data: bytes, rid: str) -> bytes:
     return data
 
 
-def _add_relationship(data: bytes | None, type_: str, target: str, stem: str = "rId") -> tuple[bytes, str]:
+def _add_relationship(data: bytes, type_: str, target: str, stem: str = "rId") -> tuple[bytes, str]:
     """A relationships part with one more Relationship (its Id unique), and the Id."""
-    if data is None:
-        data = (_DECLARATION.decode() + f'<Relationships xmlns="{_URI_PKG_REL}"></Relationships>').encode()
     root = _plain_root(data, "Relationships", _URI_PKG_REL)
     ids = {r.get("Id") for r in root}
     n = len(ids) + 1
