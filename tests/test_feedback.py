@@ -288,7 +288,7 @@ def test_libreoffice_opens_both_writers_copies_of_a_return_it_saved(lo, tmp_path
         assert "Hà Nội" in whole and "THƯ VIỆN" in whole.upper()  # the province's own sheets follow
         texts.append((first, whole.count("\f")))
     assert texts[0] == texts[1]
-    if shutil.which("pdftoppm"):  # the pages looked at: tests/README or the report; here they must both render
+    if shutil.which("pdftoppm"):  # the first page of each, as a person looks at it (both must render)
         for copy in (by_zip, by_openpyxl):
             subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(copy.with_suffix(".pdf")),
                             str(copy.with_suffix(""))], check=True)
