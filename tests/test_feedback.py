@@ -260,9 +260,13 @@ def test_odd_shapes_go_to_the_openpyxl_writer(bad, tmp_path, odd):
 
 def test_a_feedback_copy_of_a_copy_lists_the_new_findings_once(bad, tmp_path):
     src = _resent(bad, tmp_path / "lan-2.xlsx")
-    out = write_feedback(_entry(src), tmp_path / "fb.xlsx")
-    ws = openpyxl.load_workbook(out).worksheets[0]
-    assert ws["A1"].value == "KẾT QUẢ KIỂM TRA TỆP: lan-2.xlsx"
+    entry = _entry(src)
+    out = write_feedback(entry, tmp_path / "fb.xlsx")
+    wb = openpyxl.load_workbook(out)
+    ws = wb.worksheets[0]
+    assert wb.sheetnames.count(FEEDBACK_SHEET) == 1 and ws["A1"].value == "KẾT QUẢ KIỂM TRA TỆP: lan-2.xlsx"
+    codes = [ws[f"C{r}"].value for r in range(6, ws.max_row + 1)]
+    assert sorted(codes) == sorted(f.code for f in entry.findings) and codes
 
 
 @pytest.mark.libreoffice
