@@ -180,11 +180,14 @@ def test_a_workbook_too_big_for_the_feedback_writer_costs_one_worker_not_the_run
                    for r in range(100, 500_000))
     big = c.edit_part(src, tmp_path / "big.xlsx", c.sheet_part(src, LISTS_SHEET),
                       lambda xml: xml.replace("</sheetData>", rows + "</sheetData>"))
-    rv = review_inbox([src, big], 2024)
+    # a comment in the styles: a shape the ZIP writer leaves to openpyxl, which must load the whole sheet
+    odd = c.edit_part(big, tmp_path / "odd.xlsx", "xl/styles.xml", lambda xml: xml.replace("<fonts", "<!-- --><fonts"))
+    rv = review_inbox([src, big, odd], 2024)
     assert [e.fate for e in rv.ledger][1] in ("accepted", "superseded")  # the figures read fine
-    # the big one runs out of its worker's memory or time (whichever comes first: 150 MB take 7-13 s); the run goes on
+    # openpyxl runs out of its worker's memory or time (whichever comes first: 150 MB take 7-13 s); the run goes on
     made = write_feedbacks(rv.ledger, tmp_path / "fb", WorkerLimits(memory_mb=150, seconds=4))
-    assert made[0] is not None and made[1] is None
+    assert made[0] is not None and made[2] is None
+    assert made[1] is not None  # the ZIP writer copies the big sheet as it is, within the same limits
 
 
 def test_last_years_dataset_is_never_written_over(inbox, tmp_path):

@@ -1,0 +1,48 @@
+"""Feedback copies of the demo's 63 returns (some flawed): per-file time of the ZIP writer (the usual path) and
+of the openpyxl writer (the fallback, and the only writer before), in process, and how many took each path.
+
+Run: python benchmarks/bench_feedback.py
+"""
+
+import tempfile
+import time
+from pathlib import Path
+
+from common import peak_mb
+from libstats.consolidate import consolidate
+from libstats.feedback import _openpyxl_copy, _wanted, _zip_copy
+from libstats.form import build_form
+from libstats.samples import write_samples
+
+YEAR = 2024
+with tempfile.TemporaryDirectory() as tmp:
+    inbox, out = Path(tmp) / "hop-thu", Path(tmp) / "phan-hoi"
+    write_samples(build_form(YEAR), inbox, seed=2024, flaws=True)
+    entries = [e for e in consolidate([inbox], YEAR).ledger if _wanted(e)]
+    data = [Path(e.result.path).read_bytes() for e in entries]
+    zip_ms, openpyxl_ms, fallbacks, sizes = [], [], 0, []
+    for i, (e, raw) in enumerate(zip(entries, data, strict=True)):
+        start = time.perf_counter()
+        copy = _zip_copy(e, raw)
+        zip_ms.append((time.perf_counter() - start) * 1000)
+        fallbacks += copy is None
+        sizes.append((len(raw), len(copy or b"")))
+        start = time.perf_counter()
+        _openpyxl_copy(e, raw, out / f"{i}.xlsx")
+        openpyxl_ms.append((time.perf_counter() - start) * 1000)
+        sizes[-1] += ((out / f"{i}.xlsx").stat().st_size,)
+
+
+def line(label: str, ms: list[float]) -> str:
+    ms = sorted(ms)
+    return (f"  {label:<22} median {ms[len(ms) // 2]:7.1f} ms   max {ms[-1]:7.1f} ms   "
+            f"total {sum(ms) / 1000:6.2f} s")
+
+
+print(f"{len(entries)} feedback copies of the demo's returns ({YEAR}); {fallbacks} left by the ZIP writer to openpyxl")
+print(line("ZIP writer", zip_ms))
+print(line("openpyxl writer", openpyxl_ms))
+kb = [sum(s[k] for s in sizes) / len(sizes) / 1024 for k in range(3)]
+print(f"  mean size: original {kb[0]:.0f} KB, ZIP copy {kb[1]:.0f} KB, openpyxl copy {kb[2]:.0f} KB")
+own, _ = peak_mb()
+print(f"  peak memory: {own:.0f} MB")
