@@ -268,6 +268,8 @@ _CT_CUSTOM = "application/vnd.openxmlformats-officedocument.custom-properties+xm
 _URI_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _REL_SHEET = _URI_R + "/worksheet"
 _REL_CUSTOM = _URI_R + "/custom-properties"
+_REL_CALC_CHAIN = _URI_R + "/calcChain"
+_CALC_CHAIN = "xl/calcChain.xml"
 _URI_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
 _URI_VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 _URI_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -467,6 +469,21 @@ def _add_relationship(data: bytes, type_: str, target: str, stem: str = "rId") -
     return data, rid
 
 
+def _drop_relationship(data: bytes, type_: str) -> bytes:
+    """A relationships part without its Relationships of ``type_`` (checked by parsing again)."""
+    data = _sub(rb'<Relationship\b[^<>]*?\sType="' + re.escape(type_.encode()) + rb'"[^<>]*?/>', b"", data, count=0)
+    if any(r.get("Type") == type_ for r in _plain_root(data, "Relationships", _URI_PKG_REL)):
+        raise _Odd("relationship left after the edit")
+    return data
+
+
+def _drop_override(data: bytes, part: str) -> bytes:
+    data = _sub(rb'<Override\b[^<>]*?\sPartName="/' + re.escape(part.encode()) + rb'"[^<>]*?/>', b"", data, count=0)
+    if any(o.get("PartName", "").lower() == "/" + part.lower() for o in _plain_root(data, "Types", _URI_CT)):
+        raise _Odd("content type left after the edit")
+    return data
+
+
 def _add_override(data: bytes, part: str, content_type: str) -> bytes:
     root = _plain_root(data, "Types", _URI_CT)
     if any(o.get("PartName", "").lower() == "/" + part.lower() for o in root):
@@ -555,6 +572,10 @@ def _zip_copy(entry: Entry, data: bytes) -> bytes | None:
         # core.xml is copied as it is: the saved time the checker will compare with is the one in this file
         edited[custom] = _properties(parts.get(custom), {OUTPUT_PROPERTY: "feedback",
                                                          SAVED_PROPERTY: wb.modified or "-"})
+        if _CALC_CHAIN in parts:  # it names sheets by id and position; Excel rebuilds it (openpyxl drops it too)
+            edited["xl/_rels/workbook.xml.rels"] = _drop_relationship(edited["xl/_rels/workbook.xml.rels"],
+                                                                      _REL_CALC_CHAIN)
+            ct = _drop_override(ct, _CALC_CHAIN)
         edited["[Content_Types].xml"] = ct
         for s in wb.sheets:
             sheet = _unselect(parts[s.path])
@@ -566,6 +587,8 @@ def _zip_copy(entry: Entry, data: bytes) -> bytes | None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
         for info in z.infolist():
+            if info.filename == _CALC_CHAIN:
+                continue
             zi = zipfile.ZipInfo(info.filename, info.date_time)
             zi.compress_type, zi.external_attr = zipfile.ZIP_DEFLATED, info.external_attr
             out.writestr(zi, edited.pop(info.filename, parts[info.filename]))
