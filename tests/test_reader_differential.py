@@ -105,8 +105,8 @@ def _sheet_cases():
         "merge_in_comment": build(sheet(_v("5"), end='<mergeCells count="1"><!-- <mergeCell ref="B2:C2"/> -->'
                                                      '<mergeCell ref="A1:B1"/></mergeCells></worksheet>')),
         "unclosed_in_tail": build(sheet(_v("5"), end='<pageMargins left="0.7"></worksheet>')),
-        "formula_entities": build(sheet(row2('<c r="A2"><f>IF(B2&lt;&gt;0,1,2)</f><v>1</v></c>'
-                                             '<c r="B2"><v>5</v></c><c r="C2" t="str"><f>"&amp;"</f><v>&amp;</v></c>'))),
+        "formula_entities": build(sheet(row2('<c r="A2"><f>IF(B2&lt;&gt;0,1,2)</f><v>1</v></c><c r="B2"><v>5</v></c>'
+                                             '<c r="C2" t="str"><f>"&amp;"</f><v>&amp;</v></c>'))),
         "inline_under_another_type": build(sheet(row2('<c r="B2" t="s"><is><t>x</t></is></c>'))),
         "empty_formula_and_value": build(sheet(row2('<c r="B2" t="str"><f/><v></v></c><c r="C2"><f></f></c>'))),
         "cell_in_foreign_tail": build(sheet(_v("5"), end='<extLst xmlns="urn:x"><c r="B2"><v>9</v></c></extLst>'
