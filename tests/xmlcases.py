@@ -156,7 +156,8 @@ def cases() -> list[Case]:
         Case("inline_preserve", build(sheet(row2('<c r="B2" t="inlineStr"><is><t xml:space="preserve">Huế</t>'
                                                  '</is></c>'))), "Huế"),
         Case("inline_and_formula_elsewhere", build(sheet(row2(
-            '<c r="A2" t="inlineStr"><is><t>a</t></is></c><c r="B2"><v>5</v></c><c r="C2"><f>B2</f><v>5</v></c>'))), 5.0),
+            '<c r="A2" t="inlineStr"><is><t>a</t></is></c><c r="B2"><v>5</v></c><c r="C2"><f>B2</f><v>5</v></c>'))),
+             5.0),
         Case("dup_other_cell", build(sheet(row2(
             '<c r="A2"><v>1</v></c><c r="A2"><v>2</v></c><c r="B2"><v>5</v></c>'))), 5.0),
         Case("row_attrs", build(sheet('<row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c></row>'
