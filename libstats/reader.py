@@ -234,12 +234,18 @@ def _coerce(f: Field, raw: object, form: Form, date1904: bool) -> Coerced:
     return coerce_text(raw, f.max_chars)
 
 
+@cache
+def _provinces_by_key(year: int) -> dict[str, Province]:
+    """Each province of ``year`` by the name key of its name and of its full name (the first in order wins)."""
+    found: dict[str, Province] = {}
+    for p in provinces_for_year(year):
+        found.setdefault(name_key(p.name), p)
+        found.setdefault(name_key(p.full_name), p)
+    return found
+
+
 def _province_value(value: object, year: int) -> Province | None:
-    if not isinstance(value, str):
-        return None
-    key = name_key(value)
-    return next((p for p in provinces_for_year(year) if name_key(p.name) == key or name_key(p.full_name) == key),
-                None)
+    return _provinces_by_key(year).get(name_key(value)) if isinstance(value, str) else None
 
 
 def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extraction:
@@ -264,14 +270,16 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
             out.findings.append(make("S04", file=file, sheet=s.name))
     for fid, (sheet, addr) in located.items():
         f = form.fields[fid]
-        where = dict(file=file, sheet=sheet, cell=addr, field=fid, label=f.label)
-        rng = _merge_of(merged[sheet], addr) if merged.get(sheet) else None
+
+        def where(f=f, fid=fid, sheet=sheet, addr=addr) -> dict:  # made only for a finding (most fields have none)
+            return dict(file=file, sheet=sheet, cell=addr, field=fid, label=f.label)
+        rng = _merge_of(merged[sheet], addr) if merged[sheet] else None
         if rng is not None:
             if not rng.replace("$", "").startswith(addr + ":"):  # covered by a merge: its value is gone
-                out.findings.append(make("S03", **where, detail=f"vùng gộp {rng}"))
+                out.findings.append(make("S03", **where(), detail=f"vùng gộp {rng}"))
                 out.flagged.add(fid)
                 continue
-            out.findings.append(make("S10", **where, detail=rng))  # the merge's first cell keeps its value
+            out.findings.append(make("S10", **where(), detail=rng))  # the merge's first cell keeps its value
         cell = cells.get((sheet, addr))
         out.sources[fid] = (sheet, addr)
         if cell is None:
@@ -279,13 +287,13 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
             continue
         if cell.formula is not None:
             code = "S09" if cell.value is None and cell.error is None else "S08"
-            out.findings.append(make(code, **where, detail="=" + cell.formula))
+            out.findings.append(make(code, **where(), detail="=" + cell.formula))
             if code == "S09":
                 out.flagged.add(fid)
                 out.values[fid] = None
                 continue
         if cell.invalid is not None:  # no spreadsheet program shows this <v> as a number
-            out.findings.append(make("V05", **where, detail=cell.invalid))
+            out.findings.append(make("V05", **where(), detail=cell.invalid))
             out.flagged.add(fid)
             out.values[fid] = None
             continue
@@ -293,7 +301,7 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
         c = _coerce(f, raw, form, wb.date1904)
         out.values[fid] = c.value
         if c.code:
-            out.findings.append(make(c.code, **where, detail=c.detail, value=c.shown, expected=c.shown))
+            out.findings.append(make(c.code, **where(), detail=c.detail, value=c.shown, expected=c.shown))
             if c.refused or c.code == "V08":
                 out.flagged.add(fid)
     return out

@@ -23,6 +23,7 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from defusedxml.ElementTree import iterparse
 
@@ -61,8 +62,7 @@ class Limits:
     max_merges: int = 20_000  # merged ranges on one sheet
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):  # a named tuple: made for every cell read, it must be cheap
     value: object  # float, str, bool, or None
     formula: str | None = None
     error: str | None = None  # "#DIV/0!" etc.
@@ -214,10 +214,7 @@ def _attr(attrs: bytes, name: str) -> str | None:
     return _text(m[1]) if m else None
 
 
-def _rels(z: zipfile.ZipFile, name: str, limits: Limits, fast: bool) -> dict[str, str]:
-    if name not in z.NameToInfo:
-        return {}
-    data = _part(z, name, limits)
+def _rels(data: bytes, limits: Limits, fast: bool) -> dict[str, str]:
     if fast and _plain(data, URI_PKG_REL) and _tags_plain(data, b"Relationship", (b"Relationships",)) and not (
             _has(data, b"'") or _has(data, b" =") or _has(data, b"= ")):
         return {_attr(a, "Id"): _attr(a, "Target") for a in _REL.findall(data)}
@@ -237,9 +234,31 @@ def _sheet_path(target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
 
 
+_MEMO_MAX = 2**20  # parts up to this size are remembered by content (see _workbook and _tail)
+_WORKBOOKS: dict[tuple, tuple[tuple[tuple[str, str, str], ...], dict[str, str], bool]] = {}
+
+
 def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[SheetInfo], dict[str, str], bool]:
-    rels = _rels(z, "xl/_rels/workbook.xml.rels", limits, fast)
+    """The sheets, the global defined names and the date system. Remembered by content on the fast path: the
+    returns of a round mostly share their workbook part byte for byte, and the same bytes give the same answer."""
+    rels = _part(z, "xl/_rels/workbook.xml.rels", limits) if "xl/_rels/workbook.xml.rels" in z.NameToInfo else b""
     data = _part(z, "xl/workbook.xml", limits)
+    memo = fast and len(data) + len(rels) <= _MEMO_MAX
+    key = (rels, data, limits)
+    hit = _WORKBOOKS.get(key) if memo else None
+    if hit is None:
+        sheets, names, date1904 = _read_workbook(_rels(rels, limits, fast) if rels else {}, data, limits, fast)
+        if not memo:
+            return sheets, names, date1904
+        hit = tuple((s.name, s.path, s.state) for s in sheets), names, date1904
+        if len(_WORKBOOKS) >= 16:
+            _WORKBOOKS.clear()
+        _WORKBOOKS[key] = hit
+    return [SheetInfo(*s) for s in hit[0]], dict(hit[1]), hit[2]
+
+
+def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
+                   ) -> tuple[list[SheetInfo], dict[str, str], bool]:
     if data.count(b"definedName") > 2 * limits.max_names + 2:  # an opening and an end tag each
         raise XlsxError("F06", "quá nhiều tên (defined names)")
     defined = _DEFNAME.findall(data) if fast else []
@@ -377,7 +396,7 @@ class _PlainSheet:
     merged: tuple[str, ...]
 
 
-_TAILS: dict[bytes, tuple[bool, tuple[str, ...]] | None] = {}  # a sheet's tail → what it says (see _tail)
+_TAILS: dict[tuple[bytes, Limits], tuple[bool, tuple[str, ...]] | None] = {}  # see _tail
 
 
 def _tail(tail: bytes, limits: Limits) -> tuple[bool, tuple[str, ...]] | None:
@@ -386,8 +405,10 @@ def _tail(tail: bytes, limits: Limits) -> tuple[bool, tuple[str, ...]] | None:
     sheetData and the root), at most one sheetProtection and the mergeCells written the usual way; None: not
     plain. Remembered by content: the returns of a round share their sheets' tails (data validations, merges,
     protection, page setup: most of a sheet's bytes) byte for byte, and the same bytes give the same answer."""
-    if tail in _TAILS:
-        return _TAILS[tail]
+    key = (tail, limits)
+    found = _TAILS.get(key, _TAILS)
+    if found is not _TAILS:
+        return found
     found = None
     ends, empties = tail.count(b"</"), tail.count(b"/>")
     if _plain_text(tail) and not _CELL_TAG.search(tail) and URI_MAIN not in tail and not _XMLNS.search(tail) and (
@@ -405,9 +426,10 @@ def _tail(tail: bytes, limits: Limits) -> tuple[bool, tuple[str, ...]] | None:
                 len(merged) == tail.count(b"<mergeCell ", first) and _tags_plain(tail[first:], b"mergeCell",
                                                                                (b"mergeCells",)))):
             found = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0])), tuple(merged)
-    if len(_TAILS) >= 32:
-        _TAILS.clear()
-    _TAILS[tail] = found
+    if len(tail) <= _MEMO_MAX:
+        if len(_TAILS) >= 32:
+            _TAILS.clear()
+        _TAILS[key] = found
     return found
 
 
@@ -547,6 +569,9 @@ def _string_index(raw: str | None) -> int | None:
 
 
 def _cell(kind: str, raw: str | None, formula: str | None, inline: str | None, strings: dict[int, str]) -> Cell:
+    if kind == "n" and raw:
+        value = parse_number(raw)
+        return Cell(value, formula, invalid=None if value is not None else raw)
     if kind == "s":
         index = _string_index(raw)
         if index is None and raw not in (None, ""):
