@@ -213,17 +213,24 @@ def check_many(files: Sequence[tuple], spec: Spec | None = None, year: int | Non
                isolate: bool = True) -> list[CheckResult]:
     """Check every file (``InboxFile`` or (path, display)); results in the order of ``files``.
     ``isolate=False`` runs in this process."""
-    spec = spec or default_spec()
+    job = _Checker(spec or default_spec())
     if year is not None:
-        build_form(year, spec)  # lay out once before forking: workers inherit it
-    tasks = [(Path(f[0]), spec, year, f[1], f[2] if len(f) > 2 else "") for f in files]
+        build_form(year, job.spec)  # lay out once before forking: workers inherit it
+    tasks = [(Path(f[0]), year, f[1], f[2] if len(f) > 2 else "") for f in files]
     if not isolate:
-        return [check_file(*t) for t in progress(tasks)]
-    return run_isolated(_check, tasks, lambda i, why: _failed(tasks[i][0], tasks[i][3], why), limits, progress)
+        return [job(*t) for t in progress(tasks)]
+    return run_isolated(job, tasks, lambda i, why: _failed(tasks[i][0], tasks[i][2], why), limits, progress)
 
 
-def _check(*args) -> CheckResult:
-    return check_file(*args)  # looked up at call time, so a test can stand in for the reader
+class _Checker:
+    """A check worker's job: the spec is handed over once, when the worker is forked, never with each file (a
+    spec sent through the pipe arrives as a new object, and the form would be laid out again for every file)."""
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+
+    def __call__(self, path: Path, year: int | None, display: str, problem: str) -> CheckResult:
+        return check_file(path, self.spec, year, display, problem)  # looked up at call time: tests stand in
 
 
 class WorkerPool:
@@ -237,7 +244,7 @@ class WorkerPool:
         self.spec, self.limits = spec or default_spec(), limits
         if year is not None:
             build_form(year, self.spec)  # lay out before forking: the workers inherit it
-        self._pool = _Pool(_check, limits)
+        self._pool = _Pool(_Checker(self.spec), limits)
         self._idle: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         for _ in range(limits.jobs):
@@ -248,7 +255,7 @@ class WorkerPool:
             build_form(year, self.spec)  # laid out once here; a replaced worker inherits it
         conn = self._idle.get()
         try:
-            why = self._run(conn, (Path(path), self.spec, year, display, ""))
+            why = self._run(conn, (Path(path), year, display, ""))
             if isinstance(why, CheckResult):
                 return why
             with self._lock:
