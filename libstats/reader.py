@@ -208,19 +208,26 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
     return sheet, addr
 
 
-def _rectangles(merged: list[str]) -> list[tuple[str, int, int, int, int]]:
-    out = []
+def _rectangles(merged: list[str]) -> tuple[list[tuple[str, int, int, int, int]], set[int] | None]:
+    """The merged ranges as rectangles, and the rows they cover (None when too many to list)."""
+    out, rows = [], set()
     for rng in merged:
         a, _, b = rng.replace("$", "").partition(":")
         (r1, c1), (r2, c2) = _split_address(a), _split_address(b or a)
         out.append((rng, r1, c1, r2, c2))
-    return out
+        if rows is not None and r2 - r1 < 1000 and len(rows) < 100_000:
+            rows.update(range(r1, r2 + 1))
+        else:
+            rows = None
+    return out, rows
 
 
-def _merge_of(rects: list[tuple[str, int, int, int, int]], addr: str) -> str | None:
+def _merge_of(rects: tuple[list[tuple[str, int, int, int, int]], set[int] | None], addr: str) -> str | None:
     """The merged range that covers ``addr``, if any."""
     row, col = _split_address(addr)
-    for rng, r1, c1, r2, c2 in rects:
+    if rects[1] is not None and row not in rects[1]:
+        return None
+    for rng, r1, c1, r2, c2 in rects[0]:
         if r1 <= row <= r2 and c1 <= col <= c2:
             return rng
     return None
@@ -273,7 +280,7 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
 
         def where(f=f, fid=fid, sheet=sheet, addr=addr) -> dict:  # made only for a finding (most fields have none)
             return dict(file=file, sheet=sheet, cell=addr, field=fid, label=f.label)
-        rng = _merge_of(merged[sheet], addr) if merged[sheet] else None
+        rng = _merge_of(merged[sheet], addr) if merged[sheet][0] else None
         if rng is not None:
             if not rng.replace("$", "").startswith(addr + ":"):  # covered by a merge: its value is gone
                 out.findings.append(make("S03", **where(), detail=f"vùng gộp {rng}"))

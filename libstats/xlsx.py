@@ -464,16 +464,25 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
     return _PlainSheet(cells, len(addresses), twice, *tail)
 
 
-def _scan_plain(plain: _PlainSheet, wanted: set[str]) -> dict[str, tuple]:
-    """(type, value, formula, inline text) of the wanted cells of a plain sheet, as ``_scan_sheet`` gives them."""
-    found = {}
+_WHOLE_NUMBER = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?><v>([0-9]{1,15})</v></c>')  # most wanted cells
+
+
+def _scan_plain(plain: _PlainSheet, wanted: set[str], sheet: str, done: dict[tuple[str, str], Cell]
+                ) -> dict[str, tuple]:
+    """(type, value, formula, inline text) of the wanted cells of a plain sheet, as ``_scan_sheet`` gives them;
+    a whole number (the common case) goes straight into ``done`` as its Cell."""
+    found, cells, twice = {}, plain.cells, plain.twice
     for addr in wanted:
         key = addr.encode("ascii")
-        body = plain.cells.get(key)
+        body = cells.get(key)
         if body is None:
             continue
-        if key in plain.twice:
+        if twice and key in twice:
             raise _duplicate(addr)
+        number = _WHOLE_NUMBER.match(body)
+        if number:
+            done[(sheet, addr)] = Cell(float(number[1]))  # what parse_number gives for ASCII digits
+            continue
         kind, f, formula, value, is_, inline = _CELL_BODY.match(body).groups()
         kind = kind.decode("ascii") if kind else "n"
         found[addr] = (kind, _text(value) if value else None, (_text(formula) or "") if f else None,
@@ -621,6 +630,7 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
     try:
         budget = [wb.limits.max_cells]
         raw: dict[tuple[str, str], tuple] = {}
+        cells: dict[tuple[str, str], Cell] = {}
         names = z.NameToInfo
         for sheet in wb.sheets:
             if sheet.path in names and sheet.name in wanted:
@@ -632,7 +642,7 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
                     budget[0] -= plain.count
                     if budget[0] < 0:
                         raise XlsxError("F06", "quá nhiều ô")
-                    found = _scan_plain(plain, cells_wanted)
+                    found = _scan_plain(plain, cells_wanted, sheet.name, cells)
                     sheet.protected, sheet.merged = plain.protected, list(plain.merged)
                 else:
                     sheet.merged = []
@@ -641,7 +651,7 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
                     raw[(sheet.name, addr)] = cell
         needed = {i for r in raw.values() if r[0] == "s" and (i := _string_index(r[1])) is not None}
         strings = _shared_strings(wb, needed)
-        cells = {key: _cell(*r, strings) for key, r in raw.items()}
+        cells.update({key: _cell(*r, strings) for key, r in raw.items()})
     except XlsxError:
         raise
     except Exception as exc:
