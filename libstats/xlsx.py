@@ -396,20 +396,20 @@ class _PlainSheet:
     merged: tuple[str, ...]
 
 
-_TAILS: dict[tuple[bytes, Limits], tuple[bool, tuple[str, ...]] | None] = {}  # see _tail
+_TAILS: list[tuple[bytes, Limits, tuple[bool, tuple[str, ...]] | None]] = []  # tails met, newest first (_tail)
 
 
-def _tail(tail: bytes, limits: Limits) -> tuple[bool, tuple[str, ...]] | None:
+def _tail(data: bytes, end: int, limits: Limits) -> tuple[bool, tuple[str, ...]] | None:
     """A sheet part from its '</sheetData>' on: (protected, merged ranges) when it is plain (``_plain_text``, no
     cell, the main namespace neither declared nor rebound, every tag it opens closed, and it closes the
     sheetData and the root), at most one sheetProtection and the mergeCells written the usual way; None: not
     plain. Remembered by content: the returns of a round share their sheets' tails (data validations, merges,
-    protection, page setup: most of a sheet's bytes) byte for byte, and the same bytes give the same answer."""
-    key = (tail, limits)
-    found = _TAILS.get(key, _TAILS)
-    if found is not _TAILS:
-        return found
-    found = None
+    protection, page setup: most of a sheet's bytes) byte for byte, and the same bytes give the same answer
+    (compared whole, in place: no copy, no hash)."""
+    for known, known_limits, found in _TAILS:
+        if len(known) == len(data) - end and known_limits == limits and data.endswith(known):
+            return found
+    tail, found = data[end:], None
     ends, empties = tail.count(b"</"), tail.count(b"/>")
     if _plain_text(tail) and not _CELL_TAG.search(tail) and URI_MAIN not in tail and not _XMLNS.search(tail) and (
             tail.count(b"<") - ends - empties == ends - 2):
@@ -427,9 +427,7 @@ def _tail(tail: bytes, limits: Limits) -> tuple[bool, tuple[str, ...]] | None:
                                                                                (b"mergeCells",)))):
             found = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0])), tuple(merged)
     if len(tail) <= _MEMO_MAX:
-        if len(_TAILS) >= 32:
-            _TAILS.clear()
-        _TAILS[key] = found
+        _TAILS[:] = [(tail, limits, found), *_TAILS[:31]]
     return found
 
 
@@ -452,7 +450,7 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
     if not _plain(head, URI_MAIN, left_open=2) or _CELL_TAG.search(head) or b"<sheetProtection" in head or (
             b"<mergeCell" in head):
         return None
-    tail = _tail(data[end:], limits)
+    tail = _tail(data, end, limits)
     if tail is None:
         return None
     addresses = _CELL_START.findall(data, start, end)
