@@ -369,12 +369,14 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
     return found
 
 
-_ATTRS = rb'(?: (?!xmlns)[A-Za-z_][\w.:-]*="[^"<]*")*'  # attributes written ' name="value"', none a namespace
-_CELL = (rb'<c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="[a-z][A-Za-z]*")?(?:/>|>(?:<f' + _ATTRS
-         + rb'(?:/>|>[^<]*</f>))?(?:<v>[^<]*</v>)?(?:<is><t(?: xml:space="preserve")?>[^<]*</t></is>)?</c>)')
+# Possessive and atomic (*+, (?>...)): these grammars never have two ways to read the same text, so nothing is
+# lost by never backtracking, and the matcher keeps no backtracking state (a third faster).
+_ATTRS = rb'(?: (?!xmlns)[A-Za-z_][\w.:-]*+="[^"<]*+")*+'  # attributes written ' name="value"', none a namespace
+_CELL = (rb'(?><c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="[a-z][A-Za-z]*")?(?:/>|>(?:<f' + _ATTRS
+         + rb'(?:/>|>[^<]*+</f>))?(?:<v>[^<]*+</v>)?(?:<is><t(?: xml:space="preserve")?>[^<]*+</t></is>)?</c>))')
 # the whole of a plain sheetData: rows holding cells in the plain spelling, nothing else (no comment, CDATA or
 # PI can hide in it, every element is closed); one C-speed match, linear (no two branches can take the same text)
-_ROWS = re.compile(rb"(?:<row" + _ATTRS + rb"(?:/>|>(?:" + _CELL + rb")*</row>))*")
+_ROWS = re.compile(rb"(?:<row" + _ATTRS + rb"(?:/>|>" + _CELL + rb"*+</row>))*+")
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
 # one cell of a plain sheetData, from its address on: type, formula (tag, text), value, inline string (tag, text)
 _CELL_BODY = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?(?: t="([A-Za-z]+)")?(?:/>|>(?:(<f)[^<>]*?(?:/>|>([^<]*)</f>))?'
@@ -488,11 +490,11 @@ def _scan_plain(plain: _PlainSheet, wanted: set[str], sheet: str, done: dict[tup
     return found
 
 
-_RUN_T = rb'<t(?: xml:space="preserve")?>[^<]*</t>'
+_RUN_T = rb'<t(?: xml:space="preserve")?>[^<]*+</t>'
 # a plain string item: one <t>, or rich-text runs (their formatting as empty elements), then phonetic runs
-_SI = re.compile(rb"(?:<si>(?:" + _RUN_T + rb"|<t/>|(?:<r>(?:<rPr>(?:<[a-zA-Z]+" + _ATTRS + rb"/>)*</rPr>)?" + _RUN_T
-                 + rb"</r>)+)(?:<rPh" + _ATTRS + rb">" + _RUN_T + rb"</rPh>)*(?:<phoneticPr" + _ATTRS
-                 + rb"/>)?</si>)*")
+_SI = re.compile(rb"(?>(?:<si>(?:" + _RUN_T + rb"|<t/>|(?:<r>(?:<rPr>(?:<[a-zA-Z]++" + _ATTRS + rb"/>)*+</rPr>)?"
+                 + _RUN_T + rb"</r>)++)(?:<rPh" + _ATTRS + rb">" + _RUN_T + rb"</rPh>)*+(?:<phoneticPr" + _ATTRS
+                 + rb"/>)?</si>))*+")
 
 
 _T_TEXT = re.compile(rb"<t[^<>]*>([^<]*)</t>")
