@@ -255,11 +255,20 @@ def _province_value(value: object, year: int) -> Province | None:
     return _provinces_by_key(year).get(name_key(value)) if isinstance(value, str) else None
 
 
-def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extraction:
-    """Every field of ``form`` read from ``wb``: located, coerced, with findings. ``older``: the file is of an
-    older version of the form, whose sheets may lack fields added since (they are absent, never read by
-    position)."""
-    out, noted = Extraction(), set()
+_PLANS: dict[tuple, tuple[dict, dict[str, tuple[str, str]], dict[str, set[str]]]] = {}
+
+
+def _located(wb: Workbook, form: Form, file: str, older: bool, out: Extraction
+             ) -> tuple[dict[str, tuple[str, str]], dict[str, set[str]]]:
+    """Where every field of ``form`` is (field id → (sheet, cell)), and the cells wanted from each sheet.
+    Locating found nothing to say for the last workbooks with the same defined names (the very dict: the reader
+    shares it between workbooks whose workbook part is the same) and sheets: the same answer, not looked up
+    again."""
+    key = (id(wb.names), form, older, tuple((s.name, s.state) for s in wb.sheets))
+    plan = _PLANS.get(key)
+    if plan is not None and plan[0] is wb.names:
+        return plan[1], plan[2]
+    noted: set = set()
     sheet_names = {s.name for s in wb.sheets}
     absent = {form.fields[n].sheet for n in wb.names if n in form.fields} if older else set()
     located: dict[str, tuple[str, str]] = {}
@@ -270,6 +279,19 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
     wanted: dict[str, set[str]] = {}
     for sheet, addr in located.values():
         wanted.setdefault(sheet, set()).add(addr)
+    if not out.findings and not out.flagged:
+        if len(_PLANS) >= 16:
+            _PLANS.clear()
+        _PLANS[key] = (wb.names, located, wanted)
+    return located, wanted
+
+
+def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extraction:
+    """Every field of ``form`` read from ``wb``: located, coerced, with findings. ``older``: the file is of an
+    older version of the form, whose sheets may lack fields added since (they are absent, never read by
+    position)."""
+    out = Extraction()
+    located, wanted = _located(wb, form, file, older, out)
     cells = read_cells(wb, wanted)  # also reads the protection and merged ranges of the sheets it scans
     merged = {s.name: _rectangles(s.merged) for s in wb.sheets if s.name in wanted}
     for s in wb.sheets:

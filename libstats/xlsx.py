@@ -81,7 +81,7 @@ class SheetInfo:
 @dataclass
 class Workbook:
     sheets: list[SheetInfo]
-    names: dict[str, str]  # defined name (lower-case) → its formula text, e.g. "'Bìa'!$B$9"
+    names: dict[str, str]  # defined name (lower-case) → its formula text, e.g. "'Bìa'!$B$9"; read-only
     custom: dict[str, str]
     date1904: bool
     macros: bool
@@ -254,7 +254,7 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
         if len(_WORKBOOKS) >= 16:
             _WORKBOOKS.clear()
         _WORKBOOKS[key] = hit
-    return [SheetInfo(*s) for s in hit[0]], dict(hit[1]), hit[2]
+    return [SheetInfo(*s) for s in hit[0]], hit[1], hit[2]  # the names are shared: never changed
 
 
 def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
