@@ -286,6 +286,11 @@ def _located(wb: Workbook, form: Form, file: str, older: bool, out: Extraction
     return located, wanted
 
 
+def _where(file: str, f: Field, at: tuple[str, str]) -> dict:
+    """Where a finding about field ``f``, read at ``at`` (sheet, cell), is."""
+    return dict(file=file, sheet=at[0], cell=at[1], field=f.id, label=f.label)
+
+
 def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extraction:
     """Every field of ``form`` read from ``wb``: located, coerced, with findings. ``older``: the file is of an
     older version of the form, whose sheets may lack fields added since (they are absent, never read by
@@ -297,40 +302,39 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
     for s in wb.sheets:
         if s.name in wanted and not s.protected:
             out.findings.append(make("S04", file=file, sheet=s.name))
-    for fid, (sheet, addr) in located.items():
-        f = form.fields[fid]
-
-        def where(f=f, fid=fid, sheet=sheet, addr=addr) -> dict:  # made only for a finding (most fields have none)
-            return dict(file=file, sheet=sheet, cell=addr, field=fid, label=f.label)
-        rng = _merge_of(merged[sheet], addr) if merged[sheet][0] else None
+    fields, values, sources = form.fields, out.values, out.sources
+    for fid, at in located.items():
+        f, (sheet, addr) = fields[fid], at
+        rects = merged[sheet]
+        rng = _merge_of(rects, addr) if rects[0] else None
         if rng is not None:
             if not rng.replace("$", "").startswith(addr + ":"):  # covered by a merge: its value is gone
-                out.findings.append(make("S03", **where(), detail=f"vùng gộp {rng}"))
+                out.findings.append(make("S03", **_where(file, f, at), detail=f"vùng gộp {rng}"))
                 out.flagged.add(fid)
                 continue
-            out.findings.append(make("S10", **where(), detail=rng))  # the merge's first cell keeps its value
-        cell = cells.get((sheet, addr))
-        out.sources[fid] = (sheet, addr)
+            out.findings.append(make("S10", **_where(file, f, at), detail=rng))  # the first cell keeps its value
+        cell = cells.get(at)
+        sources[fid] = at
         if cell is None:
-            out.values[fid] = None
+            values[fid] = None
             continue
         if cell.formula is not None:
             code = "S09" if cell.value is None and cell.error is None else "S08"
-            out.findings.append(make(code, **where(), detail="=" + cell.formula))
+            out.findings.append(make(code, **_where(file, f, at), detail="=" + cell.formula))
             if code == "S09":
                 out.flagged.add(fid)
-                out.values[fid] = None
+                values[fid] = None
                 continue
         if cell.invalid is not None:  # no spreadsheet program shows this <v> as a number
-            out.findings.append(make("V05", **where(), detail=cell.invalid))
+            out.findings.append(make("V05", **_where(file, f, at), detail=cell.invalid))
             out.flagged.add(fid)
-            out.values[fid] = None
+            values[fid] = None
             continue
-        raw = cell.error if cell.error else cell.value
-        c = _coerce(f, raw, form, wb.date1904)
-        out.values[fid] = c.value
+        c = _coerce(f, cell.error if cell.error else cell.value, form, wb.date1904)
+        values[fid] = c.value
         if c.code:
-            out.findings.append(make(c.code, **where(), detail=c.detail, value=c.shown, expected=c.shown))
+            out.findings.append(make(c.code, **_where(file, f, at), detail=c.detail, value=c.shown,
+                                     expected=c.shown))
             if c.refused or c.code == "V08":
                 out.flagged.add(fid)
     return out
