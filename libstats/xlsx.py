@@ -69,6 +69,9 @@ class Cell(NamedTuple):  # a named tuple: made for every cell read, it must be c
     invalid: str | None = None  # what <v> holds when it is no number a spreadsheet program reads ("5_78", "NaN")
 
 
+_EMPTY_CELL = Cell(None)
+
+
 @dataclass
 class SheetInfo:
     name: str
@@ -464,13 +467,14 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
     return _PlainSheet(cells, len(addresses), twice, *tail)
 
 
-_WHOLE_NUMBER = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?><v>([0-9]{1,15})</v></c>')  # most wanted cells
+# the common cells, from the address on: empty, a whole number, a shared string
+_COMMON = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?(?:(/>)|><v>([0-9]{1,15})</v></c>| t="s"><v>([0-9]{1,9})</v></c>)')
 
 
 def _scan_plain(plain: _PlainSheet, wanted: set[str], sheet: str, done: dict[tuple[str, str], Cell]
                 ) -> dict[str, tuple]:
     """(type, value, formula, inline text) of the wanted cells of a plain sheet, as ``_scan_sheet`` gives them;
-    a whole number (the common case) goes straight into ``done`` as its Cell."""
+    an empty cell or a whole number (most cells) goes straight into ``done`` as its Cell."""
     found, cells, twice = {}, plain.cells, plain.twice
     for addr in wanted:
         key = addr.encode("ascii")
@@ -479,9 +483,15 @@ def _scan_plain(plain: _PlainSheet, wanted: set[str], sheet: str, done: dict[tup
             continue
         if twice and key in twice:
             raise _duplicate(addr)
-        number = _WHOLE_NUMBER.match(body)
-        if number:
-            done[(sheet, addr)] = Cell(float(number[1]))  # what parse_number gives for ASCII digits
+        common = _COMMON.match(body)
+        if common:
+            empty, number, string = common.groups()
+            if number:
+                done[(sheet, addr)] = Cell(float(number))  # what parse_number gives for ASCII digits
+            elif empty:
+                done[(sheet, addr)] = _EMPTY_CELL
+            else:
+                found[addr] = ("s", string.decode("ascii"), None, None)
             continue
         kind, f, formula, value, is_, inline = _CELL_BODY.match(body).groups()
         kind = kind.decode("ascii") if kind else "n"
