@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache, partial
 
-from .coerce import Coerced, coerce_date, coerce_number, coerce_text
+from .coerce import NUMBER_TYPES, Coerced, coerce_date, coerce_text
 from .findings import Finding, make
 from .form import PROVINCE_FIELD, Field, Form, build_form
 from .provinces import Province, code_list_for_year, name_key, provinces_for_year, slug
@@ -233,12 +234,19 @@ def _merge_of(rects: tuple[list[tuple[str, int, int, int, int]], set[int] | None
     return None
 
 
-def _coerce(f: Field, raw: object, form: Form, date1904: bool) -> Coerced:
-    if f.kind == "number":
-        return coerce_number(raw, f.type, {f.unit}, form.spec.max_count)  # only the field's own unit may follow
-    if f.type == "date":
-        return coerce_date(raw, date1904)
-    return coerce_text(raw, f.max_chars)
+@cache
+def _coercers(form: Form) -> dict[str, Callable[[object, bool], Coerced]]:
+    """Each field's coercion by the rule of its type, its arguments bound once per form: (value, date1904) → Coerced."""
+    out: dict[str, Callable[[object, bool], Coerced]] = {}
+    for f in form.fields.values():
+        if f.kind == "number":  # only the field's own unit may follow
+            rule = partial(NUMBER_TYPES[f.type], units=frozenset({f.unit}), maximum=form.spec.max_count)
+            out[f.id] = lambda raw, date1904, rule=rule: rule(raw)
+        elif f.type == "date":
+            out[f.id] = coerce_date
+        else:
+            out[f.id] = lambda raw, date1904, n=f.max_chars: coerce_text(raw, n)
+    return out
 
 
 @cache
@@ -302,7 +310,7 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
     for s in wb.sheets:
         if s.name in wanted and not s.protected:
             out.findings.append(make("S04", file=file, sheet=s.name))
-    fields, values, sources = form.fields, out.values, out.sources
+    fields, values, sources, coercers = form.fields, out.values, out.sources, _coercers(form)
     for fid, at in located.items():
         f, (sheet, addr) = fields[fid], at
         rects = merged[sheet]
@@ -330,7 +338,10 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
             out.flagged.add(fid)
             values[fid] = None
             continue
-        c = _coerce(f, cell.error if cell.error else cell.value, form, wb.date1904)
+        if cell.value is None and cell.error is None:  # an empty cell: no value, whatever the field's type
+            values[fid] = None
+            continue
+        c = coercers[fid](cell.error if cell.error else cell.value, wb.date1904)
         values[fid] = c.value
         if c.code:
             out.findings.append(make(c.code, **_where(file, f, at), detail=c.detail, value=c.shown,
