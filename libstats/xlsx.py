@@ -21,7 +21,9 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -120,12 +122,40 @@ def _check_sizes(z: zipfile.ZipFile, limits: Limits) -> None:
 
 def _part(z: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
     """A part's bytes, never more than ``limits.max_part`` of them (the declared size may lie)."""
-    if z.getinfo(name).file_size > limits.max_part:
-        raise XlsxError("F06", f"phần {name} giải nén ra {z.getinfo(name).file_size // 2**20} MB")
-    with z.open(name) as fh:
-        data = fh.read(limits.max_part + 1)
+    info = z.getinfo(name)
+    if info.file_size > limits.max_part:
+        raise XlsxError("F06", f"phần {name} giải nén ra {info.file_size // 2**20} MB")
+    data = _inflate(z, info)
+    if data is None:
+        with z.open(name) as fh:
+            data = fh.read(limits.max_part + 1)
     if len(data) > limits.max_part:
         raise XlsxError("F06", f"phần {name} quá lớn")
+    return data
+
+
+def _inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    """A deflated part inflated straight from the archive in memory, when zipfile would read it without a word:
+    not encrypted, its local header naming it as the directory does, inflating to exactly its declared size and
+    CRC. None: zipfile reads it (and says what is wrong). Saves zipfile's file objects (a third of the time)."""
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x61 or not isinstance(z.fp, io.BytesIO):
+        return None
+    archive, at = z.fp.getbuffer(), info.header_offset
+    if at + 30 > len(archive):
+        return None
+    signature, flags, size, extra = struct.unpack_from("<4s2xH18xHH", archive, at)
+    start = at + 30 + size + extra
+    if signature != b"PK\x03\x04" or start + info.compress_size > len(archive):
+        return None
+    try:
+        if bytes(archive[at + 30:at + 30 + size]).decode("utf-8" if flags & 0x800 else "cp437") != info.orig_filename:
+            return None
+        inflater = zlib.decompressobj(-15)
+        data = inflater.decompress(archive[start:start + info.compress_size], info.file_size + 1)
+    except (UnicodeError, zlib.error):
+        return None
+    if len(data) != info.file_size or not inflater.eof or zlib.crc32(data) != info.CRC:
+        return None
     return data
 
 

@@ -131,3 +131,34 @@ def test_the_one_pass_fast_path_reads_a_plain_sheet_itself():
     assert wb.plain["xl/worksheets/sheet1.xml"] is not None  # not sent to the full parser
     assert _sheet_read(SHEET_CASES["protected_and_merged"], True) == ({("S", "B2"): (5.0, None, None, None)}, True,
                                                                       ["A1:B1"])
+
+
+def test_parts_inflated_straight_from_the_archive_equal_what_zipfile_reads():
+    import io
+    import zipfile
+
+    from libstats.xlsx import Limits, _inflate, _part
+    from tests.xmlcases import _v, build, sheet
+    data = build(sheet(_v("5")))
+    z = zipfile.ZipFile(io.BytesIO(data))
+    for info in z.infolist():
+        assert _inflate(z, info) == z.read(info.filename)  # taken, and equal
+
+    def damaged(change) -> zipfile.ZipFile:
+        raw = bytearray(data)
+        info = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml")
+        change(raw, info)
+        return zipfile.ZipFile(io.BytesIO(bytes(raw)))
+
+    def flip_data(raw, info):  # a byte of the deflated data: a bad CRC or a broken stream
+        raw[info.header_offset + 30 + len(info.filename) + 10] ^= 0xFF
+
+    def rename_local(raw, info):  # the local header names another part
+        raw[info.header_offset + 30] ^= 0x20
+
+    for change in (flip_data, rename_local):
+        z = damaged(change)
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        assert _inflate(z, info) is None  # zipfile reads it, and says what is wrong
+        with pytest.raises(Exception):  # noqa: B017 - zipfile's own error (BadZipFile, zlib.error...)
+            _part(z, info.filename, Limits())
