@@ -47,35 +47,32 @@ def calamine(paths: list[Path]) -> None:
             _ = rows[row][col] if row < len(rows) and col < len(rows[row]) else None
 
 
-def median_seconds(run) -> float:
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 with tempfile.TemporaryDirectory() as tmp:
     paths = make_returns(YEAR, Path(tmp))
     files = [(p, p.name) for p in paths]
     results = check_many(files, year=YEAR)
     assert all(r.errors == 0 for r in results)
-    load = os.getloadavg()[0]
-    times = {
-        "libstats check (isolated workers, 2 jobs)": median_seconds(lambda: check_many(files, year=YEAR)),
-        "libstats check (in process)": median_seconds(lambda: check_many(files, year=YEAR, isolate=False)),
-        "libstats reader alone, same cells": median_seconds(
-            lambda: [read_cells(open_xlsx(p.read_bytes()), by_sheet) for p in paths]),
-        "python-calamine alone, same cells": median_seconds(lambda: calamine(paths)),
+    jobs = {
+        "libstats check (isolated workers, 2 jobs)": lambda: check_many(files, year=YEAR),
+        "libstats check (in process)": lambda: check_many(files, year=YEAR, isolate=False),
+        "libstats reader alone, same cells": lambda: [read_cells(open_xlsx(p.read_bytes()), by_sheet) for p in paths],
+        "python-calamine alone, same cells": lambda: calamine(paths),
     }
-    load = max(load, os.getloadavg()[0])
-base = times["python-calamine alone, same cells"]
+    runs: dict[str, list[float]] = {label: [] for label in jobs}
+    loads = []
+    for _ in range(RUNS):  # each run times all four back to back, so that a run's ratios share its load
+        loads.append(os.getloadavg()[0])
+        for label, job in jobs.items():
+            start = time.perf_counter()
+            job()
+            runs[label].append(time.perf_counter() - start)
+base = runs["python-calamine alone, same cells"]
 print(f"{len(paths)} filled returns of {YEAR}, {len(form.fields)} fields each; median of {RUNS} runs; "
-      f"load average up to {load:.2f} on {os.cpu_count()} cores")
-for label, secs in times.items():
-    print(f"  {label:<45} {secs:6.2f} s")
-for label in list(times)[:2]:
-    print(f"  ratio {label.removeprefix('libstats ')} ÷ calamine: {times[label] / base:.1f}x (target: 2x or less)")
+      f"load average {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} cores")
+for label, secs in runs.items():
+    print(f"  {label:<45} {statistics.median(secs):6.2f} s")
+for label in list(runs)[:2]:
+    ratio = statistics.median(t / b for t, b in zip(runs[label], base, strict=True))
+    print(f"  ratio {label.removeprefix('libstats ')} ÷ calamine: {ratio:.1f}x (target: 2x or less)")
 own, kids = peak_mb()
 print(f"  peak memory: parent {own:.0f} MB, largest worker {kids:.0f} MB")

@@ -20,9 +20,9 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import NamedTuple
 
-from .check import check_file
+from .check import check_file, prepare
 from .findings import Finding, Severity, make, outlier_detail
-from .form import Field, Form, build_form
+from .form import Field, Form
 from .result import CheckResult
 from .spec import Spec, default_spec
 
@@ -215,7 +215,7 @@ def check_many(files: Sequence[tuple], spec: Spec | None = None, year: int | Non
     ``isolate=False`` runs in this process."""
     job = _Checker(spec or default_spec())
     if year is not None:
-        build_form(year, job.spec)  # lay out once before forking: workers inherit it
+        prepare(year, job.spec)  # once before forking: workers inherit it
     tasks = [(Path(f[0]), year, f[1], f[2] if len(f) > 2 else "") for f in files]
     if not isolate:
         return [job(*t) for t in progress(tasks)]
@@ -243,7 +243,7 @@ class WorkerPool:
 
         self.spec, self.limits = spec or default_spec(), limits
         if year is not None:
-            build_form(year, self.spec)  # lay out before forking: the workers inherit it
+            prepare(year, self.spec)  # before forking: the workers inherit it
         self._pool = _Pool(_Checker(self.spec), limits)
         self._idle: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
@@ -252,7 +252,7 @@ class WorkerPool:
 
     def check(self, path: Path, display: str, year: int | None) -> CheckResult:
         if year is not None:
-            build_form(year, self.spec)  # laid out once here; a replaced worker inherits it
+            prepare(year, self.spec)  # made once here; a replaced worker inherits it
         conn = self._idle.get()
         try:
             why = self._run(conn, (Path(path), year, display, ""))

@@ -23,7 +23,7 @@ from .xlsx import Workbook, read_cells
 _parse_ref = lru_cache(maxsize=8192)(parse_ref)
 _split_address = lru_cache(maxsize=8192)(split_address)
 
-__all__ = ["Identity", "Extraction", "identify", "extract", "guess_province_from_name"]
+__all__ = ["Identity", "Extraction", "identify", "extract", "guess_province_from_name", "prepare"]
 
 
 @dataclass
@@ -292,6 +292,13 @@ def _located(wb: Workbook, form: Form, file: str, older: bool, out: Extraction
             _PLANS.clear()
         _PLANS[key] = (wb.names, located, wanted)
     return located, wanted
+
+
+def prepare(form: Form) -> None:
+    """Make now what reading the returns of ``form`` derives from it and keeps (workers forked after inherit it)."""
+    _coercers(form)
+    _provinces_by_key(form.year)
+    _slugs(form.year)
 
 
 def _where(file: str, f: Field, at: tuple[str, str]) -> dict:

@@ -242,8 +242,12 @@ def _unescape_ooxml(text: str | None) -> str | None:
 _REL = re.compile(rb"<Relationship\b([^<>]*)>")
 
 
+_ATTR = {name: re.compile(rb"(?:^|\s)" + name.encode() + rb'="([^"]*)"') for name in ("Id", "Target", "name", "r:id",
+                                                                                   "state")}
+
+
 def _attr(attrs: bytes, name: str) -> str | None:
-    m = re.search(rb"(?:^|\s)" + name.encode() + rb'="([^"]*)"', attrs)
+    m = _ATTR[name].search(attrs)
     return _text(m[1]) if m else None
 
 
