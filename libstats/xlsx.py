@@ -4,12 +4,17 @@ It reads only what it is asked for: the sheet list, defined names, custom proper
 formulas of a given set of cells, plus each sheet's protection and merged ranges. Sheets holding no wanted
 cell are never read. Every part is size-capped before it is read. A part in the plain shape spreadsheet
 programs write (no comment, CDATA, DTD or processing instruction, no entity beyond the five predefined ones,
-one default namespace declared on the root and never rebound, every tag closed, the elements read spelled
-the usual way) is read with linear byte searches; any other part goes to the full parser (defusedxml, DTDs
-forbidden, element count and depth bounded). tests/test_reader_differential.py proves the two equal over a
-corpus built by code, and tests/test_libreoffice_reader.py compares both with what LibreOffice shows.
-Known limit: the plain-shape test counts tags but does not check every attribute's syntax, so a part that is
-malformed only inside a tag the searches do not read may be read by the fast path and refused by the full one.
+no CR, one default namespace declared on the root and never rebound, every tag closed, the elements read
+spelled the usual way) is read with linear byte searches and C-speed pattern matches; any other part goes to
+the full parser (defusedxml, DTDs forbidden, element count and depth bounded). A sheet's sheetData is plain
+when one match of a strict grammar takes all of it (rows of cells, each with its address, at most a formula,
+a value and a one-run inline string); its cells are then cut apart in one pass, once per workbook. The parts
+returns of a round share byte for byte (the workbook part, each sheet's tail after its sheetData: validations,
+merges, protection) are checked once per distinct content. tests/test_reader_differential.py proves the fast
+path equal to the full parser over a corpus built by code, and tests/test_libreoffice_reader.py compares both
+with what LibreOffice shows. Known limit: outside the sheetData the plain-shape test counts tags but does not
+check every attribute's syntax, so a part that is malformed only inside a tag the searches do not read may be
+read by the fast path and refused by the full one.
 
 Values are read the way spreadsheet programs read them: a number is the XML Schema double lexical form and
 nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read);
