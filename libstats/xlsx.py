@@ -179,7 +179,9 @@ def _iter(data: bytes, limits: Limits):
         yield event, el
 
 
-_DECL = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*\?>\s*")
+# an XML declaration in UTF-8 (or naming no encoding): the byte searches read UTF-8 only, so a part declared in
+# another encoding is not plain (its declaration then counts as a processing instruction)
+_DECL = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml(?:(?!encoding)[^>])*(?:encoding=[\"'][Uu][Tt][Ff]-8[\"'][^>]*)?\?>\s*")
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.-]*)(\s[^>]*)?>")
 _XMLNS = re.compile(rb"xmlns\s*=")  # a default namespace declared again below the root
 _FOREIGN_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")

@@ -114,6 +114,10 @@ def _sheet_cases():
         "main_cell_prefixed_in_tail": build(sheet(_v("5"), end=f'<x:c xmlns:x="{MAIN}" r="B2"><x:v>9</x:v></x:c>'
                                                                "</worksheet>")),
         "unbalanced_rows": build(sheet(row2('<c r="B2"><v>5</v></c>') + "</row>")),
+        "latin1_declared": build(sheet(row2('<c r="B2" t="inlineStr"><is><t>H\u00c3\u00a9</t></is></c>'),
+                                       head='<?xml version="1.0" encoding="ISO-8859-1"?>\n').encode("latin-1")),
+        "utf8_declared_single_quotes": build(sheet(row2('<c r="B2" t="str"><f>A1</f><v>Hu\u1ebf</v></c>'),
+                                                   head="<?xml version='1.0' encoding='utf-8'?>\n")),
     }
 
 
