@@ -101,7 +101,7 @@ class Workbook:
     modified: str = ""  # docProps/core.xml dcterms:modified: when the province last saved the file
     fast: bool = True  # False: read every part with the full parser (the differential test's oracle)
     strings: dict[int, str] = field(default_factory=dict, repr=False)  # shared strings decoded so far
-    sst: tuple[bytes, list[bytes] | None] | None = field(default=None, repr=False)  # the part, its items if plain
+    sst: tuple[bytes, bool] | None = field(default=None, repr=False)  # the shared-strings part, and if plain
     plain: dict[str, _PlainSheet | None] = field(default_factory=dict, repr=False)  # sheet part → read once
 
     def sheet(self, name: str) -> SheetInfo | None:
@@ -499,6 +499,8 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
     tail = _tail(data, end, limits)
     if tail is None:
         return None
+    if data.count(b'<c r="', start, end) > limits.max_cells:  # every cell of a plain sheetData is written so
+        raise XlsxError("F06", "quá nhiều ô")  # what read_cells would say, before the cells are cut apart
     addresses = _CELL_START.findall(data, start, end)
     cells = dict(zip(addresses, data[start:end].split(b'<c r="')[1:], strict=True))
     twice = frozenset()
@@ -559,20 +561,21 @@ def _item_text(body: bytes) -> str:
     return "".join(_text(t) for t in _T_TEXT.findall(body, 0, cut if cut >= 0 else len(body)))
 
 
-def _plain_items(data: bytes) -> list[bytes] | None:
-    """The string items of a plain shared-strings part (each from just after '<si>'), or None: the full parser
-    reads it. Plain: a declaration, the root declaring the main namespace once as the default, then items
-    matching the plain grammar (``_SI``), nothing else; only the five predefined entities, no CR."""
+def _plain_strings(data: bytes) -> bool:
+    """Whether a shared-strings part is plain (else the full parser reads it): a declaration, the root declaring
+    the main namespace once as the default, then items matching the plain grammar (``_SI``), nothing else;
+    only the five predefined entities, no CR."""
     decl = _DECL.match(data)
     root = _ROOT_TAG.match(data, decl.end() if decl else 0)
     if not root or not root[2] or root[2].count(URI_MAIN) != 1 or b'xmlns="' + URI_MAIN + b'"' not in root[2] or (
             b"xmlns" in root[2].replace(b'xmlns="' + URI_MAIN + b'"', b"")):
-        return None
-    start, end = root.end(), len(data.rstrip()) - len(b"</" + root[1] + b">")
-    if not data.startswith(b"</" + root[1] + b">", end) or not _SI.fullmatch(data, start, end) or _has(
-            data, b"\r") or (_has(data, b"&") and _FOREIGN_AMP.search(data)):
-        return None
-    return data[start:end].split(b"<si>")[1:]
+        return False
+    end = len(data)
+    while end and data[end - 1] in b" \t\n":
+        end -= 1
+    end -= len(b"</" + root[1] + b">")
+    return data.startswith(b"</" + root[1] + b">", end) and bool(_SI.fullmatch(data, root.end(), end)) and not _has(
+        data, b"\r") and not (_has(data, b"&") and _FOREIGN_AMP.search(data))
 
 
 def _shared_strings(wb: Workbook, needed: set[int]) -> dict[int, str]:
@@ -583,17 +586,18 @@ def _shared_strings(wb: Workbook, needed: set[int]) -> dict[int, str]:
             if "xl/sharedStrings.xml" not in wb.zip.NameToInfo:
                 raise XlsxError("F03", "thiếu bảng chuỗi (sharedStrings)")
             data = _part(wb.zip, "xl/sharedStrings.xml", wb.limits)
-            wb.sst = data, _plain_items(data) if wb.fast else None
+            wb.sst = data, wb.fast and _plain_strings(data)
         wb.strings.update(_read_strings(*wb.sst, missing, wb.limits))
     return wb.strings
 
 
-def _read_strings(data: bytes, items: list[bytes] | None, needed: set[int], limits: Limits) -> dict[int, str]:
+def _read_strings(data: bytes, plain: bool, needed: set[int], limits: Limits) -> dict[int, str]:
     out, top = {}, max(needed)
-    if items is not None:
+    if plain:
+        items = data.split(b"<si>", top + 1)[1:]  # C-speed; only up to the last string asked for
         for index in needed:
             if index < len(items):
-                out[index] = _item_text(items[index][:-5])  # without its '</si>'
+                out[index] = _item_text(items[index].partition(b"</si>")[0])
     else:
         index = -1
         for event, el in _iter(data, limits):
