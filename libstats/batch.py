@@ -14,6 +14,7 @@ import stat
 import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -143,32 +144,40 @@ class _Pool:
 
 def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, str], object],
                  limits: WorkerLimits = WorkerLimits(),
-                 progress: Callable[[Iterable], Iterable] = lambda it: it) -> list:
+                 progress: Callable[[Iterable], Iterable] = lambda it: it, ahead: int = 2) -> list:
     """``job(*task)`` for every task in forked worker processes with a memory and a time limit each; a task
-    whose worker crashes, runs out of memory or hangs gives ``failed(index, why)`` instead. Results in order."""
+    whose worker crashes, runs out of memory or hangs gives ``failed(index, why)`` instead. Results in order.
+    Each worker is given up to ``ahead`` tasks at a time, so that it never waits for this process between two
+    (on a busy machine that wait costs a time slice per task); its time limit runs from when it starts a task.
+    When a worker fails, the task it had started fails and the tasks it had not started go to another."""
     results: dict[int, object] = {}
-    pending = list(range(len(tasks)))[::-1]
+    pending = list(range(len(tasks)))[::-1]  # popped from the end
     pool = _Pool(job, limits)
+    queued: dict = {}  # connection → indices sent to that worker, the first one running or next to run
     ticker = iter(progress(range(len(tasks))))
     for _ in range(min(limits.jobs, len(tasks))):
-        pool.spawn()
+        queued[pool.spawn()] = deque()
 
     def give(conn):
-        if pending:
-            i = pending.pop()
-            pool.workers[conn][1:] = [i, time.monotonic() + limits.seconds]
-            conn.send((i, tasks[i]))
-        else:
-            pool.workers[conn][1] = None
+        line = queued[conn]
+        while pending and len(line) < max(1, ahead):
+            line.append(pending.pop())
+            conn.send((line[-1], tasks[line[-1]]))
+        pool.workers[conn][1:] = [line[0] if line else None, time.monotonic() + limits.seconds]
 
     def finish(i, result):
         results[i] = result
         next(ticker, None)
 
-    def replace(conn, i, why):
+    def replace(conn, why):
+        line = queued.pop(conn)
+        i = line.popleft()
         finish(i, failed(i, why))
+        pending.extend(reversed(line))  # not started: given to another worker, first
         pool.retire(conn, kill=True)
-        give(pool.spawn())
+        new = pool.spawn()
+        queued[new] = deque()
+        give(new)
 
     try:
         for conn in list(pool.workers):
@@ -184,17 +193,19 @@ def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, s
                     except (EOFError, OSError):
                         msg = None
                     if msg and msg[0] == "start":
+                        pool.workers[conn][2] = time.monotonic() + limits.seconds  # its clock starts now
                         continue
                     if msg and msg[0] == "done":
+                        queued[conn].popleft()
                         finish(i, msg[2])
                         give(conn)
                         continue
-                    replace(conn, i, msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})")
+                    replace(conn, msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})")
                 elif proc.sentinel in ready and not conn.poll():
                     proc.join(5)
-                    replace(conn, i, f"trình đọc dừng bất thường (mã {proc.exitcode})")
+                    replace(conn, f"trình đọc dừng bất thường (mã {proc.exitcode})")
                 elif time.monotonic() > deadline:
-                    replace(conn, i, f"quá {limits.seconds:g} giây")
+                    replace(conn, f"quá {limits.seconds:g} giây")
     finally:
         for conn in list(pool.workers):
             pool.retire(conn)
