@@ -6,9 +6,11 @@ the load average is printed with the figures). The returns are the sample round 
 return shares its template's workbook part and sheet tails byte for byte, which the reader checks once per
 distinct content; returns saved by different programs share less (see libstats/xlsx.py).
 
-Figures measured on the 2-core machine (in process, isolated, reader alone, calamine; ratios check ÷ calamine):
-- before (load 0.9-1.6): 0.53 s, 0.84 s, 0.33 s, 0.11 s; 4.8x in process, 7.6x isolated
-- after: see the note of issue 9 (python benchmarks/bench_check.py prints them)
+Figures on the shared 2-core machine, load average about 2, this script (median of 3 runs), alternating the
+code before and after issue 9's speed work (isolated, in process, reader alone, calamine; ratios to calamine):
+- before: 0.46-1.02 s, 0.51-0.64 s, 0.33-0.40 s, 0.11-0.12 s; 4.3-8.0x isolated, 4.5-5.6x in process
+- after:  0.20-0.24 s, 0.25-0.41 s, 0.16-0.19 s, 0.11-0.12 s; 1.8-2.0x isolated, 2.3-3.6x in process
+  (2.3x in the two quieter runs: in process the check stays above the 2x target)
 
 Run: python benchmarks/bench_check.py [runs]
 """
