@@ -144,12 +144,14 @@ class _Pool:
 
 def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, str], object],
                  limits: WorkerLimits = WorkerLimits(),
-                 progress: Callable[[Iterable], Iterable] = lambda it: it, ahead: int = 2) -> list:
+                 progress: Callable[[Iterable], Iterable] = lambda it: it, ahead: int = 1) -> list:
     """``job(*task)`` for every task in forked worker processes with a memory and a time limit each; a task
     whose worker crashes, runs out of memory or hangs gives ``failed(index, why)`` instead. Results in order.
     Each worker is given up to ``ahead`` tasks at a time, so that it never waits for this process between two
     (on a busy machine that wait costs a time slice per task); its time limit runs from when it starts a task.
-    When a worker fails, the task it had started fails and the tasks it had not started go to another."""
+    When a worker fails, the task it had started fails and the tasks it had not started go to another. Give
+    more than one ahead only for small tasks: a task waits in the pipe until its worker is free, and this
+    process could not go on while a large one fills the pipe to a worker that hangs."""
     results: dict[int, object] = {}
     pending = list(range(len(tasks)))[::-1]  # popped from the end
     pool = _Pool(job, limits)
@@ -230,7 +232,8 @@ def check_many(files: Sequence[tuple], spec: Spec | None = None, year: int | Non
     tasks = [(Path(f[0]), year, f[1], f[2] if len(f) > 2 else "") for f in files]
     if not isolate:
         return [job(*t) for t in progress(tasks)]
-    return run_isolated(job, tasks, lambda i, why: _failed(tasks[i][0], tasks[i][2], why), limits, progress)
+    return run_isolated(job, tasks, lambda i, why: _failed(tasks[i][0], tasks[i][2], why), limits, progress,
+                        ahead=2)  # a task is a path and two names: small
 
 
 class _Checker:
