@@ -27,6 +27,7 @@ import io
 import posixpath
 import re
 import struct
+import weakref
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -139,13 +140,18 @@ def _part(z: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
     return data
 
 
+_ARCHIVES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # an archive in memory → a view of its bytes
+
+
 def _inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
     """A deflated part inflated straight from the archive in memory, when zipfile would read it without a word:
     not encrypted, its local header naming it as the directory does, inflating to exactly its declared size and
     CRC. None: zipfile reads it (and says what is wrong). Saves zipfile's file objects (a third of the time)."""
     if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x61 or not isinstance(z.fp, io.BytesIO):
         return None
-    archive, at = z.fp.getbuffer(), info.header_offset
+    archive, at = _ARCHIVES.get(z), info.header_offset
+    if archive is None:  # the bytes the archive was opened on (a BytesIO made on them gives them back, no copy)
+        archive = _ARCHIVES[z] = memoryview(z.fp.getvalue())
     if at + 30 > len(archive):
         return None
     signature, flags, size, extra = struct.unpack_from("<4s2xH18xHH", archive, at)
