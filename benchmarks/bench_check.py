@@ -6,11 +6,12 @@ the load average is printed with the figures). The returns are the sample round 
 return shares its template's workbook part and sheet tails byte for byte, which the reader checks once per
 distinct content; returns saved by different programs share less (see libstats/xlsx.py).
 
-Figures on the shared 2-core machine, load average about 2, this script (median of 3 runs), alternating the
-code before and after issue 9's speed work (isolated, in process, reader alone, calamine; ratios to calamine):
-- before: 0.46-1.02 s, 0.51-0.64 s, 0.33-0.40 s, 0.11-0.12 s; 4.3-8.0x isolated, 4.5-5.6x in process
-- after:  0.20-0.24 s, 0.25-0.41 s, 0.16-0.19 s, 0.11-0.12 s; 1.8-2.0x isolated, 2.3-3.6x in process
-  (2.3x in the two quieter runs: in process the check stays above the 2x target)
+Figures on the shared 2-core machine (load average 1.5-2.2 from other work), this script, median of 3 runs,
+alternating the code before and after issue 9's speed work, five pairs of runs (isolated, in process, reader
+alone, calamine; then the ratios to calamine):
+- before: 0.46-1.02 s, 0.51-0.64 s, 0.33-0.40 s, 0.11-0.12 s; 4.1-8.5x isolated, 4.5-5.6x in process
+- after:  0.19-0.25 s, 0.25-0.41 s, 0.16-0.19 s, 0.11-0.14 s; 1.8-2.1x isolated, 2.3-3.6x in process
+The isolated check meets the 2x target (just, on a busy machine); in process it stays above it (2.3x at best).
 
 Run: python benchmarks/bench_check.py [runs]
 """
