@@ -14,15 +14,16 @@ import stat
 import statistics
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import NamedTuple
 
-from .check import check_file
+from .check import check_file, prepare
 from .findings import Finding, Severity, make, outlier_detail
-from .form import Field, Form, build_form
+from .form import Field, Form
 from .result import CheckResult
 from .spec import Spec, default_spec
 
@@ -143,32 +144,42 @@ class _Pool:
 
 def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, str], object],
                  limits: WorkerLimits = WorkerLimits(),
-                 progress: Callable[[Iterable], Iterable] = lambda it: it) -> list:
+                 progress: Callable[[Iterable], Iterable] = lambda it: it, ahead: int = 1) -> list:
     """``job(*task)`` for every task in forked worker processes with a memory and a time limit each; a task
-    whose worker crashes, runs out of memory or hangs gives ``failed(index, why)`` instead. Results in order."""
+    whose worker crashes, runs out of memory or hangs gives ``failed(index, why)`` instead. Results in order.
+    Each worker is given up to ``ahead`` tasks at a time, so that it never waits for this process between two
+    (on a busy machine that wait costs a time slice per task); its time limit runs from when it starts a task.
+    When a worker fails, the task it had started fails and the tasks it had not started go to another. Give
+    more than one ahead only for small tasks: a task waits in the pipe until its worker is free, and this
+    process could not go on while a large one fills the pipe to a worker that hangs."""
     results: dict[int, object] = {}
-    pending = list(range(len(tasks)))[::-1]
+    pending = list(range(len(tasks)))[::-1]  # popped from the end
     pool = _Pool(job, limits)
+    queued: dict = {}  # connection → indices sent to that worker, the first one running or next to run
     ticker = iter(progress(range(len(tasks))))
     for _ in range(min(limits.jobs, len(tasks))):
-        pool.spawn()
+        queued[pool.spawn()] = deque()
 
     def give(conn):
-        if pending:
-            i = pending.pop()
-            pool.workers[conn][1:] = [i, time.monotonic() + limits.seconds]
-            conn.send((i, tasks[i]))
-        else:
-            pool.workers[conn][1] = None
+        line = queued[conn]
+        while pending and len(line) < max(1, ahead):
+            line.append(pending.pop())
+            conn.send((line[-1], tasks[line[-1]]))
+        pool.workers[conn][1:] = [line[0] if line else None, time.monotonic() + limits.seconds]
 
     def finish(i, result):
         results[i] = result
         next(ticker, None)
 
-    def replace(conn, i, why):
+    def replace(conn, why):
+        line = queued.pop(conn)
+        i = line.popleft()
         finish(i, failed(i, why))
+        pending.extend(reversed(line))  # not started: given to another worker, first
         pool.retire(conn, kill=True)
-        give(pool.spawn())
+        new = pool.spawn()
+        queued[new] = deque()
+        give(new)
 
     try:
         for conn in list(pool.workers):
@@ -184,17 +195,19 @@ def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, s
                     except (EOFError, OSError):
                         msg = None
                     if msg and msg[0] == "start":
+                        pool.workers[conn][2] = time.monotonic() + limits.seconds  # its clock starts now
                         continue
                     if msg and msg[0] == "done":
+                        queued[conn].popleft()
                         finish(i, msg[2])
                         give(conn)
                         continue
-                    replace(conn, i, msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})")
+                    replace(conn, msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})")
                 elif proc.sentinel in ready and not conn.poll():
                     proc.join(5)
-                    replace(conn, i, f"trình đọc dừng bất thường (mã {proc.exitcode})")
+                    replace(conn, f"trình đọc dừng bất thường (mã {proc.exitcode})")
                 elif time.monotonic() > deadline:
-                    replace(conn, i, f"quá {limits.seconds:g} giây")
+                    replace(conn, f"quá {limits.seconds:g} giây")
     finally:
         for conn in list(pool.workers):
             pool.retire(conn)
@@ -213,17 +226,25 @@ def check_many(files: Sequence[tuple], spec: Spec | None = None, year: int | Non
                isolate: bool = True) -> list[CheckResult]:
     """Check every file (``InboxFile`` or (path, display)); results in the order of ``files``.
     ``isolate=False`` runs in this process."""
-    spec = spec or default_spec()
+    job = _Checker(spec or default_spec())
     if year is not None:
-        build_form(year, spec)  # lay out once before forking: workers inherit it
-    tasks = [(Path(f[0]), spec, year, f[1], f[2] if len(f) > 2 else "") for f in files]
+        prepare(year, job.spec)  # once before forking: workers inherit it
+    tasks = [(Path(f[0]), year, f[1], f[2] if len(f) > 2 else "") for f in files]
     if not isolate:
-        return [check_file(*t) for t in progress(tasks)]
-    return run_isolated(_check, tasks, lambda i, why: _failed(tasks[i][0], tasks[i][3], why), limits, progress)
+        return [job(*t) for t in progress(tasks)]
+    return run_isolated(job, tasks, lambda i, why: _failed(tasks[i][0], tasks[i][2], why), limits, progress,
+                        ahead=2)  # a task is a path and two names: small
 
 
-def _check(*args) -> CheckResult:
-    return check_file(*args)  # looked up at call time, so a test can stand in for the reader
+class _Checker:
+    """A check worker's job: the spec is handed over once, when the worker is forked, never with each file (a
+    spec sent through the pipe arrives as a new object, and the form would be laid out again for every file)."""
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+
+    def __call__(self, path: Path, year: int | None, display: str, problem: str) -> CheckResult:
+        return check_file(path, self.spec, year, display, problem)  # looked up at call time: tests stand in
 
 
 class WorkerPool:
@@ -236,8 +257,8 @@ class WorkerPool:
 
         self.spec, self.limits = spec or default_spec(), limits
         if year is not None:
-            build_form(year, self.spec)  # lay out before forking: the workers inherit it
-        self._pool = _Pool(_check, limits)
+            prepare(year, self.spec)  # before forking: the workers inherit it
+        self._pool = _Pool(_Checker(self.spec), limits)
         self._idle: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         for _ in range(limits.jobs):
@@ -245,10 +266,10 @@ class WorkerPool:
 
     def check(self, path: Path, display: str, year: int | None) -> CheckResult:
         if year is not None:
-            build_form(year, self.spec)  # laid out once here; a replaced worker inherits it
+            prepare(year, self.spec)  # made once here; a replaced worker inherits it
         conn = self._idle.get()
         try:
-            why = self._run(conn, (Path(path), self.spec, year, display, ""))
+            why = self._run(conn, (Path(path), year, display, ""))
             if isinstance(why, CheckResult):
                 return why
             with self._lock:

@@ -13,12 +13,13 @@ from .form import PROVINCE_FIELD, build_form
 from .intake import IntakeError, take_in
 from .layout import META_PREFIX
 from .reader import extract, guess_province_from_name, identify, province_from_cover
+from .reader import prepare as prepare_reader
 from .result import CheckResult
 from .rules import Context, build_rules
 from .spec import Spec, default_spec
 from .xlsx import XlsxError, open_xlsx
 
-__all__ = ["check_file", "OUTPUT_PROPERTY", "SAVED_PROPERTY"]
+__all__ = ["check_file", "prepare", "OUTPUT_PROPERTY", "SAVED_PROPERTY"]
 
 OUTPUT_PROPERTY = META_PREFIX + "output"  # "feedback" or "summary": a file libstats wrote, not a return
 SAVED_PROPERTY = META_PREFIX + "saved"  # a feedback copy: the original's saved time, kept as its own
@@ -57,6 +58,14 @@ def _own_workbook(wb) -> str:
     if kind == "feedback" and wb.custom.get(SAVED_PROPERTY) == (wb.modified or "-"):
         return "tệp phản hồi, chưa được sửa và lưu lại từ khi gửi"
     return ""
+
+
+def prepare(year: int, spec: Spec) -> None:
+    """Lay out the form of ``year`` and make what checking its returns derives from it, once: call it before
+    forking check workers, so that they inherit it instead of each making it again."""
+    form = build_form(year, spec)
+    build_rules(form)
+    prepare_reader(form)
 
 
 def check_file(path: str | Path, spec: Spec | None = None, year: int | None = None,

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .findings import fmt_number
 
@@ -28,8 +29,7 @@ NOT_COUNTED = "x"  # the value of a number cell where the officer typed x: "khô
 _NUMBER = re.compile(r"([+-]?)([0-9][0-9.,' ]*)(.*)", re.S)
 
 
-@dataclass(frozen=True)
-class Coerced:
+class Coerced(NamedTuple):  # a named tuple: made for every field of every return, it must be cheap
     value: object  # int, str, date, or None (empty, not applicable, or refused)
     code: str | None = None  # a finding code (V01…V11) when something was done or refused
     detail: str = ""  # what was typed
@@ -46,6 +46,8 @@ def clean_text(text: str) -> str:
         text = unicodedata.normalize("NFC", text)
     if _ODD_SPACES.search(text):
         text = _ODD_SPACES.sub(" ", text)
+    if "\n" not in text:
+        return text.strip()
     return "\n".join(line.strip() for line in text.strip().split("\n")).strip()
 
 
@@ -144,6 +146,8 @@ def coerce_count(raw: object, units: set[str] = frozenset(), maximum: int = 10**
 
     Text in the Vietnamese way is read with a note ("5.731", "20.060", "32.713 thẻ", "1,234" → 5731...);
     what cannot be a whole count ("1,5", "12.5", "1.2345") is refused, never rounded."""
+    if type(raw) is float and raw.is_integer() and 0 <= raw <= maximum:
+        return Coerced(int(raw))  # the common case: a whole number in a number cell
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return _check_count(float(raw), _fmt_raw(raw), maximum, typed=False)
     done, text, reading = _text_number(raw, units, decimal=False)

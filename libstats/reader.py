@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache, partial
 
-from .coerce import Coerced, coerce_date, coerce_number, coerce_text
+from .coerce import NUMBER_TYPES, Coerced, coerce_date, coerce_text
 from .findings import Finding, make
 from .form import PROVINCE_FIELD, Field, Form, build_form
 from .provinces import Province, code_list_for_year, name_key, provinces_for_year, slug
@@ -22,7 +23,7 @@ from .xlsx import Workbook, read_cells
 _parse_ref = lru_cache(maxsize=8192)(parse_ref)
 _split_address = lru_cache(maxsize=8192)(split_address)
 
-__all__ = ["Identity", "Extraction", "identify", "extract", "guess_province_from_name"]
+__all__ = ["Identity", "Extraction", "identify", "extract", "guess_province_from_name", "prepare"]
 
 
 @dataclass
@@ -208,45 +209,74 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
     return sheet, addr
 
 
-def _rectangles(merged: list[str]) -> list[tuple[str, int, int, int, int]]:
-    out = []
+def _rectangles(merged: list[str]) -> tuple[list[tuple[str, int, int, int, int]], set[int] | None]:
+    """The merged ranges as rectangles, and the rows they cover (None when too many to list)."""
+    out, rows = [], set()
     for rng in merged:
         a, _, b = rng.replace("$", "").partition(":")
         (r1, c1), (r2, c2) = _split_address(a), _split_address(b or a)
         out.append((rng, r1, c1, r2, c2))
-    return out
+        if rows is not None and r2 - r1 < 1000 and len(rows) < 100_000:
+            rows.update(range(r1, r2 + 1))
+        else:
+            rows = None
+    return out, rows
 
 
-def _merge_of(rects: list[tuple[str, int, int, int, int]], addr: str) -> str | None:
+def _merge_of(rects: tuple[list[tuple[str, int, int, int, int]], set[int] | None], addr: str) -> str | None:
     """The merged range that covers ``addr``, if any."""
     row, col = _split_address(addr)
-    for rng, r1, c1, r2, c2 in rects:
+    if rects[1] is not None and row not in rects[1]:
+        return None
+    for rng, r1, c1, r2, c2 in rects[0]:
         if r1 <= row <= r2 and c1 <= col <= c2:
             return rng
     return None
 
 
-def _coerce(f: Field, raw: object, form: Form, date1904: bool) -> Coerced:
-    if f.kind == "number":
-        return coerce_number(raw, f.type, {f.unit}, form.spec.max_count)  # only the field's own unit may follow
-    if f.type == "date":
-        return coerce_date(raw, date1904)
-    return coerce_text(raw, f.max_chars)
+@cache
+def _coercers(form: Form) -> dict[str, Callable[[object, bool], Coerced]]:
+    """Each field's coercion by the rule of its type, its arguments bound once per form: (value, date1904) → Coerced."""
+    out: dict[str, Callable[[object, bool], Coerced]] = {}
+    for f in form.fields.values():
+        if f.kind == "number":  # only the field's own unit may follow
+            rule = partial(NUMBER_TYPES[f.type], units=frozenset({f.unit}), maximum=form.spec.max_count)
+            out[f.id] = lambda raw, date1904, rule=rule: rule(raw)
+        elif f.type == "date":
+            out[f.id] = coerce_date
+        else:
+            out[f.id] = lambda raw, date1904, n=f.max_chars: coerce_text(raw, n)
+    return out
+
+
+@cache
+def _provinces_by_key(year: int) -> dict[str, Province]:
+    """Each province of ``year`` by the name key of its name and of its full name (the first in order wins)."""
+    found: dict[str, Province] = {}
+    for p in provinces_for_year(year):
+        found.setdefault(name_key(p.name), p)
+        found.setdefault(name_key(p.full_name), p)
+    return found
 
 
 def _province_value(value: object, year: int) -> Province | None:
-    if not isinstance(value, str):
-        return None
-    key = name_key(value)
-    return next((p for p in provinces_for_year(year) if name_key(p.name) == key or name_key(p.full_name) == key),
-                None)
+    return _provinces_by_key(year).get(name_key(value)) if isinstance(value, str) else None
 
 
-def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extraction:
-    """Every field of ``form`` read from ``wb``: located, coerced, with findings. ``older``: the file is of an
-    older version of the form, whose sheets may lack fields added since (they are absent, never read by
-    position)."""
-    out, noted = Extraction(), set()
+_PLANS: dict[tuple, tuple[dict, dict[str, tuple[str, str]], dict[str, set[str]]]] = {}
+
+
+def _located(wb: Workbook, form: Form, file: str, older: bool, out: Extraction
+             ) -> tuple[dict[str, tuple[str, str]], dict[str, set[str]]]:
+    """Where every field of ``form`` is (field id → (sheet, cell)), and the cells wanted from each sheet.
+    Locating found nothing to say for the last workbooks with the same defined names (the very dict: the reader
+    shares it between workbooks whose workbook part is the same) and sheets: the same answer, not looked up
+    again."""
+    key = (id(wb.names), form, older, tuple((s.name, s.state) for s in wb.sheets))
+    plan = _PLANS.get(key)
+    if plan is not None and plan[0] is wb.names:
+        return plan[1], plan[2]
+    noted: set = set()
     sheet_names = {s.name for s in wb.sheets}
     absent = {form.fields[n].sheet for n in wb.names if n in form.fields} if older else set()
     located: dict[str, tuple[str, str]] = {}
@@ -257,43 +287,72 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
     wanted: dict[str, set[str]] = {}
     for sheet, addr in located.values():
         wanted.setdefault(sheet, set()).add(addr)
+    if not out.findings and not out.flagged:
+        if len(_PLANS) >= 16:
+            _PLANS.clear()
+        _PLANS[key] = (wb.names, located, wanted)
+    return located, wanted
+
+
+def prepare(form: Form) -> None:
+    """Make now what reading the returns of ``form`` derives from it and keeps (workers forked after inherit it)."""
+    _coercers(form)
+    _provinces_by_key(form.year)
+    _slugs(form.year)
+
+
+def _where(file: str, f: Field, at: tuple[str, str]) -> dict:
+    """Where a finding about field ``f``, read at ``at`` (sheet, cell), is."""
+    return dict(file=file, sheet=at[0], cell=at[1], field=f.id, label=f.label)
+
+
+def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extraction:
+    """Every field of ``form`` read from ``wb``: located, coerced, with findings. ``older``: the file is of an
+    older version of the form, whose sheets may lack fields added since (they are absent, never read by
+    position)."""
+    out = Extraction()
+    located, wanted = _located(wb, form, file, older, out)
     cells = read_cells(wb, wanted)  # also reads the protection and merged ranges of the sheets it scans
     merged = {s.name: _rectangles(s.merged) for s in wb.sheets if s.name in wanted}
     for s in wb.sheets:
         if s.name in wanted and not s.protected:
             out.findings.append(make("S04", file=file, sheet=s.name))
-    for fid, (sheet, addr) in located.items():
-        f = form.fields[fid]
-        where = dict(file=file, sheet=sheet, cell=addr, field=fid, label=f.label)
-        rng = _merge_of(merged[sheet], addr) if merged.get(sheet) else None
+    fields, values, sources, coercers = form.fields, out.values, out.sources, _coercers(form)
+    for fid, at in located.items():
+        f, (sheet, addr) = fields[fid], at
+        rects = merged[sheet]
+        rng = _merge_of(rects, addr) if rects[0] else None
         if rng is not None:
             if not rng.replace("$", "").startswith(addr + ":"):  # covered by a merge: its value is gone
-                out.findings.append(make("S03", **where, detail=f"vùng gộp {rng}"))
+                out.findings.append(make("S03", **_where(file, f, at), detail=f"vùng gộp {rng}"))
                 out.flagged.add(fid)
                 continue
-            out.findings.append(make("S10", **where, detail=rng))  # the merge's first cell keeps its value
-        cell = cells.get((sheet, addr))
-        out.sources[fid] = (sheet, addr)
+            out.findings.append(make("S10", **_where(file, f, at), detail=rng))  # the first cell keeps its value
+        cell = cells.get(at)
+        sources[fid] = at
         if cell is None:
-            out.values[fid] = None
+            values[fid] = None
             continue
         if cell.formula is not None:
             code = "S09" if cell.value is None and cell.error is None else "S08"
-            out.findings.append(make(code, **where, detail="=" + cell.formula))
+            out.findings.append(make(code, **_where(file, f, at), detail="=" + cell.formula))
             if code == "S09":
                 out.flagged.add(fid)
-                out.values[fid] = None
+                values[fid] = None
                 continue
         if cell.invalid is not None:  # no spreadsheet program shows this <v> as a number
-            out.findings.append(make("V05", **where, detail=cell.invalid))
+            out.findings.append(make("V05", **_where(file, f, at), detail=cell.invalid))
             out.flagged.add(fid)
-            out.values[fid] = None
+            values[fid] = None
             continue
-        raw = cell.error if cell.error else cell.value
-        c = _coerce(f, raw, form, wb.date1904)
-        out.values[fid] = c.value
+        if cell.value is None and cell.error is None:  # an empty cell: no value, whatever the field's type
+            values[fid] = None
+            continue
+        c = coercers[fid](cell.error if cell.error else cell.value, wb.date1904)
+        values[fid] = c.value
         if c.code:
-            out.findings.append(make(c.code, **where, detail=c.detail, value=c.shown, expected=c.shown))
+            out.findings.append(make(c.code, **_where(file, f, at), detail=c.detail, value=c.shown,
+                                     expected=c.shown))
             if c.refused or c.code == "V08":
                 out.flagged.add(fid)
     return out

@@ -4,12 +4,17 @@ It reads only what it is asked for: the sheet list, defined names, custom proper
 formulas of a given set of cells, plus each sheet's protection and merged ranges. Sheets holding no wanted
 cell are never read. Every part is size-capped before it is read. A part in the plain shape spreadsheet
 programs write (no comment, CDATA, DTD or processing instruction, no entity beyond the five predefined ones,
-one default namespace declared on the root and never rebound, every tag closed, the elements read spelled
-the usual way) is read with linear byte searches; any other part goes to the full parser (defusedxml, DTDs
-forbidden, element count and depth bounded). tests/test_reader_differential.py proves the two equal over a
-corpus built by code, and tests/test_libreoffice_reader.py compares both with what LibreOffice shows.
-Known limit: the plain-shape test counts tags but does not check every attribute's syntax, so a part that is
-malformed only inside a tag the searches do not read may be read by the fast path and refused by the full one.
+no CR, one default namespace declared on the root and never rebound, every tag closed, the elements read
+spelled the usual way) is read with linear byte searches and C-speed pattern matches; any other part goes to
+the full parser (defusedxml, DTDs forbidden, element count and depth bounded). A sheet's sheetData is plain
+when one match of a strict grammar takes all of it (rows of cells, each with its address, at most a formula,
+a value and a one-run inline string); its cells are then cut apart in one pass, once per workbook. The parts
+returns of a round share byte for byte (the workbook part, each sheet's tail after its sheetData: validations,
+merges, protection) are checked once per distinct content. tests/test_reader_differential.py proves the fast
+path equal to the full parser over a corpus built by code, and tests/test_libreoffice_reader.py compares both
+with what LibreOffice shows. Known limit: outside the sheetData the plain-shape test counts tags but does not
+check every attribute's syntax, so a part that is malformed only inside a tag the searches do not read may be
+read by the fast path and refused by the full one.
 
 Values are read the way spreadsheet programs read them: a number is the XML Schema double lexical form and
 nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read);
@@ -21,9 +26,12 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import struct
+import weakref
 import zipfile
+import zlib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from typing import NamedTuple
 
 from defusedxml.ElementTree import iterparse
 
@@ -62,12 +70,14 @@ class Limits:
     max_merges: int = 20_000  # merged ranges on one sheet
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):  # a named tuple: made for every cell read, it must be cheap
     value: object  # float, str, bool, or None
     formula: str | None = None
     error: str | None = None  # "#DIV/0!" etc.
     invalid: str | None = None  # what <v> holds when it is no number a spreadsheet program reads ("5_78", "NaN")
+
+
+_EMPTY_CELL = Cell(None)
 
 
 @dataclass
@@ -82,7 +92,7 @@ class SheetInfo:
 @dataclass
 class Workbook:
     sheets: list[SheetInfo]
-    names: dict[str, str]  # defined name (lower-case) → its formula text, e.g. "'Bìa'!$B$9"
+    names: dict[str, str]  # defined name (lower-case) → its formula text, e.g. "'Bìa'!$B$9"; read-only
     custom: dict[str, str]
     date1904: bool
     macros: bool
@@ -93,7 +103,7 @@ class Workbook:
     fast: bool = True  # False: read every part with the full parser (the differential test's oracle)
     strings: dict[int, str] = field(default_factory=dict, repr=False)  # shared strings decoded so far
     sst: tuple[bytes, bool] | None = field(default=None, repr=False)  # the shared-strings part, and if plain
-    shapes: dict[str, _Shape | None] = field(default_factory=dict, repr=False)  # sheet part → its shape, once
+    plain: dict[str, _PlainSheet | None] = field(default_factory=dict, repr=False)  # sheet part → read once
 
     def sheet(self, name: str) -> SheetInfo | None:
         by_name = self.__dict__.get("_by_name")  # the sheets never change once the workbook is open
@@ -118,12 +128,45 @@ def _check_sizes(z: zipfile.ZipFile, limits: Limits) -> None:
 
 def _part(z: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
     """A part's bytes, never more than ``limits.max_part`` of them (the declared size may lie)."""
-    if z.getinfo(name).file_size > limits.max_part:
-        raise XlsxError("F06", f"phần {name} giải nén ra {z.getinfo(name).file_size // 2**20} MB")
-    with z.open(name) as fh:
-        data = fh.read(limits.max_part + 1)
+    info = z.getinfo(name)
+    if info.file_size > limits.max_part:
+        raise XlsxError("F06", f"phần {name} giải nén ra {info.file_size // 2**20} MB")
+    data = _inflate(z, info)
+    if data is None:
+        with z.open(name) as fh:
+            data = fh.read(limits.max_part + 1)
     if len(data) > limits.max_part:
         raise XlsxError("F06", f"phần {name} quá lớn")
+    return data
+
+
+_ARCHIVES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # an archive in memory → a view of its bytes
+
+
+def _inflate(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | None:
+    """A deflated part inflated straight from the archive in memory, when zipfile would read it without a word:
+    not encrypted, its local header naming it as the directory does, inflating to exactly its declared size and
+    CRC. None: zipfile reads it (and says what is wrong). Saves zipfile's file objects (a third of the time)."""
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x61 or not isinstance(z.fp, io.BytesIO):
+        return None
+    archive, at = _ARCHIVES.get(z), info.header_offset
+    if archive is None:  # the bytes the archive was opened on (a BytesIO made on them gives them back, no copy)
+        archive = _ARCHIVES[z] = memoryview(z.fp.getvalue())
+    if at + 30 > len(archive):
+        return None
+    signature, flags, size, extra = struct.unpack_from("<4s2xH18xHH", archive, at)
+    start = at + 30 + size + extra
+    if signature != b"PK\x03\x04" or start + info.compress_size > len(archive):
+        return None
+    try:
+        if bytes(archive[at + 30:at + 30 + size]).decode("utf-8" if flags & 0x800 else "cp437") != info.orig_filename:
+            return None
+        inflater = zlib.decompressobj(-15)
+        data = inflater.decompress(archive[start:start + info.compress_size], info.file_size + 1)
+    except (UnicodeError, zlib.error):
+        return None
+    if len(data) != info.file_size or not inflater.eof or zlib.crc32(data) != info.CRC:
+        return None
     return data
 
 
@@ -142,7 +185,9 @@ def _iter(data: bytes, limits: Limits):
         yield event, el
 
 
-_DECL = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*\?>\s*")
+# an XML declaration in UTF-8 (or naming no encoding): the byte searches read UTF-8 only, so a part declared in
+# another encoding is not plain (its declaration then counts as a processing instruction)
+_DECL = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml(?:(?!encoding)[^>])*(?:encoding=[\"'][Uu][Tt][Ff]-8[\"'][^>]*)?\?>\s*")
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.-]*)(\s[^>]*)?>")
 _XMLNS = re.compile(rb"xmlns\s*=")  # a default namespace declared again below the root
 _FOREIGN_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
@@ -154,15 +199,23 @@ def _has(data: bytes, marker: bytes, start: int = 0) -> bool:
     return data.find(marker[-1:], start) >= 0 and data.find(marker, start) >= 0
 
 
-def _plain(data: bytes, uri: bytes) -> bool:
-    """Whether a part has the one plain shape the byte searches read exactly: no comment, CDATA, DTD or
-    processing instruction (their text would look like elements), only the five predefined entities, the
+def _plain_text(data: bytes, start: int = 0) -> bool:
+    """No comment, CDATA, DTD or processing instruction in data[start:] (their text would look like elements),
+    no CR (the parser reads CR LF as LF), no ']]>' (not allowed in XML text), only the five predefined
+    entities."""
+    return not (_has(data, b"<!") or _has(data, b"<?", start) or (_has(data, b"&") and _FOREIGN_AMP.search(data))
+                or _has(data, b"\r") or _has(data, b"]]>"))
+
+
+def _plain(data: bytes, uri: bytes, left_open: int = 0) -> bool:
+    """Whether a part has the one plain shape the byte searches read exactly: plain text (``_plain_text``), the
     namespace ``uri`` declared once, as the default, on an unprefixed root, and nowhere rebound, and as many
     end tags as start tags (an unclosed tag would make a byte search run on into the next element).
+    ``left_open``: the part is cut short after that many start tags (a sheet's head, up to its sheetData).
     Every pattern used on such a part stops at the next '<', so none runs in more than linear time."""
     decl = _DECL.match(data)
     start = decl.end() if decl else 0
-    if _has(data, b"<!") or _has(data, b"<?", start) or (_has(data, b"&") and _FOREIGN_AMP.search(data)):
+    if not _plain_text(data, start):
         return False
     root = _ROOT_TAG.match(data, start)
     if not root or not root[2] or b'xmlns="' + uri + b'"' not in root[2]:
@@ -170,7 +223,7 @@ def _plain(data: bytes, uri: bytes) -> bool:
     if data.count(uri) != 1 or _XMLNS.search(data, root.end()):
         return False
     ends, empties = data.count(b"</"), data.count(b"/>")  # every tag opened is closed: no unclosed element
-    return data.count(b"<", start) - ends - empties == ends
+    return data.count(b"<", start) - ends - empties == ends + left_open
 
 
 def _tags_plain(data: bytes, tag: bytes, longer: tuple[bytes, ...] = ()) -> bool:
@@ -202,15 +255,16 @@ def _unescape_ooxml(text: str | None) -> str | None:
 _REL = re.compile(rb"<Relationship\b([^<>]*)>")
 
 
+_ATTR = {name: re.compile(rb"(?:^|\s)" + name.encode() + rb'="([^"]*)"') for name in ("Id", "Target", "name", "r:id",
+                                                                                   "state")}
+
+
 def _attr(attrs: bytes, name: str) -> str | None:
-    m = re.search(rb"(?:^|\s)" + name.encode() + rb'="([^"]*)"', attrs)
+    m = _ATTR[name].search(attrs)
     return _text(m[1]) if m else None
 
 
-def _rels(z: zipfile.ZipFile, name: str, limits: Limits, fast: bool) -> dict[str, str]:
-    if name not in z.NameToInfo:
-        return {}
-    data = _part(z, name, limits)
+def _rels(data: bytes, limits: Limits, fast: bool) -> dict[str, str]:
     if fast and _plain(data, URI_PKG_REL) and _tags_plain(data, b"Relationship", (b"Relationships",)) and not (
             _has(data, b"'") or _has(data, b" =") or _has(data, b"= ")):
         return {_attr(a, "Id"): _attr(a, "Target") for a in _REL.findall(data)}
@@ -230,9 +284,31 @@ def _sheet_path(target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
 
 
+_MEMO_MAX = 2**20  # parts up to this size are remembered by content (see _workbook and _tail)
+_WORKBOOKS: dict[tuple, tuple[tuple[tuple[str, str, str], ...], dict[str, str], bool]] = {}
+
+
 def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[SheetInfo], dict[str, str], bool]:
-    rels = _rels(z, "xl/_rels/workbook.xml.rels", limits, fast)
+    """The sheets, the global defined names and the date system. Remembered by content on the fast path: the
+    returns of a round mostly share their workbook part byte for byte, and the same bytes give the same answer."""
+    rels = _part(z, "xl/_rels/workbook.xml.rels", limits) if "xl/_rels/workbook.xml.rels" in z.NameToInfo else b""
     data = _part(z, "xl/workbook.xml", limits)
+    memo = fast and len(data) + len(rels) <= _MEMO_MAX
+    key = (rels, data, limits)
+    hit = _WORKBOOKS.get(key) if memo else None
+    if hit is None:
+        sheets, names, date1904 = _read_workbook(_rels(rels, limits, fast) if rels else {}, data, limits, fast)
+        if not memo:
+            return sheets, names, date1904
+        hit = tuple((s.name, s.path, s.state) for s in sheets), names, date1904
+        if len(_WORKBOOKS) >= 16:
+            _WORKBOOKS.clear()
+        _WORKBOOKS[key] = hit
+    return [SheetInfo(*s) for s in hit[0]], hit[1], hit[2]  # the names are shared: never changed
+
+
+def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
+                   ) -> tuple[list[SheetInfo], dict[str, str], bool]:
     if data.count(b"definedName") > 2 * limits.max_names + 2:  # an opening and an end tag each
         raise XlsxError("F06", "quá nhiều tên (defined names)")
     defined = _DEFNAME.findall(data) if fast else []
@@ -343,108 +419,169 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
     return found
 
 
-_SIMPLE = re.compile(rb'<c r="[A-Z]+\d+"(?: s="\d+")?(?: t="(\w+)")?(?:/>|>(?:<v>([^<]*)</v>)?</c>)')
-_ADDRESS = re.compile(rb'<c r="([^"]*")')
+# Possessive and atomic (*+, (?>...)): these grammars never have two ways to read the same text, so nothing is
+# lost by never backtracking, and the matcher keeps no backtracking state (a third faster).
+_ATTRS = rb'(?: (?!xmlns)[A-Za-z_][\w.:-]*+="[^"<]*+")*+'  # attributes written ' name="value"', none a namespace
+_CELL = (rb'(?><c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="[a-z][A-Za-z]*")?(?:/>|>(?:<f' + _ATTRS
+         + rb'(?:/>|>[^<]*+</f>))?(?:<v>[^<]*+</v>)?(?:<is><t(?: xml:space="preserve")?>[^<]*+</t></is>)?</c>))')
+# the whole of a plain sheetData: rows holding cells in the plain spelling, nothing else (no comment, CDATA or
+# PI can hide in it, every element is closed); one C-speed match, linear (no two branches can take the same text)
+_ROWS = re.compile(rb"(?:<row" + _ATTRS + rb"(?:/>|>" + _CELL + rb"*+</row>))*+")
+_CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
+# one cell of a plain sheetData, from its address on: type, formula (tag, text), value, inline string (tag, text)
+_CELL_BODY = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?(?: t="([A-Za-z]+)")?(?:/>|>(?:(<f)[^<>]*?(?:/>|>([^<]*)</f>))?'
+                        rb'(?:<v>([^<]*)</v>)?(?:(<is>)<t[^<>]*>([^<]*)</t></is>)?</c>)')
+_CELL_TAG = re.compile(rb"<c[\s/>]")  # a cell element, in any spelling
 _PROTECTION = re.compile(rb"<sheetProtection\b[^<>]*>")
-_ODD_CELL = re.compile(rb'<c(?:[\t\n\r/>]| (?!r="))')  # a cell not written '<c r="'
-_T = re.compile(rb"<t\b[^<>]*?(?:/>|>([^<]*)</t>)")
-
-
-@lru_cache(maxsize=64)
-def _in_sheet_order(wanted: frozenset[str]) -> tuple[str, ...]:
-    return tuple(sorted(wanted, key=split_address))
-
-
-def _without_phonetic(body: bytes) -> bytes | None:
-    """``body`` without its <rPh>...</rPh> runs (a linear walk; None when one is not closed)."""
-    kept, pos = [], 0
-    while (start := body.find(b"<rPh", pos)) >= 0:
-        end = body.find(b"</rPh>", start)
-        if end < 0:
-            return None
-        kept.append(body[pos:start])
-        pos = end + 6
-    return b"".join(kept) + body[pos:]
-
-
-def _rich(body: bytes) -> str | None:
-    """The text of a plain string item: its <t> runs without the phonetic ones. None: not plain."""
-    if body.count(b"<") == 2:  # the common case: one <t>...</t>
-        one = _T.fullmatch(body)
-        return (_text(one[1]) or "") if one else None
-    if body.count(b"<t") != body.count(b"</t>") + body.count(b"<t/>") or body.count(b"</t") != body.count(
-            b"</t>") or body.count(b"<rPh") != body.count(b"</rPh>"):
-        return None
-    if b"<rPh" in body:
-        body = _without_phonetic(body)
-        if body is None:
-            return None
-    return "".join(_text(x[1]) or "" for x in _T.finditer(body))
+_MERGE = re.compile(rb'<mergeCell ref="([A-Z0-9:$]+)"/>')
 
 
 @dataclass(frozen=True)
-class _Shape:
-    """What the byte searches need to know of a plain sheet part, found once per workbook (a sheet is read
-    more than once: the cover for the province, then every field)."""
+class _PlainSheet:
+    """A plain sheet part as the byte searches read it, once per workbook (a sheet is read more than once: the
+    cover for the province, then every field)."""
 
-    cells: int  # how many cells the part holds
-    twice: frozenset[bytes]  # addresses (with their closing quote) written more than once
+    cells: dict[bytes, bytes]  # address → the part's bytes from just after '<c r="' to the next cell
+    count: int  # how many cells the part holds
+    twice: frozenset[bytes]  # addresses written more than once
+    protected: bool
+    merged: tuple[str, ...]
 
 
-def _shape(data: bytes) -> _Shape | None:
-    """The shape of a part the byte searches read exactly; None: use the full parser."""
-    if not _plain(data, URI_MAIN) or _ODD_CELL.search(data):
-        return None  # a cell spelled otherwise, or without its address first: the full parser counts positions
-    addresses = _ADDRESS.findall(data)
+_TAILS: list[tuple[bytes, Limits, tuple[bool, tuple[str, ...]] | None]] = []  # tails met, newest first (_tail)
+
+
+def _tail(data: bytes, end: int, limits: Limits) -> tuple[bool, tuple[str, ...]] | None:
+    """A sheet part from its '</sheetData>' on: (protected, merged ranges) when it is plain (``_plain_text``, no
+    cell, the main namespace neither declared nor rebound, every tag it opens closed, and it closes the
+    sheetData and the root), at most one sheetProtection and the mergeCells written the usual way; None: not
+    plain. Remembered by content: the returns of a round share their sheets' tails (data validations, merges,
+    protection, page setup: most of a sheet's bytes) byte for byte, and the same bytes give the same answer
+    (compared whole, in place: no copy, no hash)."""
+    for known, known_limits, found in _TAILS:
+        if len(known) == len(data) - end and known_limits == limits and data.endswith(known):
+            return found
+    tail, found = data[end:], None
+    ends, empties = tail.count(b"</"), tail.count(b"/>")
+    if _plain_text(tail) and not _CELL_TAG.search(tail) and URI_MAIN not in tail and not _XMLNS.search(tail) and (
+            tail.count(b"<") - ends - empties == ends - 2):
+        at = tail.find(b"<sheetProtection")
+        prot = _PROTECTION.match(tail, at) if at >= 0 else None
+        merged: list[str] = []
+        first = tail.find(b"<mergeCell")
+        if first >= 0:
+            if tail.count(b"<mergeCell ", first) > limits.max_merges:
+                raise XlsxError("F06", "quá nhiều vùng gộp ô")
+            merged = [x.decode("ascii") for x in _MERGE.findall(tail, first)]
+        if (at < 0 or (prot and tail.find(b"<sheetProtection", at + 1) < 0 and not any(
+                odd in prot[0] for odd in (b"='", b" =", b"= ")))) and (first < 0 or (
+                len(merged) == tail.count(b"<mergeCell ", first) and _tags_plain(tail[first:], b"mergeCell",
+                                                                               (b"mergeCells",)))):
+            found = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0])), tuple(merged)
+    if len(tail) <= _MEMO_MAX:
+        _TAILS[:] = [(tail, limits, found), *_TAILS[:31]]
+    return found
+
+
+def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
+    """A sheet part read by byte searches, when it has the one plain shape they read exactly: its head (up to
+    the sheetData) is plain (``_plain``), holds no cell, no sheetProtection, no mergeCell; the sheetData matches
+    the plain grammar (``_ROWS``), has only the five predefined entities, no CR (the parser turns it into LF),
+    no ']]>'; the tail is plain (``_tail``). None: use the full parser."""
+    at = data.find(b"<sheetData>")
+    if at < 0:
+        return None
+    start = at + 11
+    end = data.find(b"</sheetData>", start)
+    if end < 0 or not _ROWS.fullmatch(data, start, end):
+        return None
+    if data.find(b"\r", start, end) >= 0 or (data.find(b"&", start, end) >= 0 and _FOREIGN_AMP.search(
+            data, start, end)) or (data.find(b"]", start, end) >= 0 and data.find(b"]]>", start, end) >= 0):
+        return None
+    head = data[:start]
+    if not _plain(head, URI_MAIN, left_open=2) or _CELL_TAG.search(head) or b"<sheetProtection" in head or (
+            b"<mergeCell" in head):
+        return None
+    tail = _tail(data, end, limits)
+    if tail is None:
+        return None
+    if data.count(b'<c r="', start, end) > limits.max_cells:  # every cell of a plain sheetData is written so
+        raise XlsxError("F06", "quá nhiều ô")  # what read_cells would say, before the cells are cut apart
+    addresses = _CELL_START.findall(data, start, end)
+    cells = dict(zip(addresses, data[start:end].split(b'<c r="')[1:], strict=True))
     twice = frozenset()
-    if len(set(addresses)) != len(addresses):
+    if len(cells) != len(addresses):
         seen: set[bytes] = set()
         twice = frozenset(a for a in addresses if a in seen or seen.add(a))
-    return _Shape(len(addresses), twice)
+    return _PlainSheet(cells, len(addresses), twice, *tail)
 
 
-def _scan_fast(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int],
-               limits: Limits, shape: _Shape | None) -> dict[str, tuple] | None:
-    """The common case with byte searches: a plain part (``shape``), every cell written '<c r="A1"', each
-    wanted cell holding at most a value (no formula, no inline text). None: not that case, use the full parser."""
-    if shape is None:
-        return None
-    budget[0] -= shape.cells
-    if budget[0] < 0:
-        raise XlsxError("F06", "quá nhiều ô")
-    twice = shape.twice
-    found, pos = {}, 0
-    for addr in _in_sheet_order(frozenset(wanted)):
-        tag = b'<c r="' + addr.encode("ascii") + b'"'
-        start = data.find(tag, pos)
-        if start < 0:
-            start = data.find(tag)  # cells out of order: look from the start before calling it absent
-            if start < 0:
-                continue
-        pos = start
-        if twice and tag[6:] in twice:
+# the common cells, from the address on: empty, a whole number, a shared string
+_COMMON = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?(?:(/>)|><v>([0-9]{1,15})</v></c>| t="s"><v>([0-9]{1,9})</v></c>)')
+
+
+def _scan_plain(plain: _PlainSheet, wanted: set[str], sheet: str, done: dict[tuple[str, str], Cell]
+                ) -> dict[str, tuple]:
+    """(type, value, formula, inline text) of the wanted cells of a plain sheet, as ``_scan_sheet`` gives them;
+    an empty cell or a whole number (most cells) goes straight into ``done`` as its Cell."""
+    found, cells, twice = {}, plain.cells, plain.twice
+    for addr in wanted:
+        key = addr.encode("ascii")
+        body = cells.get(key)
+        if body is None:
+            continue
+        if twice and key in twice:
             raise _duplicate(addr)
-        simple = _SIMPLE.match(data, start)
-        if not simple:
-            return None  # a formula, inline text or another attribute: the full parser reads it
-        found[addr] = (simple[1].decode("ascii") if simple[1] else "n", _text(simple[2]), None, None)
-    at = data.rfind(b"<sheetProtection")  # near the end of the part
-    prot = _PROTECTION.match(data, at) if at >= 0 else None
-    if at >= 0 and (not prot or data.find(b"<sheetProtection", 0, at) >= 0 or any(
-            odd in prot[0] for odd in (b"='", b" =", b"= "))):
-        return None
-    sheet.protected = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0]))
-    sheet.merged = []
-    first = data.find(b"<mergeCell")
-    if first >= 0:
-        tail = data[first:]  # nothing before the first '<mergeCell' counts: the searches look at the rest only
-        if tail.count(b"<mergeCell ") > limits.max_merges:
-            raise XlsxError("F06", "quá nhiều vùng gộp ô")
-        sheet.merged = [x.decode("ascii") for x in re.findall(rb'<mergeCell ref="([A-Z0-9:$]+)"/>', tail)]
-        if len(sheet.merged) != tail.count(b"<mergeCell ") or not _tags_plain(tail, b"mergeCell",
-                                                                               (b"mergeCells",)):
-            return None
+        common = _COMMON.match(body)
+        if common:
+            empty, number, string = common.groups()
+            if number:
+                done[(sheet, addr)] = Cell(float(number))  # what parse_number gives for ASCII digits
+            elif empty:
+                done[(sheet, addr)] = _EMPTY_CELL
+            else:
+                found[addr] = ("s", string.decode("ascii"), None, None)
+            continue
+        kind, f, formula, value, is_, inline = _CELL_BODY.match(body).groups()
+        kind = kind.decode("ascii") if kind else "n"
+        found[addr] = (kind, _text(value) if value else None, (_text(formula) or "") if f else None,
+                       (_text(inline) or "") if is_ and kind == "inlineStr" else None)
     return found
+
+
+_RUN_T = rb'<t(?: xml:space="preserve")?>[^<]*+</t>'
+# a plain string item: one <t>, or rich-text runs (their formatting as empty elements), then phonetic runs
+_SI = re.compile(rb"(?>(?:<si>(?:" + _RUN_T + rb"|<t/>|(?:<r>(?:<rPr>(?:<[a-zA-Z]++" + _ATTRS + rb"/>)*+</rPr>)?"
+                 + _RUN_T + rb"</r>)++)(?:<rPh" + _ATTRS + rb">" + _RUN_T + rb"</rPh>)*+(?:<phoneticPr" + _ATTRS
+                 + rb"/>)?</si>))*+")
+
+
+_T_TEXT = re.compile(rb"<t[^<>]*>([^<]*)</t>")
+
+
+def _item_text(body: bytes) -> str:
+    """The text of a plain string item (``_SI``): its <t> runs, without the phonetic ones that follow them."""
+    if body[:3] == b"<t>" and body.find(b"<", 3) == len(body) - 4:  # the common case: one <t>...</t>
+        return _text(body[3:-4])
+    cut = body.find(b"<rPh")
+    return "".join(_text(t) for t in _T_TEXT.findall(body, 0, cut if cut >= 0 else len(body)))
+
+
+def _plain_strings(data: bytes) -> bool:
+    """Whether a shared-strings part is plain (else the full parser reads it): a declaration, the root declaring
+    the main namespace once as the default, then items matching the plain grammar (``_SI``), nothing else;
+    only the five predefined entities, no CR."""
+    decl = _DECL.match(data)
+    root = _ROOT_TAG.match(data, decl.end() if decl else 0)
+    if not root or not root[2] or root[2].count(URI_MAIN) != 1 or b'xmlns="' + URI_MAIN + b'"' not in root[2] or (
+            b"xmlns" in root[2].replace(b'xmlns="' + URI_MAIN + b'"', b"")):
+        return False
+    end = len(data)
+    while end and data[end - 1] in b" \t\n":
+        end -= 1
+    end -= len(b"</" + root[1] + b">")
+    return data.startswith(b"</" + root[1] + b">", end) and bool(_SI.fullmatch(data, root.end(), end)) and not _has(
+        data, b"\r") and not (_has(data, b"&") and _FOREIGN_AMP.search(data))
 
 
 def _shared_strings(wb: Workbook, needed: set[int]) -> dict[int, str]:
@@ -455,22 +592,18 @@ def _shared_strings(wb: Workbook, needed: set[int]) -> dict[int, str]:
             if "xl/sharedStrings.xml" not in wb.zip.NameToInfo:
                 raise XlsxError("F03", "thiếu bảng chuỗi (sharedStrings)")
             data = _part(wb.zip, "xl/sharedStrings.xml", wb.limits)
-            wb.sst = data, wb.fast and _plain(data, URI_MAIN) and data.count(b"<si>") == data.count(b"<si")
-        wb.strings.update(_read_strings(wb.sst[0], missing, wb.sst[1], wb.limits))
+            wb.sst = data, wb.fast and _plain_strings(data)
+        wb.strings.update(_read_strings(*wb.sst, missing, wb.limits))
     return wb.strings
 
 
-def _read_strings(data: bytes, needed: set[int], plain: bool, limits: Limits) -> dict[int, str]:
+def _read_strings(data: bytes, plain: bool, needed: set[int], limits: Limits) -> dict[int, str]:
     out, top = {}, max(needed)
     if plain:
         items = data.split(b"<si>", top + 1)[1:]  # C-speed; only up to the last string asked for
         for index in needed:
             if index < len(items):
-                body, end, _ = items[index].partition(b"</si>")
-                text = _rich(body) if end else None
-                if text is None:
-                    return _read_strings(data, needed, False, limits)
-                out[index] = text
+                out[index] = _item_text(items[index].partition(b"</si>")[0])
     else:
         index = -1
         for event, el in _iter(data, limits):
@@ -506,6 +639,9 @@ def _string_index(raw: str | None) -> int | None:
 
 
 def _cell(kind: str, raw: str | None, formula: str | None, inline: str | None, strings: dict[int, str]) -> Cell:
+    if kind == "n" and raw:
+        value = parse_number(raw)
+        return Cell(value, formula, invalid=None if value is not None else raw)
     if kind == "s":
         index = _string_index(raw)
         if index is None and raw not in (None, ""):
@@ -555,22 +691,28 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
     try:
         budget = [wb.limits.max_cells]
         raw: dict[tuple[str, str], tuple] = {}
+        cells: dict[tuple[str, str], Cell] = {}
         names = z.NameToInfo
         for sheet in wb.sheets:
             if sheet.path in names and sheet.name in wanted:
                 cells_wanted = wanted[sheet.name]
-                data = _part(z, sheet.path, wb.limits)
-                if wb.fast and sheet.path not in wb.shapes:
-                    wb.shapes[sheet.path] = _shape(data)
-                found = _scan_fast(data, sheet, cells_wanted, budget, wb.limits, wb.shapes.get(sheet.path))
-                if found is None:
+                if wb.fast and sheet.path not in wb.plain:
+                    wb.plain[sheet.path] = _plain_sheet(_part(z, sheet.path, wb.limits), wb.limits)
+                plain = wb.plain.get(sheet.path)
+                if plain is not None:
+                    budget[0] -= plain.count
+                    if budget[0] < 0:
+                        raise XlsxError("F06", "quá nhiều ô")
+                    found = _scan_plain(plain, cells_wanted, sheet.name, cells)
+                    sheet.protected, sheet.merged = plain.protected, list(plain.merged)
+                else:
                     sheet.merged = []
-                    found = _scan_sheet(data, sheet, cells_wanted, budget, wb.limits)
+                    found = _scan_sheet(_part(z, sheet.path, wb.limits), sheet, cells_wanted, budget, wb.limits)
                 for addr, cell in found.items():
                     raw[(sheet.name, addr)] = cell
         needed = {i for r in raw.values() if r[0] == "s" and (i := _string_index(r[1])) is not None}
         strings = _shared_strings(wb, needed)
-        cells = {key: _cell(*r, strings) for key, r in raw.items()}
+        cells.update({key: _cell(*r, strings) for key, r in raw.items()})
     except XlsxError:
         raise
     except Exception as exc:

@@ -210,6 +210,27 @@ def test_a_2024_code_is_never_taken_as_the_2025_province_of_that_code(tmp_path):
     assert res.province != province(2025, "15")
 
 
+def _task(what: str) -> str:  # a worker's job for the tests below
+    if what == "crash":
+        os._exit(3)
+    if what.startswith("sleep"):
+        time.sleep(float(what[5:]))
+    return what.upper()
+
+
+def test_tasks_given_ahead_to_a_worker_that_crashes_are_done_by_another():
+    out = batch.run_isolated(_task, [("a",), ("crash",), ("b",), ("c",)], lambda i, why: ("failed", why),
+                             WorkerLimits(seconds=10, jobs=1), ahead=3)
+    assert out[0] == "A" and out[1][0] == "failed" and "mã 3" in out[1][1] and out[2:] == ["B", "C"]
+
+
+def test_a_task_given_ahead_has_its_whole_time_limit_from_when_it_starts():
+    out = batch.run_isolated(_task, [("sleep1.2",), ("sleep1.2",), ("sleep9",), ("d",)],
+                             lambda i, why: ("failed", why), WorkerLimits(seconds=2, jobs=1), ahead=2)
+    assert out[:2] == ["SLEEP1.2", "SLEEP1.2"]  # the second waited 1.2 s behind the first, and still had 2 s
+    assert out[2][0] == "failed" and "quá 2 giây" in out[2][1] and out[3] == "D"
+
+
 def test_batch_with_hostile_files_checks_all_the_others(tmp_path, monkeypatch):
     good = [c.filled(tmp_path / f"g{i}.xlsx") for i in range(3)]
     bomb = c.zip_bomb(tmp_path / "bomb.xlsx")

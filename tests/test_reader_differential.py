@@ -74,3 +74,95 @@ def test_numbers_in_xml_schema_double_form_are_read(raw, value):
                                  "", "e5", "1e", "--1", "١.٥"])
 def test_python_only_or_non_finite_numbers_are_not_read(raw):
     assert parse_number(raw) is None
+
+
+def _sheet_read(data: bytes, fast: bool):
+    """The cells A2:C2 of S (value, formula, error, invalid), its protection and merges, or the refusal."""
+    try:
+        wb = open_xlsx(data, fast=fast)
+        cells = read_cells(wb, {"S": {"A2", "B2", "C2"}})
+    except XlsxError as exc:
+        return ("refused", exc.code)
+    s = wb.sheet("S")
+    return {k: (c.value, c.formula, c.error, c.invalid) for k, c in cells.items()}, s.protected, s.merged
+
+
+def _sheet_cases():
+    from tests.xmlcases import MAIN, _v, build, row2, shared, sheet
+    two = shared("<si><t>x</t></si>", "<si><t>a\r\nb</t></si>")
+    prot = '<sheetProtection sheet="1" objects="1"/>'
+    merges = '<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>'
+    return {
+        "cr_shared_string": build(sheet(_v("1", ' t="s"')), two),
+        "cr_inline": build(sheet(row2('<c r="B2" t="inlineStr"><is><t>a\r\nb</t></is></c>'))),
+        "cr_str": build(sheet(row2('<c r="B2" t="str"><f>A1</f><v>a\rb</v></c>'))),
+        "cell_after_sheetdata": build(sheet(_v("5"), end='<c r="B2"><v>9</v></c></worksheet>')),
+        "second_sheetdata": build(sheet(_v("5"), end='<sheetData><row r="2"><c r="C2"><v>9</v></c></row>'
+                                                     "</sheetData></worksheet>")),
+        "protected_and_merged": build(sheet(_v("5"), end=prot + merges + "</worksheet>")),
+        "protection_twice": build(sheet(_v("5"), end=prot + '<sheetProtection sheet="0"/></worksheet>')),
+        "protection_in_head": build(sheet(_v("5"), root=f'<worksheet xmlns="{MAIN}">' + prot)),
+        "merge_in_comment": build(sheet(_v("5"), end='<mergeCells count="1"><!-- <mergeCell ref="B2:C2"/> -->'
+                                                     '<mergeCell ref="A1:B1"/></mergeCells></worksheet>')),
+        "unclosed_in_tail": build(sheet(_v("5"), end='<pageMargins left="0.7"></worksheet>')),
+        "formula_entities": build(sheet(row2('<c r="A2"><f>IF(B2&lt;&gt;0,1,2)</f><v>1</v></c><c r="B2"><v>5</v></c>'
+                                             '<c r="C2" t="str"><f>"&amp;"</f><v>&amp;</v></c>'))),
+        "inline_under_another_type": build(sheet(row2('<c r="B2" t="s"><is><t>x</t></is></c>'))),
+        "empty_formula_and_value": build(sheet(row2('<c r="B2" t="str"><f/><v></v></c><c r="C2"><f></f></c>'))),
+        "cell_in_foreign_tail": build(sheet(_v("5"), end='<extLst xmlns="urn:x"><c r="B2"><v>9</v></c></extLst>'
+                                                         "</worksheet>")),
+        "main_cell_prefixed_in_tail": build(sheet(_v("5"), end=f'<x:c xmlns:x="{MAIN}" r="B2"><x:v>9</x:v></x:c>'
+                                                               "</worksheet>")),
+        "unbalanced_rows": build(sheet(row2('<c r="B2"><v>5</v></c>') + "</row>")),
+        "latin1_declared": build(sheet(row2('<c r="B2" t="inlineStr"><is><t>H\u00c3\u00a9</t></is></c>'),
+                                       head='<?xml version="1.0" encoding="ISO-8859-1"?>\n').encode("latin-1")),
+        "utf8_declared_single_quotes": build(sheet(row2('<c r="B2" t="str"><f>A1</f><v>Hu\u1ebf</v></c>'),
+                                                   head="<?xml version='1.0' encoding='utf-8'?>\n")),
+    }
+
+
+SHEET_CASES = _sheet_cases()
+
+
+@pytest.mark.parametrize("name", SHEET_CASES)
+def test_cells_protection_and_merges_equal_in_both_parsers(name):
+    assert _sheet_read(SHEET_CASES[name], True) == _sheet_read(SHEET_CASES[name], False)
+
+
+def test_the_one_pass_fast_path_reads_a_plain_sheet_itself():
+    wb = open_xlsx(SHEET_CASES["protected_and_merged"])
+    read_cells(wb, {"S": {"B2"}})
+    assert wb.plain["xl/worksheets/sheet1.xml"] is not None  # not sent to the full parser
+    assert _sheet_read(SHEET_CASES["protected_and_merged"], True) == ({("S", "B2"): (5.0, None, None, None)}, True,
+                                                                      ["A1:B1"])
+
+
+def test_parts_inflated_straight_from_the_archive_equal_what_zipfile_reads():
+    import io
+    import zipfile
+
+    from libstats.xlsx import Limits, _inflate, _part
+    from tests.xmlcases import _v, build, sheet
+    data = build(sheet(_v("5")))
+    z = zipfile.ZipFile(io.BytesIO(data))
+    for info in z.infolist():
+        assert _inflate(z, info) == z.read(info.filename)  # taken, and equal
+
+    def damaged(change) -> zipfile.ZipFile:
+        raw = bytearray(data)
+        info = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml")
+        change(raw, info)
+        return zipfile.ZipFile(io.BytesIO(bytes(raw)))
+
+    def flip_data(raw, info):  # a byte of the deflated data: a bad CRC or a broken stream
+        raw[info.header_offset + 30 + len(info.filename) + 10] ^= 0xFF
+
+    def rename_local(raw, info):  # the local header names another part
+        raw[info.header_offset + 30] ^= 0x20
+
+    for change in (flip_data, rename_local):
+        z = damaged(change)
+        info = z.getinfo("xl/worksheets/sheet1.xml")
+        assert _inflate(z, info) is None  # zipfile reads it, and says what is wrong
+        with pytest.raises(Exception):  # noqa: B017 - zipfile's own error (BadZipFile, zlib.error...)
+            _part(z, info.filename, Limits())

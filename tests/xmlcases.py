@@ -149,6 +149,28 @@ def cases() -> list[Case]:
             "<si><t>x<b></t></si>", "<si><t>Hà Nội</t></si>")), REFUSED),
         Case("unclosed_cell_before", build(sheet(row2('<c r="A2"><v>1</v><c r="B2"><v>5</v></c>'))), REFUSED),
         Case("html_entity", build(sheet(row2('<c r="B2" t="inlineStr"><is><t>A&nbsp;B</t></is></c>'))), REFUSED),
+        # shapes the one-pass fast path reads itself (the whole sheetData matched by its grammar)
+        Case("formula_shared", build(sheet(row2('<c r="A2"><f t="shared" ref="A2:B2" si="0">2+3</f><v>5</v></c>'
+                                                '<c r="B2"><f t="shared" si="0"/><v>5</v></c>'))), 5.0),
+        Case("formula_attr", build(sheet(row2('<c r="B2" s="1"><f aca="false">2+3</f><v>5</v></c>'))), 5.0),
+        Case("inline_preserve", build(sheet(row2('<c r="B2" t="inlineStr"><is><t xml:space="preserve">Huế</t>'
+                                                 '</is></c>'))), "Huế"),
+        Case("inline_and_formula_elsewhere", build(sheet(row2(
+            '<c r="A2" t="inlineStr"><is><t>a</t></is></c><c r="B2"><v>5</v></c><c r="C2"><f>B2</f><v>5</v></c>'))),
+             5.0),
+        Case("dup_other_cell", build(sheet(row2(
+            '<c r="A2"><v>1</v></c><c r="A2"><v>2</v></c><c r="B2"><v>5</v></c>'))), 5.0),
+        Case("row_attrs", build(sheet('<row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c></row>'
+                                      '<row r="2" spans="1:2" ht="15" customHeight="1"><c r="B2"><v>5</v></c></row>')),
+             5.0),
+        Case("row_foreign_ns", build(sheet('<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+                                           '<row r="2" xmlns="urn:other"><c r="B2"><v>9</v></c></row>')), None),
+        Case("empty_rows", build(sheet('<row r="1"/>' + row2('<c r="B2"/><c r="C2"><v>1</v></c>'))), None),
+        Case("shared_phonetic_pr", build(sheet(_v("1", ' t="s"')), shared(
+            "<si><t>x</t></si>", '<si><r><rPr><b/><sz val="11"/><rFont val="Calibri"/></rPr>'
+            '<t xml:space="preserve">Hà </t></r><r><t>Nội</t></r><phoneticPr fontId="1"/></si>')), "Hà Nội"),
+        Case("protection_in_comment", build(sheet(_v("5"), end='<!-- <sheetProtection sheet="1"/> --></worksheet>')),
+             5.0),
     ]
     return out
 
