@@ -9,6 +9,7 @@ bullet. Deterministic for a given seed.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import re
 from collections.abc import Callable, Iterable
@@ -19,7 +20,8 @@ from functools import cache
 
 from .form import PROVINCE_FIELD, Form, build_form
 from .provinces import Province, code_list_for_year, components, province, provinces_for_year, size, slug
-from .template import DEFAULT_PASSWORD, sender_values, TemplateOptions, template_filename, write_template
+from .template import (DEFAULT_PASSWORD, TemplateOptions, forked_map, sender_values, template_filename,
+                       write_template)
 
 __all__ = ["sample_values", "narrative_text", "Flaw", "FLAWS", "write_samples"]
 
@@ -414,15 +416,23 @@ def _saved(form: Form, days: int = 0) -> dt.datetime:
 
 def write_samples(form: Form, out_dir: Path, seed: int = 2024, flaws: bool = False,
                   password: str = DEFAULT_PASSWORD,
-                  progress: Callable[[Iterable], Iterable] = lambda it: it) -> list[Path]:
-    """A filled return for every province of ``form``'s year (and the flawed ones with ``flaws``)."""
+                  progress: Callable[[Iterable], Iterable] = lambda it: it,
+                  jobs: int = os.cpu_count() or 1) -> list[Path]:
+    """A filled return for every province of ``form``'s year (and the flawed ones with ``flaws``), written by
+    ``jobs`` forked processes."""
+    global _RUN
     provinces = list(provinces_for_year(form.year))
     by_position = {f.position: f for f in FLAWS} if flaws else {}
     silent = {f.position + 1 for f in by_position.values() if f.hides_next}
-    paths = []
-    for i, p in enumerate(progress(provinces)):
-        if i in silent:
-            continue
-        job = _Job(form, out_dir, p, sample_values(form, p, seed), provinces, password)
-        paths += by_position[i].write(job) if i in by_position else _clean(job)
-    return paths
+    _RUN = (form, out_dir, seed, password, provinces, by_position)
+    made = forked_map(_write_one, [i for i in range(len(provinces)) if i not in silent], progress, jobs)
+    return [path for paths in made for path in paths]
+
+
+_RUN: tuple = ()
+
+
+def _write_one(i: int) -> list[Path]:
+    form, out_dir, seed, password, provinces, by_position = _RUN
+    job = _Job(form, out_dir, provinces[i], sample_values(form, provinces[i], seed), provinces, password)
+    return by_position[i].write(job) if i in by_position else _clean(job)

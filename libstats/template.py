@@ -576,11 +576,17 @@ def write_templates(form: Form, provinces: list[Province | None], out_dir: Path,
         raise ValueError("mật khẩu bảo vệ phải là chữ ASCII, không dấu (LibreOffice không nhận mật khẩu có dấu)")
     global _JOB
     _JOB = (form, out_dir, password, prefill, dt.datetime.now(dt.UTC))
-    if jobs <= 1 or len(provinces) < 8:
-        return [_make(p) for p in progress(provinces)]
-    with mp.get_context("fork").Pool(jobs) as pool:  # workers inherit the job; order is kept
-        made = pool.imap(_make, provinces)
-        return [next(made) for _ in progress(provinces)]
+    return forked_map(_make, provinces, progress, jobs)
+
+
+def forked_map(fn: Callable, items: list, progress: Callable[[Iterable], Iterable], jobs: int) -> list:
+    """``fn`` over ``items`` in order; with many items in ``jobs`` forked processes, which inherit what ``fn``
+    reads from module globals (the job is set there, not pickled)."""
+    if jobs <= 1 or len(items) < 8:
+        return [fn(x) for x in progress(items)]
+    with mp.get_context("fork").Pool(jobs) as pool:
+        made = pool.imap(fn, items)
+        return [next(made) for _ in progress(items)]
 
 
 _JOB: tuple = ()

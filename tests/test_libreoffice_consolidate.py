@@ -1,8 +1,7 @@
-"""Returns filled in LibreOffice consolidate to the right national figures; the summary opens in LibreOffice."""
+"""Returns filled in LibreOffice consolidate to the right national figures."""
 
 from __future__ import annotations
 
-import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -39,6 +38,4 @@ def test_mixed_inbox_consolidates_exactly_and_the_summary_renders(lo, tmp_path):
     national = next(r for r in sheet_rows(out, "Tỉnh - Lượt phục vụ")[3:] if r[1] == FORM.spec.national_label)
     expected = sum(v["luot_tai_tv_tong_n"] + v["luot_ngoai_tv_tong_n"] for v in values.values())
     assert national[3] == expected and national[2] == "4/63 tỉnh"
-    pdf = lo.convert(out, "pdf", tmp_path)
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
-    assert "TỔNG HỢP BÁO CÁO CÔNG TÁC THƯ VIỆN NĂM 2024" in text and "chưa báo cáo" in text
+    # the summary printed through LibreOffice: tests/test_report.py (every word of a 10,000-character narrative)

@@ -209,6 +209,7 @@ def test_report_and_summary_print_through_libreoffice_with_every_word(lo, consol
     stext = subprocess.run(["pdftotext", str(spdf), "-"], capture_output=True, text=True).stdout
     words = set(stext.split())
     assert all(w in words for w in LONG.split())  # the 10,000-character narrative, wholly printed
+    assert f"TỔNG HỢP BÁO CÁO CÔNG TÁC THƯ VIỆN NĂM {YEAR}" in stext and "chưa báo cáo" in stext
 
 
 @pytest.mark.libreoffice
