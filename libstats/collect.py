@@ -126,8 +126,8 @@ def _check_upload(col: Collection, paths: list[tuple[Path, str]], pool=None) -> 
 
 def feedback_workbook(col: Collection, rec: FileRecord, seconds: float = 60) -> Path | None:
     """The feedback workbook of a recorded file (a copy with a first sheet of findings), made on first request
-    in an isolated worker (it opens the received file with openpyxl); None when the file has no findings or
-    cannot be opened as a workbook."""
+    in an isolated worker (``feedback.write_feedbacks``: the received file is opened there, never in the server);
+    None when the file has no findings or cannot be opened as a workbook."""
     from .batch import WorkerLimits
     from .feedback import write_feedbacks
     from .ledger import Entry
