@@ -163,8 +163,20 @@ def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, s
     def give(conn):
         line = queued[conn]
         while pending and len(line) < max(1, ahead):
-            line.append(pending.pop())
-            conn.send((line[-1], tasks[line[-1]]))
+            i = pending.pop()
+            try:
+                conn.send((i, tasks[i]))
+            except OSError:  # the worker died (a crash, its memory limit) on a task it had been given ahead
+                pending.append(i)
+                if not line:  # nothing of its own left to fail: a new worker takes over at once
+                    queued.pop(conn)
+                    pool.retire(conn, kill=True)
+                    new = pool.spawn()
+                    queued[new] = deque()
+                    give(new)
+                    return
+                break  # its running task fails when its end is seen; the others go back to pending then
+            line.append(i)
         pool.workers[conn][1:] = [line[0] if line else None, time.monotonic() + limits.seconds]
 
     def finish(i, result):

@@ -224,6 +224,15 @@ def test_tasks_given_ahead_to_a_worker_that_crashes_are_done_by_another():
     assert out[0] == "A" and out[1][0] == "failed" and "mã 3" in out[1][1] and out[2:] == ["B", "C"]
 
 
+def test_workers_dying_on_tasks_given_ahead_never_stop_the_run():
+    """Half the tasks kill their worker: the task after a finished one is often sent to a worker already dead."""
+    tasks = [("crash",) if i % 2 else (f"t{i}",) for i in range(40)]
+    out = batch.run_isolated(_task, tasks, lambda i, why: ("failed", why), WorkerLimits(seconds=10, jobs=2),
+                             ahead=2)
+    assert out[::2] == [f"T{i}" for i in range(0, 40, 2)]
+    assert all(r[0] == "failed" and "mã 3" in r[1] for r in out[1::2])
+
+
 def test_a_task_given_ahead_has_its_whole_time_limit_from_when_it_starts():
     out = batch.run_isolated(_task, [("sleep1.2",), ("sleep1.2",), ("sleep9",), ("d",)],
                              lambda i, why: ("failed", why), WorkerLimits(seconds=2, jobs=1), ahead=2)
