@@ -46,8 +46,9 @@ _MAX_STEM_BYTES = 150  # file systems allow 255 bytes a name; room for the suffi
 
 
 def _printable(text: str) -> str:
-    """Text a cell can hold: control characters (which XML cannot carry) shown as \\xNN."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    """Text a cell can hold: control characters (which XML cannot carry) shown as \\xNN, and the bytes of a file
+    name that were not UTF-8 (kept as surrogates) as "?"."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text.encode("utf-8", "replace").decode("utf-8"))
 
 
 def _ref(sheet: str, cell: str) -> str:
@@ -55,8 +56,14 @@ def _ref(sheet: str, cell: str) -> str:
     return "'" + sheet.replace("'", "''") + "'!" + cell
 
 
+def _same_sheet(a: str, b: str) -> bool:
+    """Excel takes two sheet names that differ only in case for the same name."""
+    return unicodedata.normalize("NFC", a).casefold() == unicodedata.normalize("NFC", b).casefold()
+
+
 def _safe_stem(display: str) -> str:
-    stem = unicodedata.normalize("NFC", display)
+    # bytes of the name that were not UTF-8 (kept by the file system as surrogates) become "?", then "_"
+    stem = unicodedata.normalize("NFC", display.encode("utf-8", "replace").decode("utf-8"))
     stem = stem[: -len(Path(stem).suffix)] if Path(stem).suffix else stem
     stem = _UNSAFE.sub("_", stem).strip(" ._") or "tep"
     while len(stem.encode("utf-8")) > _MAX_STEM_BYTES:
@@ -152,12 +159,17 @@ def _sheet(entry: Entry, sheet_names: Iterable[str]) -> list[_Row]:
     for i, f in enumerate(sorted(entry.findings, key=lambda f: order[f.severity]), start=1):
         where = _printable(f"{f.sheet} · {f.cell}" if f.cell else f.sheet)
         link = (_ref(f.sheet, f.cell), where) if f.sheet in names and f.cell else None
+        message = _printable(f.message)
+        if len(message) > _MAX_TEXT:  # a cell holds 32,767 characters; a text typed where a number goes can be longer
+            message = message[:_MAX_TEXT - 1] + "…"
         rows.append(_Row(_HEAD_ROW + i, ((i, _BODY), (f.severity.label, _SEVERITY[f.severity]), (f.code, _BODY),
-                                         (where, _LINK if link else _BODY), (_printable(f.message), _BODY)),
-                         15.5 * max(len(f.message) // 95 + 1, len(where) // 28 + 1), link))
+                                         (where[:_MAX_TEXT], _LINK if link else _BODY), (message, _BODY)),
+                         min(_MAX_ROW_HEIGHT, 15.5 * max(len(message) // 95 + 1, len(where) // 28 + 1)), link))
     return rows
 
 
+_MAX_TEXT = 32_000  # characters a cell may hold (Excel: 32,767), with room for '_xHHHH_' escapes
+_MAX_ROW_HEIGHT = 409  # points, Excel's tallest row
 _XESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
 
 
@@ -414,7 +426,7 @@ def _workbook(data: bytes, rid: str) -> bytes:
     root = _plain_root(data, "workbook", NS_MAIN[1:-1])
     sheets = [(s.get("name"), s.get("sheetId")) for s in root.iter(NS_MAIN + "sheet")]
     local = [n.get("localSheetId") for n in root.iter(NS_MAIN + "definedName")]
-    if FEEDBACK_SHEET in (n for n, _ in sheets) or not all(i and i.isdigit() for _, i in sheets):
+    if any(_same_sheet(n or "", FEEDBACK_SHEET) for n, _ in sheets) or not all(i and i.isdigit() for _, i in sheets):
         raise _Odd("sheets")
     bound = re.match(rb"[^<]*(?:<\?[^>]*\?>\s*)?<workbook\b[^<>]*?\sxmlns:([A-Za-z_][\w.-]*)=\"" + _URI_R.encode()
                      + rb'"', data)
@@ -549,8 +561,8 @@ def _zip_copy(entry: Entry, data: bytes) -> bytes | None:
         needed = {"xl/workbook.xml", "xl/styles.xml", "xl/_rels/workbook.xml.rels", "_rels/.rels"}
         if _CT_MAIN not in ct or b"macroEnabled" in ct or not needed <= set(names):
             return None
-        if FEEDBACK_SHEET in (s.name for s in wb.sheets) or not all(s.path in parts for s in wb.sheets):
-            return None
+        if any(_same_sheet(s.name, FEEDBACK_SHEET) for s in wb.sheets) or not all(s.path in parts for s in wb.sheets):
+            return None  # a sheet of that name, in any case (Excel's sheet names ignore case), is openpyxl's
         lower = {n.lower() for n in names}
         n = 1
         while f"xl/worksheets/sheetfeedback{n}.xml" in lower:

@@ -5,6 +5,7 @@ with certainty go to the openpyxl writer. Both must show the same sheet, in open
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import openpyxl
 import pytest
 
 from libstats.check import OUTPUT_PROPERTY, SAVED_PROPERTY, check_file
-from libstats.feedback import FEEDBACK_SHEET, _openpyxl_copy, _printable, _zip_copy, write_feedback
+from libstats.feedback import FEEDBACK_SHEET, _openpyxl_copy, _printable, _zip_copy, write_feedback, write_feedbacks
 from libstats.ledger import Entry
 from libstats.reader import extract
 from libstats.xlsx import open_xlsx, read_cells
@@ -271,6 +272,38 @@ def test_odd_shapes_go_to_the_openpyxl_writer(bad, tmp_path, odd):
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames.count(FEEDBACK_SHEET) == 1 and wb.sheetnames[0] == FEEDBACK_SHEET
     assert "xl/vbaProject.bin" not in _parts(out)
+
+
+def test_a_provinces_own_sheet_named_like_the_feedback_in_another_case_is_kept_apart(bad, tmp_path):
+    """Excel takes sheet names that differ only in case for one name: the copy must not hold both."""
+    wb = openpyxl.load_workbook(bad)
+    wb.create_sheet("PHẢN HỒI")["A1"] = "ý kiến của tỉnh"
+    wb.save(src := tmp_path / "tra-loi.xlsx")
+    entry = _entry(src)
+    assert _zip_copy(entry, src.read_bytes()) is None  # the openpyxl writer names its sheet apart
+    names = openpyxl.load_workbook(write_feedback(entry, tmp_path / "fb.xlsx")).sheetnames
+    assert names[0].startswith(FEEDBACK_SHEET) and "PHẢN HỒI" in names
+    assert len({n.casefold() for n in names}) == len(names)
+
+
+@pytest.mark.parametrize("writer", [_by_zip, _by_openpyxl])
+def test_a_finding_longer_than_a_cell_holds_is_cut_and_its_row_is_no_taller_than_excel_allows(bad, tmp_path, writer):
+    f = c.FORM.fields["the_cap_moi_tong_n"]
+    src = c.put_cell_xml(bad, tmp_path / "dai.xlsx", f.sheet, f.cell,
+                         f'<c r="{f.cell}" t="inlineStr"><is><t>{"ghi chú dài " * 3500}</t></is></c>')
+    assert max(len(x.message) for x in _entry(src).findings) > 32_767
+    ws = openpyxl.load_workbook(writer(src, tmp_path / "fb.xlsx"))[FEEDBACK_SHEET]
+    texts = [cl.value for row in ws.iter_rows() for cl in row if isinstance(cl.value, str)]
+    assert max(len(t) for t in texts) <= 32_767 and any(t.endswith("…") for t in texts)
+    assert max(d.height for d in ws.row_dimensions.values() if d.height) <= 409
+
+
+def test_a_file_name_that_is_not_utf8_gets_its_copy(bad, tmp_path):
+    odd = tmp_path / os.fsdecode(b"Ha N\xf4i.xlsx")  # a name in a legacy code page
+    shutil.copy(bad, odd)
+    [made] = write_feedbacks([_entry(odd)], tmp_path / "fb")
+    assert made is not None and made.name == "Ha N_i_phan-hoi.xlsx"
+    assert "Ha N?i.xlsx" in openpyxl.load_workbook(made)[FEEDBACK_SHEET]["A1"].value  # the byte shown as "?"
 
 
 def test_a_feedback_copy_of_a_copy_lists_the_new_findings_once(bad, tmp_path):
