@@ -506,6 +506,10 @@ def is_collection(inputs) -> bool:
     return len(inputs) == 1 and (Path(inputs[0]) / REGISTER_NAME).is_file()
 
 
+_NOT_REGISTERED = ("tệp hoặc thư mục ẩn (tên bắt đầu bằng dấu chấm), không có trong sổ đăng ký của đợt thu thập: "
+                   "không tổng hợp")
+
+
 def _by_register(col: Collection, st: Status, ledger: list) -> list:
     """The ledger with the register's choice of each province's file (the approved one, else the latest) and the
     register's own findings (C01, C02; an upload's name is libstats', so no I05)."""
@@ -516,7 +520,10 @@ def _by_register(col: Collection, st: Status, ledger: list) -> list:
     out = []
     for e in ledger:
         rec = records.get(e.result.display)
-        if rec is None or e.status == "set_aside":
+        if rec is None and e.status != "set_aside":  # hidden (pick_up leaves them): never counted, always listed
+            out.append(Entry(e.result, "set_aside", _NOT_REGISTERED, added=e.added))
+            continue
+        if e.status == "set_aside":
             out.append(e)
             continue
         own = list(e.result.findings)

@@ -73,6 +73,10 @@ def test_a_file_dropped_in_the_inbox_is_picked_up_once(col, tmp_path):
 
     ledger = {e.result.display: e for e in review_collection(col).ledger}
     assert ledger["thu-dien-tu/Hai Phong.xlsx"].status == "chosen"  # the register's file, matched by its place
+    # a hidden folder's copy (a sync tool's old version) is listed, never counted: Hà Nội once
+    assert ledger[".an/x.xlsx"].fate == "set_aside" and "không có trong sổ đăng ký" in ledger[".an/x.xlsx"].reason
+    assert [e.result.display for e in ledger.values() if e.used and e.result.province.code == "01"] == [
+        "Ha Noi gui qua email.xlsx"]
 
 
 def test_rounds_statuses_and_the_latest_file_decides(col, tmp_path):
