@@ -423,9 +423,12 @@ def review_warning(col: Collection, file_id: int, index: int, note: str) -> Find
     return f
 
 
-def approve(col: Collection, key: str, note: str = "") -> FileRecord:
-    """Approve (lock) the province's accepted file; later files are kept but do not replace it."""
+def approve(col: Collection, key: str, note: str = "", file_id: int | None = None) -> FileRecord:
+    """Approve (lock) the province's accepted file; later files are kept but do not replace it. With ``file_id``
+    (the file the Ministry was shown), ValueError when another file counts now (a newer upload came in)."""
     used = _used_file(col, key)
+    if file_id is not None and used.id != file_id:
+        raise ValueError("tỉnh vừa gửi tệp khác; hãy xem lại trước khi duyệt")
     if not col.register.approve(key, used.id, note):
         raise ValueError("báo cáo của tỉnh đã được duyệt")
     return used

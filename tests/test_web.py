@@ -58,7 +58,13 @@ def test_the_ministry_reviews_a_warning_approves_reopens_and_consolidates(site, 
                                                 "ghi_chu": "đã xem: tỉnh giải thích qua điện thoại"})
     assert "Đã đánh dấu" in r.text and "tỉnh giải thích qua điện thoại" in r.text
     assert "Không còn cảnh báo nào cần xem" in r.text
-    r = client.post(f"{links['BO']}/duyet", data={"csrf": csrf(r.text), "tinh": c.HANOI.key})
+    # the page showed file 1; a newer upload since then is never approved unseen
+    upload(client, links["01"], c.filled(tmp_path / "b.xlsx"))
+    r = client.post(f"{links['BO']}/duyet", data={"csrf": csrf(r.text), "tinh": c.HANOI.key, "tep": "1"})
+    assert "dữ liệu đã thay đổi" in r.text and not col.register.approvals()
+    shown = str(col.register.files()[-1].id)
+    assert f'name="tep" value="{shown}"' in r.text
+    r = client.post(f"{links['BO']}/duyet", data={"csrf": csrf(r.text), "tinh": c.HANOI.key, "tep": shown})
     assert "Đã duyệt báo cáo" in r.text and '<span class="status approved">Đã duyệt</span>' in r.text
     assert "Đã duyệt" in client.get(links["01"]).text
     r = client.post(f"{links['BO']}/tong-hop", data={"csrf": csrf(r.text)})

@@ -46,7 +46,7 @@ def test_forged_and_replayed_posts_are_refused(site, tmp_path):
     assert post_file(client, links["01"], token, "a.xlsx", data).status_code == 200
     assert post_file(client, links["01"], token, "a.xlsx", data).status_code == 403  # replay
     bo_token = csrf(client.get(links["BO"]).text)
-    r = client.post(f"{links['BO']}/duyet", data={"csrf": bo_token, "tinh": c.HANOI.key})
+    r = client.post(f"{links['BO']}/duyet", data={"csrf": bo_token, "tinh": c.HANOI.key, "tep": "1"})
     assert r.status_code == 200
     r = client.post(f"{links['BO']}/mo-lai", data={"csrf": bo_token, "tinh": c.HANOI.key})  # replay
     assert r.status_code == 403 and col.register.approvals()

@@ -255,8 +255,11 @@ def create_app(root: Path, limits: Limits = Limits()):
                 key = str(form.get("tinh", ""))
                 if col.province(key) is None:
                     raise ValueError(key)
-                fn = approve if action == "duyet" else reopen
-                await run_in_threadpool(fn, col, key, str(form.get("ghi_chu", ""))[:500])
+                note = str(form.get("ghi_chu", ""))[:500]
+                if action == "duyet":  # the file the page showed: a newer upload is never approved unseen
+                    await run_in_threadpool(approve, col, key, note, int(str(form.get("tep", ""))))
+                else:
+                    await run_in_threadpool(reopen, col, key, note)
             elif action == "dinh-chinh":
                 await run_in_threadpool(decide_correction, col, int(str(form.get("de_nghi", ""))),
                                         str(form.get("quyet_dinh", "")) == "chap-nhan", str(form.get("ghi_chu", "")))
