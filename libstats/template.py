@@ -12,7 +12,7 @@ import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import xlsxwriter
@@ -504,7 +504,7 @@ class _Writer:
         return meta
 
 
-@cache
+@lru_cache(maxsize=65_536)  # a year's forms hold a few thousand distinct formulas
 def _prepared(formula: str, expand_future_functions: bool) -> str:
     return Worksheet._prepare_formula(_NO_FUTURE, formula, expand_future_functions)
 
