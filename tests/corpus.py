@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from libstats.form import build_form
@@ -42,6 +43,30 @@ def rewrite(src: Path, dst: Path, edit) -> Path:
             data = edit(info.filename, zin.read(info.filename))
             if data is not None:
                 zout.writestr(info.filename, data)
+    return dst
+
+
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml."
+
+
+def add_part(src: Path, dst: Path, part: str, body: bytes | Iterable[bytes], kind: str,
+             edit: Callable[[str, str], str] = lambda name, text: text) -> Path:
+    """Copy an .xlsx with one more workbook part ``part`` ("xl/...") of ``kind`` ("worksheet", "calcChain"), its
+    relationship (rId99) and content type declared; ``body`` in chunks is streamed (zip64: it may be huge);
+    ``edit(name, text)`` changes the other parts (a new sheet is named in xl/workbook.xml by the caller)."""
+    def each(name: str, data: bytes) -> bytes:
+        text = edit(name, data.decode())
+        if name == "xl/_rels/workbook.xml.rels":
+            text = text.replace("</Relationships>", f'<Relationship Id="rId99" Type="{_REL}{kind}" '
+                                f'Target="{part.removeprefix("xl/")}"/></Relationships>')
+        elif name == "[Content_Types].xml":
+            text = text.replace("</Types>", f'<Override PartName="/{part}" ContentType="{_CT}{kind}+xml"/></Types>')
+        return text.encode()
+    rewrite(src, dst, each)
+    with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED) as z, z.open(part, "w", force_zip64=True) as out:
+        for chunk in [body] if isinstance(body, bytes) else body:
+            out.write(chunk)
     return dst
 
 

@@ -48,25 +48,9 @@ def _cell_xml(xml: str, new: str) -> str:
 
 def _add_sheet(src: Path, dst: Path, name: str, state: str, xml: bytes | Iterable[bytes]) -> Path:
     """A sheet added under ``name`` with ``state`` (hidden, veryHidden); ``xml`` may come in chunks."""
-    def edit(part: str, data: bytes) -> bytes:
-        text = data.decode()
-        if part == "xl/workbook.xml":
-            text = text.replace("</sheets>", f'<sheet name="{name}" sheetId="99" state="{state}" r:id="rId99"/>'
-                                             "</sheets>")
-        elif part == "xl/_rels/workbook.xml.rels":
-            text = text.replace("</Relationships>", '<Relationship Id="rId99" Type="http://schemas.openxmlformats.'
-                                "org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/copy.xml\"/>"
-                                "</Relationships>")
-        elif part == "[Content_Types].xml":
-            text = text.replace("</Types>", '<Override PartName="/xl/worksheets/copy.xml" ContentType="application/'
-                                "vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/></Types>")
-        return text.encode()
-    c.rewrite(src, dst, edit)
-    with zipfile.ZipFile(dst, "a", zipfile.ZIP_DEFLATED) as z, z.open(
-            "xl/worksheets/copy.xml", "w", force_zip64=True) as out:
-        for chunk in [xml] if isinstance(xml, bytes) else xml:
-            out.write(chunk)
-    return dst
+    sheet = f'<sheet name="{name}" sheetId="99" state="{state}" r:id="rId99"/></sheets>'
+    return c.add_part(src, dst, "xl/worksheets/copy.xml", xml, "worksheet",
+                      lambda part, text: text.replace("</sheets>", sheet) if part == "xl/workbook.xml" else text)
 
 
 def _hidden_copy(folder: Path, name: str, state: str) -> Path:

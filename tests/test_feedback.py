@@ -127,8 +127,7 @@ _X14AC = 'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/
 
 def _excel_like(src: Path, dst: Path) -> Path:
     """The namespaces and extension markup Excel writes around the same content."""
-    def edit(name: str, data: bytes) -> bytes:
-        text = data.decode()
+    def edit(name: str, text: str) -> str:
         if name == "xl/styles.xml":
             text = text.replace("<styleSheet ", f'<styleSheet {_MC} mc:Ignorable="x14ac" {_X14AC} ', 1)
             text = re.sub(r'<fonts count="(\d+)">', r'<fonts count="\1" x14ac:knownFonts="1">', text)
@@ -140,19 +139,11 @@ def _excel_like(src: Path, dst: Path) -> Path:
         elif name.startswith("xl/worksheets/"):
             text = text.replace('<sheetView tabSelected="1"',
                                 '<sheetView showGridLines="0" tabSelected="1" zoomScale="85"')
-        elif name == "xl/_rels/workbook.xml.rels":  # Excel's calculation chain (it names sheets by their id)
-            text = text.replace("</Relationships>", '<Relationship Id="rId99" Type="http://schemas.openxmlformats'
-                                '.org/officeDocument/2006/relationships/calcChain" Target="calcChain.xml"/>'
-                                "</Relationships>")
-        elif name == "[Content_Types].xml":
-            text = text.replace("</Types>", '<Override PartName="/xl/calcChain.xml" ContentType="application/'
-                                'vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/></Types>')
-        return text.encode()
-    c.rewrite(src, dst, edit)
-    with zipfile.ZipFile(dst, "a") as z:
-        z.writestr("xl/calcChain.xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<calcChain '
-                   'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><c r="E20" i="6"/></calcChain>')
-    return dst
+        return text
+    # Excel's calculation chain (it names sheets by their id)
+    return c.add_part(src, dst, "xl/calcChain.xml", b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                      b'<calcChain xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><c r="E20" i="6"/>'
+                      b"</calcChain>", "calcChain", edit)
 
 
 @pytest.mark.parametrize("shape", [_saved_by_openpyxl, _excel_like], ids=["openpyxl", "excel-like"])
