@@ -427,7 +427,7 @@ def _workbook(data: bytes, rid: str) -> bytes:
     sheets = [(s.get("name"), s.get("sheetId")) for s in root.iter(NS_MAIN + "sheet")]
     local = [n.get("localSheetId") for n in root.iter(NS_MAIN + "definedName")]
     if any(_same_sheet(n or "", FEEDBACK_SHEET) for n, _ in sheets) or not all(i and i.isdigit() for _, i in sheets):
-        raise _Odd("sheets")
+        raise _Odd("sheets")  # a sheet named like ours in any case (Excel's sheet names ignore case): openpyxl's
     bound = re.match(rb"[^<]*(?:<\?[^>]*\?>\s*)?<workbook\b[^<>]*?\sxmlns:([A-Za-z_][\w.-]*)=\"" + _URI_R.encode()
                      + rb'"', data)
     # the prefix the root binds to the relationships namespace; else one bound on the new element itself
@@ -561,8 +561,8 @@ def _zip_copy(entry: Entry, data: bytes) -> bytes | None:
         needed = {"xl/workbook.xml", "xl/styles.xml", "xl/_rels/workbook.xml.rels", "_rels/.rels"}
         if _CT_MAIN not in ct or b"macroEnabled" in ct or not needed <= set(names):
             return None
-        if any(_same_sheet(s.name, FEEDBACK_SHEET) for s in wb.sheets) or not all(s.path in parts for s in wb.sheets):
-            return None  # a sheet of that name, in any case (Excel's sheet names ignore case), is openpyxl's
+        if not all(s.path in parts for s in wb.sheets):  # (a sheet named like ours: _workbook leaves it to openpyxl)
+            return None
         lower = {n.lower() for n in names}
         n = 1
         while f"xl/worksheets/sheetfeedback{n}.xml" in lower:
