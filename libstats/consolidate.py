@@ -185,9 +185,9 @@ def headline_frame(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame
     n = sel[sel["year"] == con.year].set_index("province_code")["value"]
     p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
     uncounted = set(sel[(sel["year"] == con.year) & (sel["status"] == NOT_COUNTED)]["province_code"])
-    rows = []
+    rows, reporting = [], con.reporting
     for prov in con.expected:
-        reported = prov.code in con.reporting
+        reported = prov.code in reporting
         vn = n.get(prov.code, pd.NA) if reported else pd.NA
         vp = p.get(prov.code, pd.NA) if reported else pd.NA
         diff, pct = _change(vn, vp)

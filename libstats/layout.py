@@ -13,7 +13,7 @@ import re
 __all__ = ["INSTRUCTIONS_SHEET", "DEFINITIONS_SHEET", "CHECK_SHEET", "LISTS_SHEET", "META_SHEET", "META_PREFIX",
            "META_CELLS", "COVER_TITLE_CELL", "COVER_FIRST_ROW", "NARRATIVE_FIRST_ROW", "TABLE_COLUMNS",
            "CHECK_FIRST_ROW", "CHECK_RESULT_COL", "CHECK_COUNT_CELLS", "PROVINCE_LIST_NAME", "col_name",
-           "cell_name", "split_address", "parse_ref", "check_result_cell", "wrapped_lines"]
+           "cell_name", "split_address", "parse_ref", "check_result_cell", "line_chars", "wrapped_lines"]
 
 # Sheets that are not sections of the outline.
 INSTRUCTIONS_SHEET, DEFINITIONS_SHEET, CHECK_SHEET = "Hướng dẫn", "Định nghĩa", "Kiểm tra"
@@ -93,6 +93,12 @@ def check_result_cell(index: int) -> str:
     return cell_name(CHECK_FIRST_ROW + index, CHECK_RESULT_COL)
 
 
+def line_chars(width: float) -> int:
+    """Rough number of characters on one line of a column ``width`` characters wide (12 pt Times)."""
+    return max(1, int(width * 1.1))
+
+
 def wrapped_lines(text: str, width: float) -> int:
     """Rough number of wrapped lines of ``text`` in a column ``width`` characters wide (12 pt Times)."""
-    return sum(max(1, -(-len(part) // max(1, int(width * 1.1)))) for part in text.split("\n"))
+    per_line = line_chars(width)
+    return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))

@@ -49,12 +49,15 @@ def per_inhabitant_frame(tidy: pd.DataFrame, ratio: PerInhabitant, provinces: li
     the population and the ratio, for ``year`` and ``year - 1``. The summary's province tables, rankings and the
     outlier checks read this."""
     sel = tidy[tidy["indicator"].isin(ratio.sum) & (tidy["dim"] == ratio.dim)]
+    parts: dict[tuple, list] = {}
+    for code, y, value in zip(sel["province_code"], sel["year"], sel["value"], strict=True):
+        parts.setdefault((code, y), []).append(value)
     rows = []
     for p in provinces:
         row = {"province_code": p.code, "code_list": p.code_list, "province_name": p.name, "region": p.region}
         for col, y in (("n", year), ("p", year - 1)):
-            vals = sel[(sel["province_code"] == p.code) & (sel["year"] == y)]["value"]
-            figure = vals.sum() if len(vals) == len(ratio.sum) and vals.notna().all() else None
+            vals = parts.get((p.code, y), [])
+            figure = sum(vals) if len(vals) == len(ratio.sum) and not any(pd.isna(v) for v in vals) else None
             people = population(p.code_list, p.code, y, table)
             row.update({f"figure_{col}": figure, f"population_{col}": people,
                         f"ratio_{col}": per_inhabitant(figure, people, ratio.per)})

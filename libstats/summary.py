@@ -20,9 +20,9 @@ from .dataset import COVER, FIGURE, NARRATIVE, figures, load_dataset
 from .findings import Severity, fmt_rate
 from .ledger import FATES
 from .rules import pct_change
-from .layout import wrapped_lines
+from .layout import line_chars, wrapped_lines
 from .population import per_inhabitant_frame
-from .template import FONT, xlsx_writer
+from .template import FONT, BulkSheet, xlsx_writer
 
 __all__ = ["write_summary", "SHEETS"]
 
@@ -83,8 +83,8 @@ class _Out:
         ws.repeat_rows(row)
         return row + len(rows) + 1
 
-    def sheet(self, name: str, title: str, landscape: bool = True, fit_width: bool = True):
-        ws = self.wb.add_worksheet(name)
+    def sheet(self, name: str, title: str, landscape: bool = True, fit_width: bool = True, cls=None):
+        ws = self.wb.add_worksheet(name, worksheet_class=cls)
         ws.write_string(0, 0, title, self.f(bold=True, font_size=13))
         ws.set_paper(9)
         ws.set_landscape() if landscape else ws.set_portrait()
@@ -287,9 +287,9 @@ def _types(o: _Out, con: Consolidation):
     value = dict(zip(zip(tidy["province_code"], tidy["field_id"], strict=True), tidy["value"], strict=True))
     headers = ["Mã", "Tỉnh, thành phố"] + [f"{r.dim_label}: {r.label} — năm {y}" for r in rows_spec
                                           for y in (con.year, con.year - 1)]
-    rows = []
+    rows, reporting = [], con.reporting
     for p in con.expected:
-        if p.code in con.reporting:
+        if p.code in reporting:
             rows.append([p.code, p.name] + [value.get((p.code, f.id), pd.NA) for r in rows_spec for f in (r.n, r.p)])
         else:
             rows.append([p.code, p.name, "chưa báo cáo"] + [pd.NA] * (2 * len(rows_spec) - 1))
@@ -309,13 +309,27 @@ def _types(o: _Out, con: Consolidation):
 def _chunks(text: str, width: float, max_lines: int) -> list[str]:
     """``text`` cut at spaces into pieces that each fit ``max_lines`` wrapped lines of a column ``width`` wide
     (a row holds at most MAX_ROW_HEIGHT points: a longer text continues on the next rows)."""
-    pieces, current = [], ""
+    per_line = line_chars(width * 0.9)
+
+    def grown(done: int, last: int, piece: str) -> tuple[int, int]:
+        # the wrapped lines of the lines already ended, and the length of the last line, with ``piece`` added
+        first, *others = piece.split("\n")
+        last += len(first)
+        for line in others:
+            done, last = done + max(1, -(-last // per_line)), len(line)
+        return done, last
+
+    pieces, current, state = [], "", (0, 0)  # state: as grown() gives it for ``current``
     for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if current and wrapped_lines(candidate, width * 0.9) > max_lines:
+        if not current:
+            current, state = word, grown(0, 0, word)
+            continue
+        done, last = grown(*state, " " + word)
+        if done + max(1, -(-last // per_line)) > max_lines:  # wrapped_lines(current + " " + word) would exceed
             pieces.append(current)
-            candidate = word
-        current = candidate
+            current, state = word, grown(0, 0, word)
+        else:
+            current, state = f"{current} {word}", (done, last)
     return pieces + [current]
 
 
@@ -503,14 +517,16 @@ def _previous(o: _Out, con: Consolidation):
 def _data(o: _Out, con: Consolidation):
     """Every row of the dataset, for filters and pivots; prints only its heading and a note (the CSV beside
     the workbook carries the same rows)."""
-    ws = o.sheet(SHEETS["data"], "DỮ LIỆU NGUỒN: mỗi con số, mỗi nội dung với tệp, trang và ô đã đọc")
+    ws = o.sheet(SHEETS["data"], "DỮ LIỆU NGUỒN: mỗi con số, mỗi nội dung với tệp, trang và ô đã đọc",
+                 cls=BulkSheet)
     ws.write_string(1, 0, "Trang dữ liệu để lọc, tính toán; không in (vùng in chỉ gồm dòng này). Cùng dữ liệu "
                           "có trong tệp CSV kèm theo.", o.f(italic=True))
     df = con.tidy
     cols = list(df.columns)
-    rows = df.astype(object).where(df.notna(), None).values.tolist()
-    last = o.table(ws, 2, cols, rows, [NUM if c == "value" else {} for c in cols],
-                   [40 if c == "text" else 10 for c in cols])
+    formats = [NUM if c == "value" else {} for c in cols]
+    o.table(ws, 2, cols, [], formats, [40 if c == "text" else 10 for c in cols])
+    last = ws.bulk_rows(3, df.astype(object).where(df.notna(), None).values.tolist(),
+                        [o.f(border=1, bold=False, **fmt) for fmt in formats])
     ws.freeze_panes(3, 0)
     ws.autofilter(2, 0, max(last - 1, 3), len(cols) - 1)
     ws.print_area(0, 0, 1, 5)
@@ -523,9 +539,9 @@ def _contacts(o: _Out, con: Consolidation):
     cover = con.tidy[con.tidy["kind"] == COVER] if "kind" in con.tidy else con.tidy.iloc[0:0]
     text = dict(zip(zip(cover["province_code"], cover["field_id"], strict=True), cover["text"], strict=True))
     files = dict(zip(cover["province_code"], cover["source_file"], strict=True))
-    rows = []
+    rows, reporting = [], con.reporting
     for p in con.expected:
-        if p.code in con.reporting:
+        if p.code in reporting:
             rows.append([p.code, p.name, *[text.get((p.code, f.id), "") for f in fields], files.get(p.code, "")])
         else:
             rows.append([p.code, p.name, "chưa báo cáo", *[""] * len(fields)])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from python_calamine import CalamineWorkbook
 
 from libstats import summary as summary_mod
 from libstats.cli import main
@@ -18,6 +19,7 @@ from libstats.dataset import load_dataset
 from libstats.form import build_form
 from libstats.provinces import province, provinces_for_year
 from libstats.samples import sample_values
+from libstats.summary import SHEETS
 from libstats.template import TemplateOptions, template_filename, write_template
 
 from .conftest import RETURNS_SAVED, RETURNS_SEED
@@ -162,11 +164,28 @@ def test_dataset_traces_every_figure_to_its_cell_and_the_same_inbox_gives_the_sa
     pd.testing.assert_frame_equal(again.tidy[cols].sort_values(cols[:2]).reset_index(drop=True),
                                   full[cols].sort_values(cols[:2]).reset_index(drop=True), check_dtype=False)
     assert len(df) < len(full) and set(df["kind"]) == {"figure"}
+    # the summary's data sheet (written in one pass, not cell by cell) holds the same rows as the dataset
+    sheet = CalamineWorkbook.from_path(str(out)).get_sheet_by_name(SHEETS["data"]).to_python()
+    assert sheet[2] == list(full.columns)
+    assert [[_plain(v) for v in row] for row in sheet[3:]] == [[_plain(v) for v in row] for row in
+                                                                full.astype(object).values.tolist()]
+
+
+def _plain(v) -> str:
+    """A cell as text, whoever read it: blank, a whole number, or the text."""
+    if isinstance(v, str):
+        return v
+    if v is None or pd.isna(v):
+        return ""
+    return str(int(v)) if isinstance(v, (int, float)) and float(v).is_integer() else str(v)
 
 
 def test_narratives_are_gathered_whole_and_text_stays_text(tmp_path):
     p = province(YEAR, "01")
-    values = dict(sample_values(FORM, p), n2_de_xuat="=1+1 là đề xuất, không phải công thức")
+    # a text shaped like XlsxWriter's own rich text ("<r>…</r>"), which it would write raw: escaped, in the form
+    # written with it, in the summary's narratives and in its data sheet
+    markup = "<r><t>chèn</t></r><x></r>"
+    values = dict(sample_values(FORM, p), n2_de_xuat="=1+1 là đề xuất, không phải công thức", n222_mo_hinh=markup)
     write_template(FORM, tmp_path / "in" / "a.xlsx", TemplateOptions(province=p, values=values))
     out = tmp_path / "s.xlsx"
     result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
@@ -179,8 +198,9 @@ def test_narratives_are_gathered_whole_and_text_stays_text(tmp_path):
     name, cell = written_under("TM Phần 2. Phương hướng", "IV. ĐỀ XUẤT, KIẾN NGHỊ")
     assert name == "Hà Nội"
     assert cell.value == "=1+1 là đề xuất, không phải công thức" and cell.data_type == "s"
-    assert written_under("TM 2.2 Thư viện công cộng", "- Mô hình tổ chức của các thư viện.")[1].value == values[
-        "n222_mo_hinh"]
+    assert written_under("TM 2.2 Thư viện công cộng", "- Mô hình tổ chức của các thư viện.")[1].value == markup
+    data = sheet_rows(out, SHEETS["data"])
+    assert [r for r in data if "n222_mo_hinh" in r][0][list(data[2]).index("text")] == markup
 
 
 def test_an_interrupted_run_leaves_no_half_written_summary(inbox, tmp_path, monkeypatch):
