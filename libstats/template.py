@@ -180,6 +180,7 @@ class _Writer:
     def __init__(self, wb: xlsxwriter.Workbook, form: Form, opts: TemplateOptions):
         self.wb, self.form, self.opts, self.fmt = wb, form, opts, _Formats(wb)
         self.values = dict(opts.values)
+        self._validated: dict[tuple, tuple] = {}  # (sheet, column, rule) -> (worksheet, [fields]): validations()
         if opts.province is not None:
             self.values[PROVINCE_FIELD] = opts.province.name
             for key, value in sender_values(form, opts.province).items():  # unless the caller gives them
@@ -210,10 +211,28 @@ class _Writer:
         else:
             ws.write_string(f.row, f.col, str(value), fmt)
         if not locked:
-            ws.data_validation(f.row, f.col, f.row, f.col, _validation(f, self.form))
+            rule = tuple(sorted((k, v.replace(f.cell, "\0") if isinstance(v, str) else v)
+                                for k, v in _validation(f, self.form).items()))
+            self._validated.setdefault((ws.name, f.col, rule), (ws, []))[1].append(f)
         if f.id in self.opts.notes:
             ws.write_comment(f.row, f.col, self.opts.notes[f.id], {"x_scale": 2, "y_scale": 1.2})
         self.wb.define_name(f.id, "=" + f.ref)
+
+    def validations(self):
+        """The inputs' validations, one per rule and column of a sheet, over all the cells it applies to. Its
+        formula refers to the topmost cell, the first of its ranges and their top-left corner, so that Excel and
+        LibreOffice move it alike to every other cell. (One validation per cell repeated every message: a third of
+        the form's bytes.)"""
+        for ws, fields in self._validated.values():
+            fields = sorted(fields, key=lambda f: f.row)
+            ranges, start = [], fields[0]
+            for prev, f in zip(fields, [*fields[1:], None], strict=True):
+                if f is None or f.row != prev.row + 1:
+                    ranges.append(start.cell if prev is start else f"{start.cell}:{prev.cell}")
+                    start = f
+            first = fields[0]
+            ws.data_validation(first.row, first.col, first.row, first.col,
+                               {**_validation(first, self.form), "multi_range": " ".join(ranges)})
 
     def labelled(self, ws, row: int, col: int, text: str, hint: str, spans: list | None = None, **fmt):
         """The Ministry's words, then libstats' own hint on a new line in small grey italics, so an officer
@@ -643,6 +662,7 @@ def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | 
                 w.tables(sheet)
             else:
                 w.narrative(sheet)
+        w.validations()
         w.check_sheet()
         w.lists()
         w.metadata()

@@ -15,7 +15,7 @@ from libstats.form import build_form
 from libstats.form import PROVINCE_FIELD
 from libstats.rules import EmptyRule, build_rules
 from libstats.spec import SpecError, load_spec
-from libstats.layout import CHECK_COUNT_CELLS, CHECK_SHEET, check_result_cell
+from libstats.layout import CHECK_COUNT_CELLS, CHECK_SHEET, cell_name, check_result_cell
 from libstats.provinces import province, provinces_for_year
 from libstats.template import TemplateOptions, sender_values, template_filename, write_template
 
@@ -85,10 +85,16 @@ def test_every_field_is_one_named_unlocked_validated_cell_and_the_rest_is_locked
         inputs[(sheet, f.cell)] = f.id
     for ws in wb.worksheets:
         assert ws.protection.sheet, f"sheet {ws.title} is not protected"
-        validated = {}
+        validated = {}  # cell -> (validation, the top-left corner of its cells: what its formula refers to)
         for dv in ws.data_validations.dataValidation:
+            corner = min((rng.min_row, rng.min_col) for rng in dv.sqref.ranges)
+            assert {rng.min_col for rng in dv.sqref.ranges} == {corner[1]}  # one column: the corner is one of its cells
             for rng in dv.sqref.ranges:
-                validated[rng.coord] = dv
+                for cell in rng.cells:
+                    assert cell not in validated, f"{ws.title}: two validations on {cell}"
+                    validated[cell] = (dv, cell_name(corner[0] - 1, corner[1] - 1))
+        stray = [cell_name(r - 1, c - 1) for r, c in validated if (ws.title, cell_name(r - 1, c - 1)) not in inputs]
+        assert not stray, f"{ws.title}: validation on cells that are no input: {stray}"
         for row in ws.iter_rows():
             for c in row:
                 fid = inputs.get((ws.title, c.coordinate))
@@ -101,14 +107,15 @@ def test_every_field_is_one_named_unlocked_validated_cell_and_the_rest_is_locked
                     assert locked and c.value == "Hà Nội"
                     continue
                 assert not locked, f"input {fid} is locked"
-                dv = validated.get(c.coordinate)
-                assert dv is not None, f"input {fid} has no validation"
+                assert (c.row, c.column) in validated, f"input {fid} has no validation"
+                dv, top = validated[(c.row, c.column)]
                 if f.kind == "number":
-                    # a count or "x" (không thống kê), relative to the cell itself (issue 9)
+                    # a count or "x" (không thống kê); the formula refers to the top cell of the validation's cells,
+                    # the one cell Excel and LibreOffice both move it from to each of the others (issue 9)
                     assert dv.type == "custom" and dv.formula1 == (
-                        f'IF(ISNUMBER({c.coordinate}),AND({c.coordinate}>=0,{c.coordinate}=INT({c.coordinate}),'
-                        f'{c.coordinate}<={form2024.spec.max_count}),{c.coordinate}="x")')
-                    assert dv.promptTitle and dv.error
+                        f'IF(ISNUMBER({top}),AND({top}>=0,{top}=INT({top}),{top}<={form2024.spec.max_count}),'
+                        f'{top}="x")')
+                    assert dv.promptTitle and dv.error and f.unit in dv.prompt
     # every field was met while walking the cells
     met = {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row}
     assert set(inputs) <= met
