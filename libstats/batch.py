@@ -214,6 +214,8 @@ def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, s
                         finish(i, msg[2])
                         give(conn)
                         continue
+                    if not msg:  # the pipe closed: the worker died (wait for its exit code: it may not be reaped yet)
+                        proc.join(5)
                     replace(conn, msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})")
                 elif proc.sentinel in ready and not conn.poll():
                     proc.join(5)
