@@ -143,12 +143,13 @@ def test_check_consolidate_and_the_demo_give_the_same_verdicts_and_findings(demo
     assert {fate for fate, _, _ in from_check.values()} >= {"accepted", "rejected", "superseded"}
 
 
-def test_the_guides_2025_walkthrough_with_previous_gives_only_the_b01_the_2024_flaws_explain(demo, tmp_path):
-    """2025 samples follow from the 2024 ones: their year-2024 column is 2024's returns summed through the
-    merger, so --previous finds differences only where a 2024 sample was flawed on purpose."""
+def test_the_guides_2025_walkthrough_with_previous_gives_only_the_b01_the_2024_flaws_explain(demo, samples_2025,
+                                                                                               tmp_path):
+    """2025 samples (the samples command's, with flaws) follow from the 2024 ones: their year-2024 column is 2024's
+    returns summed through the merger, so --previous finds differences only where a 2024 sample was flawed on
+    purpose."""
     res, _ = demo
-    write_samples(build_form(2025), tmp_path / "hop-thu", seed=2024, flaws=True)
-    con = consolidate([tmp_path / "hop-thu"], 2025, previous=res.dataset)
+    con = consolidate([samples_2025], 2025, previous=res.dataset)
     b01 = [(e.result.province.code, f.field) for e in con.ledger if e.result.province
            for f in e.findings if f.code == "B01"]
     old = list(provinces_for_year(2024))
