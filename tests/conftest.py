@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import select
 import shutil
 import subprocess
 import time
@@ -118,6 +119,42 @@ class LibreOffice:
              f"-env:UserInstallation={profile.as_uri()}", f"--accept=pipe,name={self.pipe};urp;"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._jobs = 0
+        self._client: subprocess.Popen | None = None
+
+    def _ask(self, job: Path, result: Path) -> str:
+        """The session's UNO client runs the job (started on first use, again if it died): its answer line."""
+        for _ in range(2):  # the client may have died of a signal while its bridge shut down: once more
+            if self._client is None:
+                with (self.workdir / "client.log").open("ab") as log:
+                    self._client = subprocess.Popen(
+                        [SYSTEM_PYTHON, str(HERE / "lo" / "uno_fill.py"), self.pipe, "--serve"],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
+            try:
+                self._client.stdin.write(f"{job}\t{result}\n")
+                self._client.stdin.flush()
+                ready, _, _ = select.select([self._client.stdout], [], [], 300)
+                answer = self._client.stdout.readline() if ready else "error: no answer in 300 s"
+            except OSError:  # a broken pipe: the client is gone
+                answer = ""
+            if answer:
+                return answer.rstrip("\n")
+            self._stop_client()
+        return "error: the UNO client died twice (see client.log)"
+
+    def _stop_client(self):
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.stdin.close()  # the client's loop ends
+        except OSError:
+            pass
+        try:
+            client.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            client.kill()
+            client.wait()
+        client.stdout.close()
 
     def fill(self, src: Path, dst: Path | None = None, values: dict | None = None, read_names=(),
              read_cells=(), export_filter: str | None = None) -> dict:
@@ -128,13 +165,9 @@ class LibreOffice:
                                    "filter": export_filter, "read_names": list(read_names),
                                    "read_cells": [list(c) for c in read_cells]}, ensure_ascii=False),
                        encoding="utf-8")
-        for _ in range(2):  # the UNO client sometimes dies of a signal while its bridge shuts down: once more
-            result.unlink(missing_ok=True)
-            run = subprocess.run([SYSTEM_PYTHON, str(HERE / "lo" / "uno_fill.py"), self.pipe, str(job), str(result)],
-                                 capture_output=True, text=True, timeout=300)
-            if run.returncode >= 0:
-                break
-        assert run.returncode == 0, run.stderr
+        result.unlink(missing_ok=True)
+        answer = self._ask(job, result)
+        assert answer == "ok", answer.replace("\\n", "\n")
         return json.loads(result.read_text(encoding="utf-8"))
 
     def convert(self, src: Path, fmt: str, outdir: Path) -> Path:
@@ -145,6 +178,7 @@ class LibreOffice:
         return out
 
     def close(self):
+        self._stop_client()
         self.proc.terminate()
         try:
             self.proc.wait(timeout=20)

@@ -1,7 +1,10 @@
 """Drive a running headless LibreOffice through UNO: fill named cells, recalculate, save as .xlsx, read back.
 
 Run by Debian's /usr/bin/python3 (the only interpreter with the `uno` module), never imported by the tests.
-Usage: uno_fill.py PIPE_NAME JOB.json RESULT.json
+Usage: uno_fill.py PIPE_NAME JOB.json RESULT.json      (one job)
+       uno_fill.py PIPE_NAME --serve                   (jobs read from stdin, "JOB.json<TAB>RESULT.json" a line;
+                                                        answers "ok" or "error <traceback>" a line: one client,
+                                                        one connection for a whole test session)
 
 JOB: {"input": path, "output": path or null, "filter": LibreOffice export filter (default .xlsx; "pdf" picks the
       PDF filter of the document's kind), "values": {name: number or text},
@@ -13,6 +16,7 @@ RESULT: {"names": {name: {"value": number, "string": text, "formula": text}}, "c
 import json
 import sys
 import time
+import traceback
 
 import uno
 from com.sun.star.beans import PropertyValue
@@ -43,9 +47,23 @@ def cell_info(cell):
 
 
 def main():
-    pipe, job_path, result_path = sys.argv[1:4]
-    job = json.load(open(job_path, encoding="utf-8"))
+    pipe = sys.argv[1]
+    if sys.argv[2] != "--serve":
+        run(connect(pipe), *sys.argv[2:4])
+        return
     desktop = connect(pipe)
+    for line in sys.stdin:
+        job_path, result_path = line.rstrip("\n").split("\t")
+        try:
+            run(desktop, job_path, result_path)
+            answer = "ok"
+        except Exception:
+            answer = "error " + traceback.format_exc().replace("\n", "\\n")
+        print(answer, flush=True)
+
+
+def run(desktop, job_path, result_path):
+    job = json.load(open(job_path, encoding="utf-8"))
     url = uno.systemPathToFileUrl(job["input"])
     doc = desktop.loadComponentFromURL(url, "_blank", 0, (prop("Hidden", True),))
     try:
