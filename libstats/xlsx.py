@@ -284,6 +284,39 @@ def _sheet_path(target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
 
 
+_NAMES: dict[bytes, tuple[dict[str, str], int]] = {}  # a plain part's defined names, by their block (_plain_names)
+
+
+def _plain_names(data: bytes, named: int) -> dict[str, str] | None:
+    """The global defined names of a plain workbook part holding ``named`` elements written '<definedName '; None:
+    one of them is not in the spelling read here (one attribute list, text, its end tag). Every one of them lies
+    between the first '<definedName ' and the last '</definedName>': that block alone decides the names, and is
+    remembered (returns saved by one program share it, whatever else their workbook parts hold). The dict is
+    shared between the workbooks that have the block: never changed."""
+    first = data.find(b"<definedName ")
+    if first < 0:
+        return {}
+    block = data[first:data.rfind(b"</definedName>") + 14]
+    hit = _NAMES.get(block)
+    if hit is None:
+        defined = _DEFNAME.findall(block)
+        names = {}
+        for attrs, value in defined:
+            if attrs[:7] == b' name="' and attrs.find(b'"', 7) == len(attrs) - 1:  # the common spelling: the name
+                names[attrs[7:-1].decode().lower() if b"&" not in attrs else _text(attrs[7:-1]).lower()] = (
+                    (_text(value) or "").strip())  # alone, no other attribute to look in
+                continue
+            name = _NAME.search(attrs)
+            if name and b"localSheetId=" not in attrs:
+                names[_text(name[1]).lower()] = (_text(value) or "").strip()
+        hit = names, len(defined)
+        if len(block) <= _MEMO_MAX:
+            if len(_NAMES) >= 16:
+                _NAMES.clear()
+            _NAMES[block] = hit
+    return hit[0] if hit[1] == named else None
+
+
 _MEMO_MAX = 2**20  # parts up to this size are remembered by content (see _workbook and _tail)
 _WORKBOOKS: dict[tuple, tuple[tuple[tuple[str, str, str], ...], dict[str, str], bool]] = {}
 
@@ -309,26 +342,18 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
 
 def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
                    ) -> tuple[list[SheetInfo], dict[str, str], bool]:
+    named = data.count(b"<definedName ")
     if data.count(b"definedName") > 2 * limits.max_names + 2:  # an opening and an end tag each
         raise XlsxError("F06", "quá nhiều tên (defined names)")
-    defined = _DEFNAME.findall(data) if fast else []
-    if fast and _plain(data, URI_MAIN) and _tags_plain(data, b"sheet", (b"sheets",)) and _tags_plain(
-            data, b"definedName", (b"definedNames",)) and data.count(b"<definedName ") == len(defined) and not (
+    if fast and _plain(data, URI_MAIN) and _tags_plain(data, b"sheet", (b"sheets",)) and (
+            data.count(b"<definedName") == named + data.count(b"<definedNames")) and not (
             _has(data, b"='") or _has(data, b" =") or _has(data, b"= ")):
+        names = _plain_names(data, named)
         sheets = [SheetInfo(_attr(a, "name"), _sheet_path(rels.get(_attr(a, "r:id") or "", "")),
                             _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
-        names = {}
-        for attrs, value in defined:
-            if attrs[:7] == b' name="' and attrs.find(b'"', 7) == len(attrs) - 1:  # the common spelling: the name
-                names[attrs[7:-1].decode().lower() if b"&" not in attrs else _text(attrs[7:-1]).lower()] = (
-                    (_text(value) or "").strip())  # alone, no other attribute to look in
-                continue
-            name = _NAME.search(attrs)
-            if name and b"localSheetId=" not in attrs:
-                names[_text(name[1]).lower()] = (_text(value) or "").strip()
         pr = re.search(rb"<workbookPr\b[^<>]*>", data)
         date1904 = bool(pr and re.search(rb'\sdate1904="(1|true)"', pr[0]))
-        if all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in data:
+        if names is not None and all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in data:
             return sheets, names, date1904
     sheets, names, date1904 = [], {}, False
     for event, el in _iter(data, limits):

@@ -166,3 +166,40 @@ def test_parts_inflated_straight_from_the_archive_equal_what_zipfile_reads():
         assert _inflate(z, info) is None  # zipfile reads it, and says what is wrong
         with pytest.raises(Exception):  # noqa: B017 - zipfile's own error (BadZipFile, zlib.error...)
             _part(z, info.filename, Limits())
+
+
+def _names_both_ways(data: bytes) -> tuple[dict, dict]:
+    return open_xlsx(data).names, open_xlsx(data, fast=False).names
+
+
+@pytest.mark.parametrize("names_xml, shown", [
+    # a name the block between the first '<definedName ' and the last '</definedName>' does not hold
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name="f_y"/>', {"f_x": "S!$B$2", "f_y": ""}),
+    ('<definedName name="f_y"/><definedName name="f_x">S!$B$2</definedName>', {"f_x": "S!$B$2", "f_y": ""}),
+    ('<definedName name="f_x">S!$B$2</definedName></definedNames><definedNames>'
+     '<definedName name="f_y">S!$B$3</definedName>', {"f_x": "S!$B$2", "f_y": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName>S!$B$3</definedName>', None),  # refused
+])
+def test_defined_names_remembered_by_their_block_equal_the_full_parser(names_xml, shown):
+    from tests.xmlcases import _v, build, sheet, workbook
+    data = build(sheet(_v("5")), workbook=workbook(names_xml))
+    if shown is None:
+        for fast in (True, False):
+            with pytest.raises(XlsxError):
+                open_xlsx(data, fast=fast)
+        return
+    assert _names_both_ways(data) == (shown, shown)
+
+
+def test_workbooks_sharing_only_their_names_block_share_the_names_and_each_reads_its_own_sheets():
+    from tests.xmlcases import _v, build, sheet, workbook
+    names = '<definedName name="f_x">S!$B$2</definedName>'
+    shown = workbook(names)
+    hidden = workbook(names, '<sheet name="S" sheetId="1" state="hidden" r:id="rId1"/>')
+    other = shown.replace("<definedNames>", '<calcPr calcId="1"/><definedNames>')  # the same block elsewhere
+    books = [open_xlsx(build(sheet(_v("5")), workbook=w)) for w in (shown, hidden, other)]
+    assert [b.sheet("S").state for b in books] == ["visible", "hidden", "visible"]
+    assert books[0].names == {"f_x": "S!$B$2"} and books[0].names is books[1].names is books[2].names
+    # a name the block does not hold is never taken from a block met before
+    odd = open_xlsx(build(sheet(_v("5")), workbook=workbook(names + '<definedName name="f_y"/>')))
+    assert odd.names == {"f_x": "S!$B$2", "f_y": ""}
