@@ -193,10 +193,28 @@ _XMLNS = re.compile(rb"xmlns\s*=")  # a default namespace declared again below t
 _FOREIGN_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
 
 
+_SEARCHES: dict[bytes, re.Pattern] = {}
+
+
 def _has(data: bytes, marker: bytes, start: int = 0) -> bool:
-    """``marker`` in data[start:]; its last byte is looked for alone first (a one-byte search runs at memchr
-    speed, a longer one is several times slower, and most markers end in a byte that never occurs)."""
-    return data.find(marker[-1:], start) >= 0 and data.find(marker, start) >= 0
+    """``marker`` in data[start:]. Its first and last bytes are looked for alone first (a one-byte search runs at
+    memchr speed, and most markers hold a byte that never occurs); then a compiled pattern looks, which runs two to
+    three times faster than bytes.find for a marker of two or three bytes."""
+    if data.find(marker[-1:], start) < 0 or data.find(marker[:1], start) < 0:
+        return False
+    search = _SEARCHES.get(marker)
+    if search is None:
+        search = _SEARCHES[marker] = re.compile(re.escape(marker))
+    return search.search(data, start) is not None
+
+
+_END_TAG, _EMPTY_TAG = re.compile(rb"</"), re.compile(rb"/>")
+
+
+def _ends_and_empties(data: bytes) -> tuple[int, int]:
+    """How many end tags ('</') and empty-element tags ('/>') data holds (a pattern's findall counts a two-byte
+    marker two to three times faster than bytes.count)."""
+    return len(_END_TAG.findall(data)), len(_EMPTY_TAG.findall(data))
 
 
 def _plain_text(data: bytes, start: int = 0) -> bool:
@@ -222,7 +240,7 @@ def _plain(data: bytes, uri: bytes, left_open: int = 0) -> bool:
         return False
     if data.count(uri) != 1 or _XMLNS.search(data, root.end()):
         return False
-    ends, empties = data.count(b"</"), data.count(b"/>")  # every tag opened is closed: no unclosed element
+    ends, empties = _ends_and_empties(data)  # every tag opened is closed: no unclosed element
     return data.count(b"<", start) - ends - empties == ends + left_open
 
 
@@ -487,21 +505,25 @@ def _tail(data: bytes, end: int, limits: Limits) -> tuple[bool, tuple[str, ...]]
         if len(known) == len(data) - end and known_limits == limits and data.endswith(known):
             return found
     tail, found = data[end:], None
-    ends, empties = tail.count(b"</"), tail.count(b"/>")
+    ends, empties = _ends_and_empties(tail)
     if _plain_text(tail) and not _CELL_TAG.search(tail) and URI_MAIN not in tail and not _XMLNS.search(tail) and (
             tail.count(b"<") - ends - empties == ends - 2):
         at = tail.find(b"<sheetProtection")
         prot = _PROTECTION.match(tail, at) if at >= 0 else None
         merged: list[str] = []
         first = tail.find(b"<mergeCell")
-        if first >= 0:
-            if tail.count(b"<mergeCell ", first) > limits.max_merges:
+        if first >= 0:  # the mergeCells element, counted alone; no '<mergeCell' may follow it
+            close = tail.find(b"</mergeCells>", first)
+            stop = close + 13 if close >= 0 else len(tail)
+            written = tail.count(b"<mergeCell ", first, stop)
+            if written > limits.max_merges:
                 raise XlsxError("F06", "quá nhiều vùng gộp ô")
-            merged = [x.decode("ascii") for x in _MERGE.findall(tail, first)]
+            merged = [x.decode("ascii") for x in _MERGE.findall(tail, first, stop)]
         if (at < 0 or (prot and tail.find(b"<sheetProtection", at + 1) < 0 and not any(
                 odd in prot[0] for odd in (b"='", b" =", b"= ")))) and (first < 0 or (
-                len(merged) == tail.count(b"<mergeCell ", first) and _tags_plain(tail[first:], b"mergeCell",
-                                                                               (b"mergeCells",)))):
+                len(merged) == written and tail.count(b"<mergeCell", first, stop) == written + tail.count(
+                    b"<mergeCells", first, stop) and tail.find(b"<mergeCell", stop) < 0)):
+            # every '<mergeCell' written '<mergeCell ', and read
             found = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0])), tuple(merged)
     if len(tail) <= _MEMO_MAX:
         _TAILS[:] = [(tail, limits, found), *_TAILS[:31]]

@@ -104,6 +104,18 @@ def _sheet_cases():
         "protection_in_head": build(sheet(_v("5"), root=f'<worksheet xmlns="{MAIN}">' + prot)),
         "merge_in_comment": build(sheet(_v("5"), end='<mergeCells count="1"><!-- <mergeCell ref="B2:C2"/> -->'
                                                      '<mergeCell ref="A1:B1"/></mergeCells></worksheet>')),
+        "merges_twice": build(sheet(_v("5"), end=merges + '<mergeCells count="1"><mergeCell ref="C2:D2"/></mergeCells>'
+                                                  "</worksheet>")),
+        "merge_after_merges": build(sheet(_v("5"), end=merges + '<pageMargins left="0.7"/><mergeCell ref="C2:D2"/>'
+                                                        "</worksheet>")),
+        "merge_in_ext_after_merges": build(sheet(_v("5"), end=merges + '<extLst><ext uri="x"><mergeCell ref="B2:C2"/>'
+                                                               "</ext></extLst></worksheet>")),
+        "merges_unclosed": build(sheet(_v("5"), end='<mergeCells count="1"><mergeCell ref="A1:B1"/></worksheet>')),
+        "merge_spelled_otherwise": build(sheet(_v("5"), end='<mergeCells count="2"><mergeCell ref="A1:B1"/>'
+                                                            '<mergeCell  ref="C2:D2" /></mergeCells></worksheet>')),
+        "protection_after_merges": build(sheet(_v("5"), end=merges + prot + "</worksheet>")),
+        "protection_cdata_in_tail": build(sheet(_v("5"), end=prot + '<headerFooter><oddFooter><![CDATA[&P]]>'
+                                                               "</oddFooter></headerFooter></worksheet>")),
         "unclosed_in_tail": build(sheet(_v("5"), end='<pageMargins left="0.7"></worksheet>')),
         "formula_entities": build(sheet(row2('<c r="A2"><f>IF(B2&lt;&gt;0,1,2)</f><v>1</v></c><c r="B2"><v>5</v></c>'
                                              '<c r="C2" t="str"><f>"&amp;"</f><v>&amp;</v></c>'))),
