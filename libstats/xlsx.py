@@ -10,11 +10,13 @@ the full parser (defusedxml, DTDs forbidden, element count and depth bounded). A
 when one match of a strict grammar takes all of it (rows of cells, each with its address, at most a formula,
 a value and a one-run inline string); its cells are then cut apart in one pass, once per workbook. The parts
 returns of a round share byte for byte (the workbook part, each sheet's tail after its sheetData: validations,
-merges, protection) are checked once per distinct content. tests/test_reader_differential.py proves the fast
-path equal to the full parser over a corpus built by code, and tests/test_libreoffice_reader.py compares both
-with what LibreOffice shows. Known limit: outside the sheetData the plain-shape test counts tags but does not
-check every attribute's syntax, so a part that is malformed only inside a tag the searches do not read may be
-read by the fast path and refused by the full one.
+merges, protection) are checked once per distinct content, and so are the parts returns re-saved one by one
+still share: the defined names (the block of definedName elements) and a sheet's dataValidations element.
+tests/test_reader_differential.py proves the fast path equal to the full parser over a corpus built by code,
+and tests/test_libreoffice_reader.py compares both with what LibreOffice shows. Known limit: outside the
+sheetData the plain-shape test counts tags (every '<' opening a tag, each '/>' counted only where it ends an
+empty-element tag) but does not match end tags to start tags by name nor check every attribute's syntax, so a
+part that is malformed only there may be read by the fast path and refused by the full one.
 
 Values are read the way spreadsheet programs read them: a number is the XML Schema double lexical form and
 nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read);
@@ -208,13 +210,26 @@ def _has(data: bytes, marker: bytes, start: int = 0) -> bool:
     return search.search(data, start) is not None
 
 
-_END_TAG, _EMPTY_TAG = re.compile(rb"</"), re.compile(rb"/>")
+_END_TAG, _EMPTY_END = re.compile(rb"</"), re.compile(rb"/>")
+_STRAY_LT = re.compile(rb"<(?![A-Za-z_/])")  # a '<' opening no element tag: a comment, CDATA, PI, DTD, or no XML
+# an empty-element tag, its attributes read (a '/>' in text or inside an attribute value closes no element)
+_EMPTY_ELEMENT = re.compile(rb"<[A-Za-z_][^\s/<>]*+(?:\s++[^\s=<>/]++\s*+=\s*+(?:\"[^\"<]*+\"|'[^'<]*+'))*+\s*+/>")
 
 
-def _ends_and_empties(data: bytes) -> tuple[int, int]:
-    """How many end tags ('</') and empty-element tags ('/>') data holds (a pattern's findall counts a two-byte
-    marker two to three times faster than bytes.count)."""
-    return len(_END_TAG.findall(data)), len(_EMPTY_TAG.findall(data))
+def _opened(data: bytes, start: int = 0) -> int | None:
+    """Start tags less end tags in data[start:] (0: every element opened there is closed, counted, not matched by
+    name); None when a '<' there opens no element tag. Each '<' then opens a start, empty-element or end tag;
+    end tags are counted by their '</' (a compiled pattern counts a two-byte marker two to three times faster
+    than bytes.count), empty-element tags by each '/>' that ends one (read from the '<' before it)."""
+    if _STRAY_LT.search(data, start):
+        return None
+    empties = 0
+    for m in _EMPTY_END.finditer(data, start):
+        end = m.end()
+        lt = data.rfind(b"<", start, end)
+        if lt >= 0 and _EMPTY_ELEMENT.fullmatch(data, lt, end):
+            empties += 1
+    return data.count(b"<", start) - empties - 2 * len(_END_TAG.findall(data, start))
 
 
 def _plain_text(data: bytes, start: int = 0) -> bool:
@@ -240,8 +255,7 @@ def _plain(data: bytes, uri: bytes, left_open: int = 0) -> bool:
         return False
     if data.count(uri) != 1 or _XMLNS.search(data, root.end()):
         return False
-    ends, empties = _ends_and_empties(data)  # every tag opened is closed: no unclosed element
-    return data.count(b"<", start) - ends - empties == ends + left_open
+    return _opened(data, start) == left_open  # every tag opened is closed: no unclosed element
 
 
 def _tags_plain(data: bytes, tag: bytes, longer: tuple[bytes, ...] = ()) -> bool:
@@ -492,37 +506,71 @@ class _PlainSheet:
 
 
 _TAILS: list[tuple[bytes, Limits, tuple[bool, tuple[str, ...]] | None]] = []  # tails met, newest first (_tail)
+_VALIDATIONS: list[tuple[bytes, bool]] = []  # dataValidations elements met, and whether plain (_tail)
+
+
+def _plain_piece(piece: bytes) -> int | None:
+    """Start tags less end tags in a piece of a sheet's tail (``_opened``), when its bytes are plain
+    (``_plain_text``, no cell, the main namespace neither declared nor rebound); None: not plain."""
+    if not _plain_text(piece) or _CELL_TAG.search(piece) or URI_MAIN in piece or _XMLNS.search(piece):
+        return None
+    return _opened(piece)
+
+
+def _validations(tail: bytes) -> tuple[int, int, bool]:
+    """Where the dataValidations element of a sheet's tail is (most of a form's tail: a validation per input
+    cell), and whether it is plain on its own (``_plain_piece``: every tag it opens closed) and holds no
+    sheetProtection or mergeCell. Remembered by content: returns re-saved one by one (each with tails of their
+    own) still share it byte for byte. (0, 0, True): no such element cut at tag edges, nothing set apart.
+    Every marker the checks look for starts with '<' or holds no '>' but last, so with '>' before the element
+    and '<' after it none can straddle its edges: the element and the rest, checked apart, are checked whole."""
+    cut = tail.find(b"<dataValidations")
+    if cut <= 0 or tail[cut - 1] != 62 or tail[cut + 16:cut + 17] not in (b" ", b">"):
+        return 0, 0, True
+    close = tail.find(b"</dataValidations>", cut)
+    stop = close + 18
+    if close < 0 or tail[stop:stop + 1] != b"<":
+        return 0, 0, True
+    for known, plain in _VALIDATIONS:
+        if len(known) == stop - cut and tail.startswith(known, cut):  # compared in place: no copy, no hash
+            return cut, stop, plain
+    block = tail[cut:stop]
+    plain = _plain_piece(block) == 0 and b"<sheetProtection" not in block and b"<mergeCell" not in block
+    if len(block) <= _MEMO_MAX:
+        _VALIDATIONS[:] = [(block, plain), *_VALIDATIONS[:31]]
+    return cut, stop, plain
 
 
 def _tail(data: bytes, end: int, limits: Limits) -> tuple[bool, tuple[str, ...]] | None:
-    """A sheet part from its '</sheetData>' on: (protected, merged ranges) when it is plain (``_plain_text``, no
-    cell, the main namespace neither declared nor rebound, every tag it opens closed, and it closes the
-    sheetData and the root), at most one sheetProtection and the mergeCells written the usual way; None: not
-    plain. Remembered by content: the returns of a round share their sheets' tails (data validations, merges,
-    protection, page setup: most of a sheet's bytes) byte for byte, and the same bytes give the same answer
-    (compared whole, in place: no copy, no hash)."""
+    """A sheet part from its '</sheetData>' on: (protected, merged ranges) when it is plain (``_plain_piece``:
+    plain bytes, every tag it opens closed, and it closes the sheetData and the root), at most one sheetProtection and
+    the mergeCells written the usual way; None: not plain. Remembered by content: the returns of a round share
+    their sheets' tails (data validations, merges, protection, page setup: most of a sheet's bytes) byte for
+    byte, and the same bytes give the same answer (compared whole, in place: no copy, no hash). A tail met for
+    the first time is checked without its dataValidations element when that element was met before
+    (``_validations``)."""
     for known, known_limits, found in _TAILS:
         if len(known) == len(data) - end and known_limits == limits and data.endswith(known):
             return found
     tail, found = data[end:], None
-    ends, empties = _ends_and_empties(tail)
-    if _plain_text(tail) and not _CELL_TAG.search(tail) and URI_MAIN not in tail and not _XMLNS.search(tail) and (
-            tail.count(b"<") - ends - empties == ends - 2):
-        at = tail.find(b"<sheetProtection")
-        prot = _PROTECTION.match(tail, at) if at >= 0 else None
+    cut, stop, plain = _validations(tail)
+    rest = tail[:cut] + tail[stop:] if stop else tail  # the tail without a plain dataValidations element
+    if plain and _plain_piece(rest) == -2:
+        at = rest.find(b"<sheetProtection")
+        prot = _PROTECTION.match(rest, at) if at >= 0 else None
         merged: list[str] = []
-        first = tail.find(b"<mergeCell")
+        first = rest.find(b"<mergeCell")
         if first >= 0:  # the mergeCells element, counted alone; no '<mergeCell' may follow it
-            close = tail.find(b"</mergeCells>", first)
-            stop = close + 13 if close >= 0 else len(tail)
-            written = tail.count(b"<mergeCell ", first, stop)
+            close = rest.find(b"</mergeCells>", first)
+            last = close + 13 if close >= 0 else len(rest)
+            written = rest.count(b"<mergeCell ", first, last)
             if written > limits.max_merges:
                 raise XlsxError("F06", "quá nhiều vùng gộp ô")
-            merged = [x.decode("ascii") for x in _MERGE.findall(tail, first, stop)]
-        if (at < 0 or (prot and tail.find(b"<sheetProtection", at + 1) < 0 and not any(
+            merged = [x.decode("ascii") for x in _MERGE.findall(rest, first, last)]
+        if (at < 0 or (prot and rest.find(b"<sheetProtection", at + 1) < 0 and not any(
                 odd in prot[0] for odd in (b"='", b" =", b"= ")))) and (first < 0 or (
-                len(merged) == written and tail.count(b"<mergeCell", first, stop) == written + tail.count(
-                    b"<mergeCells", first, stop) and tail.find(b"<mergeCell", stop) < 0)):
+                len(merged) == written and rest.count(b"<mergeCell", first, last) == written + rest.count(
+                    b"<mergeCells", first, last) and rest.find(b"<mergeCell", last) < 0)):
             # every '<mergeCell' written '<mergeCell ', and read
             found = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0])), tuple(merged)
     if len(tail) <= _MEMO_MAX:

@@ -92,6 +92,9 @@ def _sheet_cases():
     two = shared("<si><t>x</t></si>", "<si><t>a\r\nb</t></si>")
     prot = '<sheetProtection sheet="1" objects="1"/>'
     merges = '<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>'
+    valid = ('<dataValidations count="2"><dataValidation type="whole" sqref="B2"><formula1>0</formula1>'
+             '</dataValidation><dataValidation type="custom" sqref="C2"><formula1>IF(C2&gt;=0,1,0)</formula1>'
+             "</dataValidation></dataValidations>")
     return {
         "cr_shared_string": build(sheet(_v("1", ' t="s"')), two),
         "cr_inline": build(sheet(row2('<c r="B2" t="inlineStr"><is><t>a\r\nb</t></is></c>'))),
@@ -116,6 +119,39 @@ def _sheet_cases():
         "protection_after_merges": build(sheet(_v("5"), end=merges + prot + "</worksheet>")),
         "protection_cdata_in_tail": build(sheet(_v("5"), end=prot + '<headerFooter><oddFooter><![CDATA[&P]]>'
                                                                "</oddFooter></headerFooter></worksheet>")),
+        "validations_plain": build(sheet(_v("5"), end=prot + valid + merges + "</worksheet>")),
+        "validations_plain_again": build(sheet(_v("5"), end=prot + valid + merges + "  </worksheet>")),
+        "validations_then_cell": build(sheet(_v("5"), end=prot + valid + '<c r="B2"><v>9</v></c></worksheet>')),
+        "validations_then_comment": build(sheet(_v("5"), end=valid + "<!-- x --></worksheet>")),
+        "validations_then_unclosed": build(sheet(_v("5"), end=valid + '<pageMargins left="0.7"></worksheet>')),
+        "validations_holding_a_cell": build(sheet(_v("5"), end=valid.replace("</dataValidations>",
+                                                                             '<c r="B2"><v>9</v></c></dataValidations>')
+                                                  + "</worksheet>")),
+        "validations_holding_a_comment": build(sheet(_v("5"), end=valid.replace("<formula1>", "<!-- -->") + merges
+                                                     + "</worksheet>")),
+        "validations_unbalanced": build(sheet(_v("5"), end=valid.replace("</formula1>", "") + "</worksheet>")),
+        "validations_holding_protection": build(sheet(_v("5"), end=valid.replace("</dataValidations>", prot
+                                                                                 + "</dataValidations>")
+                                                      + "</worksheet>")),
+        "validations_holding_merges": build(sheet(_v("5"), end=valid.replace("</dataValidations>", merges
+                                                                             + "</dataValidations>")
+                                                  + "</worksheet>")),
+        "validations_after_a_stray_lt": build(sheet(_v("5"), end="<" + valid + 'sheetProtection sheet="1"/>'
+                                                                  "</worksheet>")),
+        "validations_then_text": build(sheet(_v("5"), end=valid + 'x<sheetProtection sheet="1"/></worksheet>')),
+        "validations_nested": build(sheet(_v("5"), end=valid.replace("<dataValidation ", "<dataValidations>"
+                                                                     "<dataValidation ", 1) + "</dataValidations>"
+                                          + "</worksheet>")),
+        "unclosed_and_empty_lookalike_in_text": build(sheet(_v("5"), end='<pageMargins left="0.7"><headerFooter>'
+                                                                        "<oddFooter>a/></oddFooter></headerFooter>"
+                                                                        "</worksheet>")),
+        "unclosed_with_empty_lookalike_in_value": build(sheet(_v("5"), end='<pageSetup paperSize="/>">'
+                                                                          "</worksheet>")),
+        "empty_with_lookalikes_in_values": build(sheet(_v("5"), end=prot + '<pageSetup a="/>" b=">"/>'
+                                                                   "</worksheet>")),
+        "validations_with_namespace": build(sheet(_v("5"), end=valid.replace("<dataValidations ",
+                                                                             f'<dataValidations xmlns="{MAIN}" ')
+                                                  + "</worksheet>")),
         "unclosed_in_tail": build(sheet(_v("5"), end='<pageMargins left="0.7"></worksheet>')),
         "formula_entities": build(sheet(row2('<c r="A2"><f>IF(B2&lt;&gt;0,1,2)</f><v>1</v></c><c r="B2"><v>5</v></c>'
                                              '<c r="C2" t="str"><f>"&amp;"</f><v>&amp;</v></c>'))),
@@ -139,6 +175,19 @@ SHEET_CASES = _sheet_cases()
 @pytest.mark.parametrize("name", SHEET_CASES)
 def test_cells_protection_and_merges_equal_in_both_parsers(name):
     assert _sheet_read(SHEET_CASES[name], True) == _sheet_read(SHEET_CASES[name], False)
+
+
+def test_tails_sharing_their_validations_are_each_read_as_the_full_parser_reads_them():
+    """The dataValidations element is remembered once checked: every case read again, in another order, after
+    the others (each tail then meets an element already checked), gives what the full parser gives."""
+    names = [n for n in SHEET_CASES if n.startswith("validations")]
+    for name in [*names, *reversed(names)]:
+        assert _sheet_read(SHEET_CASES[name], True) == _sheet_read(SHEET_CASES[name], False), name
+    for name in ("validations_plain", "validations_plain_again"):  # read by the fast path, not sent to the other
+        wb = open_xlsx(SHEET_CASES[name])
+        read_cells(wb, {"S": {"B2"}})
+        assert wb.plain["xl/worksheets/sheet1.xml"] is not None
+        assert _sheet_read(SHEET_CASES[name], True)[1:] == (True, ["A1:B1"])
 
 
 def test_the_one_pass_fast_path_reads_a_plain_sheet_itself():
