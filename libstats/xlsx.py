@@ -316,39 +316,6 @@ def _sheet_path(target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
 
 
-_NAMES: dict[bytes, tuple[dict[str, str], int]] = {}  # a plain part's defined names, by their block (_plain_names)
-
-
-def _plain_names(data: bytes, named: int) -> dict[str, str] | None:
-    """The global defined names of a plain workbook part holding ``named`` elements written '<definedName '; None:
-    one of them is not in the spelling read here (one attribute list, text, its end tag). Every one of them lies
-    between the first '<definedName ' and the last '</definedName>': that block alone decides the names, and is
-    remembered (returns saved by one program share it, whatever else their workbook parts hold). The dict is
-    shared between the workbooks that have the block: never changed."""
-    first = data.find(b"<definedName ")
-    if first < 0:
-        return {}
-    block = data[first:data.rfind(b"</definedName>") + 14]
-    hit = _NAMES.get(block)
-    if hit is None:
-        defined = _DEFNAME.findall(block)
-        names = {}
-        for attrs, value in defined:
-            if attrs[:7] == b' name="' and attrs.find(b'"', 7) == len(attrs) - 1:  # the common spelling: the name
-                names[attrs[7:-1].decode().lower() if b"&" not in attrs else _text(attrs[7:-1]).lower()] = (
-                    (_text(value) or "").strip())  # alone, no other attribute to look in
-                continue
-            name = _NAME.search(attrs)
-            if name and b"localSheetId=" not in attrs:
-                names[_text(name[1]).lower()] = (_text(value) or "").strip()
-        hit = names, len(defined)
-        if len(block) <= _MEMO_MAX:
-            if len(_NAMES) >= 16:
-                _NAMES.clear()
-            _NAMES[block] = hit
-    return hit[0] if hit[1] == named else None
-
-
 _MEMO_MAX = 2**20  # parts up to this size are remembered by content (see _workbook and _tail)
 _WORKBOOKS: dict[tuple, tuple[tuple[tuple[str, str, str], ...], dict[str, str], bool]] = {}
 
@@ -372,20 +339,64 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
     return [SheetInfo(*s) for s in hit[0]], hit[1], hit[2]  # the names are shared: never changed
 
 
+_NAMES: dict[bytes, dict[str, str] | None] = {}  # a definedName block met → its names, None: not plain (_names)
+
+
+def _names(data: bytes) -> tuple[int, int, dict[str, str] | None]:
+    """Where the block of definedName elements of a workbook part is (from the first '<definedName ' to the last
+    '</definedName>'), and the global names it defines when it is plain: plain bytes (``_plain_text``, no main
+    namespace URI, no namespace declared, every tag it opens closed), no odd attribute spelling, and nothing in it
+    but definedName elements in the spelling read here (one attribute list, text, the end tag) and the
+    definedNames tags around them. (0, 0, {}): no '<definedName ' at all; None: not plain (the full parser reads
+    the part). The block is remembered by content: returns saved by one program share it, whatever else their
+    workbook parts hold, and their workbooks share the dict (never changed). With '>' before the block and '<'
+    after it, no marker the checks look for can straddle its edges: the block and the rest, checked apart, are
+    checked whole."""
+    first = data.find(b"<definedName ")
+    if first < 0:
+        return 0, 0, {}
+    end = data.rfind(b"</definedName>") + 14
+    if first == 0 or end < first + 14 or data[first - 1] != 62 or data[end:end + 1] != b"<":
+        return 0, 0, None
+    block = data[first:end]
+    if block in _NAMES:
+        return first, end, _NAMES[block]
+    defined = _DEFNAME.findall(block)
+    names: dict[str, str] | None = None
+    tags = block.count(b"<definedName") + block.count(b"</definedName")
+    if block.count(b"<") == tags and len(defined) == block.count(b"<definedName ") and _plain_text(block) and (
+            URI_MAIN not in block and b"xmlns" not in block and _opened(block) == 0) and not (
+            _has(block, b"='") or _has(block, b" =") or _has(block, b"= ")):
+        names = {}
+        for attrs, value in defined:
+            if attrs[:7] == b' name="' and attrs.find(b'"', 7) == len(attrs) - 1:  # the common spelling: the name
+                names[attrs[7:-1].decode().lower() if b"&" not in attrs else _text(attrs[7:-1]).lower()] = (
+                    (_text(value) or "").strip())  # alone, no other attribute to look in
+                continue
+            name = _NAME.search(attrs)
+            if name and b"localSheetId=" not in attrs:
+                names[_text(name[1]).lower()] = (_text(value) or "").strip()
+    if len(block) <= _MEMO_MAX:
+        if len(_NAMES) >= 16:
+            _NAMES.clear()
+        _NAMES[block] = names
+    return first, end, names
+
+
 def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
                    ) -> tuple[list[SheetInfo], dict[str, str], bool]:
-    named = data.count(b"<definedName ")
     if data.count(b"definedName") > 2 * limits.max_names + 2:  # an opening and an end tag each
         raise XlsxError("F06", "quá nhiều tên (defined names)")
-    if fast and _plain(data, URI_MAIN) and _tags_plain(data, b"sheet", (b"sheets",)) and (
-            data.count(b"<definedName") == named + data.count(b"<definedNames")) and not (
-            _has(data, b"='") or _has(data, b" =") or _has(data, b"= ")):
-        names = _plain_names(data, named)
+    first, end, names = _names(data) if fast else (0, 0, None)
+    rest = data[:first] + data[end:] if end else data  # the part without its plain definedName block
+    if names is not None and _plain(rest, URI_MAIN) and _tags_plain(rest, b"sheet", (b"sheets",)) and (
+            rest.count(b"<definedName") == rest.count(b"<definedNames")) and not (
+            _has(rest, b"='") or _has(rest, b" =") or _has(rest, b"= ")):
         sheets = [SheetInfo(_attr(a, "name"), _sheet_path(rels.get(_attr(a, "r:id") or "", "")),
-                            _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
-        pr = re.search(rb"<workbookPr\b[^<>]*>", data)
+                            _attr(a, "state") or "visible") for a in _SHEET.findall(rest)]
+        pr = re.search(rb"<workbookPr\b[^<>]*>", rest)
         date1904 = bool(pr and re.search(rb'\sdate1904="(1|true)"', pr[0]))
-        if names is not None and all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in data:
+        if all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in rest:
             return sheets, names, date1904
     sheets, names, date1904 = [], {}, False
     for event, el in _iter(data, limits):

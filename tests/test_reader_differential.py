@@ -240,6 +240,20 @@ def _names_both_ways(data: bytes) -> tuple[dict, dict]:
     ('<definedName name="f_x">S!$B$2</definedName></definedNames><definedNames>'
      '<definedName name="f_y">S!$B$3</definedName>', {"f_x": "S!$B$2", "f_y": "S!$B$3"}),
     ('<definedName name="f_x">S!$B$2</definedName><definedName>S!$B$3</definedName>', None),  # refused
+    # what the block holds besides definedName elements is read as the full parser reads it
+    ('<definedName name="f_x">S!$B$2</definedName><!-- <definedName name="f_y">S!$B$9</definedName> -->'
+     '<definedName name="f_z">S!$B$3</definedName>', {"f_x": "S!$B$2", "f_z": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><sheet name="T" sheetId="2" r:id="rId9"/>'
+     '<definedName name="f_z">S!$B$3</definedName>', {"f_x": "S!$B$2", "f_z": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name="f_y" xmlns="urn:x">S!$B$9</definedName>',
+     {"f_x": "S!$B$2"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name="f_y">&#83;!$B$3</definedName>',
+     {"f_x": "S!$B$2", "f_y": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name = "f_y">S!$B$3</definedName>',
+     {"f_x": "S!$B$2", "f_y": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name="f_y"><![CDATA[S!$B$3]]></definedName>',
+     {"f_x": "S!$B$2", "f_y": "S!$B$3"}),
+    ('\n<definedName name="f_x">S!$B$2</definedName>\n', {"f_x": "S!$B$2"}),  # not set apart: checked whole
 ])
 def test_defined_names_remembered_by_their_block_equal_the_full_parser(names_xml, shown):
     from tests.xmlcases import _v, build, sheet, workbook
