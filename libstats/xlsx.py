@@ -195,7 +195,8 @@ _XMLNS = re.compile(rb"xmlns\s*=")  # a default namespace declared again below t
 _FOREIGN_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
 
 
-_SEARCHES: dict[bytes, re.Pattern] = {}
+# the markers looked for, compiled once (before check workers are forked: they inherit them)
+_SEARCHES = {m: re.compile(re.escape(m)) for m in (b"<!", b"<?", b"]]>", b"='", b" =", b"= ")}
 
 
 def _has(data: bytes, marker: bytes, start: int = 0) -> bool:
