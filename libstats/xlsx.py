@@ -590,6 +590,24 @@ def _tail(data: bytes, end: int, limits: Limits) -> tuple[bool, tuple[str, ...]]
     return found
 
 
+_HEADS: list[tuple[bytes, bool]] = []  # sheet heads met, newest first, and whether plain (_head)
+
+
+def _head(data: bytes, start: int) -> bool:
+    """Whether a sheet part's head, up to and with its '<sheetData>', is plain (``_plain``) and holds no cell, no
+    sheetProtection, no mergeCell. Remembered by content (compared in place): the sheets of a form's returns
+    mostly begin alike."""
+    for known, plain in _HEADS:
+        if len(known) == start and data.startswith(known):
+            return plain
+    head = data[:start]
+    plain = _plain(head, URI_MAIN, left_open=2) and not _CELL_TAG.search(head) and b"<sheetProtection" not in head and (
+        b"<mergeCell" not in head)
+    if start <= _MEMO_MAX:
+        _HEADS[:] = [(head, plain), *_HEADS[:63]]
+    return plain
+
+
 def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
     """A sheet part read by byte searches, when it has the one plain shape they read exactly: its head (up to
     the sheetData) is plain (``_plain``), holds no cell, no sheetProtection, no mergeCell; the sheetData matches
@@ -605,9 +623,7 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
     if data.find(b"\r", start, end) >= 0 or (data.find(b"&", start, end) >= 0 and _FOREIGN_AMP.search(
             data, start, end)) or (data.find(b"]", start, end) >= 0 and data.find(b"]]>", start, end) >= 0):
         return None
-    head = data[:start]
-    if not _plain(head, URI_MAIN, left_open=2) or _CELL_TAG.search(head) or b"<sheetProtection" in head or (
-            b"<mergeCell" in head):
+    if not _head(data, start):
         return None
     tail = _tail(data, end, limits)
     if tail is None:
