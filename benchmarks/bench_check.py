@@ -13,18 +13,19 @@ in process, reader alone, calamine; then the ratios to calamine):
 - after:  0.19-0.25 s, 0.25-0.41 s, 0.16-0.19 s, 0.11-0.14 s; 1.8-2.1x isolated, 2.3-3.6x in process
 
 Round 2 (each return with its own workbook part and sheet tails, as when Excel re-saves them one by one: nothing
-is shared byte for byte but what the program writes the same for every return of a form: the definedName block
-and a sheet's dataValidations element, which the reader now checks once per distinct content, the rest of each
-part on its own). Three pairs of runs alternating commit 2db9854 (before) and this code (after), load average
-2.0-2.7 from another engineer's work, each figure the median of 3 runs (isolated, in process, reader alone,
-calamine; ratios to calamine from the same run):
-- round 2 before: 0.26-0.29 s, 0.42-0.49 s, 0.30-0.34 s, 0.11 s; 2.4-2.6x isolated, 3.8-4.5x in process
-- round 2 after:  0.20 s,      0.29-0.33 s, 0.20-0.21 s, 0.11 s; 1.9x isolated, 2.6-2.9x in process
-- round 1 before: 0.16-0.19 s, 0.23-0.26 s, 0.15-0.16 s, 0.11 s; 1.5-1.7x isolated, 2.1-2.4x in process
-- round 1 after:  0.18-0.19 s, 0.25-0.27 s, 0.15-0.16 s, 0.11 s; 1.6-1.8x isolated, 2.2-2.5x in process
-(idle, before any of this: round 2 0.31 s isolated = 2.3x, 0.50 s in process = 4.1x.) The isolated check now
-meets the 2x target in both rounds, on a busy machine; in process it stays above it (2.2x-2.9x): the rest is
-spread (inflating the parts, the sheetData grammar, per-field coercion and rules), no one part dominating.
+is shared byte for byte but what the program writes the same for every return of a form: the definedName block,
+a sheet's dataValidations element, mostly its head; the reader now checks each of those once per distinct
+content and the rest of each part on its own). Three pairs of runs alternating commit 2db9854 (before) and this
+code (after), load average 2.0-2.4 from another engineer's work, each figure the median of 3 runs (isolated, in
+process, reader alone, calamine; ratios to calamine from the same run):
+- round 2 before: 0.29-0.32 s, 0.47-0.50 s, 0.31-0.35 s, 0.11-0.12 s; 2.6-2.7x isolated, 4.1-4.3x in process
+- round 2 after:  0.19-0.23 s, 0.27-0.32 s, 0.19-0.21 s, 0.11-0.12 s; 1.6-2.0x isolated, 2.5-2.9x in process
+- round 1 before: 0.16-0.20 s, 0.26-0.29 s, 0.15-0.17 s, 0.11-0.13 s; 1.5-1.6x isolated, 2.2-2.4x in process
+- round 1 after:  0.16-0.20 s, 0.22-0.26 s, 0.14-0.15 s, 0.11 s;      1.4-1.8x isolated, 2.0-2.4x in process
+(in process alone, 7 runs alternating with calamine at load 0.8: 2.7x after, 4.1x before.) The isolated check
+meets the 2x target in both rounds, on a busy machine (at 2.0x at worst in round 2); in process it stays above
+it (2.0-2.9x): what is left is spread (inflating the parts, the sheetData grammar and cutting its cells apart,
+per-field coercion, the rules), no one part dominating.
 
 Run: python benchmarks/bench_check.py [runs]
 """
