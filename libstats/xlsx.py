@@ -11,7 +11,8 @@ when one match of a strict grammar takes all of it (rows of cells, each with its
 a value and a one-run inline string); its cells are then cut apart in one pass, once per workbook. The parts
 returns of a round share byte for byte (the workbook part, each sheet's tail after its sheetData: validations,
 merges, protection) are checked once per distinct content, and so are the parts returns re-saved one by one
-still share: the defined names (the block of definedName elements) and a sheet's dataValidations element.
+still share: the defined names (the block of definedName elements), a sheet's dataValidations element and
+(mostly) its head.
 tests/test_reader_differential.py proves the fast path equal to the full parser over a corpus built by code,
 and tests/test_libreoffice_reader.py compares both with what LibreOffice shows. Known limit: outside the
 sheetData the plain-shape test counts tags (every '<' opening a tag, each '/>' counted only where it ends an
