@@ -6,17 +6,26 @@ the load average is printed with the figures). The returns are the sample round 
 return shares its template's workbook part and sheet tails byte for byte, which the reader checks once per
 distinct content; returns saved by different programs share less (see libstats/xlsx.py).
 
-Figures on the shared 2-core machine (load average 1.5-2.2 from other work), this script, median of 3 runs,
-alternating the code before and after issue 9's speed work, five pairs of runs (isolated, in process, reader
-alone, calamine; then the ratios to calamine):
+Round 1 (as libstats wrote them), figures on the shared 2-core machine (load average 1.5-2.2 from other work),
+median of 3 runs, alternating the code before and after issue 9's first speed work, five pairs of runs (isolated,
+in process, reader alone, calamine; then the ratios to calamine):
 - before: 0.46-1.02 s, 0.51-0.64 s, 0.33-0.40 s, 0.11-0.12 s; 4.1-8.5x isolated, 4.5-5.6x in process
 - after:  0.19-0.25 s, 0.25-0.41 s, 0.16-0.19 s, 0.11-0.14 s; 1.8-2.1x isolated, 2.3-3.6x in process
-The isolated check meets the 2x target (just, on a busy machine); in process it stays above it (2.3x at best).
-Those figures are for returns as libstats wrote them, which share their template's workbook part and sheet tails
-byte for byte (the reader checks each distinct content once). The script now also times the same returns each
-with its own workbook part and sheet tails (as when Excel re-saves them): on an idle moment (load 2.6 from the
-previous run) 0.39 s isolated, 0.58 s in process, reader 0.34 s, calamine 0.11 s: 3.4x and 4.9x. There the
-target is not met.
+
+Round 2 (each return with its own workbook part and sheet tails, as when Excel re-saves them one by one: nothing
+is shared byte for byte but what the program writes the same for every return of a form: the definedName block,
+a sheet's dataValidations element, mostly its head; the reader now checks each of those once per distinct
+content and the rest of each part on its own). Three pairs of runs alternating commit 2db9854 (before) and this
+code (after), load average 2.0-2.4 from another engineer's work, each figure the median of 3 runs (isolated, in
+process, reader alone, calamine; ratios to calamine from the same run):
+- round 2 before: 0.29-0.32 s, 0.47-0.50 s, 0.31-0.35 s, 0.11-0.12 s; 2.6-2.7x isolated, 4.1-4.3x in process
+- round 2 after:  0.19-0.23 s, 0.27-0.32 s, 0.19-0.21 s, 0.11-0.12 s; 1.6-2.0x isolated, 2.5-2.9x in process
+- round 1 before: 0.16-0.20 s, 0.26-0.29 s, 0.15-0.17 s, 0.11-0.13 s; 1.5-1.6x isolated, 2.2-2.4x in process
+- round 1 after:  0.16-0.20 s, 0.22-0.26 s, 0.14-0.15 s, 0.11 s;      1.4-1.8x isolated, 2.0-2.4x in process
+(in process alone, 7 runs alternating with calamine at load 0.8: 2.7x after, 4.1x before.) The isolated check
+meets the 2x target in both rounds, on a busy machine (at 2.0x at worst in round 2); in process it stays above
+it (2.0-2.9x): what is left is spread (inflating the parts, the sheetData grammar and cutting its cells apart,
+per-field coercion, the rules), no one part dominating.
 
 Run: python benchmarks/bench_check.py [runs]
 """

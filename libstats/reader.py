@@ -234,6 +234,30 @@ def _merge_of(rects: tuple[list[tuple[str, int, int, int, int]], set[int] | None
     return None
 
 
+_COVERED: dict[tuple, tuple[dict, dict[str, str]]] = {}
+
+
+def _covered(located: dict[str, tuple[str, str]], merges: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+    """The merged range that covers each located field covered by one (field id → range), from each wanted sheet's
+    merged ranges. Remembered for the last plans and merges met: the returns of a form share both (the very plan
+    dict, see ``_located``, and merges equal range by range)."""
+    key = (id(located), merges)
+    hit = _COVERED.get(key)
+    if hit is not None and hit[0] is located:
+        return hit[1]
+    rects = {sheet: _rectangles(list(ranges)) for sheet, ranges in merges if ranges}
+    found = {}
+    for fid, (sheet, addr) in located.items():
+        if sheet in rects:
+            rng = _merge_of(rects[sheet], addr)
+            if rng is not None:
+                found[fid] = rng
+    if len(_COVERED) >= 16:
+        _COVERED.clear()
+    _COVERED[key] = (located, found)
+    return found
+
+
 @cache
 def _coercers(form: Form) -> dict[str, Callable[[object, bool], Coerced]]:
     """Each field's coercion by the rule of its type, its arguments bound once per form: (value, date1904) → Coerced."""
@@ -313,16 +337,15 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
     out = Extraction()
     located, wanted = _located(wb, form, file, older, out)
     cells = read_cells(wb, wanted)  # also reads the protection and merged ranges of the sheets it scans
-    merged = {s.name: _rectangles(s.merged) for s in wb.sheets if s.name in wanted}
+    covered = _covered(located, tuple((s.name, tuple(s.merged)) for s in wb.sheets if s.name in wanted))
     for s in wb.sheets:
         if s.name in wanted and not s.protected:
             out.findings.append(make("S04", file=file, sheet=s.name))
     fields, values, sources, coercers = form.fields, out.values, out.sources, _coercers(form)
     for fid, at in located.items():
-        f, (sheet, addr) = fields[fid], at
-        rects = merged[sheet]
-        rng = _merge_of(rects, addr) if rects[0] else None
+        rng = covered.get(fid) if covered else None
         if rng is not None:
+            f, addr = fields[fid], at[1]
             if not rng.replace("$", "").startswith(addr + ":"):  # covered by a merge: its value is gone
                 out.findings.append(make("S03", **_where(file, f, at), detail=f"vùng gộp {rng}"))
                 out.flagged.add(fid)
@@ -335,13 +358,13 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
             continue
         if cell.formula is not None:
             code = "S09" if cell.value is None and cell.error is None else "S08"
-            out.findings.append(make(code, **_where(file, f, at), detail="=" + cell.formula))
+            out.findings.append(make(code, **_where(file, fields[fid], at), detail="=" + cell.formula))
             if code == "S09":
                 out.flagged.add(fid)
                 values[fid] = None
                 continue
         if cell.invalid is not None:  # no spreadsheet program shows this <v> as a number
-            out.findings.append(make("V05", **_where(file, f, at), detail=cell.invalid))
+            out.findings.append(make("V05", **_where(file, fields[fid], at), detail=cell.invalid))
             out.flagged.add(fid)
             values[fid] = None
             continue
@@ -351,7 +374,7 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
         c = coercers[fid](cell.error if cell.error else cell.value, wb.date1904)
         values[fid] = c.value
         if c.code:
-            out.findings.append(make(c.code, **_where(file, f, at), detail=c.detail, value=c.shown,
+            out.findings.append(make(c.code, **_where(file, fields[fid], at), detail=c.detail, value=c.shown,
                                      expected=c.shown))
             if c.refused or c.code == "V08":
                 out.flagged.add(fid)

@@ -10,11 +10,14 @@ the full parser (defusedxml, DTDs forbidden, element count and depth bounded). A
 when one match of a strict grammar takes all of it (rows of cells, each with its address, at most a formula,
 a value and a one-run inline string); its cells are then cut apart in one pass, once per workbook. The parts
 returns of a round share byte for byte (the workbook part, each sheet's tail after its sheetData: validations,
-merges, protection) are checked once per distinct content. tests/test_reader_differential.py proves the fast
-path equal to the full parser over a corpus built by code, and tests/test_libreoffice_reader.py compares both
-with what LibreOffice shows. Known limit: outside the sheetData the plain-shape test counts tags but does not
-check every attribute's syntax, so a part that is malformed only inside a tag the searches do not read may be
-read by the fast path and refused by the full one.
+merges, protection) are checked once per distinct content, and so are the parts returns re-saved one by one
+still share: the defined names (the block of definedName elements), a sheet's dataValidations element and
+(mostly) its head.
+tests/test_reader_differential.py proves the fast path equal to the full parser over a corpus built by code,
+and tests/test_libreoffice_reader.py compares both with what LibreOffice shows. Known limit: outside the
+sheetData the plain-shape test counts tags (every '<' opening a tag, each '/>' counted only where it ends an
+empty-element tag) but does not match end tags to start tags by name nor check every attribute's syntax, so a
+part that is malformed only there may be read by the fast path and refused by the full one.
 
 Values are read the way spreadsheet programs read them: a number is the XML Schema double lexical form and
 nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read);
@@ -193,10 +196,42 @@ _XMLNS = re.compile(rb"xmlns\s*=")  # a default namespace declared again below t
 _FOREIGN_AMP = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
 
 
+# the markers looked for, compiled once (before check workers are forked: they inherit them)
+_SEARCHES = {m: re.compile(re.escape(m)) for m in (b"<!", b"<?", b"]]>", b"='", b" =", b"= ")}
+
+
 def _has(data: bytes, marker: bytes, start: int = 0) -> bool:
-    """``marker`` in data[start:]; its last byte is looked for alone first (a one-byte search runs at memchr
-    speed, a longer one is several times slower, and most markers end in a byte that never occurs)."""
-    return data.find(marker[-1:], start) >= 0 and data.find(marker, start) >= 0
+    """``marker`` in data[start:]. Its first and last bytes are looked for alone first (a one-byte search runs at
+    memchr speed, and most markers hold a byte that never occurs); then a compiled pattern looks, which runs two to
+    three times faster than bytes.find for a marker of two or three bytes."""
+    if data.find(marker[-1:], start) < 0 or data.find(marker[:1], start) < 0:
+        return False
+    search = _SEARCHES.get(marker)
+    if search is None:
+        search = _SEARCHES[marker] = re.compile(re.escape(marker))
+    return search.search(data, start) is not None
+
+
+_END_TAG, _EMPTY_END = re.compile(rb"</"), re.compile(rb"/>")
+_STRAY_LT = re.compile(rb"<(?![A-Za-z_/])")  # a '<' opening no element tag: a comment, CDATA, PI, DTD, or no XML
+# an empty-element tag, its attributes read (a '/>' in text or inside an attribute value closes no element)
+_EMPTY_ELEMENT = re.compile(rb"<[A-Za-z_][^\s/<>]*+(?:\s++[^\s=<>/]++\s*+=\s*+(?:\"[^\"<]*+\"|'[^'<]*+'))*+\s*+/>")
+
+
+def _opened(data: bytes, start: int = 0) -> int | None:
+    """Start tags less end tags in data[start:] (0: every element opened there is closed, counted, not matched by
+    name); None when a '<' there opens no element tag. Each '<' then opens a start, empty-element or end tag;
+    end tags are counted by their '</' (a compiled pattern counts a two-byte marker two to three times faster
+    than bytes.count), empty-element tags by each '/>' that ends one (read from the '<' before it)."""
+    if _STRAY_LT.search(data, start):
+        return None
+    empties = 0
+    for m in _EMPTY_END.finditer(data, start):
+        end = m.end()
+        lt = data.rfind(b"<", start, end)
+        if lt >= 0 and _EMPTY_ELEMENT.fullmatch(data, lt, end):
+            empties += 1
+    return data.count(b"<", start) - empties - 2 * len(_END_TAG.findall(data, start))
 
 
 def _plain_text(data: bytes, start: int = 0) -> bool:
@@ -222,8 +257,7 @@ def _plain(data: bytes, uri: bytes, left_open: int = 0) -> bool:
         return False
     if data.count(uri) != 1 or _XMLNS.search(data, root.end()):
         return False
-    ends, empties = data.count(b"</"), data.count(b"/>")  # every tag opened is closed: no unclosed element
-    return data.count(b"<", start) - ends - empties == ends + left_open
+    return _opened(data, start) == left_open  # every tag opened is closed: no unclosed element
 
 
 def _tags_plain(data: bytes, tag: bytes, longer: tuple[bytes, ...] = ()) -> bool:
@@ -307,16 +341,34 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
     return [SheetInfo(*s) for s in hit[0]], hit[1], hit[2]  # the names are shared: never changed
 
 
-def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
-                   ) -> tuple[list[SheetInfo], dict[str, str], bool]:
-    if data.count(b"definedName") > 2 * limits.max_names + 2:  # an opening and an end tag each
-        raise XlsxError("F06", "quá nhiều tên (defined names)")
-    defined = _DEFNAME.findall(data) if fast else []
-    if fast and _plain(data, URI_MAIN) and _tags_plain(data, b"sheet", (b"sheets",)) and _tags_plain(
-            data, b"definedName", (b"definedNames",)) and data.count(b"<definedName ") == len(defined) and not (
-            _has(data, b"='") or _has(data, b" =") or _has(data, b"= ")):
-        sheets = [SheetInfo(_attr(a, "name"), _sheet_path(rels.get(_attr(a, "r:id") or "", "")),
-                            _attr(a, "state") or "visible") for a in _SHEET.findall(data)]
+_NAMES: dict[bytes, dict[str, str] | None] = {}  # a definedName block met → its names, None: not plain (_names)
+
+
+def _names(data: bytes) -> tuple[int, int, dict[str, str] | None]:
+    """Where the block of definedName elements of a workbook part is (from the first '<definedName ' to the last
+    '</definedName>'), and the global names it defines when it is plain: plain bytes (``_plain_text``, no main
+    namespace URI, no namespace declared, every tag it opens closed), no odd attribute spelling, and nothing in it
+    but definedName elements in the spelling read here (one attribute list, text, the end tag) and the
+    definedNames tags around them. (0, 0, {}): no '<definedName ' at all; None: not plain (the full parser reads
+    the part). The block is remembered by content: returns saved by one program share it, whatever else their
+    workbook parts hold, and their workbooks share the dict (never changed). With '>' before the block and '<'
+    after it, no marker the checks look for can straddle its edges: the block and the rest, checked apart, are
+    checked whole."""
+    first = data.find(b"<definedName ")
+    if first < 0:
+        return 0, 0, {}
+    end = data.rfind(b"</definedName>") + 14
+    if first == 0 or end < first + 14 or data[first - 1] != 62 or data[end:end + 1] != b"<":
+        return 0, 0, None
+    block = data[first:end]
+    if block in _NAMES:
+        return first, end, _NAMES[block]
+    defined = _DEFNAME.findall(block)
+    names: dict[str, str] | None = None
+    tags = block.count(b"<definedName") + block.count(b"</definedName")
+    if block.count(b"<") == tags and len(defined) == block.count(b"<definedName ") and _plain_text(block) and (
+            URI_MAIN not in block and b"xmlns" not in block and _opened(block) == 0) and not (
+            _has(block, b"='") or _has(block, b" =") or _has(block, b"= ")):
         names = {}
         for attrs, value in defined:
             if attrs[:7] == b' name="' and attrs.find(b'"', 7) == len(attrs) - 1:  # the common spelling: the name
@@ -326,9 +378,27 @@ def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
             name = _NAME.search(attrs)
             if name and b"localSheetId=" not in attrs:
                 names[_text(name[1]).lower()] = (_text(value) or "").strip()
-        pr = re.search(rb"<workbookPr\b[^<>]*>", data)
+    if len(block) <= _MEMO_MAX:
+        if len(_NAMES) >= 16:
+            _NAMES.clear()
+        _NAMES[block] = names
+    return first, end, names
+
+
+def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
+                   ) -> tuple[list[SheetInfo], dict[str, str], bool]:
+    if data.count(b"definedName") > 2 * limits.max_names + 2:  # an opening and an end tag each
+        raise XlsxError("F06", "quá nhiều tên (defined names)")
+    first, end, names = _names(data) if fast else (0, 0, None)
+    rest = data[:first] + data[end:] if end else data  # the part without its plain definedName block
+    if names is not None and _plain(rest, URI_MAIN) and _tags_plain(rest, b"sheet", (b"sheets",)) and (
+            rest.count(b"<definedName") == rest.count(b"<definedNames")) and not (
+            _has(rest, b"='") or _has(rest, b" =") or _has(rest, b"= ")):
+        sheets = [SheetInfo(_attr(a, "name"), _sheet_path(rels.get(_attr(a, "r:id") or "", "")),
+                            _attr(a, "state") or "visible") for a in _SHEET.findall(rest)]
+        pr = re.search(rb"<workbookPr\b[^<>]*>", rest)
         date1904 = bool(pr and re.search(rb'\sdate1904="(1|true)"', pr[0]))
-        if all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in data:
+        if all(s.name and s.path != "." for s in sheets) and b"xmlns:r=" in rest:
             return sheets, names, date1904
     sheets, names, date1904 = [], {}, False
     for event, el in _iter(data, limits):
@@ -449,38 +519,94 @@ class _PlainSheet:
 
 
 _TAILS: list[tuple[bytes, Limits, tuple[bool, tuple[str, ...]] | None]] = []  # tails met, newest first (_tail)
+_VALIDATIONS: list[tuple[bytes, bool]] = []  # dataValidations elements met, and whether plain (_tail)
+
+
+def _plain_piece(piece: bytes) -> int | None:
+    """Start tags less end tags in a piece of a sheet's tail (``_opened``), when its bytes are plain
+    (``_plain_text``, no cell, the main namespace neither declared nor rebound); None: not plain."""
+    if not _plain_text(piece) or _CELL_TAG.search(piece) or URI_MAIN in piece or _XMLNS.search(piece):
+        return None
+    return _opened(piece)
+
+
+def _validations(tail: bytes) -> tuple[int, int, bool]:
+    """Where the dataValidations element of a sheet's tail is (most of a form's tail: a validation per input
+    cell), and whether it is plain on its own (``_plain_piece``: every tag it opens closed) and holds no
+    sheetProtection or mergeCell. Remembered by content: returns re-saved one by one (each with tails of their
+    own) still share it byte for byte. (0, 0, True): no such element cut at tag edges, nothing set apart.
+    Every marker the checks look for starts with '<' or holds no '>' but last, so with '>' before the element
+    and '<' after it none can straddle its edges: the element and the rest, checked apart, are checked whole."""
+    cut = tail.find(b"<dataValidations")
+    if cut <= 0 or tail[cut - 1] != 62 or tail[cut + 16:cut + 17] not in (b" ", b">"):
+        return 0, 0, True
+    close = tail.find(b"</dataValidations>", cut)
+    stop = close + 18
+    if close < 0 or tail[stop:stop + 1] != b"<":
+        return 0, 0, True
+    for known, plain in _VALIDATIONS:
+        if len(known) == stop - cut and tail.startswith(known, cut):  # compared in place: no copy, no hash
+            return cut, stop, plain
+    block = tail[cut:stop]
+    plain = _plain_piece(block) == 0 and b"<sheetProtection" not in block and b"<mergeCell" not in block
+    if len(block) <= _MEMO_MAX:
+        _VALIDATIONS[:] = [(block, plain), *_VALIDATIONS[:31]]
+    return cut, stop, plain
 
 
 def _tail(data: bytes, end: int, limits: Limits) -> tuple[bool, tuple[str, ...]] | None:
-    """A sheet part from its '</sheetData>' on: (protected, merged ranges) when it is plain (``_plain_text``, no
-    cell, the main namespace neither declared nor rebound, every tag it opens closed, and it closes the
-    sheetData and the root), at most one sheetProtection and the mergeCells written the usual way; None: not
-    plain. Remembered by content: the returns of a round share their sheets' tails (data validations, merges,
-    protection, page setup: most of a sheet's bytes) byte for byte, and the same bytes give the same answer
-    (compared whole, in place: no copy, no hash)."""
+    """A sheet part from its '</sheetData>' on: (protected, merged ranges) when it is plain (``_plain_piece``:
+    plain bytes, every tag it opens closed, and it closes the sheetData and the root), at most one sheetProtection and
+    the mergeCells written the usual way; None: not plain. Remembered by content: the returns of a round share
+    their sheets' tails (data validations, merges, protection, page setup: most of a sheet's bytes) byte for
+    byte, and the same bytes give the same answer (compared whole, in place: no copy, no hash). A tail met for
+    the first time is checked without its dataValidations element when that element was met before
+    (``_validations``)."""
     for known, known_limits, found in _TAILS:
         if len(known) == len(data) - end and known_limits == limits and data.endswith(known):
             return found
     tail, found = data[end:], None
-    ends, empties = tail.count(b"</"), tail.count(b"/>")
-    if _plain_text(tail) and not _CELL_TAG.search(tail) and URI_MAIN not in tail and not _XMLNS.search(tail) and (
-            tail.count(b"<") - ends - empties == ends - 2):
-        at = tail.find(b"<sheetProtection")
-        prot = _PROTECTION.match(tail, at) if at >= 0 else None
+    cut, stop, plain = _validations(tail)
+    rest = tail[:cut] + tail[stop:] if stop else tail  # the tail without a plain dataValidations element
+    if plain and _plain_piece(rest) == -2:
+        at = rest.find(b"<sheetProtection")
+        prot = _PROTECTION.match(rest, at) if at >= 0 else None
         merged: list[str] = []
-        first = tail.find(b"<mergeCell")
-        if first >= 0:
-            if tail.count(b"<mergeCell ", first) > limits.max_merges:
+        first = rest.find(b"<mergeCell")
+        if first >= 0:  # the mergeCells element, counted alone; no '<mergeCell' may follow it
+            close = rest.find(b"</mergeCells>", first)
+            last = close + 13 if close >= 0 else len(rest)
+            written = rest.count(b"<mergeCell ", first, last)
+            if written > limits.max_merges:
                 raise XlsxError("F06", "quá nhiều vùng gộp ô")
-            merged = [x.decode("ascii") for x in _MERGE.findall(tail, first)]
-        if (at < 0 or (prot and tail.find(b"<sheetProtection", at + 1) < 0 and not any(
+            merged = [x.decode("ascii") for x in _MERGE.findall(rest, first, last)]
+        if (at < 0 or (prot and rest.find(b"<sheetProtection", at + 1) < 0 and not any(
                 odd in prot[0] for odd in (b"='", b" =", b"= ")))) and (first < 0 or (
-                len(merged) == tail.count(b"<mergeCell ", first) and _tags_plain(tail[first:], b"mergeCell",
-                                                                               (b"mergeCells",)))):
+                len(merged) == written and rest.count(b"<mergeCell", first, last) == written + rest.count(
+                    b"<mergeCells", first, last) and rest.find(b"<mergeCell", last) < 0)):
+            # every '<mergeCell' written '<mergeCell ', and read
             found = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0])), tuple(merged)
     if len(tail) <= _MEMO_MAX:
         _TAILS[:] = [(tail, limits, found), *_TAILS[:31]]
     return found
+
+
+_HEADS: list[tuple[bytes, bool]] = []  # sheet heads met, newest first, and whether plain (_head)
+
+
+def _head(data: bytes, start: int) -> bool:
+    """Whether a sheet part's head, up to and with its '<sheetData>', is plain (``_plain``) and holds no cell, no
+    sheetProtection, no mergeCell. Remembered by content (compared in place): the sheets of a form's returns
+    mostly begin alike."""
+    for known, plain in _HEADS:
+        if len(known) == start and data.startswith(known):
+            return plain
+    head = data[:start]
+    plain = _plain(head, URI_MAIN, left_open=2) and not _CELL_TAG.search(head) and b"<sheetProtection" not in head and (
+        b"<mergeCell" not in head)
+    if start <= _MEMO_MAX:
+        _HEADS[:] = [(head, plain), *_HEADS[:63]]
+    return plain
 
 
 def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
@@ -498,9 +624,7 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
     if data.find(b"\r", start, end) >= 0 or (data.find(b"&", start, end) >= 0 and _FOREIGN_AMP.search(
             data, start, end)) or (data.find(b"]", start, end) >= 0 and data.find(b"]]>", start, end) >= 0):
         return None
-    head = data[:start]
-    if not _plain(head, URI_MAIN, left_open=2) or _CELL_TAG.search(head) or b"<sheetProtection" in head or (
-            b"<mergeCell" in head):
+    if not _head(data, start):
         return None
     tail = _tail(data, end, limits)
     if tail is None:

@@ -92,6 +92,9 @@ def _sheet_cases():
     two = shared("<si><t>x</t></si>", "<si><t>a\r\nb</t></si>")
     prot = '<sheetProtection sheet="1" objects="1"/>'
     merges = '<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>'
+    valid = ('<dataValidations count="2"><dataValidation type="whole" sqref="B2"><formula1>0</formula1>'
+             '</dataValidation><dataValidation type="custom" sqref="C2"><formula1>IF(C2&gt;=0,1,0)</formula1>'
+             "</dataValidation></dataValidations>")
     return {
         "cr_shared_string": build(sheet(_v("1", ' t="s"')), two),
         "cr_inline": build(sheet(row2('<c r="B2" t="inlineStr"><is><t>a\r\nb</t></is></c>'))),
@@ -104,6 +107,51 @@ def _sheet_cases():
         "protection_in_head": build(sheet(_v("5"), root=f'<worksheet xmlns="{MAIN}">' + prot)),
         "merge_in_comment": build(sheet(_v("5"), end='<mergeCells count="1"><!-- <mergeCell ref="B2:C2"/> -->'
                                                      '<mergeCell ref="A1:B1"/></mergeCells></worksheet>')),
+        "merges_twice": build(sheet(_v("5"), end=merges + '<mergeCells count="1"><mergeCell ref="C2:D2"/></mergeCells>'
+                                                  "</worksheet>")),
+        "merge_after_merges": build(sheet(_v("5"), end=merges + '<pageMargins left="0.7"/><mergeCell ref="C2:D2"/>'
+                                                        "</worksheet>")),
+        "merge_in_ext_after_merges": build(sheet(_v("5"), end=merges + '<extLst><ext uri="x"><mergeCell ref="B2:C2"/>'
+                                                               "</ext></extLst></worksheet>")),
+        "merges_unclosed": build(sheet(_v("5"), end='<mergeCells count="1"><mergeCell ref="A1:B1"/></worksheet>')),
+        "merge_spelled_otherwise": build(sheet(_v("5"), end='<mergeCells count="2"><mergeCell ref="A1:B1"/>'
+                                                            '<mergeCell  ref="C2:D2" /></mergeCells></worksheet>')),
+        "protection_after_merges": build(sheet(_v("5"), end=merges + prot + "</worksheet>")),
+        "protection_cdata_in_tail": build(sheet(_v("5"), end=prot + '<headerFooter><oddFooter><![CDATA[&P]]>'
+                                                               "</oddFooter></headerFooter></worksheet>")),
+        "validations_plain": build(sheet(_v("5"), end=prot + valid + merges + "</worksheet>")),
+        "validations_plain_again": build(sheet(_v("5"), end=prot + valid + merges + "  </worksheet>")),
+        "validations_then_cell": build(sheet(_v("5"), end=prot + valid + '<c r="B2"><v>9</v></c></worksheet>')),
+        "validations_then_comment": build(sheet(_v("5"), end=valid + "<!-- x --></worksheet>")),
+        "validations_then_unclosed": build(sheet(_v("5"), end=valid + '<pageMargins left="0.7"></worksheet>')),
+        "validations_holding_a_cell": build(sheet(_v("5"), end=valid.replace("</dataValidations>",
+                                                                             '<c r="B2"><v>9</v></c></dataValidations>')
+                                                  + "</worksheet>")),
+        "validations_holding_a_comment": build(sheet(_v("5"), end=valid.replace("<formula1>", "<!-- -->") + merges
+                                                     + "</worksheet>")),
+        "validations_unbalanced": build(sheet(_v("5"), end=valid.replace("</formula1>", "") + "</worksheet>")),
+        "validations_holding_protection": build(sheet(_v("5"), end=valid.replace("</dataValidations>", prot
+                                                                                 + "</dataValidations>")
+                                                      + "</worksheet>")),
+        "validations_holding_merges": build(sheet(_v("5"), end=valid.replace("</dataValidations>", merges
+                                                                             + "</dataValidations>")
+                                                  + "</worksheet>")),
+        "validations_after_a_stray_lt": build(sheet(_v("5"), end="<" + valid + 'sheetProtection sheet="1"/>'
+                                                                  "</worksheet>")),
+        "validations_then_text": build(sheet(_v("5"), end=valid + 'x<sheetProtection sheet="1"/></worksheet>')),
+        "validations_nested": build(sheet(_v("5"), end=valid.replace("<dataValidation ", "<dataValidations>"
+                                                                     "<dataValidation ", 1) + "</dataValidations>"
+                                          + "</worksheet>")),
+        "unclosed_and_empty_lookalike_in_text": build(sheet(_v("5"), end='<pageMargins left="0.7"><headerFooter>'
+                                                                        "<oddFooter>a/></oddFooter></headerFooter>"
+                                                                        "</worksheet>")),
+        "unclosed_with_empty_lookalike_in_value": build(sheet(_v("5"), end='<pageSetup paperSize="/>">'
+                                                                          "</worksheet>")),
+        "empty_with_lookalikes_in_values": build(sheet(_v("5"), end=prot + '<pageSetup a="/>" b=">"/>'
+                                                                   "</worksheet>")),
+        "validations_with_namespace": build(sheet(_v("5"), end=valid.replace("<dataValidations ",
+                                                                             f'<dataValidations xmlns="{MAIN}" ')
+                                                  + "</worksheet>")),
         "unclosed_in_tail": build(sheet(_v("5"), end='<pageMargins left="0.7"></worksheet>')),
         "formula_entities": build(sheet(row2('<c r="A2"><f>IF(B2&lt;&gt;0,1,2)</f><v>1</v></c><c r="B2"><v>5</v></c>'
                                              '<c r="C2" t="str"><f>"&amp;"</f><v>&amp;</v></c>'))),
@@ -127,6 +175,19 @@ SHEET_CASES = _sheet_cases()
 @pytest.mark.parametrize("name", SHEET_CASES)
 def test_cells_protection_and_merges_equal_in_both_parsers(name):
     assert _sheet_read(SHEET_CASES[name], True) == _sheet_read(SHEET_CASES[name], False)
+
+
+def test_tails_sharing_their_validations_are_each_read_as_the_full_parser_reads_them():
+    """The dataValidations element is remembered once checked: every case read again, in another order, after
+    the others (each tail then meets an element already checked), gives what the full parser gives."""
+    names = [n for n in SHEET_CASES if n.startswith("validations")]
+    for name in [*names, *reversed(names)]:
+        assert _sheet_read(SHEET_CASES[name], True) == _sheet_read(SHEET_CASES[name], False), name
+    for name in ("validations_plain", "validations_plain_again"):  # read by the fast path, not sent to the other
+        wb = open_xlsx(SHEET_CASES[name])
+        read_cells(wb, {"S": {"B2"}})
+        assert wb.plain["xl/worksheets/sheet1.xml"] is not None
+        assert _sheet_read(SHEET_CASES[name], True)[1:] == (True, ["A1:B1"])
 
 
 def test_the_one_pass_fast_path_reads_a_plain_sheet_itself():
@@ -166,3 +227,54 @@ def test_parts_inflated_straight_from_the_archive_equal_what_zipfile_reads():
         assert _inflate(z, info) is None  # zipfile reads it, and says what is wrong
         with pytest.raises(Exception):  # noqa: B017 - zipfile's own error (BadZipFile, zlib.error...)
             _part(z, info.filename, Limits())
+
+
+def _names_both_ways(data: bytes) -> tuple[dict, dict]:
+    return open_xlsx(data).names, open_xlsx(data, fast=False).names
+
+
+@pytest.mark.parametrize("names_xml, shown", [
+    # a name the block between the first '<definedName ' and the last '</definedName>' does not hold
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name="f_y"/>', {"f_x": "S!$B$2", "f_y": ""}),
+    ('<definedName name="f_y"/><definedName name="f_x">S!$B$2</definedName>', {"f_x": "S!$B$2", "f_y": ""}),
+    ('<definedName name="f_x">S!$B$2</definedName></definedNames><definedNames>'
+     '<definedName name="f_y">S!$B$3</definedName>', {"f_x": "S!$B$2", "f_y": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName>S!$B$3</definedName>', None),  # refused
+    # what the block holds besides definedName elements is read as the full parser reads it
+    ('<definedName name="f_x">S!$B$2</definedName><!-- <definedName name="f_y">S!$B$9</definedName> -->'
+     '<definedName name="f_z">S!$B$3</definedName>', {"f_x": "S!$B$2", "f_z": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><sheet name="T" sheetId="2" r:id="rId9"/>'
+     '<definedName name="f_z">S!$B$3</definedName>', {"f_x": "S!$B$2", "f_z": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name="f_y" xmlns="urn:x">S!$B$9</definedName>',
+     {"f_x": "S!$B$2"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name="f_y">&#83;!$B$3</definedName>',
+     {"f_x": "S!$B$2", "f_y": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name = "f_y">S!$B$3</definedName>',
+     {"f_x": "S!$B$2", "f_y": "S!$B$3"}),
+    ('<definedName name="f_x">S!$B$2</definedName><definedName name="f_y"><![CDATA[S!$B$3]]></definedName>',
+     {"f_x": "S!$B$2", "f_y": "S!$B$3"}),
+    ('\n<definedName name="f_x">S!$B$2</definedName>\n', {"f_x": "S!$B$2"}),  # not set apart: checked whole
+])
+def test_defined_names_remembered_by_their_block_equal_the_full_parser(names_xml, shown):
+    from tests.xmlcases import _v, build, sheet, workbook
+    data = build(sheet(_v("5")), workbook=workbook(names_xml))
+    if shown is None:
+        for fast in (True, False):
+            with pytest.raises(XlsxError):
+                open_xlsx(data, fast=fast)
+        return
+    assert _names_both_ways(data) == (shown, shown)
+
+
+def test_workbooks_sharing_only_their_names_block_share_the_names_and_each_reads_its_own_sheets():
+    from tests.xmlcases import _v, build, sheet, workbook
+    names = '<definedName name="f_x">S!$B$2</definedName>'
+    shown = workbook(names)
+    hidden = workbook(names, '<sheet name="S" sheetId="1" state="hidden" r:id="rId1"/>')
+    other = shown.replace("<definedNames>", '<calcPr calcId="1"/><definedNames>')  # the same block elsewhere
+    books = [open_xlsx(build(sheet(_v("5")), workbook=w)) for w in (shown, hidden, other)]
+    assert [b.sheet("S").state for b in books] == ["visible", "hidden", "visible"]
+    assert books[0].names == {"f_x": "S!$B$2"} and books[0].names is books[1].names is books[2].names
+    # a name the block does not hold is never taken from a block met before
+    odd = open_xlsx(build(sheet(_v("5")), workbook=workbook(names + '<definedName name="f_y"/>')))
+    assert odd.names == {"f_x": "S!$B$2", "f_y": ""}
