@@ -11,7 +11,6 @@ import datetime as dt
 import multiprocessing as mp
 import numbers
 import os
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -552,19 +551,14 @@ def _inline_xml(ref: str, string: str, style: int | None) -> str:
 
 
 def _inline_text(string: str) -> str:
-    """The <t> element of ``string``, escaped as Excel does (_xHHHH_ for control characters, and for a literal
-    _xHHHH_), keeping leading and trailing spaces."""
-    string = _ESCAPE_X.sub(r"_x005F\1", string)
-    string = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", string).replace("\ufffe", "_xFFFE_").replace(
-        "\uffff", "_xFFFF_")
+    """The <t> element of ``string``, escaped as XlsxWriter escapes a shared string (_xHHHH_ for control
+    characters, and for a literal _xHHHH_), keeping leading and trailing spaces."""
+    string = Worksheet._escape_control_characters(string)
     space = ' xml:space="preserve"' if string[:1].isspace() or string[-1:].isspace() else ""
     return f'<t{space}>{string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")}</t>'
 
 
 _short_inline_text = lru_cache(maxsize=65_536)(_inline_text)  # a data sheet repeats its names and labels
-_ESCAPE_X = re.compile(r"(_x[0-9a-fA-F]{4}_)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
-_STR_MAX = 32_767  # UTF-16 units in a cell
 
 
 class _Worksheet(Worksheet):
@@ -586,8 +580,8 @@ class _Worksheet(Worksheet):
             return super()._write_string(row, col, string, cell_format)
         if self._check_dimensions(row, col):
             return -1
-        if len(string.encode("utf-16-le")) > 2 * _STR_MAX:  # as XlsxWriter does: cut to what a cell holds
-            string = string.encode("utf-16-le")[:2 * _STR_MAX].decode("utf-16-le", "ignore")
+        if len(string.encode("utf-16-le")) > 2 * self.xls_strmax:  # as XlsxWriter does: cut to what a cell holds
+            string = string.encode("utf-16-le")[:2 * self.xls_strmax].decode("utf-16-le", "ignore")
         self.table[row][col] = _InlineString(string, cell_format)
         return 0
 
