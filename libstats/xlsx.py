@@ -518,8 +518,27 @@ class _PlainSheet:
     merged: tuple[str, ...]
 
 
-_TAILS: list[tuple[bytes, Limits, tuple[bool, tuple[str, ...]] | None]] = []  # tails met, newest first (_tail)
-_VALIDATIONS: list[tuple[bytes, bool]] = []  # dataValidations elements met, and whether plain (_tail)
+class _Seen:
+    """Pieces of parts met, newest first, each with what was found of it (and a key it holds for): looked up by
+    comparing bytes in place (no copy, no hash), so a piece the returns of a round share is checked once. At most
+    ``size`` pieces, each of at most _MEMO_MAX bytes."""
+
+    def __init__(self, size: int):
+        self.size, self.items = size, []
+
+    def get(self, data: bytes, start: int, stop: int, key=None) -> tuple[bool, object]:
+        """(True, what was found) when data[start:stop] was met (with ``key``); (False, None) otherwise."""
+        for known, known_key, found in self.items:
+            if len(known) == stop - start and known_key == key and data.startswith(known, start):
+                return True, found
+        return False, None
+
+    def put(self, piece: bytes, found, key=None) -> None:
+        if len(piece) <= _MEMO_MAX:
+            self.items[:] = [(piece, key, found), *self.items[:self.size - 1]]
+
+
+_TAILS, _VALIDATIONS, _HEADS = _Seen(32), _Seen(32), _Seen(64)  # (_tail, _validations, _head)
 
 
 def _plain_piece(piece: bytes) -> int | None:
@@ -544,13 +563,12 @@ def _validations(tail: bytes) -> tuple[int, int, bool]:
     stop = close + 18
     if close < 0 or tail[stop:stop + 1] != b"<":
         return 0, 0, True
-    for known, plain in _VALIDATIONS:
-        if len(known) == stop - cut and tail.startswith(known, cut):  # compared in place: no copy, no hash
-            return cut, stop, plain
+    met, plain = _VALIDATIONS.get(tail, cut, stop)
+    if met:
+        return cut, stop, plain
     block = tail[cut:stop]
     plain = _plain_piece(block) == 0 and b"<sheetProtection" not in block and b"<mergeCell" not in block
-    if len(block) <= _MEMO_MAX:
-        _VALIDATIONS[:] = [(block, plain), *_VALIDATIONS[:31]]
+    _VALIDATIONS.put(block, plain)
     return cut, stop, plain
 
 
@@ -562,9 +580,9 @@ def _tail(data: bytes, end: int, limits: Limits) -> tuple[bool, tuple[str, ...]]
     byte, and the same bytes give the same answer (compared whole, in place: no copy, no hash). A tail met for
     the first time is checked without its dataValidations element when that element was met before
     (``_validations``)."""
-    for known, known_limits, found in _TAILS:
-        if len(known) == len(data) - end and known_limits == limits and data.endswith(known):
-            return found
+    met, found = _TAILS.get(data, end, len(data), limits)
+    if met:
+        return found
     tail, found = data[end:], None
     cut, stop, plain = _validations(tail)
     rest = tail[:cut] + tail[stop:] if stop else tail  # the tail without a plain dataValidations element
@@ -586,26 +604,21 @@ def _tail(data: bytes, end: int, limits: Limits) -> tuple[bool, tuple[str, ...]]
                     b"<mergeCells", first, last) and rest.find(b"<mergeCell", last) < 0)):
             # every '<mergeCell' written '<mergeCell ', and read
             found = bool(prot and re.search(rb'\ssheet="(1|true)"', prot[0])), tuple(merged)
-    if len(tail) <= _MEMO_MAX:
-        _TAILS[:] = [(tail, limits, found), *_TAILS[:31]]
+    _TAILS.put(tail, found, limits)
     return found
-
-
-_HEADS: list[tuple[bytes, bool]] = []  # sheet heads met, newest first, and whether plain (_head)
 
 
 def _head(data: bytes, start: int) -> bool:
     """Whether a sheet part's head, up to and with its '<sheetData>', is plain (``_plain``) and holds no cell, no
     sheetProtection, no mergeCell. Remembered by content (compared in place): the sheets of a form's returns
     mostly begin alike."""
-    for known, plain in _HEADS:
-        if len(known) == start and data.startswith(known):
-            return plain
+    met, plain = _HEADS.get(data, 0, start)
+    if met:
+        return plain
     head = data[:start]
     plain = _plain(head, URI_MAIN, left_open=2) and not _CELL_TAG.search(head) and b"<sheetProtection" not in head and (
         b"<mergeCell" not in head)
-    if start <= _MEMO_MAX:
-        _HEADS[:] = [(head, plain), *_HEADS[:63]]
+    _HEADS.put(head, plain)
     return plain
 
 
