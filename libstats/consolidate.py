@@ -108,14 +108,14 @@ def _change(n, p) -> tuple:
 
 def sum_present(values) -> object:
     """Sum of the figures present; NA when none is (never a 0 that nobody reported)."""
-    s = pd.Series(values, dtype="Int64")
-    return int(s.sum()) if s.notna().any() else pd.NA
+    present = [int(v) for v in values if not pd.isna(v)]
+    return sum(present) if present else pd.NA
 
 
 def _totals(n: pd.Series, p: pd.Series, year: int) -> dict:
     """Sums of year N and N-1 over the provinces that gave them, and the change only when both years cover
     the same provinces: a change between different sets of provinces is not published (the note says why)."""
-    has_n, has_p = set(n[n.notna()].index), set(p[p.notna()].index)
+    has_n, has_p = set(n.dropna().index), set(p.dropna().index)
     total_n, total_p = sum_present(n), sum_present(p)
     diff, pct = _change(total_n, total_p)
     note = ""

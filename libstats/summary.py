@@ -42,7 +42,13 @@ def _blank(v) -> bool:
 
 class _Out:
     def __init__(self, wb: xlsxwriter.Workbook):
-        self.wb, self._f = wb, {}
+        self.wb, self._f, self._tables = wb, {}, {}
+
+    def province_table(self, con: Consolidation, indicator: str, dim: str) -> pd.DataFrame:
+        """``consolidate.province_table``, made once per headline for the sheets that show it (not changed)."""
+        if (indicator, dim) not in self._tables:
+            self._tables[indicator, dim] = province_table(con, indicator, dim)
+        return self._tables[indicator, dim]
 
     def f(self, **kw):
         props = {"font_name": FONT, "font_size": 11, "valign": "top", **kw}
@@ -227,7 +233,7 @@ def _provinces(o: _Out, con: Consolidation):
     spec = con.form.spec
     for h in spec.headlines:
         dim = headline_dim(spec, h)
-        df = province_table(con, h.id, dim)
+        df = o.province_table(con, h.id, dim)
         what = "tổng các cấp" if dim == spec.total.id else spec.dim_label(dim).lower()
         ws = o.sheet(f"Tỉnh - {h.short_label}", f"{h.label.upper()} THEO TỈNH, THÀNH PHỐ NĂM {con.year} ({what})",
                      landscape=False)
@@ -310,6 +316,8 @@ def _chunks(text: str, width: float, max_lines: int) -> list[str]:
     """``text`` cut at spaces into pieces that each fit ``max_lines`` wrapped lines of a column ``width`` wide
     (a row holds at most MAX_ROW_HEIGHT points: a longer text continues on the next rows)."""
     per_line = line_chars(width * 0.9)
+    if sum(max(1, -(-len(line) // per_line)) for line in text.split("\n")) <= max_lines:
+        return [text]  # fits whole (most do): the same answer as the word-by-word loop below, which never cuts it
 
     def grown(done: int, last: int, piece: str) -> tuple[int, int]:
         # the wrapped lines of the lines already ended, and the length of the last line, with ``piece`` added
@@ -401,7 +409,7 @@ def _charts(o: _Out, con: Consolidation, nat: pd.DataFrame):
                               "values": [ws.name, row + 2, col, row + 1 + len(dims), col]})
         _style(chart, f"{h.label} theo cấp")
         ws.insert_chart(row + 1, 4, chart, {"x_offset": 10})
-        top = province_table(con, h.id, dim)
+        top = o.province_table(con, h.id, dim)
         top = top[(top["kind"] == "province") & top["n"].notna()].sort_values(["n", "province_code"],
                                                                               ascending=[False, True]).head(10)
         first = row + 3 + len(dims)
@@ -434,7 +442,7 @@ def _style(chart, title: str, value_axis: str = "y"):
 def _rises_and_falls(o: _Out, ws, con: Consolidation, row: int):
     spec = con.form.spec
     headline = next((h for h in spec.headlines if len(h.sum) > 1), spec.headlines[0])
-    df = province_table(con, headline.id, headline_dim(spec, headline))
+    df = o.province_table(con, headline.id, headline_dim(spec, headline))
     df = df[(df["kind"] == "province") & df["pct"].notna()].sort_values(["pct", "province_code"])
     picked = pd.concat([df.head(5), df.tail(5)]).drop_duplicates("province_code")
     ws.write_string(row, 0, f"Tăng, giảm nhiều nhất: {headline.label} (%)", o.f(bold=True, font_size=12))

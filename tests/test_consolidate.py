@@ -276,3 +276,15 @@ def test_the_provinces_explanations_are_gathered_beside_their_figures(run):
     expected = sum(1 for c in USED for r in FORM.rows if values[c].get(r.gc.id))
     assert len(rows) == expected > 0
     assert all(r[6] and r[7] for r in rows)
+
+
+@pytest.mark.parametrize("text", ["Ngắn.", "dòng một\ndòng hai", " ".join(f"từ{i}" for i in range(3000)),
+                                  "\n".join(["đoạn " * 40] * 60), "x" * 5000 + " y"],
+                         ids=["short", "two-lines", "3000-words", "60-paragraphs", "one-word-longer-than-a-row"])
+def test_a_narrative_is_cut_at_spaces_into_rows_that_each_fit_and_rejoin_to_the_text(text):
+    from libstats.layout import wrapped_lines
+
+    pieces = summary_mod._chunks(text, 92, 20)
+    assert " ".join(pieces) == text
+    assert all(wrapped_lines(p, 92 * 0.9) <= 20 for p in pieces if " " in p)  # a single word cannot be cut
+    assert (len(pieces) == 1) == (wrapped_lines(text, 92 * 0.9) <= 20)
