@@ -42,8 +42,8 @@ def server(tmp_path, tmp_path_factory):
     thread.join(10)
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="module")
+def browser():  # one chromium for the module's tests, each in its own page
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
