@@ -267,7 +267,10 @@ def test_defined_names_remembered_by_their_block_equal_the_full_parser(names_xml
 
 
 def test_workbooks_sharing_only_their_names_block_share_the_names_and_each_reads_its_own_sheets():
+    from libstats import xlsx
     from tests.xmlcases import _v, build, sheet, workbook
+    xlsx._WORKBOOKS.clear()  # a workbook part met in an earlier test would bring the names found then
+    xlsx._NAMES.clear()
     names = '<definedName name="f_x">S!$B$2</definedName>'
     shown = workbook(names)
     hidden = workbook(names, '<sheet name="S" sheetId="1" state="hidden" r:id="rId1"/>')
