@@ -14,15 +14,15 @@ from . import corpus as c
 YEAR = c.YEAR
 DEADLINE = dt.date(2025, 3, 15)
 S22 = "2.2 Số liệu"
-_PRISTINE: dict[str, Path] = {}
 
 
 def collection(tmp_path: Path, factory) -> tuple:
-    """A fresh copy of a collection folder (forms written once per session) and its links by code."""
-    if "root" not in _PRISTINE:
-        _PRISTINE["root"] = init_collection(factory.mktemp("pristine") / "col", YEAR, DEADLINE).root
+    """A fresh copy of a collection folder (forms written once per test run) and its links by code."""
+    from .conftest import built_once
+
+    pristine = built_once(factory, "pristine-collection", lambda out: init_collection(out / "col", YEAR, DEADLINE))
     root = tmp_path / "col"
-    shutil.copytree(_PRISTINE["root"], root)
+    shutil.copytree(pristine / "col", root)
     col = open_collection(root)
     links = {code: link for code, _, link in issue_links(col)}
     return col, links

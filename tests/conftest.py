@@ -6,6 +6,7 @@ and the record of the finding codes the session produced: a whole-suite run fail
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import select
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from libstats import findings
 from libstats.form import build_form
 from libstats.provinces import province, provinces_for_year
 from libstats.samples import sample_values
-from libstats.template import TemplateOptions, write_template, write_templates
+from libstats.template import TemplateOptions, template_filename, write_template, write_templates
 
 HERE = Path(__file__).parent
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -211,6 +213,23 @@ def sheet_rows(path: Path, sheet: str, cells: bool = False) -> list[tuple]:
         wb.close()
 
 
+def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """A folder that ``build`` fills once per test run, shared by the pytest-xdist workers (the first to ask
+    builds it, the other waits for it). What is in it must never be modified: copy it."""
+    base = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    folder = base / name
+    with (base / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (base / f"{name}.done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (base / f"{name}.done").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def lo(tmp_path_factory):
     reason = lo_missing_reason()
@@ -253,8 +272,8 @@ RETURNS_SAVED = dt.datetime(2024, 12, 1, 8, 0, tzinfo=dt.UTC)
 def returns_2024(tmp_path_factory, form2024) -> dict[str, Path]:
     """A clean return of every 2024 province (sample figures, seed RETURNS_SEED, saved at RETURNS_SAVED), by
     province code; written once per session. Copy them into an inbox; never modify them."""
-    folder = tmp_path_factory.mktemp("returns-2024")
     provinces = list(provinces_for_year(2024))
-    paths = write_templates(form2024, provinces, folder, prefill=lambda p: TemplateOptions(
-        values=sample_values(form2024, p, seed=RETURNS_SEED), generated_at=RETURNS_SAVED))
-    return {p.code: path for p, path in zip(provinces, paths, strict=True)}
+    folder = built_once(tmp_path_factory, "returns-2024", lambda out: write_templates(
+        form2024, provinces, out, prefill=lambda p: TemplateOptions(
+            values=sample_values(form2024, p, seed=RETURNS_SEED), generated_at=RETURNS_SAVED)))
+    return {p.code: folder / template_filename(form2024, p) for p in provinces}
