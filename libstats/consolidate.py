@@ -157,12 +157,11 @@ def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) ->
             unit = con.form.spec.indicators[h.sum[0]].unit
             for lv in (*con.form.levels, con.form.spec.total):
                 order.append((h.id, lv.id, h.label, lv.label, unit, "headline"))
-    groups = {key: g for key, g in tidy.groupby(["indicator", "dim"], sort=False)}
-    empty = tidy.iloc[0:0]
+    by_province = tidy.set_index("province_code")
+    values = {key: g["value"] for key, g in by_province.groupby(["indicator", "dim", "year"], sort=False)}
+    empty = by_province["value"].iloc[0:0]
     for ind, dim, label, dim_label, unit, table in order:
-        sel = groups.get((ind, dim), empty)
-        n = sel[sel["year"] == con.year].set_index("province_code")["value"]
-        p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
+        n, p = values.get((ind, dim, con.year), empty), values.get((ind, dim, con.year - 1), empty)
         rows.append({"table": table, "indicator": ind, "label": label, "dim": dim, "dim_label": dim_label,
                      "unit": unit, **_totals(n, p, con.year)})
         for lv in ended:
