@@ -7,10 +7,16 @@ spreadsheet program that does not recalculate on load (LibreOffice) still shows 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import io
 import multiprocessing as mp
 import numbers
 import os
+import pickle
+import re
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
@@ -70,15 +77,25 @@ def template_filename(form: Form, province: Province | None) -> str:
 
 
 class _Formats:
-    def __init__(self, wb: xlsxwriter.Workbook):
-        self._wb, self._cache = wb, {}
+    """The workbook's cell formats, one per set of properties; ``key_of`` gives a format's properties back."""
 
-    def __call__(self, **kw) -> xlsxwriter.format.Format:
-        props = {"font_name": FONT, "font_size": 12, "valign": "top", "text_wrap": True, **kw}
-        key = tuple(sorted(props.items()))
-        if key not in self._cache:
-            self._cache[key] = self._wb.add_format(props)
-        return self._cache[key]
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self._wb, self._cache, self._calls, self.key_of = wb, {}, {}, {}
+
+    def __call__(self, **kw) -> Format:
+        call = tuple(kw.items())  # the same few dozen calls, thousands of times a form
+        made = self._calls.get(call)
+        if made is None:
+            made = self._calls[call] = self.exact(tuple(sorted(
+                {"font_name": FONT, "font_size": 12, "valign": "top", "text_wrap": True, **kw}.items())))
+        return made
+
+    def exact(self, key: tuple) -> Format:
+        made = self._cache.get(key)
+        if made is None:
+            made = self._cache[key] = self._wb.add_format(dict(key))
+            self.key_of[id(made)] = key
+        return made
 
 
 def _validation(f: Field, form: Form) -> dict:
@@ -131,6 +148,18 @@ def _validation_of(f: Field, form: Form) -> dict:
             "input_message": f"Nhập nội dung (tối đa {fmt_number(f.max_chars)} ký tự).",
             "error_title": "Nội dung quá dài",
             "error_message": f"Nội dung dài hơn {fmt_number(f.max_chars)} ký tự cho phép."}
+
+
+@lru_cache(maxsize=8192)
+def _rule(f: Field, form: Form) -> tuple:
+    """The validation of ``f`` with its own cell left out: fields with the same rule in a column share one."""
+    return tuple(sorted((k, v.replace(f.cell, "\0") if isinstance(v, str) else v)
+                        for k, v in _validation(f, form).items()))
+
+
+@lru_cache(maxsize=256)
+def _fields_on(form: Form, sheet: str) -> tuple[Field, ...]:
+    return tuple(f for f in form.fields.values() if f.sheet == sheet)
 
 
 def _fit(ws, row: int, cells: list[tuple[str, float]], minimum: float = 16) -> None:
@@ -188,13 +217,47 @@ class _Writer:
     def prefilled(self) -> dict[str, Field]:
         return _prefilled(self.form)
 
+    def sheet(self, name: str, build: Callable[[Worksheet], object], key: tuple | None = ()) -> Worksheet:
+        """Add sheet ``name``, made by ``build`` and the validations of its inputs. ``key``: what the sheet
+        depends on besides the form and the password (None: too much to say, always built). A sheet made before
+        with the same form, password and key is not built again: what building it did is done again
+        (``_SheetCells``), the same workbook as building it would give."""
+        ws = self.wb.add_worksheet(name)
+        ws.formats = self.fmt
+        key = None if key is None else (name, self.opts.password, *key)
+        made = None if key is None else _SHEETS.get(self.form, key)
+        if made is not None:
+            made.replay(self.wb, ws)
+            return ws
+        before = {k: copy.copy(v) for k, v in vars(ws).items()}
+        names, strings = len(self.wb.defined_names), ws.str_table
+        ws.str_table = log = _StringLog(strings)
+        try:
+            build(ws)
+            self.validations(ws)
+        finally:
+            ws.str_table = strings
+        if key is not None:
+            ws.record = _SheetCells.record(ws, before, log.added, self.wb.defined_names[names:], self.form, key)
+        return ws
+
+    def inputs_key(self, name: str) -> tuple | None:
+        """What the inputs of sheet ``name`` hold and whether they are locked (None when one has a note)."""
+        fields = _fields_on(self.form, name)
+        if any(f.id in self.opts.notes for f in fields):
+            return None
+        return tuple((type(v := self.values.get(f.id)), repr(v), self.locked(f)) for f in fields)
+
     # -- cells -------------------------------------------------------------------------------------------
     def text(self, ws, row: int, col: int, text: str, **fmt):
         ws.write_string(row, col, text, self.fmt(**fmt))
 
+    def locked(self, f: Field) -> bool:
+        return f.id in self.opts.locked or (f.kind == "province" and self.opts.province is not None)
+
     def input(self, ws, f: Field):
         value = self.values.get(f.id)
-        locked = f.id in self.opts.locked or (f.kind == "province" and self.opts.province is not None)
+        locked = self.locked(f)
         style = dict(border=1, locked=locked, bg_color=LOCKED_FILL if locked else INPUT_FILL)
         if f.kind == "number":
             style["num_format"] = "#,##0"
@@ -210,19 +273,18 @@ class _Writer:
         else:
             ws.write_string(f.row, f.col, str(value), fmt)
         if not locked:
-            rule = tuple(sorted((k, v.replace(f.cell, "\0") if isinstance(v, str) else v)
-                                for k, v in _validation(f, self.form).items()))
-            self._validated.setdefault((ws.name, f.col, rule), (ws, []))[1].append(f)
+            self._validated.setdefault((ws.name, f.col, _rule(f, self.form)), (ws, []))[1].append(f)
         if f.id in self.opts.notes:
             ws.write_comment(f.row, f.col, self.opts.notes[f.id], {"x_scale": 2, "y_scale": 1.2})
         self.wb.define_name(f.id, "=" + f.ref)
 
-    def validations(self):
-        """The inputs' validations, one per rule and column of a sheet, over all the cells it applies to. Its
-        formula refers to the topmost cell, the first of its ranges and their top-left corner, so that Excel and
-        LibreOffice move it alike to every other cell. (One validation per cell repeated every message: a third of
-        the form's bytes.)"""
-        for ws, fields in self._validated.values():
+    def validations(self, ws):
+        """The validations of the inputs of sheet ``ws``, one per rule and column, over all the cells it applies
+        to. Its formula refers to the topmost cell, the first of its ranges and their top-left corner, so that
+        Excel and LibreOffice move it alike to every other cell. (One validation per cell repeated every message: a
+        third of the form's bytes.)"""
+        for key in [key for key in self._validated if key[0] == ws.name]:
+            fields = self._validated.pop(key)[1]
             fields = sorted(fields, key=lambda f: f.row)
             ranges, start = [], fields[0]
             for prev, f in zip(fields, [*fields[1:], None], strict=True):
@@ -270,8 +332,8 @@ class _Writer:
         ws.set_row(1, PART_TITLE_HEIGHT)
 
     # -- sheets ------------------------------------------------------------------------------------------
-    def cover(self, sheet: LaidSheet):
-        ws, form, p = self.wb.add_worksheet(sheet.name), self.form, self.opts.province
+    def cover(self, ws, sheet: LaidSheet):
+        form, p = self.form, self.opts.province
         ws.set_column(0, 0, 38)
         ws.set_column(1, 1, 62)
         center = dict(align="center", bold=True)
@@ -321,8 +383,7 @@ class _Writer:
         where = f"mã tỉnh {p.code} (danh mục {p.code_list})" if p else "mẫu chung"
         return f"Mẫu {spec.id}, phiên bản {self.opts.spec_version or spec.version}, năm {self.form.year}, {where}."
 
-    def narrative(self, sheet: LaidSheet):
-        ws = self.wb.add_worksheet(sheet.name)
+    def narrative(self, ws, sheet: LaidSheet):
         ws.set_column(0, 0, 50)
         ws.set_column(1, 1, 95)
         self.part_header(ws, sheet, 1)
@@ -352,8 +413,8 @@ class _Writer:
                 self.text(ws, it.row, 0, it.text)
         self.page(ws, landscape=False, repeat_to=0)
 
-    def tables(self, sheet: LaidSheet):
-        ws, c, year = self.wb.add_worksheet(sheet.name), TABLE_COLUMNS, self.form.year
+    def tables(self, ws, sheet: LaidSheet):
+        c, year = TABLE_COLUMNS, self.form.year
         widths = (5, 44, 22, 11, 15, 15, 14, 10, 42, 17)
         for col, width in zip(range(10), widths, strict=True):
             ws.set_column(col, col, width)
@@ -396,8 +457,8 @@ class _Writer:
         ws.write_formula(r.row, TABLE_COLUMNS["pct"], pct_formula,
                          self.fmt(**locked, num_format="+0.0;-0.0;0.0"), pct if pct is not None else "")
 
-    def instructions(self):
-        ws, form = self.wb.add_worksheet(INSTRUCTIONS_SHEET), self.form
+    def instructions(self, ws):
+        form = self.form
         ws.set_column(0, 0, 4)
         ws.set_column(1, 1, 120)
         self.text(ws, 0, 1, f"HƯỚNG DẪN ĐIỀN MẪU: {form.title.upper()}", bold=True, font_size=13)
@@ -437,8 +498,8 @@ class _Writer:
             _fit(ws, row, [(line, 120)])
         self.page(ws, landscape=False)
 
-    def definitions(self):
-        ws, spec = self.wb.add_worksheet(DEFINITIONS_SHEET), self.form.spec
+    def definitions(self, ws):
+        spec = self.form.spec
         for col, width in enumerate((38, 14, 90)):
             ws.set_column(col, col, width)
         head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL)
@@ -463,12 +524,13 @@ class _Writer:
             _fit(ws, row, [(d.label, 38), (text, 90)])
         self.page(ws, landscape=False, repeat_to=0)
 
-    def check_sheet(self):
-        ws = self.wb.add_worksheet(CHECK_SHEET)
+    def statuses(self) -> tuple[str, ...]:
+        return tuple(r.status(self.values) for r in build_rules(self.form))
+
+    def check_sheet(self, ws, statuses: tuple[str, ...]):
         for col, width in enumerate((5, 24, 70, 46)):
             ws.set_column(col, col, width)
         rules = build_rules(self.form)
-        statuses = [r.status(self.values) for r in rules]
         first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + len(rules) - 1
         ws.merge_range(0, 0, 0, 3, "KIỂM TRA TỰ ĐỘNG (cập nhật ngay khi nhập số liệu, không cần macro)",
                        self.fmt(bold=True, font_size=13))
@@ -491,15 +553,19 @@ class _Writer:
             self.text(ws, row, 2, rule.describe(), border=1)
             _fit(ws, row, [(rule.describe(), 78)])
             ws.write_formula(row, CHECK_RESULT_COL, rule.formula(), self.fmt(border=1, text_wrap=True), status)
-        for prefix, color in (("Lỗi", "#F8CBAD"), ("Cảnh báo", "#FFE699"), (OK, "#C6EFCE")):
-            ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": prefix,
-                                        "format": self.wb.add_format({"bg_color": color})})
         ws.freeze_panes(first, 0)
         ws.autofilter(first - 1, 0, last, CHECK_RESULT_COL)
         self.page(ws, landscape=False, repeat_to=first - 1)
 
-    def lists(self):
-        ws = self.wb.add_worksheet(LISTS_SHEET)
+    def check_colors(self, ws):
+        """The results coloured by what they say (conditional formats: the workbook's own list of them, so
+        made for every form, after the sheet's cells)."""
+        rng = f"{check_result_cell(0)}:{check_result_cell(len(build_rules(self.form)) - 1)}"
+        for prefix, color in (("Lỗi", "#F8CBAD"), ("Cảnh báo", "#FFE699"), (OK, "#C6EFCE")):
+            ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": prefix,
+                                        "format": self.wb.add_format({"bg_color": color})})
+
+    def lists(self, ws):
         names = [p.name for p in provinces_for_year(self.form.year)]
         for i, name in enumerate(names):
             ws.write_string(i, 0, name)
@@ -507,7 +573,7 @@ class _Writer:
         ws.protect(self.opts.password)
         ws.hide()
 
-    def metadata(self) -> dict[str, str]:
+    def metadata(self, ws) -> dict[str, str]:
         spec, p = self.form.spec, self.opts.province
         meta = {
             "form": spec.id, "version": self.opts.spec_version or spec.version, "spec_sha256": spec.sha256,
@@ -517,7 +583,6 @@ class _Writer:
         }
         for key, value in meta.items():
             self.wb.set_custom_property(META_PREFIX + key, value, "text")
-        ws = self.wb.add_worksheet(META_SHEET)
         for i, (key, value) in enumerate(meta.items()):
             ws.write_string(i, 0, META_PREFIX + key)
             ws.write_string(i, 1, value)
@@ -585,6 +650,22 @@ class _Worksheet(Worksheet):
         self.table[row][col] = _InlineString(string, cell_format)
         return 0
 
+    def _write_sheet_data(self):
+        """The cells: remembered ones (``_SheetCells``), or XlsxWriter's, noted when the sheet is to be remembered."""
+        replay, record = vars(self).get("replay"), vars(self).get("record")
+        if replay is not None:
+            return self.fh.write(replay[0].cells(self))
+        if record is None:
+            return super()._write_sheet_data()
+        fh, self.fh = self.fh, io.StringIO()
+        try:
+            super()._write_sheet_data()
+            xml = self.fh.getvalue()
+        finally:
+            self.fh = fh
+        fh.write(xml)
+        record.keep(self, xml)
+
     def _write_cell(self, row, col, cell):
         if type(cell) is not _InlineString:
             return super()._write_cell(row, col, cell)
@@ -630,6 +711,119 @@ class BulkSheet(_Worksheet):
         self.fh.write("".join(out))
 
 
+class _StringLog:
+    """The workbook's shared-string table, noting each string a sheet adds (and the index it gets)."""
+
+    def __init__(self, table):
+        self.table, self.added = table, []
+
+    def _get_shared_string_index(self, string: str) -> int:
+        index = self.table._get_shared_string_index(string)
+        self.added.append((string, index))
+        return index
+
+
+class _NoFormats(pickle.Pickler):
+    def reducer_override(self, obj):
+        if isinstance(obj, Format):  # a format belongs to its workbook: such a sheet is not remembered
+            raise TypeError("format in a sheet's settings")
+        return NotImplemented
+
+
+# settings that are the workbook's, not the sheet's; or the cells (kept as XML); or conditional formats and
+# comments (numbered in the workbook)
+_NOT_SETTINGS = {"table", "str_table", "fh", "worksheet_meta", "name", "index", "default_url_format",
+                 "workbook_add_format", "formats", "record", "replay", "cond_formats", "comments"}
+_CELL_HEAD = re.compile(r'<c r="([A-Z]+[0-9]+)"(?: s="([0-9]+)")?( t="s"><v>([0-9]+)</v>)?')
+
+
+class _SheetCells:
+    """What building one sheet did, so that the next province's form gets the same sheet without building it:
+    the strings it added to the workbook's shared-string table (in order), the names it defined, its settings
+    (column widths, merged ranges, validations, protection, page set-up: pickled) and, once its workbook is
+    written, its <sheetData> XML and the formats of its cells in the order the XML first uses them.
+
+    Replayed in another workbook, the strings and formats get their indices there exactly as building the sheet
+    would have given them (the sheets before it may differ), and the XML is renumbered to match."""
+
+    def __init__(self, strings: list, names: list, settings: bytes, form: Form, key: tuple):
+        self.strings, self.names, self.settings = strings, names, settings
+        self.form, self.key = weakref.ref(form), key
+        self.xml: str | None = None
+        self.formats: list[tuple[tuple, int]] = []
+
+    @classmethod
+    def record(cls, ws: Worksheet, before: dict, strings: list, names: list, form: Form, key: tuple):
+        changed = {k: v for k, v in vars(ws).items() if k not in _NOT_SETTINGS and (k not in before or v != before[k])}
+        if any(k in changed for k in ("cond_formats", "comments")) or any(n[1] != -1 for n in names):
+            return None  # never so today; a sheet-scoped name or a comment would need more care
+        out = io.BytesIO()
+        try:
+            _NoFormats(out, pickle.HIGHEST_PROTOCOL).dump(changed)
+        except (TypeError, pickle.PicklingError):
+            return None
+        return cls(strings, [tuple(n) for n in names], out.getvalue(), form, key)
+
+    def replay(self, wb: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        table = wb.str_table
+        strings = {old: table._get_shared_string_index(s) for s, old in self.strings}
+        wb.defined_names.extend(list(n) for n in self.names)
+        vars(ws).update(pickle.loads(self.settings))
+        ws.replay = (self, strings)
+
+    def cells(self, ws: Worksheet) -> str:
+        """The <sheetData> XML in ``ws``'s workbook, which is being written (formats get their indices now)."""
+        strings = ws.replay[1]
+        styles = {old: ws.formats.exact(key)._get_xf_index() for key, old in self.formats}
+        if all(a == b for a, b in strings.items()) and all(a == b for a, b in styles.items()):
+            return self.xml
+
+        def renumbered(m: re.Match) -> str:
+            style = f' s="{styles[int(m[2])]}"' if m[2] else ""
+            string = f' t="s"><v>{strings[int(m[4])]}</v>' if m[3] else ""
+            return f'<c r="{m[1]}"{style}{string}'
+        return _CELL_HEAD.sub(renumbered, self.xml)
+
+    def keep(self, ws: Worksheet, xml: str) -> None:
+        """Remember the sheet as its workbook wrote it, if every cell's format is one of ``_Formats``."""
+        formats, seen = [], set()
+        for row in sorted(ws.table):  # the order of XlsxWriter's _write_rows
+            for col in sorted(ws.table[row]):
+                f = ws.table[row][col].format
+                if f is not None and id(f) not in seen:
+                    seen.add(id(f))
+                    formats.append(f)
+        keys = [ws.formats.key_of.get(id(f)) for f in formats]
+        form = self.form()
+        if None in keys or form is None:  # (row and column formats: refused by _NoFormats)
+            return
+        self.xml, self.formats = xml, [(k, f._get_xf_index()) for k, f in zip(keys, formats, strict=True)]
+        _SHEETS.put(form, self.key, self)
+
+
+class _SheetCache:
+    """The sheets made lately, per form (a form's sheets change with the password, prefilled values, statuses)."""
+
+    def __init__(self, size: int = 48):
+        self.size, self.hits, self._by_form = size, 0, weakref.WeakKeyDictionary()
+
+    def get(self, form: Form, key: tuple) -> _SheetCells | None:
+        made = self._by_form.get(form, {}).get(key)
+        if made is not None:
+            self._by_form[form].move_to_end(key)
+            self.hits += 1
+        return made
+
+    def put(self, form: Form, key: tuple, made: _SheetCells) -> None:
+        sheets = self._by_form.setdefault(form, OrderedDict())
+        sheets[key] = made
+        while len(sheets) > self.size:
+            sheets.popitem(last=False)
+
+
+_SHEETS = _SheetCache()
+
+
 def xlsx_writer(path: Path, **options) -> xlsxwriter.Workbook:
     """An XlsxWriter workbook written in memory, that never turns a text into a formula, a link or a number."""
     wb = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
@@ -649,17 +843,16 @@ def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | 
         w = _Writer(wb, form, opts)
         for sheet in form.sheets:
             if sheet.spec.kind == "cover":
-                w.cover(sheet)
-                w.instructions()
-                w.definitions()
-            elif sheet.spec.kind == "table":
-                w.tables(sheet)
+                w.sheet(sheet.name, lambda ws, sheet=sheet: w.cover(ws, sheet), key=None)
+                w.sheet(INSTRUCTIONS_SHEET, w.instructions)
+                w.sheet(DEFINITIONS_SHEET, w.definitions)
             else:
-                w.narrative(sheet)
-        w.validations()
-        w.check_sheet()
-        w.lists()
-        w.metadata()
+                build = w.tables if sheet.spec.kind == "table" else w.narrative
+                w.sheet(sheet.name, lambda ws, sheet=sheet, build=build: build(ws, sheet), w.inputs_key(sheet.name))
+        statuses = w.statuses()
+        w.check_colors(w.sheet(CHECK_SHEET, lambda ws: w.check_sheet(ws, statuses), statuses))
+        w.sheet(LISTS_SHEET, w.lists)
+        w.sheet(META_SHEET, w.metadata, key=None)
         wb.close()
     return Path(path)
 

@@ -74,6 +74,38 @@ def test_remembered_formula_preparation_writes_the_same_bytes_as_xlsxwriter(form
     assert template._prepared.cache_info().hits > 0  # the same formulas do recur (in every province's form too)
 
 
+def test_a_sheet_made_for_an_earlier_form_is_made_again_the_same_to_the_byte(form2024, tmp_path, monkeypatch):
+    """template._SheetCells makes a sheet again as an earlier form made it (another province, the generic form,
+    other values, another password): every workbook must equal, byte for byte, the one building every sheet gives,
+    although the sheets before it add other strings and formats (their indices are renumbered)."""
+    import datetime as dt
+    import zipfile
+
+    from libstats import template
+    from libstats.samples import sample_values
+
+    stamp = dt.datetime(2024, 12, 1, tzinfo=dt.UTC)
+    hn, hp = province(2024, "01"), province(2024, "31")
+    some = sample_values(form2024, hp)
+    note = next(iter(some))
+    forms = [TemplateOptions(province=hn), TemplateOptions(), TemplateOptions(province=hp),
+             TemplateOptions(province=hp, values=some), TemplateOptions(province=hn, values=some, locked=frozenset(
+                 {note})), TemplateOptions(province=hp, values=some, notes={note: "Số liệu năm trước"}),
+             TemplateOptions(province=hn, password="khac"), TemplateOptions(province=hn)]
+    remembered = template._SheetCache()
+    for i, opts in enumerate(forms):
+        opts = TemplateOptions(**{**vars(opts), "generated_at": stamp})
+        monkeypatch.setattr(template, "_SHEETS", remembered)
+        again = write_template(form2024, tmp_path / f"again-{i}.xlsx", opts)
+        monkeypatch.setattr(template, "_SHEETS", template._SheetCache())
+        built = write_template(form2024, tmp_path / f"built-{i}.xlsx", opts)
+        with zipfile.ZipFile(again) as a, zipfile.ZipFile(built) as b:
+            assert a.namelist() == b.namelist()
+            differ = [n for n in a.namelist() if a.read(n) != b.read(n)]
+        assert not differ, (i, differ)
+    assert remembered.hits >= 3 * 8  # instructions, definitions, lists in all but the first; more in the plain ones
+
+
 def test_every_field_is_one_named_unlocked_validated_cell_and_the_rest_is_locked(hanoi_2024, form2024):
     wb = openpyxl.load_workbook(hanoi_2024)
     inputs: dict[tuple[str, str], str] = {}
