@@ -1,22 +1,49 @@
-"""Time generating all per-province templates (target: 63 in under 5 s on 2 cores).
+"""Time writing the province forms: ms per form in process (plain, and prefilled with sample values), then all
+provinces with ``write_templates`` in one process and in forked workers. Three runs of each; the machine's load
+first (the figures mean little on a busy machine).
 
-Run: python benchmarks/bench_templates.py
+Run: python benchmarks/bench_templates.py [number of provinces in process, default 20]
 """
 
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from libstats.form import build_form
-from libstats.template import write_templates
 from libstats.provinces import provinces_for_year
+from libstats.samples import sample_values
+from libstats.template import TemplateOptions, write_template, write_templates
 
-for year in (2024, 2026):
+RUNS = 3
+COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+
+print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+for year in (2024, 2025):
     form = build_form(year)
     provinces = list(provinces_for_year(year))
+    some = provinces[:COUNT]
+    filled = {p.code: sample_values(form, p) for p in some}
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        paths = write_templates(form, provinces, Path(tmp))
-        took = time.perf_counter() - start
-        size = sum(p.stat().st_size for p in paths) / 2**20
-    print(f"{year}: {len(paths)} templates in {took:.2f} s ({took / len(paths) * 1000:.0f} ms each, {size:.1f} MB)")
+        out = Path(tmp)
+        for kind in ("plain", "prefilled"):
+            runs = []
+            for _ in range(RUNS):
+                start = time.perf_counter()
+                for p in some:
+                    write_template(form, out / "f.xlsx", TemplateOptions(
+                        province=p, values=filled[p.code] if kind == "prefilled" else {}))
+                runs.append((time.perf_counter() - start) / len(some) * 1000)
+            print(f"{year} {kind:9} in process: " + ", ".join(f"{ms:.1f}" for ms in runs) + f" ms per form "
+                  f"({len(some)} forms a run)")
+        for jobs in (1, 2):
+            runs = []
+            for _ in range(RUNS):
+                start = time.perf_counter()
+                paths = write_templates(form, provinces, out, jobs=jobs)
+                runs.append(time.perf_counter() - start)
+            size = sum(p.stat().st_size for p in paths) / 2**20
+            print(f"{year} all {len(paths)} with write_templates, jobs={jobs}: " + ", ".join(f"{s:.2f}" for s in runs)
+                  + f" s ({size:.1f} MB)")
+print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import io
 import multiprocessing as mp
 import numbers
@@ -16,7 +17,7 @@ import os
 import pickle
 import re
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,8 +26,10 @@ from typing import NamedTuple
 
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell, xl_rowcol_to_cell_fast
+from xlsxwriter.worksheet import (CellBlankTuple, CellDatetimeTuple, CellFormulaTuple, CellNumberTuple,
+                                  CellRichStringTuple, CellStringTuple, Worksheet)
+from xlsxwriter.xmlwriter import XMLwriter
 
 from .atomic import atomic_path
 from .coerce import NOT_COUNTED
@@ -229,7 +232,7 @@ class _Writer:
         if made is not None:
             made.replay(self.wb, ws)
             return ws
-        before = {k: copy.copy(v) for k, v in vars(ws).items()}
+        before = {k: (v, copy.copy(v) if type(v) in _CONTAINERS else v) for k, v in vars(ws).items()}
         names, strings = len(self.wb.defined_names), ws.str_table
         ws.str_table = log = _StringLog(strings)
         try:
@@ -237,7 +240,7 @@ class _Writer:
             self.validations(ws)
         finally:
             ws.str_table = strings
-        if key is not None:
+        if key is not None and _SHEETS.asked_before(self.form, key):
             ws.record = _SheetCells.record(ws, before, log.added, self.wb.defined_names[names:], self.form, key)
         return ws
 
@@ -623,6 +626,11 @@ def _inline_text(string: str) -> str:
     return f'<t{space}>{string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")}</t>'
 
 
+_USUAL_CELLS = {CellNumberTuple, CellDatetimeTuple, CellStringTuple, CellRichStringTuple, CellBlankTuple,
+                CellFormulaTuple}
+_ERROR_CODES = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"}
+_escaped = lru_cache(maxsize=65_536)(functools.partial(XMLwriter._escape_data, None))  # a formula's XML text
+
 _short_inline_text = lru_cache(maxsize=65_536)(_inline_text)  # a data sheet repeats its names and labels
 
 
@@ -651,26 +659,59 @@ class _Worksheet(Worksheet):
         return 0
 
     def _write_sheet_data(self):
-        """The cells: remembered ones (``_SheetCells``), or XlsxWriter's, noted when the sheet is to be remembered."""
+        self._remembered("_write_sheet_data")
+
+    def _write_data_validations(self):
+        self._remembered("_write_data_validations")
+
+    def _write_hyperlinks(self):
+        self._remembered("_write_hyperlinks")
+
+    def _remembered(self, part: str) -> None:
+        """Write ``part`` as remembered (``_SheetCells``), or as XlsxWriter does, noting it if the sheet is to be
+        remembered."""
         replay, record = vars(self).get("replay"), vars(self).get("record")
         if replay is not None:
-            return self.fh.write(replay[0].cells(self))
+            self.fh.write(replay[0].part(self, part))
+            return
+        write = getattr(super(), part)
         if record is None:
-            return super()._write_sheet_data()
+            write()
+            return
         fh, self.fh = self.fh, io.StringIO()
         try:
-            super()._write_sheet_data()
+            write()
             xml = self.fh.getvalue()
         finally:
             self.fh = fh
         fh.write(xml)
-        record.keep(self, xml)
+        record.keep(self, part, xml)
 
     def _write_cell(self, row, col, cell):
-        if type(cell) is not _InlineString:
-            return super()._write_cell(row, col, cell)
-        style = cell.format._get_xf_index() if cell.format else None
-        self.fh.write(_inline_xml(xl_rowcol_to_cell(row, col), cell.string, style))
+        """XlsxWriter's cell XML; the usual cells (a format, a number, shared string, blank or formula) written here
+        as XlsxWriter writes them, in one step instead of its general attribute writer (half the time of a form)."""
+        kind = type(cell)
+        if kind is _InlineString:
+            style = cell.format._get_xf_index() if cell.format else None
+            self.fh.write(_inline_xml(xl_rowcol_to_cell(row, col), cell.string, style))
+            return
+        if not cell.format or kind not in _USUAL_CELLS or self.constant_memory:
+            super()._write_cell(row, col, cell)
+            return
+        head = f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{cell.format._get_xf_index()}"'
+        if kind is CellStringTuple or kind is CellRichStringTuple:
+            self.fh.write(f'{head} t="s"><v>{cell.string}</v></c>')
+        elif kind is CellBlankTuple:
+            self.fh.write(f"{head}/>")
+        elif kind is CellFormulaTuple:
+            value, t = cell.value, ""
+            if isinstance(value, bool):
+                value, t = int(value), ' t="b"'
+            elif isinstance(value, str) and value:
+                t = ' t="e"' if value in _ERROR_CODES else ' t="str"'
+            self.fh.write(f"{head}{t}><f>{_escaped(cell.formula)}</f><v>{self._escape_data(value)}</v></c>")
+        else:
+            self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
 
 
 class BulkSheet(_Worksheet):
@@ -730,31 +771,37 @@ class _NoFormats(pickle.Pickler):
         return NotImplemented
 
 
-# settings that are the workbook's, not the sheet's; or the cells (kept as XML); or conditional formats and
-# comments (numbered in the workbook)
-_NOT_SETTINGS = {"table", "str_table", "fh", "worksheet_meta", "name", "index", "default_url_format",
-                 "workbook_add_format", "formats", "record", "replay", "cond_formats", "comments"}
+# settings that are the workbook's, not the sheet's; or what is remembered as XML (cells, rows, validations, links);
+# or conditional formats and comments (numbered in the workbook)
+_NOT_SETTINGS = {"table", "row_info", "validations", "hyperlinks", "str_table", "fh", "worksheet_meta", "name", "index",
+                 "default_url_format", "workbook_add_format", "embedded_images", "formats", "record", "replay",
+                 "cond_formats", "comments"}
+_REMEMBERED = ("_write_sheet_data", "_write_data_validations", "_write_hyperlinks")  # what reads table, row_info,
+# validations, hyperlinks: the parts of the XML remembered instead of those settings
+_CONTAINERS = (dict, list, set, defaultdict)  # a setting changed in place
 _CELL_HEAD = re.compile(r'<c r="([A-Z]+[0-9]+)"(?: s="([0-9]+)")?( t="s"><v>([0-9]+)</v>)?')
 
 
 class _SheetCells:
     """What building one sheet did, so that the next province's form gets the same sheet without building it:
     the strings it added to the workbook's shared-string table (in order), the names it defined, its settings
-    (column widths, merged ranges, validations, protection, page set-up: pickled) and, once its workbook is
-    written, its <sheetData> XML and the formats of its cells in the order the XML first uses them.
+    (column widths, merged ranges, protection, page set-up: pickled) and, once its workbook is written, the XML of
+    its cells, validations and links (``_REMEMBERED``), with the formats of its cells in the order the XML first
+    uses them.
 
     Replayed in another workbook, the strings and formats get their indices there exactly as building the sheet
-    would have given them (the sheets before it may differ), and the XML is renumbered to match."""
+    would have given them (the sheets before it may differ), and the cells' XML is renumbered to match."""
 
     def __init__(self, strings: list, names: list, settings: bytes, form: Form, key: tuple):
         self.strings, self.names, self.settings = strings, names, settings
         self.form, self.key = weakref.ref(form), key
-        self.xml: str | None = None
+        self.xml: dict[str, str] = {}
         self.formats: list[tuple[tuple, int]] = []
 
     @classmethod
     def record(cls, ws: Worksheet, before: dict, strings: list, names: list, form: Form, key: tuple):
-        changed = {k: v for k, v in vars(ws).items() if k not in _NOT_SETTINGS and (k not in before or v != before[k])}
+        changed = {k: v for k, v in vars(ws).items() if k not in _NOT_SETTINGS
+                   and (k not in before or v is not before[k][0] or v != before[k][1])}
         if any(k in changed for k in ("cond_formats", "comments")) or any(n[1] != -1 for n in names):
             return None  # never so today; a sheet-scoped name or a comment would need more care
         out = io.BytesIO()
@@ -771,21 +818,27 @@ class _SheetCells:
         vars(ws).update(pickle.loads(self.settings))
         ws.replay = (self, strings)
 
-    def cells(self, ws: Worksheet) -> str:
-        """The <sheetData> XML in ``ws``'s workbook, which is being written (formats get their indices now)."""
+    def part(self, ws: Worksheet, part: str) -> str:
+        """``part``'s XML in ``ws``'s workbook, which is being written (formats get their indices now)."""
+        if part != "_write_sheet_data":
+            return self.xml[part]
         strings = ws.replay[1]
         styles = {old: ws.formats.exact(key)._get_xf_index() for key, old in self.formats}
         if all(a == b for a, b in strings.items()) and all(a == b for a, b in styles.items()):
-            return self.xml
+            return self.xml[part]
 
         def renumbered(m: re.Match) -> str:
             style = f' s="{styles[int(m[2])]}"' if m[2] else ""
             string = f' t="s"><v>{strings[int(m[4])]}</v>' if m[3] else ""
             return f'<c r="{m[1]}"{style}{string}'
-        return _CELL_HEAD.sub(renumbered, self.xml)
+        return _CELL_HEAD.sub(renumbered, self.xml[part])
 
-    def keep(self, ws: Worksheet, xml: str) -> None:
-        """Remember the sheet as its workbook wrote it, if every cell's format is one of ``_Formats``."""
+    def keep(self, ws: Worksheet, part: str, xml: str) -> None:
+        """Note ``part`` as the workbook wrote it; with the last, remember the sheet, if every cell's format is
+        one of ``_Formats`` and its links are within the workbook."""
+        self.xml[part] = xml
+        if len(self.xml) < len(_REMEMBERED):
+            return
         formats, seen = [], set()
         for row in sorted(ws.table):  # the order of XlsxWriter's _write_rows
             for col in sorted(ws.table[row]):
@@ -795,17 +848,19 @@ class _SheetCells:
                     formats.append(f)
         keys = [ws.formats.key_of.get(id(f)) for f in formats]
         form = self.form()
-        if None in keys or form is None:  # (row and column formats: refused by _NoFormats)
+        if None in keys or form is None or ws.external_hyper_links:  # (row, column formats: refused by _NoFormats)
             return
-        self.xml, self.formats = xml, [(k, f._get_xf_index()) for k, f in zip(keys, formats, strict=True)]
+        self.formats = [(k, f._get_xf_index()) for k, f in zip(keys, formats, strict=True)]
         _SHEETS.put(form, self.key, self)
 
 
 class _SheetCache:
-    """The sheets made lately, per form (a form's sheets change with the password, prefilled values, statuses)."""
+    """The sheets made lately, per form (a form's sheets change with the password, prefilled values, statuses).
+    A sheet is worth remembering once asked for a second time: a prefilled one seldom is."""
 
     def __init__(self, size: int = 48):
         self.size, self.hits, self._by_form = size, 0, weakref.WeakKeyDictionary()
+        self._asked: OrderedDict[tuple, None] = OrderedDict()
 
     def get(self, form: Form, key: tuple) -> _SheetCells | None:
         made = self._by_form.get(form, {}).get(key)
@@ -813,6 +868,15 @@ class _SheetCache:
             self._by_form[form].move_to_end(key)
             self.hits += 1
         return made
+
+    def asked_before(self, form: Form, key: tuple) -> bool:
+        """Whether sheet ``key`` of ``form`` was asked for before (and note that it is now)."""
+        asked = (id(form), key) in self._asked  # a form's id: at worst, one sheet remembered in vain
+        self._asked[id(form), key] = None
+        self._asked.move_to_end((id(form), key))
+        while len(self._asked) > 4 * self.size:
+            self._asked.popitem(last=False)
+        return asked
 
     def put(self, form: Form, key: tuple, made: _SheetCells) -> None:
         sheets = self._by_form.setdefault(form, OrderedDict())
