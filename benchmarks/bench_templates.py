@@ -1,6 +1,7 @@
-"""Time writing the province forms: ms per form in process (plain, and prefilled with sample values), then all
-provinces with ``write_templates`` in one process and in forked workers. Three runs of each; the machine's load
-first (the figures mean little on a busy machine).
+"""Time writing the province forms: ms per form in process (plain, and prefilled with sample values, other
+values in every run, as distinct provinces' returns are), wall and CPU time; then all provinces with
+``write_templates`` in one process and in forked workers. Three runs of each; the machine's load first (wall
+times mean little on a busy machine; CPU times less so).
 
 Run: python benchmarks/bench_templates.py [number of provinces in process, default 20]
 """
@@ -25,18 +26,21 @@ for year in (2024, 2025):
     provinces = list(provinces_for_year(year))
     some = provinces[:COUNT]
     filled = {p.code: sample_values(form, p) for p in some}
+    first = next(f.id for f in form.fields.values() if f.kind == "number")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         for kind in ("plain", "prefilled"):
             runs = []
-            for _ in range(RUNS):
-                start = time.perf_counter()
+            for run in range(RUNS):
+                values = {p.code: {**filled[p.code], first: filled[p.code][first] + run} if kind == "prefilled"
+                          else {} for p in some}
+                start, cpu = time.perf_counter(), time.process_time()
                 for p in some:
-                    write_template(form, out / "f.xlsx", TemplateOptions(
-                        province=p, values=filled[p.code] if kind == "prefilled" else {}))
-                runs.append((time.perf_counter() - start) / len(some) * 1000)
-            print(f"{year} {kind:9} in process: " + ", ".join(f"{ms:.1f}" for ms in runs) + f" ms per form "
-                  f"({len(some)} forms a run)")
+                    write_template(form, out / "f.xlsx", TemplateOptions(province=p, values=values[p.code]))
+                runs.append(((time.perf_counter() - start) / len(some) * 1000,
+                             (time.process_time() - cpu) / len(some) * 1000))
+            print(f"{year} {kind:9} in process: " + ", ".join(f"{ms:.1f}" for ms, _ in runs) + " ms per form (CPU "
+                  + ", ".join(f"{ms:.1f}" for _, ms in runs) + f"; {len(some)} forms a run)")
         for jobs in (1, 2):
             runs = []
             for _ in range(RUNS):
