@@ -26,6 +26,8 @@ from typing import NamedTuple
 
 import xlsxwriter
 from xlsxwriter.format import Format
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell, xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import (CellBlankTuple, CellDatetimeTuple, CellFormulaTuple, CellNumberTuple,
                                   CellRichStringTuple, CellStringTuple, Worksheet)
@@ -151,6 +153,9 @@ def _validation_of(f: Field, form: Form) -> dict:
             "input_message": f"Nhập nội dung (tối đa {fmt_number(f.max_chars)} ký tự).",
             "error_title": "Nội dung quá dài",
             "error_message": f"Nội dung dài hơn {fmt_number(f.max_chars)} ký tự cho phép."}
+
+
+_NAMES: dict[tuple[str, str], tuple] = {}  # (name, formula) -> the defined name XlsxWriter made of them
 
 
 @lru_cache(maxsize=8192)
@@ -279,7 +284,18 @@ class _Writer:
             self._validated.setdefault((ws.name, f.col, _rule(f, self.form)), (ws, []))[1].append(f)
         if f.id in self.opts.notes:
             ws.write_comment(f.row, f.col, self.opts.notes[f.id], {"x_scale": 2, "y_scale": 1.2})
-        self.wb.define_name(f.id, "=" + f.ref)
+        self.define(f.id, "=" + f.ref)
+
+    def define(self, name: str, formula: str) -> None:
+        """``wb.define_name``, its checks made once per name and formula."""
+        known = _NAMES.get((name, formula))
+        if known is None:
+            before = len(self.wb.defined_names)
+            self.wb.define_name(name, formula)
+            if len(self.wb.defined_names) == before + 1 and len(_NAMES) < 65_536:
+                _NAMES[name, formula] = tuple(self.wb.defined_names[-1])
+        else:
+            self.wb.defined_names.append(list(known))
 
     def validations(self, ws):
         """The validations of the inputs of sheet ``ws``, one per rule and column, over all the cells it applies
@@ -888,9 +904,53 @@ class _SheetCache:
 _SHEETS = _SheetCache()
 
 
+class _Workbook(xlsxwriter.Workbook):
+    """XlsxWriter's workbook, with the XML of each shared string and defined name remembered (a year's forms
+    share most of their strings and all their names): XlsxWriter's own XML, made once."""
+
+    def _get_packager(self):
+        return _Packager()
+
+    def _write_defined_name(self, defined_name):
+        self.fh.write(_defined_name_xml(*defined_name))
+
+
+class _Packager(Packager):
+    def _write_shared_strings_file(self):  # XlsxWriter's, with _SharedStrings
+        if not self.workbook.str_table.count:
+            return
+        sst = _SharedStrings()
+        sst.string_table = self.workbook.str_table
+        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        sst._assemble_xml_file()
+
+
+class _SharedStrings(SharedStrings):
+    def _write_si(self, string):
+        self.fh.write(_si_xml(string) if len(string) <= 1000 else _made(SharedStrings._write_si, string))
+
+
+def _made(write: Callable, *args) -> str:
+    """The XML that XlsxWriter's ``write`` method makes of ``args``."""
+    writer = SharedStrings()  # any of XlsxWriter's XML writers
+    writer.fh = io.StringIO()
+    write(writer, *args)
+    return writer.fh.getvalue()
+
+
+@lru_cache(maxsize=65_536)
+def _si_xml(string: str) -> str:
+    return _made(SharedStrings._write_si, string)
+
+
+@lru_cache(maxsize=65_536)
+def _defined_name_xml(*defined_name) -> str:
+    return _made(xlsxwriter.Workbook._write_defined_name, list(defined_name))
+
+
 def xlsx_writer(path: Path, **options) -> xlsxwriter.Workbook:
     """An XlsxWriter workbook written in memory, that never turns a text into a formula, a link or a number."""
-    wb = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+    wb = _Workbook(str(path), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                         "strings_to_numbers": False, **options})
     wb.worksheet_class = _Worksheet
     return wb

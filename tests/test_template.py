@@ -54,14 +54,15 @@ def test_every_heading_and_bullet_of_the_outline_is_in_the_2024_workbook(hanoi_2
     assert len(_outline_lines()) > 50
 
 
-def test_remembered_formula_preparation_and_the_usual_cells_write_the_same_bytes_as_xlsxwriter(form2024, tmp_path,
-                                                                                                  monkeypatch):
-    """template._Worksheet remembers XlsxWriter's formula preparation and writes the usual cells itself: the
-    workbook, blank or prefilled (whole and decimal numbers, a date, texts with XML's special characters, "x"),
-    must not change by a byte."""
+def test_what_xlsxwriter_does_done_faster_writes_the_same_bytes_as_xlsxwriter(form2024, tmp_path, monkeypatch):
+    """template._Worksheet remembers XlsxWriter's formula preparation and writes the usual cells itself; the XML of
+    shared strings and defined names is remembered; names are checked once: the workbook, blank or prefilled (whole
+    and decimal numbers, a date, texts with XML's special characters, "x"), must not change by a byte."""
     import datetime as dt
     import zipfile
 
+    import xlsxwriter
+    from xlsxwriter.sharedstrings import SharedStrings
     from xlsxwriter.worksheet import Worksheet
 
     from libstats import template
@@ -80,6 +81,10 @@ def test_remembered_formula_preparation_and_the_usual_cells_write_the_same_bytes
             m.setattr(template._Worksheet, "_prepare_formula", Worksheet._prepare_formula)
             m.setattr(template, "_USUAL_CELLS", set())
             m.setattr(template, "_SHEETS", template._SheetCache())
+            m.setattr(template, "_NAMES", {})
+            m.setattr(template._Workbook, "_write_defined_name", xlsxwriter.Workbook._write_defined_name)
+            m.setattr(template._SharedStrings, "_write_si", SharedStrings._write_si)
+            m.setattr(template._Writer, "define", lambda self, name, formula: self.wb.define_name(name, formula))
             plain = write_template(form2024, tmp_path / f"plain-{i}.xlsx", opts)
         with zipfile.ZipFile(fast) as a, zipfile.ZipFile(plain) as b:
             assert a.namelist() == b.namelist()
