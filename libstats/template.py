@@ -225,13 +225,15 @@ class _Writer:
     def prefilled(self) -> dict[str, Field]:
         return _prefilled(self.form)
 
-    def sheet(self, name: str, build: Callable[[Worksheet], object], key: tuple | None = ()) -> Worksheet:
+    def sheet(self, name: str, build: Callable[[Worksheet], object], key: tuple | None = (),
+              late: dict | None = None) -> Worksheet:
         """Add sheet ``name``, made by ``build`` and the validations of its inputs. ``key``: what the sheet
-        depends on besides the form and the password (None: too much to say, always built). A sheet made before
-        with the same form, password and key is not built again: what building it did is done again
-        (``_SheetCells``), the same workbook as building it would give."""
+        depends on besides the form and the password (None: too much to say, always built); ``late``: the values
+        of its formulas written with a ``_Late`` value. A sheet made before with the same form, password and key is
+        not built again: what building it did is done again (``_SheetCells``), the same workbook as building it
+        would give."""
         ws = self.wb.add_worksheet(name)
-        ws.formats = self.fmt
+        ws.formats, ws.late = self.fmt, late or {}
         key = None if key is None else (name, self.opts.password, *key)
         made = None if key is None else _SHEETS.get(self.form, key)
         if made is not None:
@@ -543,10 +545,16 @@ class _Writer:
             _fit(ws, row, [(d.label, 38), (text, 90)])
         self.page(ws, landscape=False, repeat_to=0)
 
-    def statuses(self) -> tuple[str, ...]:
-        return tuple(r.status(self.values) for r in build_rules(self.form))
+    COUNTS = (("Số lỗi phải sửa trước khi gửi:", "Lỗi"), ("Số cảnh báo cần xem lại hoặc giải thích:", "Cảnh báo"))
 
-    def check_sheet(self, ws, statuses: tuple[str, ...]):
+    def results(self) -> dict:
+        """The check sheet's results as libstats computes them (each rule's status, the counts of errors and of
+        warnings): the cached values of its formulas, filled in as the workbook is written (``_Late``)."""
+        statuses = [r.status(self.values) for r in build_rules(self.form)]
+        return {**dict(enumerate(statuses)), **{prefix: sum(s.startswith(prefix) for s in statuses)
+                                                 for _, prefix in self.COUNTS}}
+
+    def check_sheet(self, ws):
         for col, width in enumerate((5, 24, 70, 46)):
             ws.set_column(col, col, width)
         rules = build_rules(self.form)
@@ -554,24 +562,22 @@ class _Writer:
         ws.merge_range(0, 0, 0, 3, "KIỂM TRA TỰ ĐỘNG (cập nhật ngay khi nhập số liệu, không cần macro)",
                        self.fmt(bold=True, font_size=13))
         rng = f"{check_result_cell(0)}:{check_result_cell(len(rules) - 1)}"
-        counts = (("Số lỗi phải sửa trước khi gửi:", "Lỗi*"), ("Số cảnh báo cần xem lại hoặc giải thích:",
-                                                            "Cảnh báo*"))
-        for (label, pattern), count_cell in zip(counts, CHECK_COUNT_CELLS, strict=True):
+        for (label, prefix), count_cell in zip(self.COUNTS, CHECK_COUNT_CELLS, strict=True):
             i, col = split_address(count_cell)
             self.text(ws, i, col - 1, label, bold=True, align="right")
-            n = sum(s.startswith(pattern[:-1]) for s in statuses)
-            ws.write_formula(i, col, f'=COUNTIF({rng},"{pattern}")', self.fmt(bold=True, border=1, align="left"), n)
+            ws.write_formula(i, col, f'=COUNTIF({rng},"{prefix}*")', self.fmt(bold=True, border=1, align="left"),
+                             _Late(prefix))
         head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center")
         for col, h in enumerate(("STT", "Vị trí (bấm để đến ô)", "Nội dung kiểm tra", "Kết quả")):
             ws.write_string(first - 1, col, h, head)
-        for i, (rule, status) in enumerate(zip(rules, statuses, strict=True)):
+        for i, rule in enumerate(rules):
             row, target = first + i, rule.target()
             ws.write_number(row, 0, i + 1, self.fmt(border=1, align="center"))
             ws.write_url(row, 1, f"internal:'{target.sheet}'!{target.cell}", self.fmt(border=1, font_color="blue",
                          underline=1), string=f"{target.sheet} · {target.cell}")
             self.text(ws, row, 2, rule.describe(), border=1)
             _fit(ws, row, [(rule.describe(), 78)])
-            ws.write_formula(row, CHECK_RESULT_COL, rule.formula(), self.fmt(border=1, text_wrap=True), status)
+            ws.write_formula(row, CHECK_RESULT_COL, rule.formula(), self.fmt(border=1, text_wrap=True), _Late(i))
         ws.freeze_panes(first, 0)
         ws.autofilter(first - 1, 0, last, CHECK_RESULT_COL)
         self.page(ws, landscape=False, repeat_to=first - 1)
@@ -642,6 +648,22 @@ def _inline_text(string: str) -> str:
     return f'<t{space}>{string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")}</t>'
 
 
+class _Late(NamedTuple):
+    """The cached value of a formula, given when the workbook is written: ``ws.late[key]``."""
+    key: object
+
+
+def _formula_tail(formula: str, value) -> str:
+    """A formula cell's XML after its reference and format, as XlsxWriter writes it."""
+    t = ""
+    if isinstance(value, bool):
+        value, t = int(value), ' t="b"'
+    elif isinstance(value, str) and value:
+        t = ' t="e"' if value in _ERROR_CODES else ' t="str"'
+    return f"{t}><f>{_escaped(formula)}</f><v>{XMLwriter._escape_data(None, value)}</v></c>"
+
+
+_LATE_PLACE = re.compile("\0([0-9]+)\0")
 _USUAL_CELLS = {CellNumberTuple, CellDatetimeTuple, CellStringTuple, CellRichStringTuple, CellBlankTuple,
                 CellFormulaTuple}
 _ERROR_CODES = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"}
@@ -688,7 +710,7 @@ class _Worksheet(Worksheet):
         remembered."""
         replay, record = vars(self).get("replay"), vars(self).get("record")
         if replay is not None:
-            self.fh.write(replay[0].part(self, part))
+            self.fh.write(replay[0].fill(replay[0].part(self, part), self.late))
             return
         write = getattr(super(), part)
         if record is None:
@@ -700,17 +722,27 @@ class _Worksheet(Worksheet):
             xml = self.fh.getvalue()
         finally:
             self.fh = fh
-        fh.write(xml)
+        fh.write(record.fill(xml, self.late))
         record.keep(self, part, xml)
 
     def _write_cell(self, row, col, cell):
         """XlsxWriter's cell XML; the usual cells (a format, a number, shared string, blank or formula) written here
-        as XlsxWriter writes them, in one step instead of its general attribute writer (half the time of a form)."""
+        as XlsxWriter writes them, in one step instead of its general attribute writer (half the time of a form).
+        A formula's late value (``_Late``) is taken from ``self.late``, or, in a sheet being remembered, left as a
+        place to fill in for each workbook (``_SheetCells.fill``)."""
         kind = type(cell)
         if kind is _InlineString:
             style = cell.format._get_xf_index() if cell.format else None
             self.fh.write(_inline_xml(xl_rowcol_to_cell(row, col), cell.string, style))
             return
+        if kind is CellFormulaTuple and type(cell.value) is _Late:
+            record = vars(self).get("record")
+            if record is not None:  # (no row or column formats in a remembered sheet: _NoFormats)
+                record.late.append((cell.formula, cell.value.key))
+                style = f' s="{cell.format._get_xf_index()}"' if cell.format else ""
+                self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}"{style}\0{len(record.late) - 1}\0')
+                return
+            cell = cell._replace(value=self.late[cell.value.key])
         if not cell.format or kind not in _USUAL_CELLS or self.constant_memory:
             super()._write_cell(row, col, cell)
             return
@@ -720,12 +752,7 @@ class _Worksheet(Worksheet):
         elif kind is CellBlankTuple:
             self.fh.write(f"{head}/>")
         elif kind is CellFormulaTuple:
-            value, t = cell.value, ""
-            if isinstance(value, bool):
-                value, t = int(value), ' t="b"'
-            elif isinstance(value, str) and value:
-                t = ' t="e"' if value in _ERROR_CODES else ' t="str"'
-            self.fh.write(f"{head}{t}><f>{_escaped(cell.formula)}</f><v>{self._escape_data(value)}</v></c>")
+            self.fh.write(head + _formula_tail(cell.formula, cell.value))
         else:
             self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
 
@@ -790,7 +817,7 @@ class _NoFormats(pickle.Pickler):
 # settings that are the workbook's, not the sheet's; or what is remembered as XML (cells, rows, validations, links);
 # or conditional formats and comments (numbered in the workbook)
 _NOT_SETTINGS = {"table", "row_info", "validations", "hyperlinks", "str_table", "fh", "worksheet_meta", "name", "index",
-                 "default_url_format", "workbook_add_format", "embedded_images", "formats", "record", "replay",
+                 "default_url_format", "workbook_add_format", "embedded_images", "formats", "late", "record", "replay",
                  "cond_formats", "comments"}
 _REMEMBERED = ("_write_sheet_data", "_write_data_validations", "_write_hyperlinks")  # what reads table, row_info,
 # validations, hyperlinks: the parts of the XML remembered instead of those settings
@@ -813,6 +840,13 @@ class _SheetCells:
         self.form, self.key = weakref.ref(form), key
         self.xml: dict[str, str] = {}
         self.formats: list[tuple[tuple, int]] = []
+        self.late: list[tuple[str, object]] = []  # (formula, key) of each late value's place in the XML
+
+    def fill(self, xml: str, late: dict) -> str:
+        """``xml`` with each late value's place filled in with its cell's XML for the value ``late`` gives."""
+        if not self.late:
+            return xml
+        return _LATE_PLACE.sub(lambda m: _formula_tail(self.late[int(m[1])][0], late[self.late[int(m[1])][1]]), xml)
 
     @classmethod
     def record(cls, ws: Worksheet, before: dict, strings: list, names: list, form: Form, key: tuple):
@@ -973,8 +1007,7 @@ def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | 
             else:
                 build = w.tables if sheet.spec.kind == "table" else w.narrative
                 w.sheet(sheet.name, lambda ws, sheet=sheet, build=build: build(ws, sheet), w.inputs_key(sheet.name))
-        statuses = w.statuses()
-        w.check_colors(w.sheet(CHECK_SHEET, lambda ws: w.check_sheet(ws, statuses), statuses))
+        w.check_colors(w.sheet(CHECK_SHEET, w.check_sheet, late=w.results()))
         w.sheet(LISTS_SHEET, w.lists)
         w.sheet(META_SHEET, w.metadata, key=None)
         wb.close()
