@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 import functools
 import io
+import math
 import multiprocessing as mp
 import numbers
 import os
@@ -251,12 +252,23 @@ class _Writer:
             ws.record = _SheetCells.record(ws, before, log.added, self.wb.defined_names[names:], self.form, key)
         return ws
 
-    def inputs_key(self, name: str) -> tuple | None:
-        """What the inputs of sheet ``name`` hold and whether they are locked (None when one has a note)."""
+    def inputs_key(self, name: str, late: bool = False) -> tuple | None:
+        """What the inputs of sheet ``name`` hold and whether they are locked (None when one has a note); with
+        ``late``, not the blanks and numbers (filled in as the workbook is written: ``late_inputs``)."""
         fields = _fields_on(self.form, name)
         if any(f.id in self.opts.notes for f in fields):
             return None
-        return tuple((type(v := self.values.get(f.id)), repr(v), self.locked(f)) for f in fields)
+        values = [self.values.get(f.id) for f in fields]
+        return tuple((None if late and _late_number(v) else (type(v), repr(v)), self.locked(f))
+                     for f, v in zip(fields, values, strict=True))
+
+    def late_inputs(self, sheet: LaidSheet) -> dict:
+        """The blank and numeric inputs of a table sheet, and the differences and rates computed from them."""
+        late = {f.id: v for f in _fields_on(self.form, sheet.name) if _late_number(v := self.values.get(f.id))}
+        for table in sheet.tables:
+            for r in table.rows:
+                late["diff", r.row], late["pct", r.row] = self.derived_values(r)
+        return late
 
     # -- cells -------------------------------------------------------------------------------------------
     def text(self, ws, row: int, col: int, text: str, **fmt):
@@ -265,7 +277,8 @@ class _Writer:
     def locked(self, f: Field) -> bool:
         return f.id in self.opts.locked or (f.kind == "province" and self.opts.province is not None)
 
-    def input(self, ws, f: Field):
+    def input(self, ws, f: Field, late: bool = False):
+        """The input cell of ``f``; with ``late``, a blank or number is filled in as the workbook is written."""
         value = self.values.get(f.id)
         locked = self.locked(f)
         style = dict(border=1, locked=locked, bg_color=LOCKED_FILL if locked else INPUT_FILL)
@@ -274,7 +287,10 @@ class _Writer:
         if f.type == "date":
             style["num_format"] = "dd/mm/yyyy"
         fmt = self.fmt(**style)
-        if value is None:
+        if late and _late_number(value):
+            if not ws._check_dimensions(f.row, f.col):
+                ws.table[f.row][f.col] = _LateValue(f.id, fmt)
+        elif value is None:
             ws.write_blank(f.row, f.col, None, fmt)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             ws.write_number(f.row, f.col, value, fmt)
@@ -458,25 +474,30 @@ class _Writer:
                 self.text(ws, r.row, c["dim"], r.dim_label, **style)
                 self.text(ws, r.row, c["unit"], r.unit, **style, align="center")
                 for f in (r.n, r.p, r.gc, r.pc):
-                    self.input(ws, f)
+                    self.input(ws, f, late=True)
                 self.derived(ws, r)
         heights = {1: PART_TITLE_HEIGHT, **{t.title_row + 1: TABLE_HEAD_HEIGHT for t in sheet.tables}}
         ws.set_h_pagebreaks(table_page_breaks([(t.title_row, t.rows[-1].row if t.rows else t.title_row + 1)
                                                 for t in sheet.tables], heights, widths))
         self.page(ws, landscape=True, repeat_to=1)
 
-    def derived(self, ws, r):
-        n, p = cell_name(r.row, TABLE_COLUMNS["n"]), cell_name(r.row, TABLE_COLUMNS["p"])
+    def derived_values(self, r) -> tuple:
+        """The change and the rate (%) of row ``r`` as libstats computes them ("" when there are none)."""
         vn, vp = self.values.get(r.n.id), self.values.get(r.p.id)
         both = all(isinstance(v, (int, float)) for v in (vn, vp))
         pct = pct_change(vn, vp)
+        return (vn - vp) if both else "", pct if pct is not None else ""
+
+    def derived(self, ws, r):
+        """The change and the rate (%) of row ``r``: formulas, their values filled in late (``late_inputs``)."""
+        n, p = cell_name(r.row, TABLE_COLUMNS["n"]), cell_name(r.row, TABLE_COLUMNS["p"])
         locked = dict(border=1, bg_color=LOCKED_FILL, bold=r.is_total)
         diff = f'=IF(AND(ISNUMBER({n}),ISNUMBER({p})),{n}-{p},"")'
         ws.write_formula(r.row, TABLE_COLUMNS["diff"], diff,
-                         self.fmt(**locked, num_format="+#,##0;-#,##0;0"), (vn - vp) if both else "")
+                         self.fmt(**locked, num_format="+#,##0;-#,##0;0"), _Late(("diff", r.row)))
         pct_formula = f'=IF(AND(ISNUMBER({n}),ISNUMBER({p}),{p}<>0),({n}-{p})/{p}*100,"")'
         ws.write_formula(r.row, TABLE_COLUMNS["pct"], pct_formula,
-                         self.fmt(**locked, num_format="+0.0;-0.0;0.0"), pct if pct is not None else "")
+                         self.fmt(**locked, num_format="+0.0;-0.0;0.0"), _Late(("pct", r.row)))
 
     def instructions(self, ws):
         form = self.form
@@ -653,6 +674,23 @@ class _Late(NamedTuple):
     key: object
 
 
+class _LateValue(NamedTuple):
+    """A cell whose value, blank or a number (``_late_number``), is given when the workbook is written."""
+    key: object
+    format: Format
+
+
+def _late_number(value) -> bool:
+    return value is None or (type(value) in (int, float) and math.isfinite(value))
+
+
+def _late_tail(formula: str | None, value) -> str:
+    """The XML of a late cell after its reference and format (``_Late``, ``_LateValue``)."""
+    if formula is not None:
+        return _formula_tail(formula, value)
+    return "/>" if value is None else f"><v>{value:.16G}</v></c>"
+
+
 def _formula_tail(formula: str, value) -> str:
     """A formula cell's XML after its reference and format, as XlsxWriter writes it."""
     t = ""
@@ -735,14 +773,19 @@ class _Worksheet(Worksheet):
             style = cell.format._get_xf_index() if cell.format else None
             self.fh.write(_inline_xml(xl_rowcol_to_cell(row, col), cell.string, style))
             return
-        if kind is CellFormulaTuple and type(cell.value) is _Late:
+        late = cell if kind is _LateValue else cell.value if kind is CellFormulaTuple else None
+        if type(late) in (_Late, _LateValue):
+            formula = cell.formula if kind is CellFormulaTuple else None
             record = vars(self).get("record")
             if record is not None:  # (no row or column formats in a remembered sheet: _NoFormats)
-                record.late.append((cell.formula, cell.value.key))
+                record.late.append((formula, late.key))
                 style = f' s="{cell.format._get_xf_index()}"' if cell.format else ""
                 self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}"{style}\0{len(record.late) - 1}\0')
                 return
-            cell = cell._replace(value=self.late[cell.value.key])
+            value = self.late[late.key]
+            cell = (CellFormulaTuple(formula, cell.format, value) if formula is not None
+                    else CellBlankTuple(cell.format) if value is None else CellNumberTuple(value, cell.format))
+            kind = type(cell)
         if not cell.format or kind not in _USUAL_CELLS or self.constant_memory:
             super()._write_cell(row, col, cell)
             return
@@ -840,13 +883,13 @@ class _SheetCells:
         self.form, self.key = weakref.ref(form), key
         self.xml: dict[str, str] = {}
         self.formats: list[tuple[tuple, int]] = []
-        self.late: list[tuple[str, object]] = []  # (formula, key) of each late value's place in the XML
+        self.late: list[tuple[str | None, object]] = []  # (formula, key) of each late value's place in the XML
 
     def fill(self, xml: str, late: dict) -> str:
         """``xml`` with each late value's place filled in with its cell's XML for the value ``late`` gives."""
         if not self.late:
             return xml
-        return _LATE_PLACE.sub(lambda m: _formula_tail(self.late[int(m[1])][0], late[self.late[int(m[1])][1]]), xml)
+        return _LATE_PLACE.sub(lambda m: _late_tail(self.late[int(m[1])][0], late[self.late[int(m[1])][1]]), xml)
 
     @classmethod
     def record(cls, ws: Worksheet, before: dict, strings: list, names: list, form: Form, key: tuple):
@@ -1004,9 +1047,11 @@ def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | 
                 w.sheet(sheet.name, lambda ws, sheet=sheet: w.cover(ws, sheet), key=None)
                 w.sheet(INSTRUCTIONS_SHEET, w.instructions)
                 w.sheet(DEFINITIONS_SHEET, w.definitions)
+            elif sheet.spec.kind == "table":
+                w.sheet(sheet.name, lambda ws, sheet=sheet: w.tables(ws, sheet), w.inputs_key(sheet.name, late=True),
+                        late=w.late_inputs(sheet))
             else:
-                build = w.tables if sheet.spec.kind == "table" else w.narrative
-                w.sheet(sheet.name, lambda ws, sheet=sheet, build=build: build(ws, sheet), w.inputs_key(sheet.name))
+                w.sheet(sheet.name, lambda ws, sheet=sheet: w.narrative(ws, sheet), w.inputs_key(sheet.name))
         w.check_colors(w.sheet(CHECK_SHEET, w.check_sheet, late=w.results()))
         w.sheet(LISTS_SHEET, w.lists)
         w.sheet(META_SHEET, w.metadata, key=None)
