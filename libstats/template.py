@@ -18,7 +18,7 @@ import os
 import pickle
 import re
 import weakref
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict, namedtuple
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,8 +30,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell, xl_rowcol_to_cell_fast
-from xlsxwriter.worksheet import (CellBlankTuple, CellDatetimeTuple, CellFormulaTuple, CellNumberTuple,
-                                  CellRichStringTuple, CellStringTuple, Worksheet)
+from xlsxwriter.worksheet import Worksheet
 from xlsxwriter.xmlwriter import XMLwriter
 
 from .atomic import atomic_path
@@ -702,8 +701,11 @@ def _formula_tail(formula: str, value) -> str:
 
 
 _LATE_PLACE = re.compile("\0([0-9]+)\0")
-_USUAL_CELLS = {CellNumberTuple, CellDatetimeTuple, CellStringTuple, CellRichStringTuple, CellBlankTuple,
-                CellFormulaTuple}
+# XlsxWriter's cells are named tuples it tells apart by name (their classes' names differ between versions)
+_USUAL_CELLS = {"Number", "Datetime", "String", "RichString", "Blank", "Formula"}
+_Blank = namedtuple("Blank", "format")
+_Number = namedtuple("Number", "number, format")
+_Formula = namedtuple("Formula", "formula, format, value")
 _ERROR_CODES = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"}
 _escaped = lru_cache(maxsize=65_536)(functools.partial(XMLwriter._escape_data, None))  # a formula's XML text
 
@@ -773,9 +775,10 @@ class _Worksheet(Worksheet):
             style = cell.format._get_xf_index() if cell.format else None
             self.fh.write(_inline_xml(xl_rowcol_to_cell(row, col), cell.string, style))
             return
-        late = cell if kind is _LateValue else cell.value if kind is CellFormulaTuple else None
+        name = kind.__name__
+        late = cell if kind is _LateValue else cell.value if name == "Formula" else None
         if type(late) in (_Late, _LateValue):
-            formula = cell.formula if kind is CellFormulaTuple else None
+            formula = cell.formula if name == "Formula" else None
             record = vars(self).get("record")
             if record is not None:  # (no row or column formats in a remembered sheet: _NoFormats)
                 record.late.append((formula, late.key))
@@ -783,18 +786,18 @@ class _Worksheet(Worksheet):
                 self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}"{style}\0{len(record.late) - 1}\0')
                 return
             value = self.late[late.key]
-            cell = (CellFormulaTuple(formula, cell.format, value) if formula is not None
-                    else CellBlankTuple(cell.format) if value is None else CellNumberTuple(value, cell.format))
-            kind = type(cell)
-        if not cell.format or kind not in _USUAL_CELLS or self.constant_memory:
+            cell = (_Formula(formula, cell.format, value) if formula is not None
+                    else _Blank(cell.format) if value is None else _Number(value, cell.format))
+            name = type(cell).__name__
+        if not cell.format or name not in _USUAL_CELLS or self.constant_memory:
             super()._write_cell(row, col, cell)
             return
         head = f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{cell.format._get_xf_index()}"'
-        if kind is CellStringTuple or kind is CellRichStringTuple:
+        if name == "String" or name == "RichString":
             self.fh.write(f'{head} t="s"><v>{cell.string}</v></c>')
-        elif kind is CellBlankTuple:
+        elif name == "Blank":
             self.fh.write(f"{head}/>")
-        elif kind is CellFormulaTuple:
+        elif name == "Formula":
             self.fh.write(head + _formula_tail(cell.formula, cell.value))
         else:
             self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
@@ -859,9 +862,9 @@ class _NoFormats(pickle.Pickler):
 
 # settings that are the workbook's, not the sheet's; or what is remembered as XML (cells, rows, validations, links);
 # or conditional formats and comments (numbered in the workbook)
-_NOT_SETTINGS = {"table", "row_info", "validations", "hyperlinks", "str_table", "fh", "worksheet_meta", "name", "index",
-                 "default_url_format", "workbook_add_format", "embedded_images", "formats", "late", "record", "replay",
-                 "cond_formats", "comments"}
+_NOT_SETTINGS = {"table", "row_info", "set_rows", "validations", "hyperlinks", "str_table", "fh", "worksheet_meta",
+                 "name", "index", "default_url_format", "workbook_add_format", "embedded_images", "formats", "late",
+                 "record", "replay", "cond_formats", "comments"}  # (set_rows: row_info before XlsxWriter 3.3)
 _REMEMBERED = ("_write_sheet_data", "_write_data_validations", "_write_hyperlinks")  # what reads table, row_info,
 # validations, hyperlinks: the parts of the XML remembered instead of those settings
 _CONTAINERS = (dict, list, set, defaultdict)  # a setting changed in place
