@@ -1,7 +1,8 @@
 """Time writing the province forms: ms per form in process (plain, and prefilled with sample values, other
 values in every run, as distinct provinces' returns are), wall and CPU time; then all provinces with
-``write_templates`` in one process and in forked workers. Three runs of each; the machine's load first (wall
-times mean little on a busy machine; CPU times less so).
+``write_templates`` in one process and in forked workers, each run in a fresh process as ``libstats forms --all``
+(nothing remembered yet; the time excludes starting Python and building the form). Three runs of each; the
+machine's load first (wall times mean little on a busy machine; CPU times less so).
 
 Run: python benchmarks/bench_templates.py [number of provinces in process, default 20]
 """
@@ -18,6 +19,21 @@ from libstats.samples import sample_values
 from libstats.template import TemplateOptions, write_template, write_templates
 
 RUNS = 3
+
+
+def all_provinces(year: int, jobs: int) -> None:
+    """Write every province's form of ``year`` (in a fresh process); print seconds and megabytes."""
+    form = build_form(year)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        paths = write_templates(form, list(provinces_for_year(year)), Path(tmp), jobs=jobs)
+        took = time.perf_counter() - start
+        print(took, len(paths), sum(p.stat().st_size for p in paths) / 2**20)
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--all":
+    all_provinces(int(sys.argv[2]), int(sys.argv[3]))
+    sys.exit()
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 
 print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
@@ -41,13 +57,9 @@ for year in (2024, 2025):
                              (time.process_time() - cpu) / len(some) * 1000))
             print(f"{year} {kind:9} in process: " + ", ".join(f"{ms:.1f}" for ms, _ in runs) + " ms per form (CPU "
                   + ", ".join(f"{ms:.1f}" for _, ms in runs) + f"; {len(some)} forms a run)")
-        for jobs in (1, 2):
-            runs = []
-            for _ in range(RUNS):
-                start = time.perf_counter()
-                paths = write_templates(form, provinces, out, jobs=jobs)
-                runs.append(time.perf_counter() - start)
-            size = sum(p.stat().st_size for p in paths) / 2**20
-            print(f"{year} all {len(paths)} with write_templates, jobs={jobs}: " + ", ".join(f"{s:.2f}" for s in runs)
-                  + f" s ({size:.1f} MB)")
+    for jobs in (1, 2):
+        runs = [subprocess.run([sys.executable, __file__, "--all", str(year), str(jobs)], capture_output=True,
+                               text=True, check=True).stdout.split() for _ in range(RUNS)]
+        print(f"{year} all {runs[0][1]} with write_templates, jobs={jobs}, fresh process: "
+              + ", ".join(f"{float(r[0]):.2f}" for r in runs) + f" s ({float(runs[0][2]):.1f} MB)")
 print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())

@@ -1073,9 +1073,11 @@ def select_provinces(year: int, codes: Iterable[str], all_provinces: bool) -> li
 def write_templates(form: Form, provinces: list[Province | None], out_dir: Path, *,
                        password: str = DEFAULT_PASSWORD, prefill: Callable[[Province | None], TemplateOptions]
                        | None = None, progress: Callable[[Iterable], Iterable] = lambda it: it,
-                       jobs: int = os.cpu_count() or 1) -> list[Path]:
-    """Write one workbook per province into ``out_dir``; returns the paths in province order.
-    With many provinces the work is shared by ``jobs`` forked processes."""
+                       jobs: int = 1) -> list[Path]:
+    """Write one workbook per province into ``out_dir``; returns the paths in province order. One process by
+    default: a form takes some 15-25 ms once its first sheets are remembered, and forking two workers measured no
+    faster for 34 or 63 forms on a busy 2-core machine (benchmarks/bench_templates.py); ``jobs`` > 1 shares the work
+    among forked processes."""
     if not password.isascii() or not password:
         raise ValueError("mật khẩu bảo vệ phải là chữ ASCII, không dấu (LibreOffice không nhận mật khẩu có dấu)")
     global _JOB
@@ -1085,12 +1087,15 @@ def write_templates(form: Form, provinces: list[Province | None], out_dir: Path,
 
 def forked_map(fn: Callable, items: list, progress: Callable[[Iterable], Iterable], jobs: int) -> list:
     """``fn`` over ``items`` in order; with many items in ``jobs`` forked processes, which inherit what ``fn``
-    reads from module globals (the job is set there, not pickled)."""
+    reads from module globals (the job is set there, not pickled), and what the first items, made here before
+    forking, left remembered (the sheets a form's workbooks share: ``_SheetCache``)."""
     if jobs <= 1 or len(items) < 8:
         return [fn(x) for x in progress(items)]
+    ticks, warm = iter(progress(items)), 2  # a sheet is remembered the second time it is made
+    made = [fn(x) for x, _ in zip(items[:warm], ticks, strict=False)]
     with mp.get_context("fork").Pool(jobs) as pool:
-        made = pool.imap(fn, items)
-        return [next(made) for _ in progress(items)]
+        rest = pool.imap(fn, items[warm:])
+        return made + [next(rest) for _ in ticks]
 
 
 _JOB: tuple = ()
