@@ -17,6 +17,7 @@ import numbers
 import os
 import pickle
 import re
+import threading
 import weakref
 from collections import OrderedDict, defaultdict, namedtuple
 from collections.abc import Callable, Iterable
@@ -957,28 +958,32 @@ class _SheetCache:
     def __init__(self, size: int = 48):
         self.size, self.hits, self._by_form = size, 0, weakref.WeakKeyDictionary()
         self._asked: OrderedDict[tuple, None] = OrderedDict()
+        self._lock = threading.Lock()  # (forms written in threads)
 
     def get(self, form: Form, key: tuple) -> _SheetCells | None:
-        made = self._by_form.get(form, {}).get(key)
-        if made is not None:
-            self._by_form[form].move_to_end(key)
-            self.hits += 1
-        return made
+        with self._lock:
+            made = self._by_form.get(form, {}).get(key)
+            if made is not None:
+                self._by_form[form].move_to_end(key)
+                self.hits += 1
+            return made
 
     def asked_before(self, form: Form, key: tuple) -> bool:
         """Whether sheet ``key`` of ``form`` was asked for before (and note that it is now)."""
-        asked = (id(form), key) in self._asked  # a form's id: at worst, one sheet remembered in vain
-        self._asked[id(form), key] = None
-        self._asked.move_to_end((id(form), key))
-        while len(self._asked) > 4 * self.size:
-            self._asked.popitem(last=False)
-        return asked
+        with self._lock:
+            asked = (id(form), key) in self._asked  # a form's id: at worst, one sheet remembered in vain
+            self._asked[id(form), key] = None
+            self._asked.move_to_end((id(form), key))
+            while len(self._asked) > 4 * self.size:
+                self._asked.popitem(last=False)
+            return asked
 
     def put(self, form: Form, key: tuple, made: _SheetCells) -> None:
-        sheets = self._by_form.setdefault(form, OrderedDict())
-        sheets[key] = made
-        while len(sheets) > self.size:
-            sheets.popitem(last=False)
+        with self._lock:
+            sheets = self._by_form.setdefault(form, OrderedDict())
+            sheets[key] = made
+            while len(sheets) > self.size:
+                sheets.popitem(last=False)
 
 
 _SHEETS = _SheetCache()
