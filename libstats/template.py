@@ -7,10 +7,19 @@ spreadsheet program that does not recalculate on load (LibreOffice) still shows 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
+import io
+import math
 import multiprocessing as mp
 import numbers
 import os
+import pickle
+import re
+import threading
+import weakref
+from collections import OrderedDict, defaultdict, namedtuple
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,8 +27,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.format import Format
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell, xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.xmlwriter import XMLwriter
 
 from .atomic import atomic_path
 from .coerce import NOT_COUNTED
@@ -70,15 +83,25 @@ def template_filename(form: Form, province: Province | None) -> str:
 
 
 class _Formats:
-    def __init__(self, wb: xlsxwriter.Workbook):
-        self._wb, self._cache = wb, {}
+    """The workbook's cell formats, one per set of properties; ``key_of`` gives a format's properties back."""
 
-    def __call__(self, **kw) -> xlsxwriter.format.Format:
-        props = {"font_name": FONT, "font_size": 12, "valign": "top", "text_wrap": True, **kw}
-        key = tuple(sorted(props.items()))
-        if key not in self._cache:
-            self._cache[key] = self._wb.add_format(props)
-        return self._cache[key]
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self._wb, self._cache, self._calls, self.key_of = wb, {}, {}, {}
+
+    def __call__(self, **kw) -> Format:
+        call = tuple(kw.items())  # the same few dozen calls, thousands of times a form
+        made = self._calls.get(call)
+        if made is None:
+            made = self._calls[call] = self.exact(tuple(sorted(
+                {"font_name": FONT, "font_size": 12, "valign": "top", "text_wrap": True, **kw}.items())))
+        return made
+
+    def exact(self, key: tuple) -> Format:
+        made = self._cache.get(key)
+        if made is None:
+            made = self._cache[key] = self._wb.add_format(dict(key))
+            self.key_of[id(made)] = key
+        return made
 
 
 def _validation(f: Field, form: Form) -> dict:
@@ -131,6 +154,21 @@ def _validation_of(f: Field, form: Form) -> dict:
             "input_message": f"Nhập nội dung (tối đa {fmt_number(f.max_chars)} ký tự).",
             "error_title": "Nội dung quá dài",
             "error_message": f"Nội dung dài hơn {fmt_number(f.max_chars)} ký tự cho phép."}
+
+
+_NAMES: dict[tuple[str, str], tuple] = {}  # (name, formula) -> the defined name XlsxWriter made of them
+
+
+@lru_cache(maxsize=8192)
+def _rule(f: Field, form: Form) -> tuple:
+    """The validation of ``f`` with its own cell left out: fields with the same rule in a column share one."""
+    return tuple(sorted((k, v.replace(f.cell, "\0") if isinstance(v, str) else v)
+                        for k, v in _validation(f, form).items()))
+
+
+@lru_cache(maxsize=256)
+def _fields_on(form: Form, sheet: str) -> tuple[Field, ...]:
+    return tuple(f for f in form.fields.values() if f.sheet == sheet)
 
 
 def _fit(ws, row: int, cells: list[tuple[str, float]], minimum: float = 16) -> None:
@@ -188,20 +226,71 @@ class _Writer:
     def prefilled(self) -> dict[str, Field]:
         return _prefilled(self.form)
 
+    def sheet(self, name: str, build: Callable[[Worksheet], object], key: tuple | None = (),
+              late: dict | None = None) -> Worksheet:
+        """Add sheet ``name``, made by ``build`` and the validations of its inputs. ``key``: what the sheet
+        depends on besides the form and the password (None: too much to say, always built); ``late``: the values
+        of its formulas written with a ``_Late`` value. A sheet made before with the same form, password and key is
+        not built again: what building it did is done again (``_SheetCells``), the same workbook as building it
+        would give."""
+        ws = self.wb.add_worksheet(name)
+        ws.formats, ws.late = self.fmt, late or {}
+        key = None if key is None else (name, self.opts.password, *key)
+        made = None if key is None else _SHEETS.get(self.form, key)
+        if made is not None:
+            made.replay(self.wb, ws)
+            return ws
+        before = {k: (v, copy.copy(v) if type(v) in _CONTAINERS else v) for k, v in vars(ws).items()}
+        names, strings = len(self.wb.defined_names), ws.str_table
+        ws.str_table = log = _StringLog(strings)
+        try:
+            build(ws)
+            self.validations(ws)
+        finally:
+            ws.str_table = strings
+        if key is not None and _SHEETS.asked_before(self.form, key):
+            ws.record = _SheetCells.record(ws, before, log.added, self.wb.defined_names[names:], self.form, key)
+        return ws
+
+    def inputs_key(self, name: str, late: bool = False) -> tuple | None:
+        """What the inputs of sheet ``name`` hold and whether they are locked (None when one has a note); with
+        ``late``, not the blanks and numbers (filled in as the workbook is written: ``late_inputs``)."""
+        fields = _fields_on(self.form, name)
+        if any(f.id in self.opts.notes for f in fields):
+            return None
+        values = [self.values.get(f.id) for f in fields]
+        return tuple((None if late and _late_number(v) else (type(v), repr(v)), self.locked(f))
+                     for f, v in zip(fields, values, strict=True))
+
+    def late_inputs(self, sheet: LaidSheet) -> dict:
+        """The blank and numeric inputs of a table sheet, and the differences and rates computed from them."""
+        late = {f.id: v for f in _fields_on(self.form, sheet.name) if _late_number(v := self.values.get(f.id))}
+        for table in sheet.tables:
+            for r in table.rows:
+                late["diff", r.row], late["pct", r.row] = self.derived_values(r)
+        return late
+
     # -- cells -------------------------------------------------------------------------------------------
     def text(self, ws, row: int, col: int, text: str, **fmt):
         ws.write_string(row, col, text, self.fmt(**fmt))
 
-    def input(self, ws, f: Field):
+    def locked(self, f: Field) -> bool:
+        return f.id in self.opts.locked or (f.kind == "province" and self.opts.province is not None)
+
+    def input(self, ws, f: Field, late: bool = False):
+        """The input cell of ``f``; with ``late``, a blank or number is filled in as the workbook is written."""
         value = self.values.get(f.id)
-        locked = f.id in self.opts.locked or (f.kind == "province" and self.opts.province is not None)
+        locked = self.locked(f)
         style = dict(border=1, locked=locked, bg_color=LOCKED_FILL if locked else INPUT_FILL)
         if f.kind == "number":
             style["num_format"] = "#,##0"
         if f.type == "date":
             style["num_format"] = "dd/mm/yyyy"
         fmt = self.fmt(**style)
-        if value is None:
+        if late and _late_number(value):
+            if not ws._check_dimensions(f.row, f.col):
+                ws.table[f.row][f.col] = _LateValue(f.id, fmt)
+        elif value is None:
             ws.write_blank(f.row, f.col, None, fmt)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             ws.write_number(f.row, f.col, value, fmt)
@@ -210,19 +299,29 @@ class _Writer:
         else:
             ws.write_string(f.row, f.col, str(value), fmt)
         if not locked:
-            rule = tuple(sorted((k, v.replace(f.cell, "\0") if isinstance(v, str) else v)
-                                for k, v in _validation(f, self.form).items()))
-            self._validated.setdefault((ws.name, f.col, rule), (ws, []))[1].append(f)
+            self._validated.setdefault((ws.name, f.col, _rule(f, self.form)), (ws, []))[1].append(f)
         if f.id in self.opts.notes:
             ws.write_comment(f.row, f.col, self.opts.notes[f.id], {"x_scale": 2, "y_scale": 1.2})
-        self.wb.define_name(f.id, "=" + f.ref)
+        self.define(f.id, "=" + f.ref)
 
-    def validations(self):
-        """The inputs' validations, one per rule and column of a sheet, over all the cells it applies to. Its
-        formula refers to the topmost cell, the first of its ranges and their top-left corner, so that Excel and
-        LibreOffice move it alike to every other cell. (One validation per cell repeated every message: a third of
-        the form's bytes.)"""
-        for ws, fields in self._validated.values():
+    def define(self, name: str, formula: str) -> None:
+        """``wb.define_name``, its checks made once per name and formula."""
+        known = _NAMES.get((name, formula))
+        if known is None:
+            before = len(self.wb.defined_names)
+            self.wb.define_name(name, formula)
+            if len(self.wb.defined_names) == before + 1 and len(_NAMES) < 65_536:
+                _NAMES[name, formula] = tuple(self.wb.defined_names[-1])
+        else:
+            self.wb.defined_names.append(list(known))
+
+    def validations(self, ws):
+        """The validations of the inputs of sheet ``ws``, one per rule and column, over all the cells it applies
+        to. Its formula refers to the topmost cell, the first of its ranges and their top-left corner, so that
+        Excel and LibreOffice move it alike to every other cell. (One validation per cell repeated every message: a
+        third of the form's bytes.)"""
+        for key in [key for key in self._validated if key[0] == ws.name]:
+            fields = self._validated.pop(key)[1]
             fields = sorted(fields, key=lambda f: f.row)
             ranges, start = [], fields[0]
             for prev, f in zip(fields, [*fields[1:], None], strict=True):
@@ -270,8 +369,8 @@ class _Writer:
         ws.set_row(1, PART_TITLE_HEIGHT)
 
     # -- sheets ------------------------------------------------------------------------------------------
-    def cover(self, sheet: LaidSheet):
-        ws, form, p = self.wb.add_worksheet(sheet.name), self.form, self.opts.province
+    def cover(self, ws, sheet: LaidSheet):
+        form, p = self.form, self.opts.province
         ws.set_column(0, 0, 38)
         ws.set_column(1, 1, 62)
         center = dict(align="center", bold=True)
@@ -321,8 +420,7 @@ class _Writer:
         where = f"mã tỉnh {p.code} (danh mục {p.code_list})" if p else "mẫu chung"
         return f"Mẫu {spec.id}, phiên bản {self.opts.spec_version or spec.version}, năm {self.form.year}, {where}."
 
-    def narrative(self, sheet: LaidSheet):
-        ws = self.wb.add_worksheet(sheet.name)
+    def narrative(self, ws, sheet: LaidSheet):
         ws.set_column(0, 0, 50)
         ws.set_column(1, 1, 95)
         self.part_header(ws, sheet, 1)
@@ -352,8 +450,8 @@ class _Writer:
                 self.text(ws, it.row, 0, it.text)
         self.page(ws, landscape=False, repeat_to=0)
 
-    def tables(self, sheet: LaidSheet):
-        ws, c, year = self.wb.add_worksheet(sheet.name), TABLE_COLUMNS, self.form.year
+    def tables(self, ws, sheet: LaidSheet):
+        c, year = TABLE_COLUMNS, self.form.year
         widths = (5, 44, 22, 11, 15, 15, 14, 10, 42, 17)
         for col, width in zip(range(10), widths, strict=True):
             ws.set_column(col, col, width)
@@ -376,28 +474,33 @@ class _Writer:
                 self.text(ws, r.row, c["dim"], r.dim_label, **style)
                 self.text(ws, r.row, c["unit"], r.unit, **style, align="center")
                 for f in (r.n, r.p, r.gc, r.pc):
-                    self.input(ws, f)
+                    self.input(ws, f, late=True)
                 self.derived(ws, r)
         heights = {1: PART_TITLE_HEIGHT, **{t.title_row + 1: TABLE_HEAD_HEIGHT for t in sheet.tables}}
         ws.set_h_pagebreaks(table_page_breaks([(t.title_row, t.rows[-1].row if t.rows else t.title_row + 1)
                                                 for t in sheet.tables], heights, widths))
         self.page(ws, landscape=True, repeat_to=1)
 
-    def derived(self, ws, r):
-        n, p = cell_name(r.row, TABLE_COLUMNS["n"]), cell_name(r.row, TABLE_COLUMNS["p"])
+    def derived_values(self, r) -> tuple:
+        """The change and the rate (%) of row ``r`` as libstats computes them ("" when there are none)."""
         vn, vp = self.values.get(r.n.id), self.values.get(r.p.id)
         both = all(isinstance(v, (int, float)) for v in (vn, vp))
         pct = pct_change(vn, vp)
+        return (vn - vp) if both else "", pct if pct is not None else ""
+
+    def derived(self, ws, r):
+        """The change and the rate (%) of row ``r``: formulas, their values filled in late (``late_inputs``)."""
+        n, p = cell_name(r.row, TABLE_COLUMNS["n"]), cell_name(r.row, TABLE_COLUMNS["p"])
         locked = dict(border=1, bg_color=LOCKED_FILL, bold=r.is_total)
         diff = f'=IF(AND(ISNUMBER({n}),ISNUMBER({p})),{n}-{p},"")'
         ws.write_formula(r.row, TABLE_COLUMNS["diff"], diff,
-                         self.fmt(**locked, num_format="+#,##0;-#,##0;0"), (vn - vp) if both else "")
+                         self.fmt(**locked, num_format="+#,##0;-#,##0;0"), _Late(("diff", r.row)))
         pct_formula = f'=IF(AND(ISNUMBER({n}),ISNUMBER({p}),{p}<>0),({n}-{p})/{p}*100,"")'
         ws.write_formula(r.row, TABLE_COLUMNS["pct"], pct_formula,
-                         self.fmt(**locked, num_format="+0.0;-0.0;0.0"), pct if pct is not None else "")
+                         self.fmt(**locked, num_format="+0.0;-0.0;0.0"), _Late(("pct", r.row)))
 
-    def instructions(self):
-        ws, form = self.wb.add_worksheet(INSTRUCTIONS_SHEET), self.form
+    def instructions(self, ws):
+        form = self.form
         ws.set_column(0, 0, 4)
         ws.set_column(1, 1, 120)
         self.text(ws, 0, 1, f"HƯỚNG DẪN ĐIỀN MẪU: {form.title.upper()}", bold=True, font_size=13)
@@ -437,8 +540,8 @@ class _Writer:
             _fit(ws, row, [(line, 120)])
         self.page(ws, landscape=False)
 
-    def definitions(self):
-        ws, spec = self.wb.add_worksheet(DEFINITIONS_SHEET), self.form.spec
+    def definitions(self, ws):
+        spec = self.form.spec
         for col, width in enumerate((38, 14, 90)):
             ws.set_column(col, col, width)
         head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL)
@@ -463,43 +566,52 @@ class _Writer:
             _fit(ws, row, [(d.label, 38), (text, 90)])
         self.page(ws, landscape=False, repeat_to=0)
 
-    def check_sheet(self):
-        ws = self.wb.add_worksheet(CHECK_SHEET)
+    COUNTS = (("Số lỗi phải sửa trước khi gửi:", "Lỗi"), ("Số cảnh báo cần xem lại hoặc giải thích:", "Cảnh báo"))
+
+    def results(self) -> dict:
+        """The check sheet's results as libstats computes them (each rule's status, the counts of errors and of
+        warnings): the cached values of its formulas, filled in as the workbook is written (``_Late``)."""
+        statuses = [r.status(self.values) for r in build_rules(self.form)]
+        return {**dict(enumerate(statuses)), **{prefix: sum(s.startswith(prefix) for s in statuses)
+                                                 for _, prefix in self.COUNTS}}
+
+    def check_sheet(self, ws):
         for col, width in enumerate((5, 24, 70, 46)):
             ws.set_column(col, col, width)
         rules = build_rules(self.form)
-        statuses = [r.status(self.values) for r in rules]
         first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + len(rules) - 1
         ws.merge_range(0, 0, 0, 3, "KIỂM TRA TỰ ĐỘNG (cập nhật ngay khi nhập số liệu, không cần macro)",
                        self.fmt(bold=True, font_size=13))
         rng = f"{check_result_cell(0)}:{check_result_cell(len(rules) - 1)}"
-        counts = (("Số lỗi phải sửa trước khi gửi:", "Lỗi*"), ("Số cảnh báo cần xem lại hoặc giải thích:",
-                                                            "Cảnh báo*"))
-        for (label, pattern), count_cell in zip(counts, CHECK_COUNT_CELLS, strict=True):
+        for (label, prefix), count_cell in zip(self.COUNTS, CHECK_COUNT_CELLS, strict=True):
             i, col = split_address(count_cell)
             self.text(ws, i, col - 1, label, bold=True, align="right")
-            n = sum(s.startswith(pattern[:-1]) for s in statuses)
-            ws.write_formula(i, col, f'=COUNTIF({rng},"{pattern}")', self.fmt(bold=True, border=1, align="left"), n)
+            ws.write_formula(i, col, f'=COUNTIF({rng},"{prefix}*")', self.fmt(bold=True, border=1, align="left"),
+                             _Late(prefix))
         head = self.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center")
         for col, h in enumerate(("STT", "Vị trí (bấm để đến ô)", "Nội dung kiểm tra", "Kết quả")):
             ws.write_string(first - 1, col, h, head)
-        for i, (rule, status) in enumerate(zip(rules, statuses, strict=True)):
+        for i, rule in enumerate(rules):
             row, target = first + i, rule.target()
             ws.write_number(row, 0, i + 1, self.fmt(border=1, align="center"))
             ws.write_url(row, 1, f"internal:'{target.sheet}'!{target.cell}", self.fmt(border=1, font_color="blue",
                          underline=1), string=f"{target.sheet} · {target.cell}")
             self.text(ws, row, 2, rule.describe(), border=1)
             _fit(ws, row, [(rule.describe(), 78)])
-            ws.write_formula(row, CHECK_RESULT_COL, rule.formula(), self.fmt(border=1, text_wrap=True), status)
-        for prefix, color in (("Lỗi", "#F8CBAD"), ("Cảnh báo", "#FFE699"), (OK, "#C6EFCE")):
-            ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": prefix,
-                                        "format": self.wb.add_format({"bg_color": color})})
+            ws.write_formula(row, CHECK_RESULT_COL, rule.formula(), self.fmt(border=1, text_wrap=True), _Late(i))
         ws.freeze_panes(first, 0)
         ws.autofilter(first - 1, 0, last, CHECK_RESULT_COL)
         self.page(ws, landscape=False, repeat_to=first - 1)
 
-    def lists(self):
-        ws = self.wb.add_worksheet(LISTS_SHEET)
+    def check_colors(self, ws):
+        """The results coloured by what they say (conditional formats: the workbook's own list of them, so
+        made for every form, after the sheet's cells)."""
+        rng = f"{check_result_cell(0)}:{check_result_cell(len(build_rules(self.form)) - 1)}"
+        for prefix, color in (("Lỗi", "#F8CBAD"), ("Cảnh báo", "#FFE699"), (OK, "#C6EFCE")):
+            ws.conditional_format(rng, {"type": "text", "criteria": "begins with", "value": prefix,
+                                        "format": self.wb.add_format({"bg_color": color})})
+
+    def lists(self, ws):
         names = [p.name for p in provinces_for_year(self.form.year)]
         for i, name in enumerate(names):
             ws.write_string(i, 0, name)
@@ -507,7 +619,7 @@ class _Writer:
         ws.protect(self.opts.password)
         ws.hide()
 
-    def metadata(self) -> dict[str, str]:
+    def metadata(self, ws) -> dict[str, str]:
         spec, p = self.form.spec, self.opts.province
         meta = {
             "form": spec.id, "version": self.opts.spec_version or spec.version, "spec_sha256": spec.sha256,
@@ -517,7 +629,6 @@ class _Writer:
         }
         for key, value in meta.items():
             self.wb.set_custom_property(META_PREFIX + key, value, "text")
-        ws = self.wb.add_worksheet(META_SHEET)
         for i, (key, value) in enumerate(meta.items()):
             ws.write_string(i, 0, META_PREFIX + key)
             ws.write_string(i, 1, value)
@@ -558,6 +669,47 @@ def _inline_text(string: str) -> str:
     return f'<t{space}>{string.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")}</t>'
 
 
+class _Late(NamedTuple):
+    """The cached value of a formula, given when the workbook is written: ``ws.late[key]``."""
+    key: object
+
+
+class _LateValue(NamedTuple):
+    """A cell whose value, blank or a number (``_late_number``), is given when the workbook is written."""
+    key: object
+    format: Format
+
+
+def _late_number(value) -> bool:
+    return value is None or (type(value) in (int, float) and math.isfinite(value))
+
+
+def _late_tail(formula: str | None, value) -> str:
+    """The XML of a late cell after its reference and format (``_Late``, ``_LateValue``)."""
+    if formula is not None:
+        return _formula_tail(formula, value)
+    return "/>" if value is None else f"><v>{value:.16G}</v></c>"
+
+
+def _formula_tail(formula: str, value) -> str:
+    """A formula cell's XML after its reference and format, as XlsxWriter writes it."""
+    t = ""
+    if isinstance(value, bool):
+        value, t = int(value), ' t="b"'
+    elif isinstance(value, str) and value:
+        t = ' t="e"' if value in _ERROR_CODES else ' t="str"'
+    return f"{t}><f>{_escaped(formula)}</f><v>{XMLwriter._escape_data(None, value)}</v></c>"
+
+
+_LATE_PLACE = re.compile("\0([0-9]+)\0")
+# XlsxWriter's cells are named tuples it tells apart by name (their classes' names differ between versions)
+_USUAL_CELLS = {"Number", "Datetime", "String", "RichString", "Blank", "Formula"}
+_Blank = namedtuple("Blank", "format")
+_Number = namedtuple("Number", "number, format")
+_Formula = namedtuple("Formula", "formula, format, value")
+_ERROR_CODES = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"}
+_escaped = lru_cache(maxsize=65_536)(functools.partial(XMLwriter._escape_data, None))  # a formula's XML text
+
 _short_inline_text = lru_cache(maxsize=65_536)(_inline_text)  # a data sheet repeats its names and labels
 
 
@@ -585,11 +737,71 @@ class _Worksheet(Worksheet):
         self.table[row][col] = _InlineString(string, cell_format)
         return 0
 
+    def _write_sheet_data(self):
+        self._remembered("_write_sheet_data")
+
+    def _write_data_validations(self):
+        self._remembered("_write_data_validations")
+
+    def _write_hyperlinks(self):
+        self._remembered("_write_hyperlinks")
+
+    def _remembered(self, part: str) -> None:
+        """Write ``part`` as remembered (``_SheetCells``), or as XlsxWriter does, noting it if the sheet is to be
+        remembered."""
+        replay, record = vars(self).get("replay"), vars(self).get("record")
+        if replay is not None:
+            self.fh.write(replay[0].fill(replay[0].part(self, part), self.late))
+            return
+        write = getattr(super(), part)
+        if record is None:
+            write()
+            return
+        fh, self.fh = self.fh, io.StringIO()
+        try:
+            write()
+            xml = self.fh.getvalue()
+        finally:
+            self.fh = fh
+        fh.write(record.fill(xml, self.late))
+        record.keep(self, part, xml)
+
     def _write_cell(self, row, col, cell):
-        if type(cell) is not _InlineString:
-            return super()._write_cell(row, col, cell)
-        style = cell.format._get_xf_index() if cell.format else None
-        self.fh.write(_inline_xml(xl_rowcol_to_cell(row, col), cell.string, style))
+        """XlsxWriter's cell XML; the usual cells (a format, a number, shared string, blank or formula) written here
+        as XlsxWriter writes them, in one step instead of its general attribute writer (half the time of a form).
+        A formula's late value (``_Late``) is taken from ``self.late``, or, in a sheet being remembered, left as a
+        place to fill in for each workbook (``_SheetCells.fill``)."""
+        kind = type(cell)
+        if kind is _InlineString:
+            style = cell.format._get_xf_index() if cell.format else None
+            self.fh.write(_inline_xml(xl_rowcol_to_cell(row, col), cell.string, style))
+            return
+        name = kind.__name__
+        late = cell if kind is _LateValue else cell.value if name == "Formula" else None
+        if type(late) in (_Late, _LateValue):
+            formula = cell.formula if name == "Formula" else None
+            record = vars(self).get("record")
+            if record is not None:  # (no row or column formats in a remembered sheet: _NoFormats)
+                record.late.append((formula, late.key))
+                style = f' s="{cell.format._get_xf_index()}"' if cell.format else ""
+                self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}"{style}\0{len(record.late) - 1}\0')
+                return
+            value = self.late[late.key]
+            cell = (_Formula(formula, cell.format, value) if formula is not None
+                    else _Blank(cell.format) if value is None else _Number(value, cell.format))
+            name = type(cell).__name__
+        if not cell.format or name not in _USUAL_CELLS or self.constant_memory:
+            super()._write_cell(row, col, cell)
+            return
+        head = f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{cell.format._get_xf_index()}"'
+        if name == "String" or name == "RichString":
+            self.fh.write(f'{head} t="s"><v>{cell.string}</v></c>')
+        elif name == "Blank":
+            self.fh.write(f"{head}/>")
+        elif name == "Formula":
+            self.fh.write(head + _formula_tail(cell.formula, cell.value))
+        else:
+            self.fh.write(f"{head}><v>{cell.number:.16G}</v></c>")
 
 
 class BulkSheet(_Worksheet):
@@ -630,9 +842,200 @@ class BulkSheet(_Worksheet):
         self.fh.write("".join(out))
 
 
+class _StringLog:
+    """The workbook's shared-string table, noting each string a sheet adds (and the index it gets)."""
+
+    def __init__(self, table):
+        self.table, self.added = table, []
+
+    def _get_shared_string_index(self, string: str) -> int:
+        index = self.table._get_shared_string_index(string)
+        self.added.append((string, index))
+        return index
+
+
+class _NoFormats(pickle.Pickler):
+    def reducer_override(self, obj):
+        if isinstance(obj, Format):  # a format belongs to its workbook: such a sheet is not remembered
+            raise TypeError("format in a sheet's settings")
+        return NotImplemented
+
+
+# settings that are the workbook's, not the sheet's; or what is remembered as XML (cells, rows, validations, links);
+# or conditional formats and comments (numbered in the workbook)
+_NOT_SETTINGS = {"table", "row_info", "set_rows", "validations", "hyperlinks", "str_table", "fh", "worksheet_meta",
+                 "name", "index", "default_url_format", "workbook_add_format", "embedded_images", "formats", "late",
+                 "record", "replay", "cond_formats", "comments"}  # (set_rows: row_info before XlsxWriter 3.3)
+_REMEMBERED = ("_write_sheet_data", "_write_data_validations", "_write_hyperlinks")  # what reads table, row_info,
+# validations, hyperlinks: the parts of the XML remembered instead of those settings
+_CONTAINERS = (dict, list, set, defaultdict)  # a setting changed in place
+_CELL_HEAD = re.compile(r'<c r="([A-Z]+[0-9]+)"(?: s="([0-9]+)")?( t="s"><v>([0-9]+)</v>)?')
+
+
+class _SheetCells:
+    """What building one sheet did, so that the next province's form gets the same sheet without building it:
+    the strings it added to the workbook's shared-string table (in order), the names it defined, its settings
+    (column widths, merged ranges, protection, page set-up: pickled) and, once its workbook is written, the XML of
+    its cells, validations and links (``_REMEMBERED``), with the formats of its cells in the order the XML first
+    uses them.
+
+    Replayed in another workbook, the strings and formats get their indices there exactly as building the sheet
+    would have given them (the sheets before it may differ), and the cells' XML is renumbered to match."""
+
+    def __init__(self, strings: list, names: list, settings: bytes, form: Form, key: tuple):
+        self.strings, self.names, self.settings = strings, names, settings
+        self.form, self.key = weakref.ref(form), key
+        self.xml: dict[str, str] = {}
+        self.formats: list[tuple[tuple, int]] = []
+        self.late: list[tuple[str | None, object]] = []  # (formula, key) of each late value's place in the XML
+
+    def fill(self, xml: str, late: dict) -> str:
+        """``xml`` with each late value's place filled in with its cell's XML for the value ``late`` gives."""
+        if not self.late:
+            return xml
+        return _LATE_PLACE.sub(lambda m: _late_tail(self.late[int(m[1])][0], late[self.late[int(m[1])][1]]), xml)
+
+    @classmethod
+    def record(cls, ws: Worksheet, before: dict, strings: list, names: list, form: Form, key: tuple):
+        changed = {k: v for k, v in vars(ws).items() if k not in _NOT_SETTINGS
+                   and (k not in before or v is not before[k][0] or v != before[k][1])}
+        if any(k in changed for k in ("cond_formats", "comments")) or any(n[1] != -1 for n in names):
+            return None  # never so today; a sheet-scoped name or a comment would need more care
+        out = io.BytesIO()
+        try:
+            _NoFormats(out, pickle.HIGHEST_PROTOCOL).dump(changed)
+        except (TypeError, pickle.PicklingError):
+            return None
+        return cls(strings, [tuple(n) for n in names], out.getvalue(), form, key)
+
+    def replay(self, wb: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        table = wb.str_table
+        strings = {old: table._get_shared_string_index(s) for s, old in self.strings}
+        wb.defined_names.extend(list(n) for n in self.names)
+        vars(ws).update(pickle.loads(self.settings))
+        ws.replay = (self, strings)
+
+    def part(self, ws: Worksheet, part: str) -> str:
+        """``part``'s XML in ``ws``'s workbook, which is being written (formats get their indices now)."""
+        if part != "_write_sheet_data":
+            return self.xml[part]
+        strings = ws.replay[1]
+        styles = {old: ws.formats.exact(key)._get_xf_index() for key, old in self.formats}
+        if all(a == b for a, b in strings.items()) and all(a == b for a, b in styles.items()):
+            return self.xml[part]
+
+        def renumbered(m: re.Match) -> str:
+            style = f' s="{styles[int(m[2])]}"' if m[2] else ""
+            string = f' t="s"><v>{strings[int(m[4])]}</v>' if m[3] else ""
+            return f'<c r="{m[1]}"{style}{string}'
+        return _CELL_HEAD.sub(renumbered, self.xml[part])
+
+    def keep(self, ws: Worksheet, part: str, xml: str) -> None:
+        """Note ``part`` as the workbook wrote it; with the last, remember the sheet, if every cell's format is
+        one of ``_Formats`` and its links are within the workbook."""
+        self.xml[part] = xml
+        if len(self.xml) < len(_REMEMBERED):
+            return
+        formats, seen = [], set()
+        for row in sorted(ws.table):  # the order of XlsxWriter's _write_rows
+            for col in sorted(ws.table[row]):
+                f = ws.table[row][col].format
+                if f is not None and id(f) not in seen:
+                    seen.add(id(f))
+                    formats.append(f)
+        keys = [ws.formats.key_of.get(id(f)) for f in formats]
+        form = self.form()
+        if None in keys or form is None or ws.external_hyper_links:  # (row, column formats: refused by _NoFormats)
+            return
+        self.formats = [(k, f._get_xf_index()) for k, f in zip(keys, formats, strict=True)]
+        _SHEETS.put(form, self.key, self)
+
+
+class _SheetCache:
+    """The sheets made lately, per form (a form's sheets change with the password, prefilled values, statuses).
+    A sheet is worth remembering once asked for a second time: a prefilled one seldom is."""
+
+    def __init__(self, size: int = 48):
+        self.size, self.hits, self._by_form = size, 0, weakref.WeakKeyDictionary()
+        self._asked: OrderedDict[tuple, None] = OrderedDict()
+        self._lock = threading.Lock()  # (forms written in threads)
+
+    def get(self, form: Form, key: tuple) -> _SheetCells | None:
+        with self._lock:
+            made = self._by_form.get(form, {}).get(key)
+            if made is not None:
+                self._by_form[form].move_to_end(key)
+                self.hits += 1
+            return made
+
+    def asked_before(self, form: Form, key: tuple) -> bool:
+        """Whether sheet ``key`` of ``form`` was asked for before (and note that it is now)."""
+        with self._lock:
+            asked = (id(form), key) in self._asked  # a form's id: at worst, one sheet remembered in vain
+            self._asked[id(form), key] = None
+            self._asked.move_to_end((id(form), key))
+            while len(self._asked) > 4 * self.size:
+                self._asked.popitem(last=False)
+            return asked
+
+    def put(self, form: Form, key: tuple, made: _SheetCells) -> None:
+        with self._lock:
+            sheets = self._by_form.setdefault(form, OrderedDict())
+            sheets[key] = made
+            while len(sheets) > self.size:
+                sheets.popitem(last=False)
+
+
+_SHEETS = _SheetCache()
+
+
+class _Workbook(xlsxwriter.Workbook):
+    """XlsxWriter's workbook, with the XML of each shared string and defined name remembered (a year's forms
+    share most of their strings and all their names): XlsxWriter's own XML, made once."""
+
+    def _get_packager(self):
+        return _Packager()
+
+    def _write_defined_name(self, defined_name):
+        self.fh.write(_defined_name_xml(*defined_name))
+
+
+class _Packager(Packager):
+    def _write_shared_strings_file(self):  # XlsxWriter's, with _SharedStrings
+        if not self.workbook.str_table.count:
+            return
+        sst = _SharedStrings()
+        sst.string_table = self.workbook.str_table
+        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        sst._assemble_xml_file()
+
+
+class _SharedStrings(SharedStrings):
+    def _write_si(self, string):
+        self.fh.write(_si_xml(string) if len(string) <= 1000 else _made(SharedStrings._write_si, string))
+
+
+def _made(write: Callable, *args) -> str:
+    """The XML that XlsxWriter's ``write`` method makes of ``args``."""
+    writer = SharedStrings()  # any of XlsxWriter's XML writers
+    writer.fh = io.StringIO()
+    write(writer, *args)
+    return writer.fh.getvalue()
+
+
+@lru_cache(maxsize=65_536)
+def _si_xml(string: str) -> str:
+    return _made(SharedStrings._write_si, string)
+
+
+@lru_cache(maxsize=65_536)
+def _defined_name_xml(*defined_name) -> str:
+    return _made(xlsxwriter.Workbook._write_defined_name, list(defined_name))
+
+
 def xlsx_writer(path: Path, **options) -> xlsxwriter.Workbook:
     """An XlsxWriter workbook written in memory, that never turns a text into a formula, a link or a number."""
-    wb = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+    wb = _Workbook(str(path), {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                         "strings_to_numbers": False, **options})
     wb.worksheet_class = _Worksheet
     return wb
@@ -649,17 +1052,17 @@ def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | 
         w = _Writer(wb, form, opts)
         for sheet in form.sheets:
             if sheet.spec.kind == "cover":
-                w.cover(sheet)
-                w.instructions()
-                w.definitions()
+                w.sheet(sheet.name, lambda ws, sheet=sheet: w.cover(ws, sheet), key=None)
+                w.sheet(INSTRUCTIONS_SHEET, w.instructions)
+                w.sheet(DEFINITIONS_SHEET, w.definitions)
             elif sheet.spec.kind == "table":
-                w.tables(sheet)
+                w.sheet(sheet.name, lambda ws, sheet=sheet: w.tables(ws, sheet), w.inputs_key(sheet.name, late=True),
+                        late=w.late_inputs(sheet))
             else:
-                w.narrative(sheet)
-        w.validations()
-        w.check_sheet()
-        w.lists()
-        w.metadata()
+                w.sheet(sheet.name, lambda ws, sheet=sheet: w.narrative(ws, sheet), w.inputs_key(sheet.name))
+        w.check_colors(w.sheet(CHECK_SHEET, w.check_sheet, late=w.results()))
+        w.sheet(LISTS_SHEET, w.lists)
+        w.sheet(META_SHEET, w.metadata, key=None)
         wb.close()
     return Path(path)
 
@@ -675,9 +1078,11 @@ def select_provinces(year: int, codes: Iterable[str], all_provinces: bool) -> li
 def write_templates(form: Form, provinces: list[Province | None], out_dir: Path, *,
                        password: str = DEFAULT_PASSWORD, prefill: Callable[[Province | None], TemplateOptions]
                        | None = None, progress: Callable[[Iterable], Iterable] = lambda it: it,
-                       jobs: int = os.cpu_count() or 1) -> list[Path]:
-    """Write one workbook per province into ``out_dir``; returns the paths in province order.
-    With many provinces the work is shared by ``jobs`` forked processes."""
+                       jobs: int = 1) -> list[Path]:
+    """Write one workbook per province into ``out_dir``; returns the paths in province order. One process by
+    default: a form takes some 15-25 ms once its first sheets are remembered, and forking two workers measured no
+    faster for 34 or 63 forms on a busy 2-core machine (benchmarks/bench_templates.py); ``jobs`` > 1 shares the work
+    among forked processes."""
     if not password.isascii() or not password:
         raise ValueError("mật khẩu bảo vệ phải là chữ ASCII, không dấu (LibreOffice không nhận mật khẩu có dấu)")
     global _JOB
@@ -687,12 +1092,15 @@ def write_templates(form: Form, provinces: list[Province | None], out_dir: Path,
 
 def forked_map(fn: Callable, items: list, progress: Callable[[Iterable], Iterable], jobs: int) -> list:
     """``fn`` over ``items`` in order; with many items in ``jobs`` forked processes, which inherit what ``fn``
-    reads from module globals (the job is set there, not pickled)."""
+    reads from module globals (the job is set there, not pickled), and what the first items, made here before
+    forking, left remembered (the sheets a form's workbooks share: ``_SheetCache``)."""
     if jobs <= 1 or len(items) < 8:
         return [fn(x) for x in progress(items)]
+    ticks, warm = iter(progress(items)), 2  # a sheet is remembered the second time it is made
+    made = [fn(x) for x, _ in zip(items[:warm], ticks, strict=False)]
     with mp.get_context("fork").Pool(jobs) as pool:
-        made = pool.imap(fn, items)
-        return [next(made) for _ in progress(items)]
+        rest = pool.imap(fn, items[warm:])
+        return made + [next(rest) for _ in ticks]
 
 
 _JOB: tuple = ()
