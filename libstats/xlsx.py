@@ -498,8 +498,8 @@ _CELL = (rb'(?><c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="[a-z][A-Za-z]*"
 # PI can hide in it, every element is closed); one C-speed match, linear (no two branches can take the same text)
 _ROWS = re.compile(rb"(?:<row" + _ATTRS + rb"(?:/>|>" + _CELL + rb"*+</row>))*+")
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
-# one cell of a plain sheetData, from its address on: type, formula (tag, text), value, inline string (tag, text)
-_CELL_BODY = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?(?: t="([A-Za-z]+)")?(?:/>|>(?:(<f)[^<>]*?(?:/>|>([^<]*)</f>))?'
+# one cell of a plain sheetData, after its address: type, formula (tag, text), value, inline string (tag, text)
+_CELL_BODY = re.compile(rb'(?: s="[0-9]+")?(?: t="([A-Za-z]+)")?(?:/>|>(?:(<f)[^<>]*?(?:/>|>([^<]*)</f>))?'
                         rb'(?:<v>([^<]*)</v>)?(?:(<is>)<t[^<>]*>([^<]*)</t></is>)?</c>)')
 _CELL_TAG = re.compile(rb"<c[\s/>]")  # a cell element, in any spelling
 _PROTECTION = re.compile(rb"<sheetProtection\b[^<>]*>")
@@ -511,7 +511,7 @@ class _PlainSheet:
     """A plain sheet part as the byte searches read it, once per workbook (a sheet is read more than once: the
     cover for the province, then every field)."""
 
-    cells: dict[bytes, bytes]  # address → the part's bytes from just after '<c r="' to the next cell
+    cells: dict[bytes, bytes]  # address → the part's bytes from just after '<c r="B9"' to the next cell
     count: int  # how many cells the part holds
     twice: frozenset[bytes]  # addresses written more than once
     protected: bool
@@ -644,8 +644,9 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
         return None
     if data.count(b'<c r="', start, end) > limits.max_cells:  # every cell of a plain sheetData is written so
         raise XlsxError("F06", "quá nhiều ô")  # what read_cells would say, before the cells are cut apart
-    addresses = _CELL_START.findall(data, start, end)
-    cells = dict(zip(addresses, data[start:end].split(b'<c r="')[1:], strict=True))
+    pieces = _CELL_START.split(data[start:end])  # in one pass: [before, address, its cell, address, its cell...]
+    addresses = pieces[1::2]
+    cells = dict(zip(addresses, pieces[2::2], strict=True))
     twice = frozenset()
     if len(cells) != len(addresses):
         seen: set[bytes] = set()
@@ -653,8 +654,8 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
     return _PlainSheet(cells, len(addresses), twice, *tail)
 
 
-# the common cells, from the address on: empty, a whole number, a shared string
-_COMMON = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?(?:(/>)|><v>([0-9]{1,15})</v></c>| t="s"><v>([0-9]{1,9})</v></c>)')
+# the common cells, after the address: empty, a whole number, a shared string
+_COMMON = re.compile(rb'(?: s="[0-9]+")?(?:(/>)|><v>([0-9]{1,15})</v></c>| t="s"><v>([0-9]{1,9})</v></c>)')
 
 
 def _scan_plain(plain: _PlainSheet, wanted: set[str], sheet: str, done: dict[tuple[str, str], Cell]
