@@ -331,7 +331,7 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
     key = (rels, data, limits)
     hit = _WORKBOOKS.get(key) if memo else None
     if hit is None:
-        sheets, names, date1904 = _read_workbook(_rels(rels, limits, fast) if rels else {}, data, limits, fast)
+        sheets, names, date1904 = _read_workbook(_workbook_rels(rels, limits, fast), data, limits, fast)
         if not memo:
             return sheets, names, date1904
         hit = tuple((s.name, s.path, s.state) for s in sheets), names, date1904
@@ -339,6 +339,24 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
             _WORKBOOKS.clear()
         _WORKBOOKS[key] = hit
     return [SheetInfo(*s) for s in hit[0]], hit[1], hit[2]  # the names are shared: never changed
+
+
+_RELS: dict[tuple[bytes, Limits], dict[str, str]] = {}
+
+
+def _workbook_rels(rels: bytes, limits: Limits, fast: bool) -> dict[str, str]:
+    """The workbook part's relationships (id → target). Remembered by content on the fast path: returns re-saved
+    one by one, each with a workbook part of its own, still share it byte for byte (the dict is never changed)."""
+    if not rels:
+        return {}
+    if not fast or len(rels) > _MEMO_MAX:
+        return _rels(rels, limits, fast)
+    found = _RELS.get((rels, limits))
+    if found is None:
+        if len(_RELS) >= 16:
+            _RELS.clear()
+        found = _RELS[(rels, limits)] = _rels(rels, limits, fast)
+    return found
 
 
 _NAMES: dict[bytes, dict[str, str] | None] = {}  # a definedName block met → its names, None: not plain (_names)
