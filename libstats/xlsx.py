@@ -105,7 +105,8 @@ class Workbook:
     modified: str = ""  # docProps/core.xml dcterms:modified: when the province last saved the file
     fast: bool = True  # False: read every part with the full parser (the differential test's oracle)
     strings: dict[int, str] = field(default_factory=dict, repr=False)  # shared strings decoded so far
-    sst: tuple[bytes, bool] | None = field(default=None, repr=False)  # the shared-strings part, and if plain
+    # the shared-strings part (a plain one already cut into its items), and whether it is plain
+    sst: tuple[bytes | list[bytes], bool] | None = field(default=None, repr=False)
     plain: dict[str, _PlainSheet | None] = field(default_factory=dict, repr=False)  # sheet part → read once
 
     def sheet(self, name: str) -> SheetInfo | None:
@@ -748,15 +749,18 @@ def _shared_strings(wb: Workbook, needed: set[int]) -> dict[int, str]:
             if "xl/sharedStrings.xml" not in wb.zip.NameToInfo:
                 raise XlsxError("F03", "thiếu bảng chuỗi (sharedStrings)")
             data = _part(wb.zip, "xl/sharedStrings.xml", wb.limits)
-            wb.sst = data, wb.fast and _plain_strings(data)
+            plain = wb.fast and _plain_strings(data)
+            wb.sst = (data.split(b"<si>")[1:] if plain else data), plain  # cut once (C-speed): read three times
         wb.strings.update(_read_strings(*wb.sst, missing, wb.limits))
     return wb.strings
 
 
-def _read_strings(data: bytes, plain: bool, needed: set[int], limits: Limits) -> dict[int, str]:
+def _read_strings(data: bytes | list[bytes], plain: bool, needed: set[int], limits: Limits) -> dict[int, str]:
+    """The strings ``needed`` of a shared-strings part: a plain part given as its items (``<si>`` cut off), any
+    other as its bytes (the full parser reads it)."""
     out, top = {}, max(needed)
     if plain:
-        items = data.split(b"<si>", top + 1)[1:]  # C-speed; only up to the last string asked for
+        items = data
         for index in needed:
             if index < len(items):
                 out[index] = _item_text(items[index].partition(b"</si>")[0])
