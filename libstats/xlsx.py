@@ -105,8 +105,8 @@ class Workbook:
     modified: str = ""  # docProps/core.xml dcterms:modified: when the province last saved the file
     fast: bool = True  # False: read every part with the full parser (the differential test's oracle)
     strings: dict[int, str] = field(default_factory=dict, repr=False)  # shared strings decoded so far
-    # the shared-strings part (a plain one already cut into its items), and whether it is plain
-    sst: tuple[bytes | list[bytes], bool] | None = field(default=None, repr=False)
+    # the shared-strings part, whether it is plain, and (plain) its items cut apart so far, with how many were asked
+    sst: tuple[bytes, bool, list[bytes], int] | None = field(default=None, repr=False)
     plain: dict[str, _PlainSheet | None] = field(default_factory=dict, repr=False)  # sheet part → read once
 
     def sheet(self, name: str) -> SheetInfo | None:
@@ -742,15 +742,22 @@ def _shared_strings(wb: Workbook, needed: set[int]) -> dict[int, str]:
             if "xl/sharedStrings.xml" not in wb.zip.NameToInfo:
                 raise XlsxError("F03", "thiếu bảng chuỗi (sharedStrings)")
             data = _part(wb.zip, "xl/sharedStrings.xml", wb.limits)
-            plain = wb.fast and _plain_strings(data)
-            wb.sst = (data.split(b"<si>")[1:] if plain else data), plain  # cut once (C-speed): read three times
-        wb.strings.update(_read_strings(*wb.sst, missing, wb.limits))
+            wb.sst = data, wb.fast and _plain_strings(data), [], 0
+        data, plain, items, cut = wb.sst
+        top = max(missing)
+        if plain and top >= cut and len(items) == cut:  # not cut that far yet, and the part may hold more items
+            # cut (C-speed) up to the last string asked for, and kept: the part is read three times (metadata,
+            # cover, fields). The last piece holds the rest of the part: its first item is read from it.
+            items, cut = data.split(b"<si>", top + 1)[1:], top + 1
+            wb.sst = data, plain, items, cut
+        wb.strings.update(_read_strings(items if plain else data, plain, missing, wb.limits))
     return wb.strings
 
 
 def _read_strings(data: bytes | list[bytes], plain: bool, needed: set[int], limits: Limits) -> dict[int, str]:
-    """The strings ``needed`` of a shared-strings part: a plain part given as its items (``<si>`` cut off), any
-    other as its bytes (the full parser reads it)."""
+    """The strings ``needed`` of a shared-strings part: a plain part given as its items cut apart up to the last
+    one needed (``<si>`` cut off; the last piece may hold the rest of the part), any other as its bytes (the full
+    parser reads it)."""
     out, top = {}, max(needed)
     if plain:
         items = data
