@@ -28,9 +28,9 @@ isolated wall-clock at the quietest moments 1.6-2.0x before, 1.4-1.6x after. cal
 machine was quiet.
 What changed: a sheetData's cells are cut apart by one split on the cell start (no second pass for the
 addresses); the workers send results back packed (values in the form's field order, only moved sources: 27 KB
-instead of 44 KB a file); the shared strings are cut into items once per workbook (they are read three times);
-the workbook's relationships are remembered by content; [Content_Types].xml is inflated straight from the archive;
-empty-element tags are counted in one pass; the swing rules compute the change once.
+instead of 44 KB a file); the shared strings are cut apart once per workbook (up to the last one asked for; they
+are read three times); the workbook's relationships are remembered by content; [Content_Types].xml is inflated
+straight from the archive; empty-element tags are counted in one pass; the swing rules compute the change once.
 The isolated check meets 2x when the machine has its two cores free (1.4-1.7x in both rounds); with another
 engineer's work on one core it does not (the two workers then take turns on one core and cost a fifth more CPU than
 checking in process: forking, copy-on-write faults, cold caches). In process it stays above 2x in round 2 (2.2-2.5x):
