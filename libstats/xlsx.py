@@ -225,7 +225,8 @@ def _opened(data: bytes, start: int = 0) -> int | None:
     '<' and holds no other, so no two overlap and a '/>' in text or in an attribute value ends none)."""
     if _STRAY_LT.search(data, start):
         return None
-    return data.count(b"<", start) - len(_EMPTY_ELEMENT.findall(data, start)) - 2 * data.count(b"</", start)
+    empties = sum(1 for _ in _EMPTY_ELEMENT.finditer(data, start))  # counted, never listed: memory stays flat
+    return data.count(b"<", start) - empties - 2 * data.count(b"</", start)
 
 
 def _plain_text(data: bytes, start: int = 0) -> bool:
