@@ -19,6 +19,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .xlsx import _inflate
+
 __all__ = ["IntakeError", "Intake", "take_in", "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 50 * 2**20
@@ -58,7 +60,7 @@ def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
         if "mimetype" in names and z.read("mimetype").startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
             return "ods", None
         if "xl/workbook.xml" in names:
-            ctypes = z.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+            ctypes = _read(z, "[Content_Types].xml") if "[Content_Types].xml" in names else b""
             return ("xlsm" if b"macroEnabled" in ctypes else "xlsx"), z
         if "word/document.xml" in names:
             raise IntakeError("F01", "tệp Word .docx")
@@ -71,6 +73,13 @@ def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
     if data.startswith(b"%PDF"):
         raise IntakeError("F01", "tệp PDF")
     raise IntakeError("F01", "không nhận ra định dạng")
+
+
+def _read(z: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes: inflated straight from the archive in memory when it is sound (``xlsx._inflate``, a
+    third of zipfile's time), else as zipfile reads it."""
+    data = _inflate(z, z.getinfo(name))
+    return data if data is not None else z.read(name)
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:

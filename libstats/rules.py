@@ -241,16 +241,21 @@ class SwingRule:
     def _swing(self, values: dict) -> float | None:
         return pct_change(values.get(self.row.n.id), values.get(self.row.p.id))
 
-    def status(self, values: dict) -> str:
+    def _unexplained(self, values: dict) -> float | None:
+        """The change, when it passes the threshold and no explanation is given; else None."""
         pct = self._swing(values)
-        if pct is None:
+        if pct is None or abs(pct) <= self.threshold_pct or str(values.get(self.row.gc.id) or ""):
+            return None
+        return pct
+
+    def status(self, values: dict) -> str:
+        if self._swing(values) is None:
             return NA
-        explained = bool(str(values.get(self.row.gc.id) or ""))
-        return "Cảnh báo: cần giải thích" if abs(pct) > self.threshold_pct and not explained else OK
+        return "Cảnh báo: cần giải thích" if self._unexplained(values) is not None else OK
 
     def findings(self, ctx: Context) -> Iterator[Finding]:
-        if self.status(ctx.values).startswith("Cảnh báo"):
-            pct = self._swing(ctx.values)
+        pct = self._unexplained(ctx.values)
+        if pct is not None:
             yield ctx.finding("R04", self.row.n, detail=f"{pct:+.1f}%".replace(".", ","),
                               expected=f"{self.threshold_pct:g}%")
 
@@ -282,7 +287,7 @@ class SameAsLastYearRule:
         return "Cảnh báo: giống hệt năm trước" if all(n == p for n, p in pairs) else OK
 
     def findings(self, ctx: Context) -> Iterator[Finding]:
-        if self.status(ctx.values) != OK and self.status(ctx.values) != NA:
+        if self.status(ctx.values) not in (OK, NA):
             yield ctx.finding("R05", self.target(), detail=f"“{self.table.title}”")
 
 

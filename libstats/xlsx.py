@@ -105,7 +105,8 @@ class Workbook:
     modified: str = ""  # docProps/core.xml dcterms:modified: when the province last saved the file
     fast: bool = True  # False: read every part with the full parser (the differential test's oracle)
     strings: dict[int, str] = field(default_factory=dict, repr=False)  # shared strings decoded so far
-    sst: tuple[bytes, bool] | None = field(default=None, repr=False)  # the shared-strings part, and if plain
+    # the shared-strings part, whether it is plain, and (plain) its items cut apart so far, with how many were asked
+    sst: tuple[bytes, bool, list[bytes], int] | None = field(default=None, repr=False)
     plain: dict[str, _PlainSheet | None] = field(default_factory=dict, repr=False)  # sheet part → read once
 
     def sheet(self, name: str) -> SheetInfo | None:
@@ -212,7 +213,6 @@ def _has(data: bytes, marker: bytes, start: int = 0) -> bool:
     return search.search(data, start) is not None
 
 
-_END_TAG, _EMPTY_END = re.compile(rb"</"), re.compile(rb"/>")
 _STRAY_LT = re.compile(rb"<(?![A-Za-z_/])")  # a '<' opening no element tag: a comment, CDATA, PI, DTD, or no XML
 # an empty-element tag, its attributes read (a '/>' in text or inside an attribute value closes no element)
 _EMPTY_ELEMENT = re.compile(rb"<[A-Za-z_][^\s/<>]*+(?:\s++[^\s=<>/]++\s*+=\s*+(?:\"[^\"<]*+\"|'[^'<]*+'))*+\s*+/>")
@@ -221,17 +221,12 @@ _EMPTY_ELEMENT = re.compile(rb"<[A-Za-z_][^\s/<>]*+(?:\s++[^\s=<>/]++\s*+=\s*+(?
 def _opened(data: bytes, start: int = 0) -> int | None:
     """Start tags less end tags in data[start:] (0: every element opened there is closed, counted, not matched by
     name); None when a '<' there opens no element tag. Each '<' then opens a start, empty-element or end tag;
-    end tags are counted by their '</' (a compiled pattern counts a two-byte marker two to three times faster
-    than bytes.count), empty-element tags by each '/>' that ends one (read from the '<' before it)."""
+    end tags are counted by their '</', empty-element tags by the matches of their grammar (each begins at its
+    '<' and holds no other, so no two overlap and a '/>' in text or in an attribute value ends none)."""
     if _STRAY_LT.search(data, start):
         return None
-    empties = 0
-    for m in _EMPTY_END.finditer(data, start):
-        end = m.end()
-        lt = data.rfind(b"<", start, end)
-        if lt >= 0 and _EMPTY_ELEMENT.fullmatch(data, lt, end):
-            empties += 1
-    return data.count(b"<", start) - empties - 2 * len(_END_TAG.findall(data, start))
+    empties = sum(1 for _ in _EMPTY_ELEMENT.finditer(data, start))  # counted, never listed: memory stays flat
+    return data.count(b"<", start) - empties - 2 * data.count(b"</", start)
 
 
 def _plain_text(data: bytes, start: int = 0) -> bool:
@@ -331,7 +326,7 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
     key = (rels, data, limits)
     hit = _WORKBOOKS.get(key) if memo else None
     if hit is None:
-        sheets, names, date1904 = _read_workbook(_rels(rels, limits, fast) if rels else {}, data, limits, fast)
+        sheets, names, date1904 = _read_workbook(_workbook_rels(rels, limits, fast), data, limits, fast)
         if not memo:
             return sheets, names, date1904
         hit = tuple((s.name, s.path, s.state) for s in sheets), names, date1904
@@ -339,6 +334,24 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
             _WORKBOOKS.clear()
         _WORKBOOKS[key] = hit
     return [SheetInfo(*s) for s in hit[0]], hit[1], hit[2]  # the names are shared: never changed
+
+
+_RELS: dict[tuple[bytes, Limits], dict[str, str]] = {}
+
+
+def _workbook_rels(rels: bytes, limits: Limits, fast: bool) -> dict[str, str]:
+    """The workbook part's relationships (id → target). Remembered by content on the fast path: returns re-saved
+    one by one, each with a workbook part of its own, still share it byte for byte (the dict is never changed)."""
+    if not rels:
+        return {}
+    if not fast or len(rels) > _MEMO_MAX:
+        return _rels(rels, limits, fast)
+    found = _RELS.get((rels, limits))
+    if found is None:
+        if len(_RELS) >= 16:
+            _RELS.clear()
+        found = _RELS[(rels, limits)] = _rels(rels, limits, fast)
+    return found
 
 
 _NAMES: dict[bytes, dict[str, str] | None] = {}  # a definedName block met → its names, None: not plain (_names)
@@ -498,8 +511,8 @@ _CELL = (rb'(?><c r="[A-Z]{1,3}[0-9]{1,7}"(?: s="[0-9]+")?(?: t="[a-z][A-Za-z]*"
 # PI can hide in it, every element is closed); one C-speed match, linear (no two branches can take the same text)
 _ROWS = re.compile(rb"(?:<row" + _ATTRS + rb"(?:/>|>" + _CELL + rb"*+</row>))*+")
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
-# one cell of a plain sheetData, from its address on: type, formula (tag, text), value, inline string (tag, text)
-_CELL_BODY = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?(?: t="([A-Za-z]+)")?(?:/>|>(?:(<f)[^<>]*?(?:/>|>([^<]*)</f>))?'
+# one cell of a plain sheetData, after its address: type, formula (tag, text), value, inline string (tag, text)
+_CELL_BODY = re.compile(rb'(?: s="[0-9]+")?(?: t="([A-Za-z]+)")?(?:/>|>(?:(<f)[^<>]*?(?:/>|>([^<]*)</f>))?'
                         rb'(?:<v>([^<]*)</v>)?(?:(<is>)<t[^<>]*>([^<]*)</t></is>)?</c>)')
 _CELL_TAG = re.compile(rb"<c[\s/>]")  # a cell element, in any spelling
 _PROTECTION = re.compile(rb"<sheetProtection\b[^<>]*>")
@@ -511,7 +524,7 @@ class _PlainSheet:
     """A plain sheet part as the byte searches read it, once per workbook (a sheet is read more than once: the
     cover for the province, then every field)."""
 
-    cells: dict[bytes, bytes]  # address → the part's bytes from just after '<c r="' to the next cell
+    cells: dict[bytes, bytes]  # address → the part's bytes from just after '<c r="B9"' to the next cell
     count: int  # how many cells the part holds
     twice: frozenset[bytes]  # addresses written more than once
     protected: bool
@@ -644,8 +657,9 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
         return None
     if data.count(b'<c r="', start, end) > limits.max_cells:  # every cell of a plain sheetData is written so
         raise XlsxError("F06", "quá nhiều ô")  # what read_cells would say, before the cells are cut apart
-    addresses = _CELL_START.findall(data, start, end)
-    cells = dict(zip(addresses, data[start:end].split(b'<c r="')[1:], strict=True))
+    pieces = _CELL_START.split(data[start:end])  # in one pass: [before, address, its cell, address, its cell...]
+    addresses = pieces[1::2]
+    cells = dict(zip(addresses, pieces[2::2], strict=True))
     twice = frozenset()
     if len(cells) != len(addresses):
         seen: set[bytes] = set()
@@ -653,8 +667,8 @@ def _plain_sheet(data: bytes, limits: Limits) -> _PlainSheet | None:
     return _PlainSheet(cells, len(addresses), twice, *tail)
 
 
-# the common cells, from the address on: empty, a whole number, a shared string
-_COMMON = re.compile(rb'[A-Z0-9]+"(?: s="[0-9]+")?(?:(/>)|><v>([0-9]{1,15})</v></c>| t="s"><v>([0-9]{1,9})</v></c>)')
+# the common cells, after the address: empty, a whole number, a shared string
+_COMMON = re.compile(rb'(?: s="[0-9]+")?(?:(/>)|><v>([0-9]{1,15})</v></c>| t="s"><v>([0-9]{1,9})</v></c>)')
 
 
 def _scan_plain(plain: _PlainSheet, wanted: set[str], sheet: str, done: dict[tuple[str, str], Cell]
@@ -729,15 +743,25 @@ def _shared_strings(wb: Workbook, needed: set[int]) -> dict[int, str]:
             if "xl/sharedStrings.xml" not in wb.zip.NameToInfo:
                 raise XlsxError("F03", "thiếu bảng chuỗi (sharedStrings)")
             data = _part(wb.zip, "xl/sharedStrings.xml", wb.limits)
-            wb.sst = data, wb.fast and _plain_strings(data)
-        wb.strings.update(_read_strings(*wb.sst, missing, wb.limits))
+            wb.sst = data, wb.fast and _plain_strings(data), [], 0
+        data, plain, items, cut = wb.sst
+        top = max(missing)
+        if plain and top >= cut and len(items) == cut:  # not cut that far yet, and the part may hold more items
+            # cut (C-speed) up to the last string asked for, and kept: the part is read three times (metadata,
+            # cover, fields). The last piece holds the rest of the part: its first item is read from it.
+            items, cut = data.split(b"<si>", top + 1)[1:], top + 1
+            wb.sst = data, plain, items, cut
+        wb.strings.update(_read_strings(items if plain else data, plain, missing, wb.limits))
     return wb.strings
 
 
-def _read_strings(data: bytes, plain: bool, needed: set[int], limits: Limits) -> dict[int, str]:
+def _read_strings(data: bytes | list[bytes], plain: bool, needed: set[int], limits: Limits) -> dict[int, str]:
+    """The strings ``needed`` of a shared-strings part: a plain part given as its items cut apart up to the last
+    one needed (``<si>`` cut off; the last piece may hold the rest of the part), any other as its bytes (the full
+    parser reads it)."""
     out, top = {}, max(needed)
     if plain:
-        items = data.split(b"<si>", top + 1)[1:]  # C-speed; only up to the last string asked for
+        items = data
         for index in needed:
             if index < len(items):
                 out[index] = _item_text(items[index].partition(b"</si>")[0])

@@ -153,6 +153,10 @@ def _sheet_cases():
                                                                              f'<dataValidations xmlns="{MAIN}" ')
                                                   + "</worksheet>")),
         "unclosed_in_tail": build(sheet(_v("5"), end='<pageMargins left="0.7"></worksheet>')),
+        "empty_then_its_end_again_as_text": build(sheet(_v("5"), end=prot + '<pageSetup paperSize="9"/>/>'
+                                                                   '<pageMargins left="0.7">/></worksheet>')),
+        "empty_then_its_end_again_closed": build(sheet(_v("5"), end=prot + '<pageSetup paperSize="9"/>/>'
+                                                                  "</worksheet>")),
         "formula_entities": build(sheet(row2('<c r="A2"><f>IF(B2&lt;&gt;0,1,2)</f><v>1</v></c><c r="B2"><v>5</v></c>'
                                              '<c r="C2" t="str"><f>"&amp;"</f><v>&amp;</v></c>'))),
         "inline_under_another_type": build(sheet(row2('<c r="B2" t="s"><is><t>x</t></is></c>'))),
