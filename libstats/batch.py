@@ -39,6 +39,11 @@ class WorkerLimits:
     jobs: int = max(1, os.cpu_count() or 1)
 
 
+def _seconds(seconds: float) -> str:
+    """A time limit as a Vietnamese officer reads it: 120; 1,5."""
+    return f"{seconds:g}".replace(".", ",")
+
+
 class InboxFile(NamedTuple):
     """One entry of an inbox: where it is, the name shown for it, and why it is not read (empty: read it)."""
 
@@ -222,7 +227,7 @@ def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, s
                     proc.join(5)
                     replace(conn, f"trình đọc dừng bất thường (mã {proc.exitcode})")
                 elif time.monotonic() > deadline:
-                    replace(conn, f"quá {limits.seconds:g} giây")
+                    replace(conn, f"quá {_seconds(limits.seconds)} giây")
     finally:
         for conn in list(pool.workers):
             pool.retire(conn)
@@ -349,7 +354,7 @@ class WorkerPool:
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0 or not conn.poll(left):
-                    return f"quá {self.limits.seconds:g} giây"
+                    return f"quá {_seconds(self.limits.seconds)} giây"
                 msg = conn.recv()
                 if msg[0] == "done":
                     return msg[2]

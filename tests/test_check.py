@@ -234,10 +234,11 @@ def test_workers_dying_on_tasks_given_ahead_never_stop_the_run():
 
 
 def test_a_task_given_ahead_has_its_whole_time_limit_from_when_it_starts():
-    out = batch.run_isolated(_task, [("sleep1.2",), ("sleep1.2",), ("sleep9",), ("d",)],
-                             lambda i, why: ("failed", why), WorkerLimits(seconds=2, jobs=1), ahead=2)
-    assert out[:2] == ["SLEEP1.2", "SLEEP1.2"]  # the second waited 1.2 s behind the first, and still had 2 s
-    assert out[2][0] == "failed" and "quá 2 giây" in out[2][1] and out[3] == "D"
+    # the second ends 1.6 s after it was given: past the limit if the limit ran from then
+    out = batch.run_isolated(_task, [("sleep0.8",), ("sleep0.8",), ("sleep9",), ("d",)],
+                             lambda i, why: ("failed", why), WorkerLimits(seconds=1.3, jobs=1), ahead=2)
+    assert out[:2] == ["SLEEP0.8", "SLEEP0.8"]  # the second waited 0.8 s behind the first, and still had 1.3 s
+    assert out[2][0] == "failed" and "quá 1,3 giây" in out[2][1] and out[3] == "D"
 
 
 def test_batch_with_hostile_files_checks_all_the_others(tmp_path, monkeypatch):
