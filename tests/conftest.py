@@ -50,12 +50,12 @@ findings.Finding.__setstate__ = _recording_setstate
 # The test files that take longest, longest first (seconds of one worker, measured on 2 cores). pytest-xdist hands
 # whole files to its workers in collection order (``--no-loadscope-reorder``): long files first and the short ones
 # last, so that both workers finish together. A file not listed runs after these; a wrong order is only slower.
-SLOWEST_FIRST = ("test_report.py", "test_feedback.py", "test_samples_demo.py", "test_collect.py", "test_check.py",
-                 "test_libreoffice_values.py", "test_rollover.py", "test_web_browser.py", "test_review.py",
-                 "test_collect_commands.py", "test_libreoffice_check.py", "test_consolidate.py", "test_template.py",
-                 "test_libreoffice_consolidate.py", "test_web_security.py", "test_per_inhabitant.py",
-                 "test_hostile.py", "test_web.py", "test_libreoffice_template.py", "test_properties.py",
-                 "test_libreoffice_reader.py")
+SLOWEST_FIRST = ("test_report.py", "test_libreoffice_values.py", "test_web_browser.py", "test_feedback.py",
+                 "test_rollover.py", "test_check.py", "test_samples_demo.py", "test_libreoffice_check.py",
+                 "test_review.py", "test_collect.py", "test_collect_commands.py", "test_consolidate.py",
+                 "test_libreoffice_consolidate.py", "test_libreoffice_template.py", "test_template.py",
+                 "test_hostile.py", "test_libreoffice_reader.py", "test_web_security.py", "test_web.py",
+                 "test_domain.py", "test_xlsx_strings.py", "test_properties.py", "test_batch_transport.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
