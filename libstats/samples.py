@@ -420,19 +420,15 @@ def write_samples(form: Form, out_dir: Path, seed: int = 2024, flaws: bool = Fal
                   jobs: int = os.cpu_count() or 1) -> list[Path]:
     """A filled return for every province of ``form``'s year (and the flawed ones with ``flaws``), written by
     ``jobs`` forked processes."""
-    global _RUN
     provinces = list(provinces_for_year(form.year))
     by_position = {f.position: f for f in FLAWS} if flaws else {}
     silent = {f.position + 1 for f in by_position.values() if f.hides_next}
-    _RUN = (form, out_dir, seed, password, provinces, by_position)
-    made = forked_map(_write_one, [i for i in range(len(provinces)) if i not in silent], progress, jobs)
+    made = forked_map(_write_one, (form, out_dir, seed, password, provinces, by_position),
+                      [i for i in range(len(provinces)) if i not in silent], progress, jobs)
     return [path for paths in made for path in paths]
 
 
-_RUN: tuple = ()
-
-
-def _write_one(i: int) -> list[Path]:
-    form, out_dir, seed, password, provinces, by_position = _RUN
+def _write_one(run: tuple, i: int) -> list[Path]:
+    form, out_dir, seed, password, provinces, by_position = run
     job = _Job(form, out_dir, provinces[i], sample_values(form, provinces[i], seed), provinces, password)
     return by_position[i].write(job) if i in by_position else _clean(job)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from decimal import Decimal
 import functools
 import io
 import math
@@ -21,7 +22,7 @@ import threading
 import weakref
 from collections import OrderedDict, defaultdict, namedtuple
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -213,10 +214,20 @@ def table_page_breaks(tables: list[tuple[int, int]], heights: dict[int, float], 
     return breaks
 
 
+def _plain_number(field_id: str, value):
+    """A prefilled number as Python's int or float (numpy's, Decimal), so that it is written as a number; a value
+    that is no finite number is refused."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, Decimal)):
+        return value
+    if not math.isfinite(value):
+        raise ValueError(f"giá trị điền sẵn của {field_id} không phải là một số hữu hạn: {value}")
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
 class _Writer:
     def __init__(self, wb: xlsxwriter.Workbook, form: Form, opts: TemplateOptions):
         self.wb, self.form, self.opts, self.fmt = wb, form, opts, _Formats(wb)
-        self.values = dict(opts.values)
+        self.values = {k: _plain_number(k, v) for k, v in opts.values.items()}
         self._validated: dict[tuple, tuple] = {}  # (sheet, column, rule) -> (worksheet, [fields]): validations()
         if opts.province is not None:
             self.values[PROVINCE_FIELD] = opts.province.name
@@ -952,41 +963,56 @@ class _SheetCells:
 
 
 class _SheetCache:
-    """The sheets made lately, per form (a form's sheets change with the password, prefilled values, statuses).
-    A sheet is worth remembering once asked for a second time: a prefilled one seldom is."""
+    """The sheets made lately, for the last few forms (a form's sheets change with the password, prefilled values,
+    statuses). A sheet is worth remembering once asked for a second time: a prefilled one seldom is."""
 
-    def __init__(self, size: int = 48):
-        self.size, self.hits, self._by_form = size, 0, weakref.WeakKeyDictionary()
-        self._asked: OrderedDict[tuple, None] = OrderedDict()
+    def __init__(self, size: int = 48, forms: int = 4):
+        self.size, self.forms, self.hits = size, forms, 0
+        self._by_form: OrderedDict[Form, tuple[OrderedDict, OrderedDict]] = OrderedDict()  # sheets, asked
         self._lock = threading.Lock()  # (forms written in threads)
+
+    def renew_lock(self):
+        self._lock = threading.Lock()
+
+    def _of(self, form: Form) -> tuple[OrderedDict, OrderedDict]:
+        if form not in self._by_form:
+            self._by_form[form] = OrderedDict(), OrderedDict()
+            while len(self._by_form) > self.forms:
+                self._by_form.popitem(last=False)
+        self._by_form.move_to_end(form)
+        return self._by_form[form]
 
     def get(self, form: Form, key: tuple) -> _SheetCells | None:
         with self._lock:
-            made = self._by_form.get(form, {}).get(key)
+            sheets = self._of(form)[0]
+            made = sheets.get(key)
             if made is not None:
-                self._by_form[form].move_to_end(key)
+                sheets.move_to_end(key)
                 self.hits += 1
             return made
 
     def asked_before(self, form: Form, key: tuple) -> bool:
         """Whether sheet ``key`` of ``form`` was asked for before (and note that it is now)."""
         with self._lock:
-            asked = (id(form), key) in self._asked  # a form's id: at worst, one sheet remembered in vain
-            self._asked[id(form), key] = None
-            self._asked.move_to_end((id(form), key))
-            while len(self._asked) > 4 * self.size:
-                self._asked.popitem(last=False)
-            return asked
+            asked = self._of(form)[1]
+            before = key in asked
+            asked[key] = None
+            asked.move_to_end(key)
+            while len(asked) > 4 * self.size:
+                asked.popitem(last=False)
+            return before
 
     def put(self, form: Form, key: tuple, made: _SheetCells) -> None:
         with self._lock:
-            sheets = self._by_form.setdefault(form, OrderedDict())
+            sheets = self._of(form)[0]
             sheets[key] = made
             while len(sheets) > self.size:
                 sheets.popitem(last=False)
 
 
 _SHEETS = _SheetCache()
+# in a forked child, a lock another thread of the parent held at the fork would stay held for ever
+os.register_at_fork(after_in_child=lambda: _SHEETS.renew_lock())
 
 
 class _Workbook(xlsxwriter.Workbook):
@@ -1044,6 +1070,9 @@ def xlsx_writer(path: Path, **options) -> xlsxwriter.Workbook:
 def write_template(form: Form, path: str | os.PathLike, opts: TemplateOptions | None = None) -> Path:
     """Write the workbook for ``form`` to ``path`` atomically (a temporary file renamed into place)."""
     opts = opts or TemplateOptions()
+    if opts.province is not None and opts.province not in provinces_for_year(form.year):
+        raise ValueError(f"tỉnh {opts.province.name} (mã {opts.province.code}, danh mục {opts.province.code_list}) "
+                         f"không có trong danh mục tỉnh của năm {form.year}")
     with atomic_path(path) as tmp:
         wb = xlsx_writer(tmp)
         created = opts.generated_at or dt.datetime.now(dt.UTC)
@@ -1085,30 +1114,36 @@ def write_templates(form: Form, provinces: list[Province | None], out_dir: Path,
     among forked processes."""
     if not password.isascii() or not password:
         raise ValueError("mật khẩu bảo vệ phải là chữ ASCII, không dấu (LibreOffice không nhận mật khẩu có dấu)")
-    global _JOB
-    _JOB = (form, out_dir, password, prefill, dt.datetime.now(dt.UTC))
-    return forked_map(_make, provinces, progress, jobs)
+    return forked_map(_make, (form, out_dir, password, prefill, dt.datetime.now(dt.UTC)), provinces, progress, jobs)
 
 
-def forked_map(fn: Callable, items: list, progress: Callable[[Iterable], Iterable], jobs: int) -> list:
-    """``fn`` over ``items`` in order; with many items in ``jobs`` forked processes, which inherit what ``fn``
-    reads from module globals (the job is set there, not pickled), and what the first items, made here before
+def forked_map(fn: Callable, job: tuple, items: list, progress: Callable[[Iterable], Iterable], jobs: int) -> list:
+    """``fn(job, item)`` over ``items`` in order; with many items in ``jobs`` forked processes, which inherit the
+    job (a module global, not pickled: one forked run at a time) and what the first items, made here before
     forking, left remembered (the sheets a form's workbooks share: ``_SheetCache``)."""
     if jobs <= 1 or len(items) < 8:
-        return [fn(x) for x in progress(items)]
-    ticks, warm = iter(progress(items)), 2  # a sheet is remembered the second time it is made
-    made = [fn(x) for x, _ in zip(items[:warm], ticks, strict=False)]
-    with mp.get_context("fork").Pool(jobs) as pool:
-        rest = pool.imap(fn, items[warm:])
-        return made + [next(rest) for _ in ticks]
+        return [fn(job, x) for x in progress(items)]
+    global _FORKED
+    with _FORKING:
+        _FORKED = (fn, job)
+        ticks, warm = iter(progress(items)), 2  # a sheet is remembered the second time it is made
+        made = [fn(job, x) for x, _ in zip(items[:warm], ticks, strict=False)]
+        with mp.get_context("fork").Pool(jobs) as pool:
+            rest = pool.imap(_forked_call, items[warm:])
+            return made + [next(rest) for _ in ticks]
 
 
-_JOB: tuple = ()
+_FORKED: tuple = ()  # (fn, job) of the forked run under way
+_FORKING = threading.Lock()
 
 
-def _make(p: Province | None) -> Path:
-    form, out_dir, password, prefill, stamp = _JOB
+def _forked_call(item):
+    fn, job = _FORKED
+    return fn(job, item)
+
+
+def _make(job: tuple, p: Province | None) -> Path:
+    form, out_dir, password, prefill, stamp = job
     opts = prefill(p) if prefill else TemplateOptions()
-    opts = TemplateOptions(province=p, password=password, values=opts.values, locked=opts.locked,
-                           notes=opts.notes, generated_at=opts.generated_at or stamp)
+    opts = replace(opts, province=p, password=password, generated_at=opts.generated_at or stamp)
     return write_template(form, out_dir / template_filename(form, p), opts)

@@ -309,3 +309,56 @@ def test_year_wording_follows_the_report_year(form2024):
     assert form.title == "Tổng kết công tác thư viện năm 2026, phương hướng, nhiệm vụ trọng tâm năm 2027"
     assert "so sánh với năm 2025" in form.fields["n222_hieu_qua"].label
     assert re.search(r"năm 2023 \(số lượng", form2024.fields["n222_hieu_qua"].label)
+
+
+def test_two_runs_of_forked_workers_at_once_each_write_their_own_forms(tmp_path):
+    import threading
+    import zipfile
+
+    from libstats.template import write_templates
+
+    runs = {year: (build_form(year), list(provinces_for_year(year))[:9]) for year in (2024, 2025)}
+    made: dict[int, list[Path]] = {}
+    threads = [threading.Thread(target=lambda y=year, f=form, ps=ps: made.__setitem__(
+        y, write_templates(f, ps, tmp_path / str(y), jobs=2))) for year, (form, ps) in runs.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for year, (form, ps) in runs.items():
+        assert made[year] == [tmp_path / str(year) / template_filename(form, p) for p in ps]
+        for path in made[year]:
+            with zipfile.ZipFile(path) as z:
+                assert f"<vt:lpwstr>{year}</vt:lpwstr>" in z.read("docProps/custom.xml").decode()
+
+
+def test_prefilled_numbers_of_any_kind_are_numbers_and_a_value_that_is_no_number_is_refused(tmp_path):
+    from decimal import Decimal
+
+    import numpy as np
+
+    form = build_form(2024)
+    counts = [f.id for f in form.fields.values() if f.kind == "number"][:2]
+    path = write_template(form, tmp_path / "a.xlsx", TemplateOptions(values={counts[0]: np.int64(5),
+                                                                             counts[1]: Decimal("7")}))
+    wb = openpyxl.load_workbook(path)
+    got = [wb[form.fields[f].sheet][form.fields[f].cell].value for f in counts]
+    assert got == [5, 7] and all(isinstance(v, int) for v in got)
+    with pytest.raises(ValueError, match="không phải là một số hữu hạn"):
+        write_template(form, tmp_path / "b.xlsx", TemplateOptions(values={counts[0]: float("nan")}))
+    assert not (tmp_path / "b.xlsx").exists()
+
+
+def test_a_province_of_another_years_list_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="không có trong danh mục tỉnh của năm 2024"):
+        write_template(build_form(2024), tmp_path / "a.xlsx", TemplateOptions(province=province(2025, "46")))
+
+
+def test_write_templates_keeps_what_the_prefill_asks_for(tmp_path):
+    from libstats.template import write_templates
+
+    form = build_form(2024)
+    [path] = write_templates(form, [province(2024, "01")], tmp_path,
+                             prefill=lambda p: TemplateOptions(spec_version="0.9-thu"))
+    wb = openpyxl.load_workbook(path)
+    assert wb.custom_doc_props["libstats_version"].value == "0.9-thu"
