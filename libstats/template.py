@@ -963,10 +963,10 @@ class _SheetCells:
 
 
 class _SheetCache:
-    """The sheets made lately, for the last few forms (a form's sheets change with the password, prefilled values,
+    """The sheets made lately, for the last eight forms (a form's sheets change with the password, prefilled values,
     statuses). A sheet is worth remembering once asked for a second time: a prefilled one seldom is."""
 
-    def __init__(self, size: int = 48, forms: int = 4):
+    def __init__(self, size: int = 48, forms: int = 8):
         self.size, self.forms, self.hits = size, forms, 0
         self._by_form: OrderedDict[Form, tuple[OrderedDict, OrderedDict]] = OrderedDict()  # sheets, asked
         self._lock = threading.Lock()  # (forms written in threads)
