@@ -12,7 +12,6 @@ import os
 import select
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -237,8 +236,7 @@ def lo(tmp_path_factory):
         if os.environ.get("LIBSTATS_REQUIRE_LIBREOFFICE") == "1":
             pytest.fail(f"LibreOffice is required here (LIBSTATS_REQUIRE_LIBREOFFICE=1): {reason}")
         pytest.skip(reason)
-    office = LibreOffice(tmp_path_factory.mktemp("lo"))
-    time.sleep(1)
+    office = LibreOffice(tmp_path_factory.mktemp("lo"))  # starting: the UNO client retries until it answers
     yield office
     office.close()
 
