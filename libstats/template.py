@@ -1134,7 +1134,7 @@ def forked_map(fn: Callable, job: tuple, items: list, progress: Callable[[Iterab
 
 
 _FORKED: tuple = ()  # (fn, job) of the forked run under way
-_FORKING = threading.Lock()
+_FORKING = threading.RLock()  # (a job that itself forks, in the same thread, would not wait for itself)
 
 
 def _forked_call(item):
