@@ -17,7 +17,7 @@ from .form import PROVINCE_FIELD, Field, Form, build_form
 from .provinces import Province, code_list_for_year, name_key, provinces_for_year, slug
 from .spec import Spec
 from .layout import COVER_TITLE_CELL, META_CELLS, META_PREFIX, META_SHEET, parse_ref, split_address
-from .xlsx import Workbook, read_cells
+from .xlsx import Memo, Workbook, read_cells
 
 # Pure and asked the same few hundred names and addresses for every file of a round: remembered.
 _parse_ref = lru_cache(maxsize=8192)(parse_ref)
@@ -234,7 +234,7 @@ def _merge_of(rects: tuple[list[tuple[str, int, int, int, int]], set[int] | None
     return None
 
 
-_COVERED: dict[tuple, tuple[dict, dict[str, str]]] = {}
+_COVERED: Memo = Memo()  # (id of a plan, merges) → (the plan, field id → the merged range covering it)
 
 
 def _covered(located: dict[str, tuple[str, str]], merges: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
@@ -252,10 +252,7 @@ def _covered(located: dict[str, tuple[str, str]], merges: tuple[tuple[str, tuple
             rng = _merge_of(rects[sheet], addr)
             if rng is not None:
                 found[fid] = rng
-    if len(_COVERED) >= 16:
-        _COVERED.clear()
-    _COVERED[key] = (located, found)
-    return found
+    return _COVERED.put(key, (located, found))[1]
 
 
 @cache
@@ -287,7 +284,7 @@ def _province_value(value: object, year: int) -> Province | None:
     return _provinces_by_key(year).get(name_key(value)) if isinstance(value, str) else None
 
 
-_PLANS: dict[tuple, tuple[dict, dict[str, tuple[str, str]], dict[str, set[str]]]] = {}
+_PLANS: Memo = Memo()  # (id of the names, form, older, sheets) → (the names, located, wanted): _located
 
 
 def _located(wb: Workbook, form: Form, file: str, older: bool, out: Extraction
@@ -312,9 +309,7 @@ def _located(wb: Workbook, form: Form, file: str, older: bool, out: Extraction
     for sheet, addr in located.values():
         wanted.setdefault(sheet, set()).add(addr)
     if not out.findings and not out.flagged:
-        if len(_PLANS) >= 16:
-            _PLANS.clear()
-        _PLANS[key] = (wb.names, located, wanted)
+        _PLANS.put(key, (wb.names, located, wanted))
     return located, wanted
 
 

@@ -314,7 +314,24 @@ def _sheet_path(target: str) -> str:
 
 
 _MEMO_MAX = 2**20  # parts up to this size are remembered by content (see _workbook and _tail)
-_WORKBOOKS: dict[tuple, tuple[tuple[tuple[str, str, str], ...], dict[str, str], bool]] = {}
+
+
+class Memo(dict):
+    """What was found, by key, for the last few keys met (the returns of a round share a few): when full, all is
+    forgotten at once, a cheap bound."""
+
+    def __init__(self, size: int = 16):
+        super().__init__()
+        self.size = size
+
+    def put(self, key, found):
+        if len(self) >= self.size:
+            self.clear()
+        self[key] = found
+        return found
+
+
+_WORKBOOKS: Memo = Memo()  # (rels, workbook part, limits) → (sheets as tuples, names, date1904)
 
 
 def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[SheetInfo], dict[str, str], bool]:
@@ -329,14 +346,11 @@ def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[Shee
         sheets, names, date1904 = _read_workbook(_workbook_rels(rels, limits, fast), data, limits, fast)
         if not memo:
             return sheets, names, date1904
-        hit = tuple((s.name, s.path, s.state) for s in sheets), names, date1904
-        if len(_WORKBOOKS) >= 16:
-            _WORKBOOKS.clear()
-        _WORKBOOKS[key] = hit
+        hit = _WORKBOOKS.put(key, (tuple((s.name, s.path, s.state) for s in sheets), names, date1904))
     return [SheetInfo(*s) for s in hit[0]], hit[1], hit[2]  # the names are shared: never changed
 
 
-_RELS: dict[tuple[bytes, Limits], dict[str, str]] = {}
+_RELS: Memo = Memo()  # (workbook part's relationships, limits) → id → target
 
 
 def _workbook_rels(rels: bytes, limits: Limits, fast: bool) -> dict[str, str]:
@@ -347,14 +361,10 @@ def _workbook_rels(rels: bytes, limits: Limits, fast: bool) -> dict[str, str]:
     if not fast or len(rels) > _MEMO_MAX:
         return _rels(rels, limits, fast)
     found = _RELS.get((rels, limits))
-    if found is None:
-        if len(_RELS) >= 16:
-            _RELS.clear()
-        found = _RELS[(rels, limits)] = _rels(rels, limits, fast)
-    return found
+    return found if found is not None else _RELS.put((rels, limits), _rels(rels, limits, fast))
 
 
-_NAMES: dict[bytes, dict[str, str] | None] = {}  # a definedName block met → its names, None: not plain (_names)
+_NAMES: Memo = Memo()  # a definedName block met → its names, None: not plain (_names)
 
 
 def _names(data: bytes) -> tuple[int, int, dict[str, str] | None]:
@@ -392,9 +402,7 @@ def _names(data: bytes) -> tuple[int, int, dict[str, str] | None]:
             if name and b"localSheetId=" not in attrs:
                 names[_text(name[1]).lower()] = (_text(value) or "").strip()
     if len(block) <= _MEMO_MAX:
-        if len(_NAMES) >= 16:
-            _NAMES.clear()
-        _NAMES[block] = names
+        _NAMES.put(block, names)
     return first, end, names
 
 
