@@ -241,21 +241,19 @@ class SwingRule:
     def _swing(self, values: dict) -> float | None:
         return pct_change(values.get(self.row.n.id), values.get(self.row.p.id))
 
-    def _unexplained(self, values: dict) -> float | None:
-        """The change, when it passes the threshold and no explanation is given; else None."""
-        pct = self._swing(values)
-        if pct is None or abs(pct) <= self.threshold_pct or str(values.get(self.row.gc.id) or ""):
-            return None
-        return pct
+    def _unexplained(self, pct: float | None, values: dict) -> bool:
+        """Whether the change ``pct`` passes the threshold with no explanation given."""
+        return pct is not None and abs(pct) > self.threshold_pct and not str(values.get(self.row.gc.id) or "")
 
     def status(self, values: dict) -> str:
-        if self._swing(values) is None:
+        pct = self._swing(values)
+        if pct is None:
             return NA
-        return "Cảnh báo: cần giải thích" if self._unexplained(values) is not None else OK
+        return "Cảnh báo: cần giải thích" if self._unexplained(pct, values) else OK
 
     def findings(self, ctx: Context) -> Iterator[Finding]:
-        pct = self._unexplained(ctx.values)
-        if pct is not None:
+        pct = self._swing(ctx.values)
+        if self._unexplained(pct, ctx.values):
             yield ctx.finding("R04", self.row.n, detail=f"{pct:+.1f}%".replace(".", ","),
                               expected=f"{self.threshold_pct:g}%")
 

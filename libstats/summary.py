@@ -315,9 +315,9 @@ def _types(o: _Out, con: Consolidation):
 def _chunks(text: str, width: float, max_lines: int) -> list[str]:
     """``text`` cut at spaces into pieces that each fit ``max_lines`` wrapped lines of a column ``width`` wide
     (a row holds at most MAX_ROW_HEIGHT points: a longer text continues on the next rows)."""
-    per_line = line_chars(width * 0.9)
-    if sum(max(1, -(-len(line) // per_line)) for line in text.split("\n")) <= max_lines:
+    if wrapped_lines(text, width * 0.9) <= max_lines:
         return [text]  # fits whole (most do): the same answer as the word-by-word loop below, which never cuts it
+    per_line = line_chars(width * 0.9)
 
     def grown(done: int, last: int, piece: str) -> tuple[int, int]:
         # the wrapped lines of the lines already ended, and the length of the last line, with ``piece`` added
