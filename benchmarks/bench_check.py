@@ -4,7 +4,7 @@ Target (issue 9): the whole check, in isolated workers (2 jobs) and in process, 
 reading the same cells; the ratios are printed. Each figure is the median of RUNS runs (the machine is shared:
 the load average is printed with the figures). The returns are the sample round libstats writes, so every
 return shares its template's workbook part and sheet tails byte for byte, which the reader checks once per
-distinct content; returns saved by different programs share less (see libstats/xlsx.py).
+distinct content; returns saved by different programs share less (see libstats/intake/xlsx.py).
 
 Each job's CPU time (this process and its finished children, the check workers) is printed beside its wall-clock
 time, with the CPU-time ratio to calamine: on the shared machine the wall-clock ratios of the isolated check swing
@@ -58,9 +58,9 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook
 
 from common import make_returns, peak_mb
-from libstats.batch import check_many
-from libstats.form import build_form
-from libstats.xlsx import open_xlsx, read_cells
+from libstats.checks.batch import check_many
+from libstats.model.form import build_form
+from libstats.intake.xlsx import open_xlsx, read_cells
 
 YEAR = 2024
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 3

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from common import make_returns, peak_mb
-from libstats.consolidate import consolidate
-from libstats.dataset import write_dataset
-from libstats.summary import write_summary
+from libstats.consolidation.consolidate import consolidate
+from libstats.consolidation.dataset import write_dataset
+from libstats.outputs.summary import write_summary
 
 
 def bench(year: int, copies: int, limit: int | None, label: str) -> None:

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from common import peak_mb
-from libstats.consolidate import consolidate
-from libstats.feedback import _openpyxl_copy, _wanted, _zip_copy
-from libstats.form import build_form
-from libstats.samples import write_samples
+from libstats.consolidation.consolidate import consolidate
+from libstats.outputs.feedback import _openpyxl_copy, _wanted, _zip_copy
+from libstats.model.form import build_form
+from libstats.forms.samples import write_samples
 
 YEAR = 2024
 with tempfile.TemporaryDirectory() as tmp:

@@ -17,7 +17,7 @@ from tests.hostile import CASES, SEVEN_MILLION  # noqa: E402
 
 CHILD = """
 import json, resource, subprocess, sys
-code = "from libstats.check import check_file; r = check_file(sys.argv[1], year=2024); " \\
+code = "from libstats.checks.check import check_file; r = check_file(sys.argv[1], year=2024); " \\
        "print(json.dumps([r.verdict.value, sorted({f.code for f in r.findings})]))"
 p = subprocess.run([sys.executable, "-c", "import json, sys; " + code, sys.argv[1]], capture_output=True, text=True)
 print(json.dumps([p.stdout.strip(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode]))

@@ -18,12 +18,12 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # the tests' LibreOffice driver and typing shapes
 
 import libstats  # noqa: E402
-from libstats.consolidate import consolidate  # noqa: E402
-from libstats.findings import Verdict  # noqa: E402
-from libstats.form import build_form  # noqa: E402
-from libstats.provinces import provinces_for_year  # noqa: E402
-from libstats.samples import sample_values, write_samples  # noqa: E402
-from libstats.template import TemplateOptions, template_filename, write_template  # noqa: E402
+from libstats.consolidation.consolidate import consolidate  # noqa: E402
+from libstats.model.findings import Verdict  # noqa: E402
+from libstats.model.form import build_form  # noqa: E402
+from libstats.model.provinces import provinces_for_year  # noqa: E402
+from libstats.forms.samples import sample_values, write_samples  # noqa: E402
+from libstats.forms.template import TemplateOptions, template_filename, write_template  # noqa: E402
 from tests.conftest import LibreOffice, lo_missing_reason  # noqa: E402
 from tests.test_libreoffice_check import _lo_values  # noqa: E402
 from tests.vn_text import as_vietnamese_text  # noqa: E402

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from common import make_returns, peak_mb
-from libstats.consolidate import consolidate
-from libstats.dataset import write_dataset
-from libstats.report import build_report
+from libstats.consolidation.consolidate import consolidate
+from libstats.consolidation.dataset import write_dataset
+from libstats.outputs.report import build_report
 
 
 def bench(year: int) -> None:

@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from libstats.form import build_form
-from libstats.provinces import provinces_for_year
-from libstats.samples import sample_values
-from libstats.template import TemplateOptions, write_template, write_templates
+from libstats.model.form import build_form
+from libstats.model.provinces import provinces_for_year
+from libstats.forms.samples import sample_values
+from libstats.forms.template import TemplateOptions, write_template, write_templates
 
 RUNS = 3
 

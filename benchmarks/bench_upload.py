@@ -20,10 +20,10 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from libstats.collect import init_collection, issue_links
-from libstats.form import build_form
-from libstats.samples import sample_values
-from libstats.template import TemplateOptions, write_template
+from libstats.collection.collect import init_collection, issue_links
+from libstats.model.form import build_form
+from libstats.forms.samples import sample_values
+from libstats.forms.template import TemplateOptions, write_template
 
 YEAR, ROUNDS = 2025, 3
 

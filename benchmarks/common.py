@@ -7,11 +7,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from libstats.form import build_form
-from libstats.template import write_templates
-from libstats.provinces import provinces_for_year
-from libstats.samples import sample_values
-from libstats.template import TemplateOptions
+from libstats.model.form import build_form
+from libstats.forms.template import write_templates
+from libstats.model.provinces import provinces_for_year
+from libstats.forms.samples import sample_values
+from libstats.forms.template import TemplateOptions
 
 
 def make_returns(year: int, out: Path, copies: int = 1) -> list[Path]:

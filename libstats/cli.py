@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from . import findings as findings_mod
-from .dictionary import dictionary_csv, dictionary_markdown
-from .form import build_form
-from .template import select_provinces, write_templates
-from .spec import load_spec
-from .template import DEFAULT_PASSWORD
+from libstats.model import findings as findings_mod
+from libstats.forms.dictionary import dictionary_csv, dictionary_markdown
+from libstats.model.form import build_form
+from libstats.forms.template import select_provinces, write_templates
+from libstats.model.spec import load_spec
+from libstats.forms.template import DEFAULT_PASSWORD
 
 __all__ = ["main"]
 
@@ -146,11 +146,11 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
     provinces = select_provinces(year, codes, all_provinces)
     prefill = None
     if previous:
-        from .review import guard_outputs
+        from libstats.consolidation.review import guard_outputs
         guard_outputs([previous], [out_dir])
-        from .dataset import load_dataset
-        from .rollover import previous_year_prefill
-        from .template import TemplateOptions
+        from libstats.consolidation.dataset import load_dataset
+        from libstats.consolidation.rollover import previous_year_prefill
+        from libstats.forms.template import TemplateOptions
         last_year = load_dataset(previous, form.spec, year - 1)
         for note in last_year.attrs["notes"]:
             click.echo(f"Lưu ý: {note}", err=True)
@@ -202,7 +202,7 @@ def shown(text: str) -> str:
 
 
 def _render_review(rv, verbose: bool) -> None:
-    from .ledger import FATES
+    from libstats.consolidation.ledger import FATES
 
     width = min(60, max([len(shown(e.result.display)) for e in rv.ledger] + [10]))
     click.echo(f"{'Tệp':<{width}}  {'Tỉnh':<16} {'Kết quả':<28} {'Lỗi':>4} {'C.báo':>5}")
@@ -248,10 +248,10 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     """
     import json as json_mod
 
-    from .feedback import write_feedbacks
-    from .review import guard_outputs, review_inbox
+    from libstats.outputs.feedback import write_feedbacks
+    from libstats.consolidation.review import guard_outputs, review_inbox
 
-    from .collect import is_collection, review_collection
+    from libstats.collection.collect import is_collection, review_collection
 
     guard_outputs([*inputs, *([previous] if previous else [])], [feedback_dir])
     bar = _progress("Đang kiểm tra", quiet or as_json)
@@ -276,7 +276,7 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
 
 def _collection_of(root: Path, year: int | None):
     """The collection in ``root``, refused (in Vietnamese) when ``--year`` asks for another year."""
-    from .collect import open_collection
+    from libstats.collection.collect import open_collection
 
     col = open_collection(root)
     if year is not None and year != col.year:
@@ -316,14 +316,14 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
 
     Ví dụ: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
     """
-    from .consolidate import consolidate as run
-    from .dataset import dataset_path, write_dataset
-    from .feedback import write_feedbacks
-    from .ledger import FATES
-    from .review import guard_outputs
-    from .summary import write_summary
+    from libstats.consolidation.consolidate import consolidate as run
+    from libstats.consolidation.dataset import dataset_path, write_dataset
+    from libstats.outputs.feedback import write_feedbacks
+    from libstats.consolidation.ledger import FATES
+    from libstats.consolidation.review import guard_outputs
+    from libstats.outputs.summary import write_summary
 
-    from .collect import consolidate_collection, is_collection
+    from libstats.collection.collect import consolidate_collection, is_collection
 
     data = dataset_path(output)
     guard_outputs([*inputs, *([previous] if previous else [])], [output, data, feedback_dir])
@@ -367,7 +367,7 @@ def samples(year, out_dir, seed, flaws, quiet):
 
     Ví dụ: libstats samples --year 2024 --out samples/2024 --flaws
     """
-    from .samples import write_samples
+    from libstats.forms.samples import write_samples
 
     paths = write_samples(build_form(year), out_dir, seed, flaws, progress=_progress("Báo cáo mẫu", quiet))
     click.echo(f"Đã tạo {len(paths)} báo cáo mẫu năm {year} trong {out_dir}")
@@ -384,8 +384,8 @@ def demo(out_dir, year, quiet):
 
     Ví dụ: libstats demo libstats-demo
     """
-    from .demo import run_demo
-    from .ledger import FATES
+    from libstats.demo import run_demo
+    from libstats.consolidation.ledger import FATES
 
     res = run_demo(out_dir, year, say=click.echo, progress=lambda label: _progress(label, quiet))
     con = res.consolidation
@@ -415,10 +415,10 @@ def rebase(dataset, to_list, output):
 
     Ví dụ: libstats rebase tong-hop-2024_du-lieu.csv --to 2025 -o du-lieu-2024-theo-34-tinh.csv
     """
-    from .dataset import load_dataset, write_dataset
-    from .review import guard_outputs
-    from .rollover import carry_map, rebase_frame
-    from .spec import default_spec
+    from libstats.consolidation.dataset import load_dataset, write_dataset
+    from libstats.consolidation.review import guard_outputs
+    from libstats.consolidation.rollover import carry_map, rebase_frame
+    from libstats.model.spec import default_spec
 
     guard_outputs([dataset], [output])
     df = load_dataset(dataset)
@@ -446,7 +446,7 @@ def report(dataset, output, wording, spec_path):
 
     Ví dụ: libstats report tong-hop-2024_du-lieu.csv -o bao-cao-2024.docx
     """
-    from .report import build_report
+    from libstats.outputs.report import build_report
 
     res = build_report(dataset, output, _spec(spec_path), wording)
     click.echo(f"Dự thảo báo cáo năm {res.year} ({res.reported}/{res.expected} tỉnh, thành phố; "
@@ -473,7 +473,7 @@ def collect_init(root, year, deadline, quiet):
 
     Ví dụ: libstats collect init thu-thap-2024 --year 2024 --deadline 2025-03-15
     """
-    from .collect import init_collection
+    from libstats.collection.collect import init_collection
 
     col = init_collection(root, year, deadline.date(), progress=_progress("Đang tạo mẫu", quiet))
     click.echo(f"Đã tạo đợt thu thập năm {year} (hạn gửi {deadline:%d/%m/%Y}) trong {root}")
@@ -492,7 +492,7 @@ def collect_corrected_previous(root, previous):
 
     Ví dụ: libstats collect corrected-previous thu-thap-2025 --previous tong-hop-2024_du-lieu.csv
     """
-    from .collect import accepted_corrections, corrected_previous, open_collection
+    from libstats.collection.collect import accepted_corrections, corrected_previous, open_collection
 
     col = open_collection(root)
     out = corrected_previous(col, previous)
@@ -512,7 +512,7 @@ def status(root, as_json):
     """
     import json as json_mod
 
-    from .collect import VN_TZ, collection_status, open_collection
+    from libstats.collection.collect import VN_TZ, collection_status, open_collection
 
     st = collection_status(open_collection(root))
     if as_json:
@@ -544,7 +544,7 @@ def links(root, codes):
     """
     import csv
 
-    from .collect import issue_links, open_collection
+    from libstats.collection.collect import issue_links, open_collection
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["code", "name", "link"])
@@ -567,7 +567,7 @@ def serve(root, host, port, allow_public):
 
     import uvicorn
 
-    from .web import create_app
+    from libstats.collection.web import create_app
 
     loopback = host == "localhost" or (_is_ip(host) and ipaddress.ip_address(host).is_loopback)
     if not loopback and not allow_public:
@@ -591,7 +591,7 @@ def _emit(text: str, output: Path | None, bom: bool = False) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from .atomic import atomic_path
+    from libstats.atomic import atomic_path
     with atomic_path(output) as tmp:
         tmp.write_text(text, encoding="utf-8-sig" if bom else "utf-8")
     click.echo(f"Đã ghi {output}", err=True)

@@ -6,14 +6,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .consolidate import Consolidation, consolidate
-from .dataset import dataset_path, write_dataset
-from .feedback import write_feedbacks
-from .form import build_form
-from .template import write_templates
-from .provinces import provinces_for_year
-from .samples import write_samples
-from .summary import write_summary
+from libstats.consolidation.consolidate import Consolidation, consolidate
+from libstats.consolidation.dataset import dataset_path, write_dataset
+from libstats.outputs.feedback import write_feedbacks
+from libstats.model.form import build_form
+from libstats.forms.template import write_templates
+from libstats.model.provinces import provinces_for_year
+from libstats.forms.samples import write_samples
+from libstats.outputs.summary import write_summary
 
 __all__ = ["DemoResult", "run_demo"]
 

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import click
 
-from .dictionary import dictionary_markdown
-from .findings import catalogue_markdown
-from .form import build_form
-from .samples import FLAWS
+from libstats.forms.dictionary import dictionary_markdown
+from libstats.model.findings import catalogue_markdown
+from libstats.model.form import build_form
+from libstats.forms.samples import FLAWS
 
 __all__ = ["generated_docs", "write_docs"]
 
 
 def cli_reference() -> str:
-    from .cli import main
+    from libstats.cli import main
 
     lines = ["# CLI reference", "", "Generated from the commands' `--help` by `python -m libstats.docs`; a test keeps "
              "it current.", ""]
@@ -38,7 +38,7 @@ def samples_page() -> str:
              "`libstats samples --year N --out DIR --flaws` (and `libstats demo`) plant these problems, each in the "
              "return of the province at the given position of the year's list (0 = the first). "
              "`tests/test_samples_demo.py` checks that each gives exactly these finding codes and that every "
-             "other return gives none. Generated from `libstats/samples.py`.", "",
+             "other return gives none. Generated from `libstats/forms/samples.py`.", "",
              "| flaw | position | what (Vietnamese, as in the feedback) | finding codes |", "|---|---|---|---|"]
     for f in FLAWS:
         lines.append(f"| {f.id} | {f.position} | {f.description} | {', '.join(sorted(f.codes))} |")
@@ -50,33 +50,61 @@ _EXTERNAL = {"xlsxwriter": "XlsxWriter", "openpyxl": "openpyxl", "pandas": "pand
              "docx": "python-docx", "starlette": "Starlette", "jinja2": "Jinja2", "click": "click"}
 
 
-def module_graph() -> str:
-    """Who imports whom inside libstats, read from the source: module → its imports (lazy: inside a function)."""
+def _modules() -> dict[str, Path]:
+    """Every module of libstats by its dotted name inside the package ("model.spec"; a folder by its own name)."""
+    root = Path(__file__).parent
+    found = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        if parts and parts[0] != "data":  # data/: package data, no code
+            found[".".join(parts)] = path
+    return found
+
+
+def _imports_of(path: Path, modules: dict[str, Path]) -> tuple[set[str], set[str], set[str]]:
+    """(libstats modules imported at the top, those imported only inside a function, third-party names)."""
     import ast
 
-    root = Path(__file__).parent
-    rows = []
-    for path in sorted([*root.glob("*.py"), *root.glob("web/*.py")]):
-        if path.name == "__init__.py":
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inner = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+             for n in ast.walk(f)}
+    top, lazy, ext = set(), set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            base = node.module or ""
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}"[9:] in modules else base for a in node.names]
+        else:
             continue
-        name = path.stem if path.parent == root else f"web.{path.stem}"
-        top, lazy, ext = set(), set(), set()
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        inner = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-                 for n in ast.walk(f)}
-        for node in ast.walk(tree):
-            mods = []
-            if isinstance(node, ast.ImportFrom) and node.level:
-                base = (node.module or "").split(".")[0]
-                mods = [base] if base else [a.name for a in node.names]
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-                ext |= {_EXTERNAL[n.split(".")[0]] for n in names if n.split(".")[0] in _EXTERNAL}
-                continue
-            else:
-                continue
-            (lazy if id(node) in inner else top).update(m for m in mods if m and m != name)
-        lazy -= top
+        for t in targets:
+            if t.startswith("libstats."):
+                (lazy if id(node) in inner else top).add(t[len("libstats."):])
+            elif t.split(".")[0] in _EXTERNAL:
+                ext.add(_EXTERNAL[t.split(".")[0]])
+    return top, lazy - top, ext
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each libstats module → the libstats modules it imports (at the top or inside a function)."""
+    modules = _modules()
+    graph = {}
+    for name, path in modules.items():
+        top, lazy, _ = _imports_of(path, modules)
+        graph[name] = (top | lazy) - {name}
+    return graph
+
+
+def module_graph() -> str:
+    """Who imports whom inside libstats, read from the source: module → its imports (lazy: inside a function)."""
+    modules = _modules()
+    rows = []
+    for name, path in modules.items():
+        if path.name == "__init__.py" and name != "collection.web":
+            continue
+        top, lazy, ext = _imports_of(path, modules)
+        top.discard(name)
         text = ", ".join(sorted(top)) or "—"
         if lazy:
             text += "; " + ", ".join(sorted(lazy)) + " (lazy)"

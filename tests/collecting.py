@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from libstats.collect import init_collection, issue_links, open_collection
+from libstats.collection.collect import init_collection, issue_links, open_collection
 
 from . import corpus as c
 

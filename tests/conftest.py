@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from libstats import findings
-from libstats.form import build_form
-from libstats.provinces import province, provinces_for_year
-from libstats.samples import sample_values
-from libstats.template import TemplateOptions, template_filename, write_template, write_templates
+from libstats.model import findings
+from libstats.model.form import build_form
+from libstats.model.provinces import province, provinces_for_year
+from libstats.forms.samples import sample_values
+from libstats.forms.template import TemplateOptions, template_filename, write_template, write_templates
 
 HERE = Path(__file__).parent
 SYSTEM_PYTHON = "/usr/bin/python3"

@@ -11,10 +11,10 @@ import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from libstats.form import build_form
-from libstats.provinces import province
-from libstats.samples import sample_values
-from libstats.template import TemplateOptions, template_filename, write_template
+from libstats.model.form import build_form
+from libstats.model.provinces import province
+from libstats.forms.samples import sample_values
+from libstats.forms.template import TemplateOptions, template_filename, write_template
 
 YEAR = 2024
 FORM = build_form(YEAR)

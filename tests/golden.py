@@ -18,8 +18,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from libstats.form import build_form
-from libstats.template import TemplateOptions, write_template
+from libstats.model.form import build_form
+from libstats.forms.template import TemplateOptions, write_template
 
 HERE = Path(__file__).parent / "golden_files"
 REFERENCE = HERE / "bao-cao-thu-vien-2024_mau-chung.xlsx"

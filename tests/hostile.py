@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from libstats.findings import Verdict
+from libstats.model.findings import Verdict
 
 from . import corpus as c
 

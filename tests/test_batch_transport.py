@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pickle
 
-from libstats import batch
-from libstats.batch import check_many
-from libstats.spec import default_spec
+from libstats.checks import batch
+from libstats.checks.batch import check_many
+from libstats.model.spec import default_spec
 
 from .test_check import MAKE
 

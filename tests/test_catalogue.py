@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from libstats.findings import CATALOGUE, Finding, Severity
+from libstats.model.findings import CATALOGUE, Finding, Severity
 
 from . import conftest
 

@@ -12,16 +12,16 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from libstats import batch
-from libstats.batch import WorkerLimits, check_many, collect_files
-from libstats.check import check_file
+from libstats.checks import batch
+from libstats.checks.batch import WorkerLimits, check_many, collect_files
+from libstats.checks.check import check_file
 from libstats.cli import main
-from libstats.feedback import FEEDBACK_SHEET, write_feedback
-from libstats.ledger import Entry
-from libstats.findings import CATALOGUE, Verdict
-from libstats.form import build_form
-from libstats.provinces import province
-from libstats.template import TemplateOptions, write_template
+from libstats.outputs.feedback import FEEDBACK_SHEET, write_feedback
+from libstats.consolidation.ledger import Entry
+from libstats.model.findings import CATALOGUE, Verdict
+from libstats.model.form import build_form
+from libstats.model.provinces import province
+from libstats.forms.template import TemplateOptions, write_template
 
 from . import corpus as c
 
@@ -329,7 +329,7 @@ def test_xlsm_is_read_and_macros_noted(tmp_path):
 
 
 def test_xls_without_libreoffice_says_so(tmp_path, monkeypatch):
-    from libstats import intake
+    from libstats.intake import formats as intake
     monkeypatch.setattr(intake.shutil, "which", lambda name: None)
     path = c.raw_file(tmp_path / "a.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 2048)
     res = check_file(path, year=2024)
@@ -349,7 +349,7 @@ def test_cells_without_addresses_are_read_by_the_full_parser(tmp_path):
 
 
 def test_the_cells_scanned_are_bounded(tmp_path):
-    from libstats.xlsx import Limits, XlsxError, open_xlsx, read_cells
+    from libstats.intake.xlsx import Limits, XlsxError, open_xlsx, read_cells
     wb = open_xlsx(c.filled(tmp_path / "a.xlsx").read_bytes(), Limits(max_cells=50))
     with pytest.raises(XlsxError) as err:
         read_cells(wb, {S22: {"E15"}})

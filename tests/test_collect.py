@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
-from libstats.findings import fmt_number
-from libstats.collect import (MINISTRY, approve, collection_status, feedback_workbook, init_collection, issue_links,
-                              open_collection, pick_up, receive_upload, reopen, review_warning, reviewed_warnings,
-                              run_consolidation)
-from libstats.provinces import province
-from libstats.register import REGISTER_NAME
+from libstats.model.findings import fmt_number
+from libstats.collection.collect import (MINISTRY, approve, collection_status, feedback_workbook, init_collection,
+                                         issue_links, open_collection, pick_up, receive_upload, reopen, review_warning,
+                                         reviewed_warnings, run_consolidation)
+from libstats.model.provinces import province
+from libstats.collection.register import REGISTER_NAME
 
 from . import corpus as c
 from .collecting import DEADLINE, YEAR, cell, collection, corrected_with_warning, with_mistakes
@@ -69,7 +69,7 @@ def test_a_file_dropped_in_the_inbox_is_picked_up_once(col, tmp_path):
     assert (st.status, st.used.stored, st.used.sent_name) == ("accepted", "thu-dien-tu/Hai Phong.xlsx",
                                                               "thu-dien-tu/Hai Phong.xlsx")
     assert len(col.register.files()) == 2 and pick_up(col) == []
-    from libstats.collect import review_collection
+    from libstats.collection.collect import review_collection
 
     ledger = {e.result.display: e for e in review_collection(col).ledger}
     assert ledger["thu-dien-tu/Hai Phong.xlsx"].status == "chosen"  # the register's file, matched by its place
@@ -224,7 +224,7 @@ def test_upload_bytes_are_kept_exactly(col):
 
 
 def _previous_dataset(path):
-    from libstats.dataset import tidy_frame, write_dataset
+    from libstats.consolidation.dataset import tidy_frame, write_dataset
 
     f = c.FORM.fields["the_cap_moi_tinh_p"]
     return write_dataset(tidy_frame([{
@@ -235,9 +235,10 @@ def _previous_dataset(path):
 
 
 def test_a_correction_of_last_years_figure_is_a_finding_and_once_accepted_changes_n1_everywhere(col, tmp_path):
-    from libstats.collect import accepted_corrections, apply_corrections, corrected_previous, decide_correction
-    from libstats.consolidate import consolidate, national_table
-    from libstats.dataset import load_dataset
+    from libstats.collection.collect import (accepted_corrections, apply_corrections, corrected_previous,
+                                             decide_correction)
+    from libstats.consolidation.consolidate import consolidate, national_table
+    from libstats.consolidation.dataset import load_dataset
 
     old = c.good_values()["the_cap_moi_tinh_p"]
     rec = _upload(col, HANOI, c.with_values(tmp_path / "a.xlsx", the_cap_moi_tinh_pc=859329))
@@ -269,7 +270,7 @@ def test_a_correction_of_last_years_figure_is_a_finding_and_once_accepted_change
 
 
 def test_a_refused_correction_changes_nothing(col, tmp_path):
-    from libstats.collect import accepted_corrections, decide_correction
+    from libstats.collection.collect import accepted_corrections, decide_correction
 
     _upload(col, HANOI, c.with_values(tmp_path / "a.xlsx", the_cap_moi_tinh_pc=1))
     d = _state(col, HANOI).corrections[0]
@@ -290,8 +291,8 @@ def test_libstats_own_output_sent_through_a_link_never_counts_as_the_return(col,
 
 
 def test_corrections_are_not_written_onto_another_code_lists_dataset(col, tmp_path):
-    from libstats.collect import corrected_previous
-    from libstats.dataset import tidy_frame, write_dataset
+    from libstats.collection.collect import corrected_previous
+    from libstats.consolidation.dataset import tidy_frame, write_dataset
 
     f = c.FORM.fields["the_cap_moi_tinh_p"]
     other = write_dataset(tidy_frame([{

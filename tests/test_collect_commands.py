@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
-from libstats.collect import (approve, collection_status, decide_correction, pick_up, receive_upload,
+from libstats.collection.collect import (approve, collection_status, decide_correction, pick_up, receive_upload,
                               review_warning)
-from libstats.dataset import load_dataset
-from libstats.provinces import province
-from libstats.summary import SHEETS
+from libstats.consolidation.dataset import load_dataset
+from libstats.model.provinces import province
+from libstats.outputs.summary import SHEETS
 
 from . import corpus as c
 from .conftest import sheet_rows
@@ -110,16 +110,16 @@ def test_a_plain_consolidation_has_no_collection_rows(tmp_path):
 
 
 def test_a_failed_check_is_recorded_as_F09_and_can_be_checked_again(col, tmp_path, monkeypatch):
-    import libstats.batch
-    from libstats.collect import STALE_AFTER, recheck
-    from libstats.register import now_utc
+    import libstats.checks.batch
+    from libstats.collection.collect import STALE_AFTER, recheck
+    from libstats.collection.register import now_utc
 
     def broken(*args, **kwargs):
         raise OSError("fork failed")
 
     good = c.filled(tmp_path / "a.xlsx")
     with monkeypatch.context() as m:
-        m.setattr(libstats.batch, "check_many", broken)
+        m.setattr(libstats.checks.batch, "check_many", broken)
         rec = _upload(col, HANOI, good)
     assert (rec.verdict, [f.code for f in rec.findings], rec.round) == ("rejected", ["F09"], 1)
     assert "lỗi khi kiểm tra: OSError" in rec.findings[0].message
@@ -143,7 +143,7 @@ def test_the_servers_worker_pool_is_reused_and_survives_a_crash_and_a_hang(tmp_p
     import os
     import time
 
-    import libstats.batch as batch
+    import libstats.checks.batch as batch
 
     real = batch.check_file
 

@@ -12,15 +12,15 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from libstats import summary as summary_mod
+from libstats.outputs import summary as summary_mod
 from libstats.cli import main
-from libstats.consolidate import consolidate
-from libstats.dataset import load_dataset
-from libstats.form import build_form
-from libstats.provinces import province, provinces_for_year
-from libstats.samples import sample_values
-from libstats.summary import SHEETS
-from libstats.template import TemplateOptions, template_filename, write_template
+from libstats.consolidation.consolidate import consolidate
+from libstats.consolidation.dataset import load_dataset
+from libstats.model.form import build_form
+from libstats.model.provinces import province, provinces_for_year
+from libstats.forms.samples import sample_values
+from libstats.outputs.summary import SHEETS
+from libstats.forms.template import TemplateOptions, template_filename, write_template
 
 from .conftest import RETURNS_SAVED, RETURNS_SEED
 from .conftest import sheet_rows
@@ -224,7 +224,7 @@ def test_two_provinces_are_never_merged_a_misnamed_file_counts_for_its_own_provi
 
 
 def test_a_change_between_different_sets_of_provinces_is_not_published(tmp_path):
-    from libstats.consolidate import national_table, province_table
+    from libstats.consolidation.consolidate import national_table, province_table
 
     for code in ("01", "22"):
         p = province(YEAR, code)
@@ -282,7 +282,7 @@ def test_the_provinces_explanations_are_gathered_beside_their_figures(run):
                                   "\n".join(["đoạn " * 40] * 60), "x" * 5000 + " y"],
                          ids=["short", "two-lines", "3000-words", "60-paragraphs", "one-word-longer-than-a-row"])
 def test_a_narrative_is_cut_at_spaces_into_rows_that_each_fit_and_rejoin_to_the_text(text):
-    from libstats.layout import wrapped_lines
+    from libstats.model.layout import wrapped_lines
 
     pieces = summary_mod._chunks(text, 92, 20)
     assert " ".join(pieces) == text

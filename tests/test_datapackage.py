@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
-from libstats.datapackage import COLUMN_FIELDS, DESCRIPTOR, SCHEMA_VERSION
-from libstats.dataset import COLUMNS, load_dataset, tidy_frame, write_dataset
-from libstats.form import build_form
-from libstats.provinces import province
-from libstats.spec import default_spec, load_spec
+from libstats.consolidation.datapackage import COLUMN_FIELDS, DESCRIPTOR, SCHEMA_VERSION
+from libstats.consolidation.dataset import COLUMNS, load_dataset, tidy_frame, write_dataset
+from libstats.model.form import build_form
+from libstats.model.provinces import province
+from libstats.model.spec import default_spec, load_spec
 
 SPEC = default_spec()
 F2024 = build_form(2024)

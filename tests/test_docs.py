@@ -19,7 +19,7 @@ def test_generated_docs_are_current():
 
 def test_every_finding_code_is_documented():
     text = (ROOT / "docs" / "finding-codes.md").read_text(encoding="utf-8")
-    from libstats.findings import CATALOGUE
+    from libstats.model.findings import CATALOGUE
     assert all(f"| {code} |" in text for code in CATALOGUE)
 
 

@@ -12,12 +12,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from libstats.form import build_form
-from libstats.population import per_inhabitant, per_inhabitant_frame, population
-from libstats.findings import outlier_detail
-from libstats.provinces import components, defunct_names, one_spelling, province, provinces_for_year, sender
-from libstats.samples import sample_values
-from libstats.template import TemplateOptions, write_template
+from libstats.model.form import build_form
+from libstats.model.population import per_inhabitant, per_inhabitant_frame, population
+from libstats.model.findings import outlier_detail
+from libstats.model.provinces import components, defunct_names, one_spelling, province, provinces_for_year, sender
+from libstats.forms.samples import sample_values
+from libstats.forms.template import TemplateOptions, write_template
 
 
 def _cover(path):
@@ -169,7 +169,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_one_spelling_style_in_everything_a_user_reads():
     assert one_spelling("Hoà Bình, Khánh Hoà, thuỷ, xoá, khoá, quý") == "Hòa Bình, Khánh Hòa, thủy, xóa, khóa, quý"
-    files = [*ROOT.glob("libstats/*.py"), *ROOT.glob("workbook_templates/*.toml"), *ROOT.glob("docs/*.md"),
+    files = [*ROOT.glob("libstats/**/*.py"), *ROOT.glob("workbook_templates/*.toml"), *ROOT.glob("docs/*.md"),
              ROOT / "README.md", ROOT / "libstats/data/years.toml", ROOT / "libstats/data/departments.toml"]
     old = {f.name: sorted({w for w in re.findall(r"\w+", unicodedata.normalize("NFC", f.read_text("utf-8")))
                            if one_spelling(w) != w}) for f in files if f.exists()}

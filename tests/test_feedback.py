@@ -15,11 +15,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from libstats.check import OUTPUT_PROPERTY, SAVED_PROPERTY, check_file
-from libstats.feedback import FEEDBACK_SHEET, _openpyxl_copy, _printable, _zip_copy, write_feedback, write_feedbacks
-from libstats.ledger import Entry
-from libstats.reader import extract
-from libstats.xlsx import open_xlsx, read_cells
+from libstats.checks.check import OUTPUT_PROPERTY, SAVED_PROPERTY, check_file
+from libstats.outputs.feedback import (FEEDBACK_SHEET, _openpyxl_copy, _printable, _zip_copy, write_feedback,
+                                       write_feedbacks)
+from libstats.consolidation.ledger import Entry
+from libstats.intake.reader import extract
+from libstats.intake.xlsx import open_xlsx, read_cells
 
 from . import corpus as c
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from libstats.check import check_file
-from libstats.findings import Verdict
+from libstats.checks.check import check_file
+from libstats.model.findings import Verdict
 
 from .hostile import CASES, FIELD
 

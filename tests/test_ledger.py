@@ -1,8 +1,8 @@
 """The rule that picks a province's file among several."""
 
-from libstats.result import CheckResult
-from libstats.ledger import build_ledger
-from libstats.provinces import province
+from libstats.checks.result import CheckResult
+from libstats.consolidation.ledger import build_ledger
+from libstats.model.provinces import province
 
 
 def _res(name: str, saved: str, mtime: float = 0.0, value: int = 1, code: str = "01") -> CheckResult:

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from libstats.check import check_file
-from libstats.findings import Verdict
+from libstats.checks.check import check_file
+from libstats.model.findings import Verdict
 
 from . import corpus as c
 

@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
-from libstats.form import build_form
-from libstats.provinces import province
-from libstats.samples import sample_values
-from libstats.template import TemplateOptions, template_filename, write_template
+from libstats.model.form import build_form
+from libstats.model.provinces import province
+from libstats.forms.samples import sample_values
+from libstats.forms.template import TemplateOptions, template_filename, write_template
 
 from .conftest import sheet_rows
 from .test_libreoffice_check import _lo_values

@@ -7,11 +7,11 @@ import subprocess
 import openpyxl
 import pytest
 
-from libstats.layout import TABLE_COLUMNS, cell_name
-from libstats.rules import build_rules
-from libstats.provinces import province
-from libstats.template import sender_values
-from libstats.layout import CHECK_SHEET, CHECK_COUNT_CELLS, check_result_cell
+from libstats.model.layout import TABLE_COLUMNS, cell_name
+from libstats.model.rules import build_rules
+from libstats.model.provinces import province
+from libstats.forms.template import sender_values
+from libstats.model.layout import CHECK_SHEET, CHECK_COUNT_CELLS, check_result_cell
 
 
 pytestmark = pytest.mark.libreoffice

@@ -9,15 +9,15 @@ import subprocess
 
 import pytest
 
-from libstats.check import check_file
-from libstats.consolidate import consolidate, national_table
-from libstats.findings import Verdict, fmt_number
-from libstats.form import build_form
-from libstats.layout import CHECK_SHEET, check_result_cell
-from libstats.provinces import provinces_for_year
-from libstats.rules import build_rules
-from libstats.samples import sample_values
-from libstats.template import TemplateOptions, template_filename, write_template
+from libstats.checks.check import check_file
+from libstats.consolidation.consolidate import consolidate, national_table
+from libstats.model.findings import Verdict, fmt_number
+from libstats.model.form import build_form
+from libstats.model.layout import CHECK_SHEET, check_result_cell
+from libstats.model.provinces import provinces_for_year
+from libstats.model.rules import build_rules
+from libstats.forms.samples import sample_values
+from libstats.forms.template import TemplateOptions, template_filename, write_template
 
 from .conftest import HERE, SYSTEM_PYTHON
 from .test_libreoffice_check import _lo_values

@@ -7,13 +7,14 @@ import shutil
 
 import pytest
 
-from libstats import batch, population
-from libstats.check import check_file
-from libstats.consolidate import consolidate
-from libstats.form import build_form
-from libstats.provinces import province
-from libstats.samples import sample_values
-from libstats.summary import SHEETS, write_summary
+from libstats.checks import batch
+from libstats.model import population
+from libstats.checks.check import check_file
+from libstats.consolidation.consolidate import consolidate
+from libstats.model.form import build_form
+from libstats.model.provinces import province
+from libstats.forms.samples import sample_values
+from libstats.outputs.summary import SHEETS, write_summary
 
 from . import corpus as c
 from .conftest import RETURNS_SEED

@@ -12,7 +12,7 @@ from importlib import resources
 
 import pytest
 
-from libstats.provinces import code_list_for_year, components, provinces_for_year
+from libstats.model.provinces import code_list_for_year, components, provinces_for_year
 
 HEADER = ["code_list", "code", "year", "population", "source"]
 LOW, HIGH = 200_000, 15_000_000  # Bắc Kạn, the smallest province, ~0.33 million; Hồ Chí Minh 2025 ~14 million

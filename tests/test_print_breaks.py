@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import openpyxl
 
-from libstats.form import build_form
-from libstats.template import (KEEP_ROWS, PART_TITLE_HEIGHT, ROW_HEIGHT, TABLE_HEAD_HEIGHT, TemplateOptions,
+from libstats.model.form import build_form
+from libstats.forms.template import (KEEP_ROWS, PART_TITLE_HEIGHT, ROW_HEIGHT, TABLE_HEAD_HEIGHT, TemplateOptions,
                                table_page_breaks, write_template)
 
 WIDTHS = (5, 44, 22, 11, 15, 15, 14, 10, 42, 17)  # the table sheets' columns
@@ -46,7 +46,7 @@ def test_every_table_start_keeps_its_title_header_and_first_rows_on_one_page():
 
 def _pages(end: int, breaks: list[int], heights: dict[int, float]) -> dict[int, int]:
     """Each row's page, as a program fills pages of the smallest height libstats assumes (Excel's)."""
-    from libstats.template import A4_LANDSCAPE, MARGINS
+    from libstats.forms.template import A4_LANDSCAPE, MARGINS
     scale = min(1.0, (A4_LANDSCAPE[0] - 72 * (MARGINS["left"] + MARGINS["right"])) / sum(
         (w * 7 + 5) * 0.75 for w in WIDTHS))
     capacity = 0.95 * (A4_LANDSCAPE[1] - 72 * (MARGINS["top"] + MARGINS["bottom"])) / scale - (
@@ -69,7 +69,7 @@ def test_the_first_table_and_short_sheets_get_no_break():
 def test_the_form_writes_the_breaks_it_computes(tmp_path, monkeypatch):
     """The table sheets carry the computed breaks (a break "after row N", 1-based, is before row N, 0-based);
     then, with every table but the first said to need a new page, those breaks are written."""
-    import libstats.template as template
+    import libstats.forms.template as template
 
     for year in (2024, 2025):
         form = build_form(year)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from libstats.check import check_file
-from libstats.coerce import clean_text, coerce_count, coerce_decimal, is_not_counted
-from libstats.template import TemplateOptions, write_template
+from libstats.checks.check import check_file
+from libstats.model.coerce import clean_text, coerce_count, coerce_decimal, is_not_counted
+from libstats.forms.template import TemplateOptions, write_template
 
 from . import corpus as c
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from libstats.xlsx import XlsxError, open_xlsx, parse_number, read_cells
+from libstats.intake.xlsx import XlsxError, open_xlsx, parse_number, read_cells
 from tests.xmlcases import CELL, REFUSED, cases, part_cases
 
 
@@ -206,7 +206,7 @@ def test_parts_inflated_straight_from_the_archive_equal_what_zipfile_reads():
     import io
     import zipfile
 
-    from libstats.xlsx import Limits, _inflate, _part
+    from libstats.intake.xlsx import Limits, _inflate, _part
     from tests.xmlcases import _v, build, sheet
     data = build(sheet(_v("5")))
     z = zipfile.ZipFile(io.BytesIO(data))
@@ -271,7 +271,7 @@ def test_defined_names_remembered_by_their_block_equal_the_full_parser(names_xml
 
 
 def test_workbooks_sharing_only_their_names_block_share_the_names_and_each_reads_its_own_sheets():
-    from libstats import xlsx
+    from libstats.intake import xlsx
     from tests.xmlcases import _v, build, sheet, workbook
     xlsx._WORKBOOKS.clear()  # a workbook part met in an earlier test would bring the names found then
     xlsx._NAMES.clear()

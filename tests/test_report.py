@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
 from libstats.cli import main
-from libstats.dataset import escape_text, load_dataset, write_dataset
-from libstats.findings import fmt_number
-from libstats.form import build_form
-from libstats.provinces import provinces_for_year
-from libstats.samples import sample_values
-from libstats.template import TemplateOptions, template_filename, write_template, write_templates
+from libstats.consolidation.dataset import escape_text, load_dataset, write_dataset
+from libstats.model.findings import fmt_number
+from libstats.model.form import build_form
+from libstats.model.provinces import provinces_for_year
+from libstats.forms.samples import sample_values
+from libstats.forms.template import TemplateOptions, template_filename, write_template, write_templates
 
 
 YEAR = 2025

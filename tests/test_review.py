@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
-from libstats.consolidate import consolidate
-from libstats.dataset import write_dataset
-from libstats.feedback import write_feedbacks
-from libstats.provinces import province
-from libstats.review import review_inbox
-from libstats.summary import write_summary
+from libstats.consolidation.consolidate import consolidate
+from libstats.consolidation.dataset import write_dataset
+from libstats.outputs.feedback import write_feedbacks
+from libstats.model.provinces import province
+from libstats.consolidation.review import review_inbox
+from libstats.outputs.summary import write_summary
 
 from . import corpus as c
 
@@ -172,8 +172,8 @@ def test_a_dataset_of_the_same_year_is_not_taken_as_last_years(inbox, tmp_path):
 
 
 def test_a_workbook_too_big_for_the_feedback_writer_costs_one_worker_not_the_run(tmp_path):
-    from libstats.batch import WorkerLimits
-    from libstats.layout import LISTS_SHEET
+    from libstats.checks.batch import WorkerLimits
+    from libstats.model.layout import LISTS_SHEET
 
     src = c.filled(tmp_path / "a.xlsx")
     rows = "".join(f'<row r="{r}"><c r="B{r}" t="inlineStr"><is><t>{"x" * 60}</t></is></c></row>'

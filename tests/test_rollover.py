@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
-from libstats.consolidate import consolidate
-from libstats.dataset import load_dataset, write_dataset
-from libstats.form import build_form
-from libstats.provinces import components, province, provinces_for_year
-from libstats.samples import sample_values
-from libstats.check import check_file
-from libstats.template import TemplateOptions, template_filename, write_template, write_templates
+from libstats.consolidation.consolidate import consolidate
+from libstats.consolidation.dataset import load_dataset, write_dataset
+from libstats.model.form import build_form
+from libstats.model.provinces import components, province, provinces_for_year
+from libstats.forms.samples import sample_values
+from libstats.checks.check import check_file
+from libstats.forms.template import TemplateOptions, template_filename, write_template, write_templates
 
 from .conftest import sheet_rows
 
@@ -98,7 +98,7 @@ def test_rebase_gives_the_same_sums_and_leaves_national_totals_unchanged(dataset
 def test_reused_codes_never_mix(dataset_2024):
     old = _old(load_dataset(dataset_2024))
     df = load_dataset(dataset_2024)
-    from libstats.rollover import rebase_frame
+    from libstats.consolidation.rollover import rebase_frame
     new = rebase_frame(df)
     got = new[(new["province_code"] == "24") & (new["indicator"] == "von_tl") & (new["dim"] == "tinh")
               & (new["year"] == 2024)]["value"].item()
@@ -112,7 +112,7 @@ def test_reused_codes_never_mix(dataset_2024):
 def test_a_merged_province_with_a_missing_part_is_left_open_never_a_partial_sum(dataset_2024, tmp_path):
     df = load_dataset(dataset_2024)
     partial = write_dataset(df[df["province_code"] != "02"], tmp_path / "partial.csv")  # Hà Giang missing
-    from libstats.rollover import previous_year_prefill
+    from libstats.consolidation.rollover import previous_year_prefill
     prefill = previous_year_prefill(F2025, load_dataset(partial, report_year=2024))
     opts = prefill(province(2025, "08"))  # Tuyên Quang = Hà Giang + Tuyên Quang
     assert opts.values == {} and opts.locked == frozenset()
@@ -121,7 +121,7 @@ def test_a_merged_province_with_a_missing_part_is_left_open_never_a_partial_sum(
 
 def test_2025_consolidation_compares_with_2024_on_34_provinces(dataset_2024, tmp_path):
     inbox = tmp_path / "inbox"
-    from libstats.rollover import previous_year_prefill
+    from libstats.consolidation.rollover import previous_year_prefill
     prefill = previous_year_prefill(F2025, load_dataset(dataset_2024))
 
     def filled(p) -> TemplateOptions:

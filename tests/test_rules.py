@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from libstats.form import build_form
-from libstats.provinces import province
-from libstats.rules import NA, OK, Context, build_rules
-from libstats.samples import sample_values
+from libstats.model.form import build_form
+from libstats.model.provinces import province
+from libstats.model.rules import NA, OK, Context, build_rules
+from libstats.forms.samples import sample_values
 
 
 def _value_sets(form) -> list[dict]:

@@ -9,17 +9,17 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from libstats.check import check_file
+from libstats.checks.check import check_file
 from libstats.cli import main
-from libstats.consolidate import consolidate
-from libstats.dataset import figures
+from libstats.consolidation.consolidate import consolidate
+from libstats.consolidation.dataset import figures
 from libstats import demo as demo_mod
 from libstats.demo import run_demo
-from libstats.form import build_form
-from libstats.provinces import provinces_for_year, size, successor_code
-from libstats.samples import write_samples
-from libstats.samples import FLAWS, sample_values
-from libstats.summary import write_summary
+from libstats.model.form import build_form
+from libstats.model.provinces import provinces_for_year, size, successor_code
+from libstats.forms.samples import write_samples
+from libstats.forms.samples import FLAWS, sample_values
+from libstats.outputs.summary import write_summary
 
 from .conftest import sheet_rows
 

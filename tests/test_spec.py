@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from libstats.form import build_form
-from libstats.rules import build_rules
-from libstats.spec import EXCEL_LIMITS, SpecError, default_spec, load_spec
+from libstats.model.form import build_form
+from libstats.model.rules import build_rules
+from libstats.model.spec import EXCEL_LIMITS, SpecError, default_spec, load_spec
 
 SPEC = Path(default_spec().source)
 

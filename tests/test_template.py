@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
-from libstats.form import build_form
-from libstats.form import PROVINCE_FIELD
-from libstats.rules import EmptyRule, build_rules
-from libstats.spec import SpecError, load_spec
-from libstats.layout import CHECK_COUNT_CELLS, CHECK_SHEET, cell_name, check_result_cell
-from libstats.provinces import province, provinces_for_year
-from libstats.template import TemplateOptions, sender_values, template_filename, write_template
+from libstats.model.form import build_form
+from libstats.model.form import PROVINCE_FIELD
+from libstats.model.rules import EmptyRule, build_rules
+from libstats.model.spec import SpecError, load_spec
+from libstats.model.layout import CHECK_COUNT_CELLS, CHECK_SHEET, cell_name, check_result_cell
+from libstats.model.provinces import province, provinces_for_year
+from libstats.forms.template import TemplateOptions, sender_values, template_filename, write_template
 
 OUTLINE = Path(__file__).parent / "data" / "outline-2024.txt"  # verbatim copy of shared/seed/outline-2024.txt
 SHARED_OUTLINE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "outline-2024.txt"
@@ -65,8 +65,8 @@ def test_what_xlsxwriter_does_done_faster_writes_the_same_bytes_as_xlsxwriter(fo
     from xlsxwriter.sharedstrings import SharedStrings
     from xlsxwriter.worksheet import Worksheet
 
-    from libstats import template
-    from libstats.samples import sample_values
+    from libstats.forms import template
+    from libstats.forms.samples import sample_values
 
     hn = province(2024, "01")
     values = sample_values(form2024, hn)
@@ -102,8 +102,8 @@ def test_a_sheet_made_for_an_earlier_form_is_made_again_the_same_to_the_byte(for
     import datetime as dt
     import zipfile
 
-    from libstats import template
-    from libstats.samples import sample_values
+    from libstats.forms import template
+    from libstats.forms.samples import sample_values
 
     stamp = dt.datetime(2024, 12, 1, tzinfo=dt.UTC)
     hn, hp = province(2024, "01"), province(2024, "31")
@@ -315,7 +315,7 @@ def test_two_runs_of_forked_workers_at_once_each_write_their_own_forms(tmp_path)
     import threading
     import zipfile
 
-    from libstats.template import write_templates
+    from libstats.forms.template import write_templates
 
     runs = {year: (build_form(year), list(provinces_for_year(year))[:9]) for year in (2024, 2025)}
     made: dict[int, list[Path]] = {}
@@ -355,7 +355,7 @@ def test_a_province_of_another_years_list_is_refused(tmp_path):
 
 
 def test_write_templates_keeps_what_the_prefill_asks_for(tmp_path):
-    from libstats.template import write_templates
+    from libstats.forms.template import write_templates
 
     form = build_form(2024)
     [path] = write_templates(form, [province(2024, "01")], tmp_path,

@@ -10,19 +10,19 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from libstats.check import check_file
-from libstats.coerce import coerce_count, coerce_decimal, coerce_number
-from libstats.consolidate import consolidate, headline_frame, national_table
-from libstats.dataset import figures, load_dataset, write_dataset
-from libstats.findings import Severity, make
-from libstats.form import build_form
-from libstats.provinces import provinces_for_year
-from libstats.rollover import previous_year_prefill
-from libstats.rules import NA, OK, Context, EmptyRule, SumRule, build_rules
-from libstats.samples import sample_values
-from libstats.spec import SpecError, load_spec
-from libstats.summary import SHEETS, write_summary
-from libstats.template import TemplateOptions, _validation_of, template_filename, write_template
+from libstats.checks.check import check_file
+from libstats.model.coerce import coerce_count, coerce_decimal, coerce_number
+from libstats.consolidation.consolidate import consolidate, headline_frame, national_table
+from libstats.consolidation.dataset import figures, load_dataset, write_dataset
+from libstats.model.findings import Severity, make
+from libstats.model.form import build_form
+from libstats.model.provinces import provinces_for_year
+from libstats.consolidation.rollover import previous_year_prefill
+from libstats.model.rules import NA, OK, Context, EmptyRule, SumRule, build_rules
+from libstats.forms.samples import sample_values
+from libstats.model.spec import SpecError, load_spec
+from libstats.outputs.summary import SHEETS, write_summary
+from libstats.forms.template import TemplateOptions, _validation_of, template_filename, write_template
 
 from . import corpus as c
 from .conftest import sheet_rows
@@ -121,7 +121,7 @@ def test_digits_typed_as_text_are_ascii_only(typed):
 
 
 def test_dates_take_ascii_digits_only():
-    from libstats.coerce import coerce_date
+    from libstats.model.coerce import coerce_date
     assert coerce_date("05/07/2024").value.isoformat() == "2024-07-05"
     assert coerce_date("\u0660\u0665/07/2024").code == "V11"
     assert coerce_date("05/07/\uff12\uff10\uff12\uff14").code == "V11"
@@ -260,7 +260,7 @@ def test_a_headline_with_an_x_part_sums_the_parts_counted():
         {"province_code": "01", "code_list": "2004", "province_name": "A", "region": "R", "dim": "tong",
          "dim_label": "T", "year": 2024, "indicator": ind, "value": v, "status": s}
         for ind, v, s in (("luot_tai_tv", 100, ""), ("luot_ngoai_tv", pd.NA, "x"))])
-    from libstats.consolidate import _derive
+    from libstats.consolidation.consolidate import _derive
     heads = [h for h in FORM.spec.headlines if set(h.sum) == {"luot_tai_tv", "luot_ngoai_tv"}]
     assert heads, "the spec sums visits at and outside the library"
     tidy["value"] = tidy["value"].astype("Int64")

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from starlette.testclient import TestClient
 
-from libstats.web import create_app
+from libstats.collection.web import create_app
 
 from . import corpus as c
 from .collecting import S22, cell, collection, corrected_with_warning, csrf, with_mistakes
@@ -122,11 +122,11 @@ def test_the_running_server_checks_uploads_in_its_long_lived_workers(tmp_path, t
 
 
 def test_the_ministry_checks_again_a_file_whose_check_failed(site, tmp_path, monkeypatch):
-    import libstats.batch
+    import libstats.checks.batch
 
     col, links, client = site
     with monkeypatch.context() as m:
-        m.setattr(libstats.batch, "check_many", lambda *a, **k: (_ for _ in ()).throw(OSError("no fork")))
+        m.setattr(libstats.checks.batch, "check_many", lambda *a, **k: (_ for _ in ()).throw(OSError("no fork")))
         r = upload(client, links["01"], c.filled(tmp_path / "a.xlsx"))
     assert "Không chấp nhận" in r.text and "F09" in r.text
     assert "Kiểm tra lại tệp" not in r.text  # the province's page has no such button

@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from libstats.web import create_app
+from libstats.collection.web import create_app
 
 from . import corpus as c
 from .collecting import cell, collection, corrected_with_warning, with_mistakes

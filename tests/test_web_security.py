@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from libstats.web import Limits, create_app
+from libstats.collection.web import Limits, create_app
 
 from . import corpus as c
 from .collecting import collection, csrf

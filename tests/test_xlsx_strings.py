@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from libstats.xlsx import XlsxError, _shared_strings, open_xlsx, read_cells
+from libstats.intake.xlsx import XlsxError, _shared_strings, open_xlsx, read_cells
 
 from . import corpus as c
 

@@ -6,7 +6,7 @@ each is a whole count with one sensible reading, and libstats must consolidate e
 
 from __future__ import annotations
 
-from libstats.form import Form
+from libstats.model.form import Form
 
 SHAPES = ("dot", "comma", "unit", "plain", "number")
 
