@@ -54,77 +54,47 @@ def test_every_heading_and_bullet_of_the_outline_is_in_the_2024_workbook(hanoi_2
     assert len(_outline_lines()) > 50
 
 
-def test_what_xlsxwriter_does_done_faster_writes_the_same_bytes_as_xlsxwriter(form2024, tmp_path, monkeypatch):
-    """template._Worksheet remembers XlsxWriter's formula preparation and writes the usual cells itself; the XML of
-    shared strings and defined names is remembered; names are checked once: the workbook, blank or prefilled (whole
-    and decimal numbers, a date, texts with XML's special characters, "x"), must not change by a byte."""
+def test_a_form_is_the_same_to_the_byte_whatever_was_written_before(form2024, tmp_path):
+    """The same options give the same bytes, whether the form is the first written or follows other provinces'
+    forms, prefilled ones and another password (nothing a form leaves behind changes the next)."""
     import datetime as dt
-    import zipfile
 
-    import xlsxwriter
-    from xlsxwriter.sharedstrings import SharedStrings
-    from xlsxwriter.worksheet import Worksheet
-
-    from libstats.forms import template
-    from libstats.forms.samples import sample_values
-
-    hn = province(2024, "01")
-    values = sample_values(form2024, hn)
-    numbers = [f.id for f in form2024.fields.values() if f.kind == "number"]
-    texts = [f.id for f in form2024.fields.values() if f.kind == "narrative"]
-    values.update({numbers[0]: 1234.5, numbers[1]: "x", numbers[2]: 0, texts[0]: 'A & B < C > "D"\n  e  '})
-    stamp = dt.datetime(2024, 12, 1, tzinfo=dt.UTC)
-    for i, opts in enumerate((TemplateOptions(province=hn), TemplateOptions(province=hn, values=values))):
-        opts = TemplateOptions(**{**vars(opts), "generated_at": stamp})
-        fast = write_template(form2024, tmp_path / f"fast-{i}.xlsx", opts)
-        with monkeypatch.context() as m:
-            m.setattr(template._Worksheet, "_prepare_formula", Worksheet._prepare_formula)
-            m.setattr(template, "_USUAL_CELLS", set())
-            m.setattr(template, "_SHEETS", template._SheetCache())
-            m.setattr(template, "_NAMES", {})
-            m.setattr(template._Workbook, "_write_defined_name", xlsxwriter.Workbook._write_defined_name)
-            m.setattr(template._SharedStrings, "_write_si", SharedStrings._write_si)
-            m.setattr(template._Writer, "define", lambda self, name, formula: self.wb.define_name(name, formula))
-            plain = write_template(form2024, tmp_path / f"plain-{i}.xlsx", opts)
-        with zipfile.ZipFile(fast) as a, zipfile.ZipFile(plain) as b:
-            assert a.namelist() == b.namelist()
-            differ = [n for n in a.namelist() if a.read(n) != b.read(n)]
-            decimal = any(b"<v>1234.5</v>" in a.read(n) for n in a.namelist())
-        assert not differ, differ
-    assert decimal  # the prefilled values are in the workbook
-    assert template._prepared.cache_info().hits > 0  # the same formulas do recur (in every province's form too)
-
-
-def test_a_sheet_made_for_an_earlier_form_is_made_again_the_same_to_the_byte(form2024, tmp_path, monkeypatch):
-    """template._SheetCells makes a sheet again as an earlier form made it (another province, the generic form,
-    other values, another password): every workbook must equal, byte for byte, the one building every sheet gives,
-    although the sheets before it add other strings and formats (their indices are renumbered)."""
-    import datetime as dt
-    import zipfile
-
-    from libstats.forms import template
     from libstats.forms.samples import sample_values
 
     stamp = dt.datetime(2024, 12, 1, tzinfo=dt.UTC)
     hn, hp = province(2024, "01"), province(2024, "31")
     some = sample_values(form2024, hp)
     note = next(iter(some))
-    forms = [TemplateOptions(province=hn), TemplateOptions(), TemplateOptions(province=hp),
-             TemplateOptions(province=hp, values=some), TemplateOptions(province=hn, values=some, locked=frozenset(
-                 {note})), TemplateOptions(province=hp, values=some, notes={note: "Số liệu năm trước"}),
-             TemplateOptions(province=hn, password="khac"), TemplateOptions(province=hn)]
-    remembered = template._SheetCache()
-    for i, opts in enumerate(forms):
-        opts = TemplateOptions(**{**vars(opts), "generated_at": stamp})
-        monkeypatch.setattr(template, "_SHEETS", remembered)
-        again = write_template(form2024, tmp_path / f"again-{i}.xlsx", opts)
-        monkeypatch.setattr(template, "_SHEETS", template._SheetCache())
-        built = write_template(form2024, tmp_path / f"built-{i}.xlsx", opts)
-        with zipfile.ZipFile(again) as a, zipfile.ZipFile(built) as b:
-            assert a.namelist() == b.namelist()
-            differ = [n for n in a.namelist() if a.read(n) != b.read(n)]
-        assert not differ, (i, differ)
-    assert remembered.hits > 3 * 6  # instructions, definitions, lists from the third form on; more in plain ones
+    forms = [TemplateOptions(province=hn), TemplateOptions(), TemplateOptions(province=hp, values=some),
+             TemplateOptions(province=hn, values=some, locked=frozenset({note})),
+             TemplateOptions(province=hp, values=some, notes={note: "Số liệu năm trước"}),
+             TemplateOptions(province=hn, password="khac")]
+    forms = [TemplateOptions(**{**vars(opts), "generated_at": stamp}) for opts in forms]
+    first = [write_template(form2024, tmp_path / f"first-{i}.xlsx", opts).read_bytes() for i, opts in enumerate(forms)]
+    again = [write_template(form2024, tmp_path / f"again-{i}.xlsx", opts).read_bytes()
+             for i, opts in reversed(list(enumerate(forms)))][::-1]
+    assert first == again
+    assert len(set(first)) == len(forms)  # (and the options do make other workbooks)
+
+
+def test_a_text_shaped_like_xlsxwriters_rich_text_is_written_as_text(form2024, tmp_path):
+    """XlsxWriter writes a shared string "<r>…</r>" raw: the form and every workbook of ``xlsx_writer`` write it as
+    the text it is (escaped), whichever way a cell is written."""
+    from libstats.forms.template import xlsx_writer
+
+    markup = "<r><t>chèn</t></r><x></r>"
+    field = next(f for f in form2024.fields.values() if f.kind == "narrative")
+    path = write_template(form2024, tmp_path / "f.xlsx", TemplateOptions(values={field.id: markup}))
+    assert openpyxl.load_workbook(path)[field.sheet][field.cell].value == markup
+    wb = xlsx_writer(tmp_path / "w.xlsx")
+    ws = wb.add_worksheet("a")
+    ws.write(0, 0, markup)
+    ws.write_string("A2", markup, wb.add_format({"bold": True}))
+    ws.write(2, 0, "<r></r>")  # the shortest such text
+    wb.close()
+    got = openpyxl.load_workbook(tmp_path / "w.xlsx")["a"]
+    assert [got["A1"].value, got["A2"].value, got["A3"].value] == [markup, markup, "<r></r>"]
+    assert got["A2"].font.b
 
 
 def test_every_field_is_one_named_unlocked_validated_cell_and_the_rest_is_locked(hanoi_2024, form2024):

@@ -22,7 +22,7 @@ from libstats.model.rules import NA, OK, Context, EmptyRule, SumRule, build_rule
 from libstats.forms.samples import sample_values
 from libstats.model.spec import SpecError, load_spec
 from libstats.outputs.summary import SHEETS, write_summary
-from libstats.forms.template import TemplateOptions, _validation_of, template_filename, write_template
+from libstats.forms.template import TemplateOptions, template_filename, validation, write_template
 
 from . import corpus as c
 from .conftest import sheet_rows
@@ -139,7 +139,7 @@ def test_the_number_rule_is_the_indicator_type_in_the_spec(tmp_path):
     spec = _spec_with(tmp_path, lambda t: t.replace(budget, budget + 'type = "decimal"\n', 1))
     form = build_form(2024, spec)
     assert form.fields["the_cap_moi_tinh_n"].type == "decimal" and form.fields["so_thu_vien_tinh_n"].type == "count"
-    decimal, count = (_validation_of(form.fields[f], form)["value"]
+    decimal, count = (validation(form.fields[f], form)["value"]
                       for f in ("the_cap_moi_tinh_n", "so_thu_vien_tinh_n"))
     assert "INT(" not in decimal and "INT(" in count and decimal.endswith('="x")')
     with pytest.raises(SpecError, match=r"indicators\[\d+\]\.type"):

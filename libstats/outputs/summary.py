@@ -22,7 +22,7 @@ from libstats.consolidation.ledger import FATES
 from libstats.model.rules import pct_change
 from libstats.model.layout import line_chars, wrapped_lines
 from libstats.model.population import per_inhabitant_frame
-from libstats.forms.template import FONT, BulkSheet, xlsx_writer
+from libstats.forms.template import FONT, xlsx_writer
 
 __all__ = ["write_summary", "SHEETS"]
 
@@ -525,16 +525,24 @@ def _previous(o: _Out, con: Consolidation):
 def _data(o: _Out, con: Consolidation):
     """Every row of the dataset, for filters and pivots; prints only its heading and a note (the CSV beside
     the workbook carries the same rows)."""
-    ws = o.sheet(SHEETS["data"], "DỮ LIỆU NGUỒN: mỗi con số, mỗi nội dung với tệp, trang và ô đã đọc",
-                 cls=BulkSheet)
+    ws = o.sheet(SHEETS["data"], "DỮ LIỆU NGUỒN: mỗi con số, mỗi nội dung với tệp, trang và ô đã đọc")
     ws.write_string(1, 0, "Trang dữ liệu để lọc, tính toán; không in (vùng in chỉ gồm dòng này). Cùng dữ liệu "
                           "có trong tệp CSV kèm theo.", o.f(italic=True))
     df = con.tidy
     cols = list(df.columns)
     formats = [NUM if c == "value" else {} for c in cols]
     o.table(ws, 2, cols, [], formats, [40 if c == "text" else 10 for c in cols])
-    last = ws.bulk_rows(3, df.astype(object).where(df.notna(), None).values.tolist(),
-                        [o.f(border=1, bold=False, **fmt) for fmt in formats])
+    rows = df.astype(object).where(df.notna(), None).values.tolist()
+    cell_formats = [o.f(border=1, bold=False, **fmt) for fmt in formats]
+    for r, values in enumerate(rows, start=3):
+        for col, (v, f) in enumerate(zip(values, cell_formats, strict=True)):
+            if v is None or v == "":
+                ws.write_blank(r, col, None, f)
+            elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+                ws.write_number(r, col, float(v), f)
+            else:
+                ws.write_string(r, col, str(v), f)
+    last = 3 + len(rows)
     ws.freeze_panes(3, 0)
     ws.autofilter(2, 0, max(last - 1, 3), len(cols) - 1)
     ws.print_area(0, 0, 1, 5)
