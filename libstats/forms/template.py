@@ -191,13 +191,17 @@ class _Formats:
     told otherwise)."""
 
     def __init__(self, wb: xlsxwriter.Workbook):
-        self._wb, self._made = wb, {}
+        self._wb, self._made, self._calls = wb, {}, {}
 
     def __call__(self, **kw) -> Format:
-        key = tuple(sorted({"font_name": FONT, "font_size": 12, "valign": "top", "text_wrap": True, **kw}.items()))
-        made = self._made.get(key)
+        call = tuple(kw.items())  # the same few dozen calls, thousands of times a form
+        made = self._calls.get(call)
         if made is None:
-            made = self._made[key] = self._wb.add_format(dict(key))
+            key = tuple(sorted({"font_name": FONT, "font_size": 12, "valign": "top", "text_wrap": True, **kw}.items()))
+            made = self._made.get(key)
+            if made is None:
+                made = self._made[key] = self._wb.add_format(dict(key))
+            self._calls[call] = made
         return made
 
 
