@@ -24,8 +24,7 @@ from libstats.model.form import build_form  # noqa: E402
 from libstats.model.provinces import provinces_for_year  # noqa: E402
 from libstats.forms.samples import sample_values, write_samples  # noqa: E402
 from libstats.forms.template import TemplateOptions, template_filename, write_template  # noqa: E402
-from tests.conftest import LibreOffice, lo_missing_reason  # noqa: E402
-from tests.test_libreoffice_check import _lo_values  # noqa: E402
+from tests.libreoffice import LibreOffice, lo_missing_reason, typed_values  # noqa: E402
 from tests.vn_text import as_vietnamese_text  # noqa: E402
 
 YEAR = 2024
@@ -56,7 +55,7 @@ with tempfile.TemporaryDirectory() as tmp:
         for i, p in enumerate(provinces):
             meant[p.code] = sample_values(form, p, seed=11)
             blank = write_template(form, tmp / f"blank-{p.code}.xlsx", TemplateOptions(province=p))
-            lo.fill(blank, inbox / template_filename(form, p), _lo_values(as_vietnamese_text(form, meant[p.code], i)))
+            lo.fill(blank, inbox / template_filename(form, p), typed_values(as_vietnamese_text(form, meant[p.code], i)))
     finally:
         lo.close()
     filled = time.perf_counter() - start

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from libstats.checks.check import check_file
 from libstats.model.findings import Verdict
 
 from . import corpus as c
+from .libreoffice import typed_values
 
 pytestmark = pytest.mark.libreoffice
 
 
-def _lo_values(values: dict) -> dict:
-    """What a person types: numbers and text (the date as text, as typed into the cell)."""
-    out = {k: v for k, v in values.items() if not isinstance(v, dt.date)}
-    out["bia_ngay"] = values["bia_ngay"].strftime("%d/%m/%Y")
-    return out
+_lo_values = typed_values  # (its old name, still imported by test_libreoffice_consolidate.py)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +22,7 @@ def lo_filled(tmp_path_factory, lo):
     template = c.filled(tmp / "template.xlsx", values={})
     values = c.good_values()
     out = tmp / "bao-cao-thu-vien-2024_01_ha-noi.xlsx"
-    lo.fill(template, out, _lo_values(values))
+    lo.fill(template, out, typed_values(values))
     return out, values
 
 

@@ -19,8 +19,7 @@ from libstats.model.rules import build_rules
 from libstats.forms.samples import sample_values
 from libstats.forms.template import TemplateOptions, template_filename, write_template
 
-from .conftest import HERE, SYSTEM_PYTHON
-from .test_libreoffice_check import _lo_values
+from .libreoffice import HERE, SYSTEM_PYTHON, typed_values
 from .vn_text import as_vietnamese_text, one_group_shapes
 
 pytestmark = pytest.mark.libreoffice
@@ -62,7 +61,7 @@ def test_x_cells_check_the_same_in_the_live_check_sheet_and_in_python(lo, form20
     blank = write_template(form2024, tmp_path / "blank.xlsx", TemplateOptions(province=p))
     out = tmp_path / template_filename(form2024, p)
     rules = build_rules(form2024)
-    result = lo.fill(blank, out, _lo_values(values), read_cells=[(CHECK_SHEET, check_result_cell(i))
+    result = lo.fill(blank, out, typed_values(values), read_cells=[(CHECK_SHEET, check_result_cell(i))
                                                                  for i in range(len(rules))])
     live = [c["string"] for c in result["cells"]]
     read = check_file(out, year=2024)
@@ -86,7 +85,7 @@ def text_round(lo, tmp_path_factory):
         meant[p.code] = sample_values(FORM, p, seed=11)
         typed[p.code] = as_vietnamese_text(FORM, meant[p.code], offset=i)
         blank = write_template(FORM, tmp / f"blank-{p.code}.xlsx", TemplateOptions(province=p))
-        lo.fill(blank, inbox / template_filename(FORM, p), _lo_values(typed[p.code]))
+        lo.fill(blank, inbox / template_filename(FORM, p), typed_values(typed[p.code]))
     return inbox, meant, typed
 
 

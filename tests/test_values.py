@@ -25,7 +25,7 @@ from libstats.outputs.summary import SHEETS, write_summary
 from libstats.forms.template import TemplateOptions, template_filename, validation, write_template
 
 from . import corpus as c
-from .conftest import sheet_rows
+from .workbooks import sheet_rows
 
 FORM = c.FORM
 UNITS = {"thẻ"}

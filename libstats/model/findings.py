@@ -9,10 +9,11 @@ C collection. ``docs/finding-codes.md`` is generated from CATALOGUE.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-__all__ = ["outlier_detail", "Severity", "Code", "CATALOGUE", "Finding", "make", "verdict", "Verdict",
+__all__ = ["watch_findings", "outlier_detail", "Severity", "Code", "CATALOGUE", "Finding", "make", "verdict", "Verdict",
            "catalogue_markdown",
            "fmt_number", "fmt_rate", "Judged"]
 
@@ -178,6 +179,17 @@ def fmt_rate(x: float) -> str:
     return f"{x * 100:.1f}".replace(".", ",") + "%"
 
 
+_WATCHERS: list[Callable[[Finding], object]] = []
+
+
+def watch_findings(callback: Callable[[Finding], object]) -> Callable[[], None]:
+    """Call ``callback`` with every finding made in this process from now on, including those received from a
+    worker process (unpickled); returns the function that stops it. For accounting of a run (the test suite
+    checks that its tests produce every code of the catalogue)."""
+    _WATCHERS.append(callback)
+    return lambda: _WATCHERS.remove(callback)
+
+
 @dataclass(frozen=True)
 class Finding:
     code: str
@@ -187,6 +199,15 @@ class Finding:
     sheet: str = ""
     cell: str = ""
     field: str = ""
+
+    def __post_init__(self):
+        for watcher in _WATCHERS:
+            watcher(self)
+
+    def __setstate__(self, state: dict) -> None:  # (pickle's own way, then the watchers)
+        self.__dict__.update(state)
+        for watcher in _WATCHERS:
+            watcher(self)
 
     def as_dict(self) -> dict:
         d = asdict(self)
