@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from libstats.model.form import build_form
 from libstats.model.provinces import province, provinces_for_year
@@ -22,6 +23,10 @@ from .libreoffice import HERE, SYSTEM_PYTHON, LibreOffice, lo_missing_reason  # 
 from .workbooks import RETURNS_SAVED, RETURNS_SEED, built_once, sheet_rows  # noqa: F401 (helpers' old home)
 
 catalogue.record()
+# No verdict of a property test depends on the machine's speed: no deadline per example, no health check of the
+# time it takes to make examples.
+settings.register_profile("libstats", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("libstats")
 
 # The test files that take longest, longest first (seconds of one worker, measured on 2 cores). pytest-xdist hands
 # whole files to its workers in collection order (``--no-loadscope-reorder``): long files first and the short ones

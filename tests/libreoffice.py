@@ -38,8 +38,8 @@ _FILTERS = {"pdf": "pdf", "xls": "MS Excel 97", "ods": "calc8"}
 class LibreOffice:
     """A headless LibreOffice with its own profile, driven through tests/lo/uno_fill.py."""
 
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
+    def __init__(self, workdir: Path, answer_within: float = 1800):
+        self.workdir, self.answer_within = workdir, answer_within  # a guard against a hang, not a measure
         self.pipe = f"libstats_{uuid.uuid4().hex[:8]}"
         profile = workdir / "profile"
         self.proc = subprocess.Popen(
@@ -60,8 +60,8 @@ class LibreOffice:
             try:
                 self._client.stdin.write(f"{job}\t{result}\n")
                 self._client.stdin.flush()
-                ready, _, _ = select.select([self._client.stdout], [], [], 300)
-                answer = self._client.stdout.readline() if ready else "error: no answer in 300 s"
+                ready, _, _ = select.select([self._client.stdout], [], [], self.answer_within)
+                answer = self._client.stdout.readline() if ready else f"error: no answer in {self.answer_within} s"
             except OSError:  # a broken pipe: the client is gone
                 answer = ""
             if answer:

@@ -30,7 +30,7 @@ def _validity(lo, path, name: str, typed: list) -> dict:
     job, result = lo.workdir / "validity.json", lo.workdir / "validity-result.json"
     job.write_text(json.dumps({"input": str(path), "name": name, "typed": typed}, ensure_ascii=False), "utf-8")
     run = subprocess.run([SYSTEM_PYTHON, str(HERE / "lo" / "uno_validity.py"), lo.pipe, str(job), str(result)],
-                         capture_output=True, text=True, timeout=300, cwd=HERE / "lo")
+                         capture_output=True, text=True, timeout=1800, cwd=HERE / "lo")  # (a hang guard)
     assert run.returncode == 0, run.stderr
     return json.loads(result.read_text("utf-8"))
 

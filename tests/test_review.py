@@ -184,8 +184,9 @@ def test_a_workbook_too_big_for_the_feedback_writer_costs_one_worker_not_the_run
     odd = c.edit_part(big, tmp_path / "odd.xlsx", "xl/styles.xml", lambda xml: xml.replace("<fonts", "<!-- --><fonts"))
     rv = review_inbox([src, big, odd], 2024)
     assert [e.fate for e in rv.ledger][1] in ("accepted", "superseded")  # the figures read fine
-    # openpyxl runs out of its worker's memory or time (whichever comes first: 150 MB take 7-13 s); the run goes on
-    made = write_feedbacks(rv.ledger, tmp_path / "fb", WorkerLimits(memory_mb=150, seconds=3))  # ZIP copy: 0.4 s
+    # openpyxl runs out of its worker's memory, however fast the machine (the time limit only guards against a
+    # hang); the run goes on
+    made = write_feedbacks(rv.ledger, tmp_path / "fb", WorkerLimits(memory_mb=150, seconds=300))
     assert made[0] is not None and made[2] is None
     assert made[1] is not None  # the ZIP writer copies the big sheet as it is, within the same limits
 

@@ -596,6 +596,12 @@ def _zip_copy(entry: Entry, data: bytes) -> bytes | None:
         edited[part] = _worksheet(_sheet(entry, [s.name for s in wb.sheets]), index)
     except _Odd:
         return None
+    return _repacked(z, parts, edited)
+
+
+def _repacked(z: zipfile.ZipFile, parts: dict[str, bytes], edited: dict[str, bytes]) -> bytes:
+    """The ZIP ``z`` again, in its order and with its entries' times, with the ``edited`` parts in place of its own
+    and the new ones after them; without the calculation chain."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
         for info in z.infolist():

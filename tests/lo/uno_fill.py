@@ -31,7 +31,7 @@ def prop(name, value):
 def connect(pipe):
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
-    deadline = time.time() + 60
+    deadline = time.time() + 600  # LibreOffice starting on a loaded machine (a guard against a hang)
     while True:
         try:
             ctx = resolver.resolve(f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
