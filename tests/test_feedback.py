@@ -16,8 +16,7 @@ import openpyxl
 import pytest
 
 from libstats.checks.check import OUTPUT_PROPERTY, SAVED_PROPERTY, check_file
-from libstats.outputs.feedback import (FEEDBACK_SHEET, _openpyxl_copy, _printable, _zip_copy, write_feedback,
-                                       write_feedbacks)
+from libstats.outputs.feedback import FEEDBACK_SHEET, write_feedback, write_feedbacks
 from libstats.consolidation.ledger import Entry
 from libstats.intake.reader import extract
 from libstats.intake.xlsx import open_xlsx, read_cells
@@ -43,14 +42,19 @@ def _parts(path: Path) -> dict[str, bytes]:
 
 
 def _by_zip(src: Path, out: Path) -> Path:
-    data = _zip_copy(_entry(src), src.read_bytes())
-    assert data is not None, "the ZIP writer left the file to openpyxl"
-    out.write_bytes(data)
-    return out
+    made = write_feedback(_entry(src), out, writer="zip")
+    assert made is not None, "the ZIP writer left the file to openpyxl"
+    return made
 
 
 def _by_openpyxl(src: Path, out: Path) -> Path:
-    return _openpyxl_copy(_entry(src), src.read_bytes(), out)
+    return write_feedback(_entry(src), out, writer="openpyxl")
+
+
+def _zip_leaves(entry: Entry, tmp_path: Path) -> bool:
+    """Whether the ZIP writer leaves the file to openpyxl (writing nothing)."""
+    return write_feedback(entry, tmp_path / "by-zip.xlsx", writer="zip") is None and not (
+        tmp_path / "by-zip.xlsx").exists()
 
 
 def _assert_zip_path(src: Path, copy: Path) -> None:
@@ -202,7 +206,7 @@ def test_texts_from_the_file_stay_text_exactly(tmp_path, writer):
     out = writer(src, tmp_path / "fb.xlsx")
     wb = open_xlsx(out.read_bytes())
     [cell] = read_cells(wb, {FEEDBACK_SHEET: {"A1"}}).values()
-    assert cell.value == "KẾT QUẢ KIỂM TRA TỆP: " + _printable(name) and cell.formula is None
+    assert cell.value == "KẾT QUẢ KIỂM TRA TỆP: " + name.replace("\x07", "\\x07") and cell.formula is None
     assert "\\x07" in cell.value and "_x0041_" in cell.value
     assert openpyxl.load_workbook(out).worksheets[0]["A1"].data_type == "s"
 
@@ -259,7 +263,7 @@ def _prefixed(src: Path, dst: Path, part: str) -> Path:
 def test_odd_shapes_go_to_the_openpyxl_writer(bad, tmp_path, odd):
     src = odd(bad, tmp_path / "odd.xlsx")
     entry = _entry(src)
-    assert _zip_copy(entry, src.read_bytes()) is None
+    assert _zip_leaves(entry, tmp_path)
     out = write_feedback(entry, tmp_path / "fb.xlsx")
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames.count(FEEDBACK_SHEET) == 1 and wb.sheetnames[0] == FEEDBACK_SHEET
@@ -272,7 +276,7 @@ def test_a_provinces_own_sheet_named_like_the_feedback_in_another_case_is_kept_a
     wb.create_sheet("PHẢN HỒI")["A1"] = "ý kiến của tỉnh"
     wb.save(src := tmp_path / "tra-loi.xlsx")
     entry = _entry(src)
-    assert _zip_copy(entry, src.read_bytes()) is None  # the openpyxl writer names its sheet apart
+    assert _zip_leaves(entry, tmp_path)  # the openpyxl writer names its sheet apart
     names = openpyxl.load_workbook(write_feedback(entry, tmp_path / "fb.xlsx")).sheetnames
     assert names[0].startswith(FEEDBACK_SHEET) and "PHẢN HỒI" in names
     assert len({n.casefold() for n in names}) == len(names)

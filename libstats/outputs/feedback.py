@@ -9,10 +9,11 @@ Copies are written in isolated workers (a huge or hostile workbook costs one wor
 Two writers give the same sheet. The usual one edits the file's ZIP: every part of the province's file is
 copied unchanged, and only the new sheet, the workbook's sheet list, its relationships and content types, the
 styles the sheet needs, the other sheets' selection and the custom properties are written; nothing openpyxl
-does not model (images, charts, comments' shapes, extensions) is lost, and it costs a few milliseconds. Any
-file not in a shape it handles with certainty (an .xlsm, a sheet already named "Phản hồi", prefixed or unusual
-XML) goes to the other writer, openpyxl, which rewrites the whole workbook. What the sheet shows (texts, order,
-styles, widths) is said once, in ``_sheet``.
+does not model (images, charts, comments' shapes, extensions) is lost, and it is far quicker
+(benchmarks/bench_feedback.py). Any file not in a shape it handles with certainty (an .xlsm, a sheet already
+named "Phản hồi", prefixed or unusual XML) goes to the other writer, openpyxl, which rewrites the whole
+workbook. What the sheet shows (texts, order, styles, widths) is said once, in ``_sheet``; ``write_feedback``'s
+``writer`` takes one writer alone (to compare them).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from libstats.model.findings import Severity
 from libstats.consolidation.ledger import Entry
 from libstats.intake.xlsx import NS_MAIN, NS_PKG_REL, NS_REL, open_xlsx
 
-__all__ = ["write_feedback", "write_feedbacks", "feedback_names", "FEEDBACK_SHEET"]
+__all__ = ["write_feedback", "write_feedbacks", "feedback_names", "wants_feedback", "WRITERS", "FEEDBACK_SHEET"]
 
 FEEDBACK_SHEET = "Phản hồi"
 _FILL = {Severity.ERROR: "F8CBAD", Severity.WARNING: "FFE699", Severity.INFO: "DDEBF7"}
@@ -86,7 +87,7 @@ def feedback_names(entries: Sequence[Entry]) -> list[str]:
     return names
 
 
-def _wanted(e: Entry) -> bool:
+def wants_feedback(e: Entry) -> bool:
     """A copy is made of every file that opened as a workbook and is not libstats' own output."""
     if e.fate == "set_aside" or e.result.kind in ("xls", "ods", "xml"):
         return False
@@ -97,7 +98,7 @@ def write_feedbacks(entries: Sequence[Entry], out_dir: Path, limits: WorkerLimit
                     progress: Callable[[Iterable], Iterable] = lambda it: it) -> list[Path | None]:
     """The feedback copy of every entry that can have one (None for the others), in isolated workers."""
     names = feedback_names(entries)
-    chosen = [i for i, e in enumerate(entries) if _wanted(e)]
+    chosen = [i for i, e in enumerate(entries) if wants_feedback(e)]
     tasks = [(entries[i], out_dir / names[i]) for i in chosen]
     made = run_isolated(write_feedback, tasks, lambda i, why: None, limits or WorkerLimits(), progress) if tasks else []
     out: list[Path | None] = [None] * len(entries)
@@ -179,15 +180,25 @@ def _literal(text: str) -> str:
     return _XESCAPE.sub(r"_x005F_\1", text)
 
 
-def write_feedback(entry: Entry, out: Path) -> Path | None:
-    """Write the feedback copy of one checked file to ``out``; None when the file does not open as a workbook."""
+WRITERS = ("auto", "zip", "openpyxl")
+
+
+def write_feedback(entry: Entry, out: Path, writer: str = "auto") -> Path | None:
+    """Write the feedback copy of one checked file to ``out``; None when the file does not open as a workbook.
+    ``writer``: "auto" (the ZIP writer, or openpyxl for a shape it leaves), or one of them alone ("zip": None
+    when it leaves the file to openpyxl)."""
+    if writer not in WRITERS:
+        raise ValueError(f"writer must be one of {WRITERS}, not {writer!r}")
     data = Path(entry.result.path).read_bytes()
-    try:
-        copy = _zip_copy(entry, data)
-    except Exception:  # noqa: BLE001 - a shape the ZIP writer did not foresee: the openpyxl writer takes it
-        copy = None
+    copy = None
+    if writer != "openpyxl":
+        try:
+            copy = _zip_copy(entry, data)
+        except Exception:  # noqa: BLE001 - a shape the ZIP writer did not foresee: the openpyxl writer takes it
+            if writer == "zip":
+                raise
     if copy is None:
-        return _openpyxl_copy(entry, data, out)
+        return None if writer == "zip" else _openpyxl_copy(entry, data, out)
     with atomic_path(out) as tmp:
         tmp.write_bytes(copy)
     return out
