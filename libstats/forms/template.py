@@ -594,7 +594,7 @@ def _metadata(c: _Cells, ws) -> None:
 
 def _markup(string: str) -> bool:
     """A text XlsxWriter would take for rich text it rendered itself and write unescaped into the workbook."""
-    return string.startswith("<r>") and string.endswith("</r>")
+    return isinstance(string, str) and string.startswith("<r>") and string.endswith("</r>")
 
 
 class TextSafeWorksheet(Worksheet):
@@ -613,7 +613,7 @@ class TextSafeWorksheet(Worksheet):
 
     @convert_cell_args
     def write(self, row, col, *args):
-        if args and isinstance(args[0], str) and _markup(args[0]):
+        if args and _markup(args[0]):
             return self.write_string(row, col, *args[:2])
         return super().write(row, col, *args)
 
