@@ -129,7 +129,7 @@ def test_a_failed_check_is_recorded_as_F09_and_can_be_checked_again(col, tmp_pat
     with pytest.raises(ValueError, match="F09"):
         recheck(col, rec.id)
     # a check whose process stopped (the row was claimed, never recorded) is checked again by the next command
-    stuck = col.register.claim("stuck.xlsx", "stuck.xlsx", "inbox", None)
+    stuck = col.register.receive("stuck.xlsx", "stuck.xlsx", "inbox", None)
     shutil.copy(good, col.inbox / "stuck.xlsx")
     assert [r.stored for r in pick_up(col)] == []  # still being checked by someone else: left alone
     with col.register.db() as con:
