@@ -112,13 +112,14 @@ def test_the_running_server_checks_uploads_in_its_long_lived_workers(tmp_path, t
     app = create_app(col.root)
     with TestClient(app) as client:  # the server's life: its pool starts with it and stops with it
         pool = app.state.workers
-        pids = sorted(w[0].pid for w in pool._pool.workers.values())
+        pids = pool.pids()
+        assert pids
         r = upload(client, links["01"], with_mistakes(tmp_path / "a.xlsx"))
         assert "Không chấp nhận" in r.text and f'class="cell">{cell("bo_sung_xa_n")}</td>' in r.text
         r = upload(client, links["01"], c.filled(tmp_path / "b.xlsx"))
         assert "Chấp nhận" in r.text and "lần 2" in r.text
-        assert sorted(w[0].pid for w in pool._pool.workers.values()) == pids  # the same workers checked both
-    assert pool._pool.workers == {}
+        assert pool.pids() == pids  # the same workers checked both
+    assert pool.pids() == []
 
 
 def test_the_ministry_checks_again_a_file_whose_check_failed(site, tmp_path, monkeypatch):
