@@ -227,6 +227,8 @@ async def upload(request: Request):
     limits = _state(request).limits
     try:
         form = await _upload_form(request, limits.upload_bytes + 65536)
+    except OSError as exc:  # the server could not hold the body (its disk is full…): the province sends it again
+        return _not_received(request, exc)
     except Exception:  # noqa: BLE001 - a malformed body is a refused post, not a crash
         return _refused(request, "Yêu cầu gửi không hợp lệ. Hãy mở lại trang và gửi lại.", 400)
     try:
@@ -253,11 +255,15 @@ async def _accept(request: Request, key: str, form):
         rec = await run_in_threadpool(receive_upload, col, col.province(key), sent.file, sent.filename,
                                       getattr(state, "workers", None))
     except NotReceived as exc:
-        ref = _log_server_error(request, exc)
-        return _refused(request, "Tệp chưa được nhận: máy chủ không lưu được tệp nên tệp không được ghi vào sổ. "
-                                 "Hãy gửi lại tệp. Nếu vẫn không được, hãy báo cho Bộ.", 503,
-                        heading="Tệp chưa được nhận", ref=ref, home=base)
+        return _not_received(request, exc)
     return RedirectResponse(f"{base}/tep/{rec.id}", 303)
+
+
+def _not_received(request: Request, exc: BaseException) -> HTMLResponse:
+    ref = _log_server_error(request, exc)
+    return _refused(request, "Tệp chưa được nhận: máy chủ không lưu được tệp nên tệp không được ghi vào sổ. "
+                             "Hãy gửi lại tệp. Nếu vẫn không được, hãy báo cho Bộ.", 503,
+                    heading="Tệp chưa được nhận", ref=ref, home=_base(request))
 
 
 # the Ministry's pages ------------------------------------------------------------------------------------------
