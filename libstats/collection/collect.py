@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import os
 import re
 import secrets
@@ -293,10 +294,8 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _store(col: Collection, link: Province, data: BinaryIO, sent_name: str) -> str:
-    """Write ``data`` to a temporary name inside the collection, flush and sync it, then link it into the inbox
-    under a new name libstats chooses (a link never replaces a file) and sync the inbox; the temporary name is
-    removed whatever happens. Returns the stored name."""
+def _written(col: Collection, data: BinaryIO) -> str:
+    """``data`` written to a temporary name inside the collection, flushed and synced; its path."""
     col.incoming.mkdir(exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=col.incoming)
     try:
@@ -305,16 +304,36 @@ def _store(col: Collection, link: Province, data: BinaryIO, sent_name: str) -> s
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)
-        while True:
-            stored = _stored_name(link, sent_name)
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, col.inbox / stored)
-                break
-        _sync_folder(col.inbox)
-        return stored
-    finally:
+    except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _link(tmp: str, target: Path, done: list) -> None:
+    os.link(tmp, target)
+    done.append(target)
+    _sync_folder(target.parent)
+
+
+def _placed(col: Collection, link: Province, tmp: str, sent_name: str) -> tuple[str, int]:
+    """The written file linked into the inbox under a new name libstats chooses (a link never replaces a file),
+    the inbox synced, and its row added, in one transaction of the register; (stored name, row id)."""
+    while True:
+        stored, done = _stored_name(link, sent_name), []
+        try:
+            file_id = col.register.receive(stored, sent_name, "upload", link.key,
+                                           functools.partial(_link, tmp, col.inbox / stored, done))
+        except FileExistsError:
+            continue  # another file has that name: a new name
+        except BaseException:
+            if done:
+                (col.inbox / stored).unlink(missing_ok=True)
+            raise
+        if file_id is not None:
+            return stored, file_id
+        (col.inbox / stored).unlink(missing_ok=True)  # a name the register holds (its file removed by hand)
 
 
 def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: str, pool=None) -> FileRecord:
@@ -323,17 +342,16 @@ def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: s
     never used as a path. NotReceived when the file could not be stored: then nothing is kept or recorded."""
     sent_name = sent_name.replace("\x00", "")[-200:] or "(không tên)"
     try:
-        stored = _store(col, link, data, sent_name)
+        tmp = _written(col, data)
     except OSError as exc:
         raise NotReceived(f"không lưu được tệp ({type(exc).__name__})") from exc
     try:
-        file_id = col.register.receive(stored, sent_name, "upload", link.key)
-    except BaseException:
-        (col.inbox / stored).unlink(missing_ok=True)
-        raise
-    if file_id is None:  # a name the register already holds (its file was removed by hand): never reused
-        (col.inbox / stored).unlink(missing_ok=True)
-        raise NotReceived("tên tệp đã có trong sổ đăng ký")
+        stored, file_id = _placed(col, link, tmp, sent_name)
+    except OSError as exc:
+        raise NotReceived(f"không lưu được tệp vào hộp thư ({type(exc).__name__})") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
     res = _check_upload(col, [(col.inbox / stored, stored)], pool)[0]
     return _finish(col, file_id, res, link)
 

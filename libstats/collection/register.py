@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,9 +175,14 @@ def _renumber(con: sqlite3.Connection, province: str | None) -> None:
 class _Files(_Store):
     """The files received: a row is added only once its file is whole in the inbox, then its check recorded."""
 
-    def receive(self, stored: str, sent_name: str, channel: str, province: str | None) -> int | None:
-        """The row of a file now whole in the inbox, to be checked; None when the stored name is already known."""
+    def receive(self, stored: str, sent_name: str, channel: str, province: str | None,
+                place: Callable[[], None] | None = None) -> int | None:
+        """The row of a file whole in the inbox, to be checked; None when the stored name is already known.
+        ``place`` (putting the file into the inbox) runs inside the same transaction, before the row is added: no
+        other process picks the file up in between as one dropped by hand."""
         with self.db() as con:
+            if place is not None:
+                place()
             cur = con.execute("INSERT OR IGNORE INTO files (stored, sent_name, received, channel, province) "
                               "VALUES (?, ?, ?, ?, ?)", (stored, sent_name, now_utc().isoformat(), channel, province))
             return cur.lastrowid if cur.rowcount == 1 else None
