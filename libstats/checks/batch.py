@@ -28,7 +28,7 @@ from libstats.checks.result import CheckResult
 from libstats.model.spec import Spec, default_spec
 
 __all__ = ["WorkerLimits", "InboxFile", "WorkerPool", "check_many", "collect_files", "outlier_findings",
-           "run_isolated"]
+           "outlier_fields", "run_isolated"]
 
 
 @dataclass(frozen=True)
@@ -344,6 +344,13 @@ class WorkerPool:
 
 def _row_field(form: Form, indicator: str, dim: str) -> Field | None:
     return next((r.n for r in form.rows if r.indicator == indicator and r.dim == dim), None)
+
+
+def outlier_fields(form: Form) -> set[str]:
+    """The fields ``outlier_findings`` reads (the spec's ratios and per-inhabitant sums, in their dimension)."""
+    rows = [(r.numerator, r.dim) for r in form.spec.ratios] + [(r.denominator, r.dim) for r in form.spec.ratios]
+    rows += [(ind, r.dim) for r in form.spec.per_inhabitant for ind in r.sum]
+    return {f.id for ind, dim in rows if (f := _row_field(form, ind, dim)) is not None}
 
 
 def outlier_findings(results: Sequence[CheckResult], form: Form, threshold: float = 3.5,

@@ -167,7 +167,16 @@ def _finish(col: Collection, file_id: int, res: CheckResult, link: Province | No
     aside = any(f.code in SET_ASIDE_CODES for f in found)
     return col.register.record(file_id, sha256=res.sha256, size=res.size, province=province,
                                verdict="rejected" if aside else verdict(found).value, findings=found, feedback=None,
-                               corrections=corrections, figures={"values": res.values, "sources": res.sources})
+                               corrections=corrections, figures=_figures(col, res))
+
+
+def _figures(col: Collection, res: CheckResult) -> dict:
+    """What the checks across provinces read of a file (``cross_warnings``), kept in the register."""
+    from libstats.checks.batch import outlier_fields
+
+    kept = outlier_fields(build_form(col.year)) & res.values.keys()
+    return {"values": {k: res.values[k] for k in kept}, "sources": {k: res.sources[k] for k in kept
+                                                                    if k in res.sources}}
 
 
 def _number(v) -> bool:
