@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 
+import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -121,6 +122,9 @@ def test_a_full_disk_during_an_upload_is_a_vietnamese_page_and_nothing_is_record
         assert invariants(col, accepted) == before
         again = server.upload(links["02"], returns["02"])
         assert "Chấp nhận" in again.text and "lần 2" in again.text  # sent again: the next round, in order
+        for path in (f"{links['02']}/tep/9223372036854775808", f"{links['02']}/gui"):  # a client's errors
+            r = httpx.get(server.base + path, timeout=60)
+            assert r.status_code in (404, 405) and '<html lang="vi">' in r.text
     finally:
         server.stop()
     text = log.read_text()
