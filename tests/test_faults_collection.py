@@ -18,7 +18,7 @@ import httpx2 as httpx
 import pytest
 from starlette.testclient import TestClient
 
-from libstats.collection.collect import NotReceived, collection_status, receive_upload
+from libstats.collection.collect import NotReceived, collection_status, issue_links, receive_upload
 from libstats.collection.web import create_app
 
 from . import corpus as c
@@ -216,3 +216,5 @@ def test_what_a_stopped_older_server_left_is_cleared_at_the_start(site):
     assert invariants(col, {ok.province: ok.id}) == before
     st = next(s for s in collection_status(col).provinces if s.province == c.HANOI)
     assert (st.rounds, st.used.id, st.last.id, st.used.round) == (1, ok.id, ok.id, 1)
+    page = TestClient(create_app(col.root)).get(issue_links(col, ["ministry"])[0][2]).text
+    assert "1 lần gửi không được nhận trọn vẹn" in page and "01_ha-noi_lost.xlsx" not in page

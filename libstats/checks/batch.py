@@ -6,6 +6,7 @@ memory or hangs, gets an F09 finding and costs one worker, which is replaced; ev
 
 from __future__ import annotations
 
+import errno
 import faulthandler
 import multiprocessing as mp
 import os
@@ -51,12 +52,16 @@ class InboxFile(NamedTuple):
     problem: str = ""
 
 
+_OS_ERRORS = {errno.ENOENT: "tệp không còn", errno.EACCES: "không có quyền đọc", errno.EPERM: "không có quyền đọc",
+              errno.ELOOP: "liên kết vòng", errno.ENAMETOOLONG: "tên quá dài", errno.EIO: "lỗi đọc đĩa"}
+
+
 def _problem(path: Path, walked: bool) -> str:
     """Why an entry is not read: a link found in a folder is never followed; only regular files are read."""
     try:
         st = path.lstat()
     except OSError as exc:
-        return f"không mở được ({exc.strerror or type(exc).__name__})"
+        return f"không mở được ({_OS_ERRORS.get(exc.errno, type(exc).__name__)})"
     if stat.S_ISLNK(st.st_mode):
         if walked:
             return "đây là liên kết (symlink) tới tệp khác, libstats không đọc qua liên kết trong hộp thư"

@@ -274,7 +274,8 @@ def ministry_page(request: Request):
     out = col.summary / f"tong-hop-{col.year}.xlsx"
     return _page(request, "ministry.html", st=collection_status(col), csrf=_token(request, MINISTRY),
                  base=_base(request), notice=_notice(request), reviews=col.register.reviews(),
-                 summary_ready=out.exists(), names={p.key: p.name for p in col.provinces})
+                 summary_ready=out.exists(), names={p.key: p.name for p in col.provinces},
+                 failed=col.register.failed_receptions())
 
 
 def ministry_file_page(request: Request):
