@@ -58,6 +58,16 @@ def rss_mb(pid: int) -> dict[int, float]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a live process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def province_rounds(base: str, link: str, files: list[Path], times: list[float], errors: list[str]):
     with httpx.Client(base_url=base, timeout=60) as client:
         for path in files:
@@ -110,6 +120,8 @@ def main():
         wall = time.perf_counter() - start
         stop.set()
         sampler.join()
+        cpu_server = cpu_seconds(server.pid)
+        cpu_workers = sum(cpu_seconds(p) for p in rss_mb(server.pid) if p != server.pid)
         server.terminate()
         server.wait()
         files = col.register.files()
@@ -120,6 +132,8 @@ def main():
         print(f"upload to verdict: p50 {q[49]:.2f} s, p95 {q[94]:.2f} s, max {times[-1]:.2f} s")
         print(f"peak memory (resident, sampled every 20 ms): server and its check workers together "
               f"{peak['tree']:.0f} MB; the server {peak['server']:.0f} MB; largest worker {peak['worker']:.0f} MB")
+        print(f"CPU time (less swayed by the load than the times above): the server {cpu_server:.1f} s, its check "
+              f"workers {cpu_workers:.1f} s")
         print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         verdicts = {}
         for f in files:

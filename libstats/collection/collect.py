@@ -323,12 +323,13 @@ def _written(col: Collection, data: BinaryIO) -> str:
 def _link(tmp: str, target: Path, done: list) -> None:
     os.link(tmp, target)
     done.append(target)
-    _sync_folder(target.parent)
 
 
 def _placed(col: Collection, link: Province, tmp: str, sent_name: str) -> tuple[str, int]:
-    """The written file linked into the inbox under a new name libstats chooses (a link never replaces a file),
-    the inbox synced, and its row added, in one transaction of the register; (stored name, row id)."""
+    """The written file linked into the inbox under a new name libstats chooses (a link never replaces a file)
+    and its row added, in one transaction of the register, then the inbox synced (outside the transaction, so
+    that pages do not wait on the disk; a row whose file a power cut took is a failed reception at the start);
+    (stored name, row id)."""
     while True:
         stored, done = _stored_name(link, sent_name), []
         try:
@@ -341,6 +342,7 @@ def _placed(col: Collection, link: Province, tmp: str, sent_name: str) -> tuple[
                 (col.inbox / stored).unlink(missing_ok=True)
             raise
         if file_id is not None:
+            _sync_folder(col.inbox)
             return stored, file_id
         (col.inbox / stored).unlink(missing_ok=True)  # a name the register holds (its file removed by hand)
 
