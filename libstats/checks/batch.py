@@ -6,13 +6,17 @@ memory or hangs, gets an F09 finding and costs one worker, which is replaced; ev
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
 import faulthandler
 import multiprocessing as mp
 import os
 import resource
+import signal
 import stat
 import statistics
+import sys
 import threading
 import time
 from collections import deque
@@ -102,10 +106,16 @@ def _vm_bytes() -> int:
         return 0
 
 
-def _watch_parent(parent: int) -> None:
+def _watch_parent(parent: int, forked_by_main: bool) -> None:
     """End this process as soon as ``parent`` is no longer its parent, however the parent ended (``kill -9``
-    included): an orphan is adopted by another process, so its parent id changes. A thread, not a signal
-    (``PR_SET_PDEATHSIG`` follows the thread that forked, and a server forks replacements from passing threads)."""
+    included): an orphan is adopted by another process, so its parent id changes, which a thread watches. Forked
+    by the main thread, the kernel also kills it then (Linux ``PR_SET_PDEATHSIG``, public libc API), even while it
+    is stuck in native code; not when forked by another thread: the signal follows the thread that forked, and a
+    server forks replacements from threads that come and go."""
+    if forked_by_main and sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+
     def watch():
         while os.getppid() == parent:
             time.sleep(0.2)
@@ -114,10 +124,10 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _worker(conn, job: Callable, limits: WorkerLimits, parent: int) -> None:
+def _worker(conn, job: Callable, limits: WorkerLimits, parent: int, forked_by_main: bool) -> None:
     """A long-lived worker: takes (index, args) tasks, says when it starts each, sends back job(*args)."""
     faulthandler.disable()  # a crash is reported by the parent as a finding, not as a traceback on screen
-    _watch_parent(parent)  # before the memory limit: the thread's stack is not counted in the worker's budget
+    _watch_parent(parent, forked_by_main)  # before the memory limit: the thread stack is not in the budget
     budget = _vm_bytes() + limits.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
     while True:
@@ -144,7 +154,8 @@ class _Pool:
 
     def spawn(self):
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker, args=(child, self.job, self.limits, os.getpid()), daemon=True)
+        by_main = threading.current_thread() is threading.main_thread()
+        proc = self.ctx.Process(target=_worker, args=(child, self.job, self.limits, os.getpid(), by_main), daemon=True)
         proc.start()
         child.close()
         self.workers[parent] = [proc, None, 0.0]
