@@ -336,3 +336,22 @@ def test_a_row_whose_file_never_arrived_is_a_failed_reception_never_a_round(col,
     assert (st.status, st.rounds, st.used.id, st.last.id) == ("accepted", 1, ok.id, ok.id)
     assert col.register.file(lost) is None and col.register.failed_receptions() == 1
     assert all("No such file" not in f.message for r in col.register.files() for f in r.findings)
+
+
+def test_a_file_being_received_is_never_picked_up_as_one_dropped_by_hand(col, tmp_path):
+    import threading
+
+    good = c.filled(tmp_path / "a.xlsx")
+    picked, threads = [], []
+
+    def place():  # the upload's file is now in the inbox, its row not yet added: a page is opened meanwhile
+        shutil.copy(good, col.inbox / "01_being-received.xlsx")
+        t = threading.Thread(target=lambda: picked.append(pick_up(col)))
+        t.start()
+        t.join(2)  # it waits for the register, whose transaction this upload holds
+        threads.append(t)
+
+    fid = col.register.receive("01_being-received.xlsx", "a.xlsx", "upload", HANOI.key, place)
+    threads[0].join()
+    assert fid is not None and picked == [[]]  # the pick-up found the file already recorded: nothing to claim
+    assert col.register.files() == [] and len(col.register.known()) == 1  # one row, still to be checked
