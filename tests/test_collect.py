@@ -307,3 +307,51 @@ def test_corrections_are_not_written_onto_another_code_lists_dataset(col, tmp_pa
 def test_a_link_for_an_unknown_province_code_is_refused(col):
     with pytest.raises(ValueError, match="không có tỉnh mã 99"):
         issue_links(col, ["99"])
+
+
+def _age(col, file_id):
+    from libstats.collection.collect import STALE_AFTER
+    from libstats.collection.register import now_utc
+
+    with col.register.db() as con:
+        con.execute("UPDATE files SET received = ? WHERE id = ?", ((now_utc() - STALE_AFTER * 2).isoformat(), file_id))
+
+
+def test_rounds_follow_the_order_files_were_received_when_a_check_ends_late(col, tmp_path):
+    shutil.copy(c.filled(tmp_path / "a.xlsx"), col.inbox / "01_cut.xlsx")
+    cut = col.register.receive("01_cut.xlsx", "a.xlsx", "upload", HANOI.key)  # received; the server then died
+    retry = _upload(col, HANOI, with_mistakes(tmp_path / "b.xlsx"))
+    assert retry.round == 1  # the cut-off file has no verdict yet: not a round
+    _age(col, cut)
+    [late] = pick_up(col)
+    assert (late.id, late.round, late.verdict) == (cut, 1, "accepted")
+    assert col.register.file(retry.id).round == 2 and _state(col, HANOI).last.id == retry.id
+
+
+def test_a_row_whose_file_never_arrived_is_a_failed_reception_never_a_round(col, tmp_path):
+    ok = _upload(col, HANOI, c.filled(tmp_path / "a.xlsx"))
+    lost = col.register.receive("01_lost.xlsx", "b.xlsx", "upload", HANOI.key)  # as an older libstats did
+    _age(col, lost)
+    st = _state(col, HANOI)
+    assert (st.status, st.rounds, st.used.id, st.last.id) == ("accepted", 1, ok.id, ok.id)
+    assert col.register.file(lost) is None and col.register.failed_receptions() == 1
+    assert all("No such file" not in f.message for r in col.register.files() for f in r.findings)
+
+
+def test_a_file_being_received_is_never_picked_up_as_one_dropped_by_hand(col, tmp_path):
+    import threading
+
+    good = c.filled(tmp_path / "a.xlsx")
+    picked, threads = [], []
+
+    def place():  # the upload's file is now in the inbox, its row not yet added: a page is opened meanwhile
+        shutil.copy(good, col.inbox / "01_being-received.xlsx")
+        t = threading.Thread(target=lambda: picked.append(pick_up(col)))
+        t.start()
+        t.join(2)  # it waits for the register, whose transaction this upload holds
+        threads.append(t)
+
+    fid = col.register.receive("01_being-received.xlsx", "a.xlsx", "upload", HANOI.key, place)
+    threads[0].join()
+    assert fid is not None and picked == [[]]  # the pick-up found the file already recorded: nothing to claim
+    assert col.register.files() == [] and len(col.register.known()) == 1  # one row, still to be checked

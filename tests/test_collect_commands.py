@@ -129,7 +129,7 @@ def test_a_failed_check_is_recorded_as_F09_and_can_be_checked_again(col, tmp_pat
     with pytest.raises(ValueError, match="F09"):
         recheck(col, rec.id)
     # a check whose process stopped (the row was claimed, never recorded) is checked again by the next command
-    stuck = col.register.claim("stuck.xlsx", "stuck.xlsx", "inbox", None)
+    stuck = col.register.receive("stuck.xlsx", "stuck.xlsx", "inbox", None)
     shutil.copy(good, col.inbox / "stuck.xlsx")
     assert [r.stored for r in pick_up(col)] == []  # still being checked by someone else: left alone
     with col.register.db() as con:
@@ -158,16 +158,16 @@ def test_the_servers_worker_pool_is_reused_and_survives_a_crash_and_a_hang(tmp_p
     good = c.filled(tmp_path / "a.xlsx")
     pool = batch.WorkerPool(limits=batch.WorkerLimits(seconds=3, jobs=1), year=YEAR)
     try:
-        [pid] = [w[0].pid for w in pool._pool.workers.values()]
+        [pid] = pool.pids()
         assert pool.check(good, "a.xlsx", YEAR).verdict == "accepted"
         assert pool.check(good, "b.xlsx", YEAR).province == HANOI
-        assert [w[0].pid for w in pool._pool.workers.values()] == [pid]  # no process started per check
+        assert pool.pids() == [pid]  # no process started per check
         crashed = pool.check(good, "crash", YEAR)
         assert [f.code for f in crashed.findings] == ["F09"] and "mã 3" in crashed.findings[0].message
         hung = pool.check(good, "hang", YEAR)
         assert [f.code for f in hung.findings] == ["F09"] and "quá 3 giây" in hung.findings[0].message
         assert pool.check(good, "c.xlsx", YEAR).verdict == "accepted"  # a new worker took over
-        assert len(pool._pool.workers) == 1 and pid not in [w[0].pid for w in pool._pool.workers.values()]
+        assert len(pool.pids()) == 1 and pid not in pool.pids()
     finally:
         pool.close()
-    assert pool._pool.workers == {}
+    assert pool.pids() == []

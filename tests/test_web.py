@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import logging
+import re
 
 import openpyxl
 import pytest
@@ -112,13 +114,14 @@ def test_the_running_server_checks_uploads_in_its_long_lived_workers(tmp_path, t
     app = create_app(col.root)
     with TestClient(app) as client:  # the server's life: its pool starts with it and stops with it
         pool = app.state.workers
-        pids = sorted(w[0].pid for w in pool._pool.workers.values())
+        pids = pool.pids()
+        assert pids
         r = upload(client, links["01"], with_mistakes(tmp_path / "a.xlsx"))
         assert "Không chấp nhận" in r.text and f'class="cell">{cell("bo_sung_xa_n")}</td>' in r.text
         r = upload(client, links["01"], c.filled(tmp_path / "b.xlsx"))
         assert "Chấp nhận" in r.text and "lần 2" in r.text
-        assert sorted(w[0].pid for w in pool._pool.workers.values()) == pids  # the same workers checked both
-    assert pool._pool.workers == {}
+        assert pool.pids() == pids  # the same workers checked both
+    assert pool.pids() == []
 
 
 def test_the_ministry_checks_again_a_file_whose_check_failed(site, tmp_path, monkeypatch):
@@ -137,3 +140,61 @@ def test_the_ministry_checks_again_a_file_whose_check_failed(site, tmp_path, mon
     rec = col.register.file(1)
     assert (rec.verdict, rec.round) == ("accepted", 1)
     assert "Kiểm tra lại tệp" not in client.get(f"{links['BO']}/tep/1").text
+
+
+def test_errors_are_vietnamese_pages_and_a_clients_error_leaves_nothing_in_the_log(site, caplog):
+    col, links, client = site
+    with caplog.at_level(logging.INFO):
+        for path in (f"{links['01']}/tep/9223372036854775808", f"{links['01']}/tep/9223372036854775807",
+                     f"{links['BO']}/tep/18446744073709551616/phan-hoi", "/khong-co-trang-nay", "/static/khong.css"):
+            r = client.get(path)
+            assert r.status_code == 404 and '<html lang="vi">' in r.text and "Internal" not in r.text, path
+        r = client.get(f"{links['01']}/gui")
+        assert r.status_code == 405 and "không nhận thao tác" in r.text
+        page = client.get(links["BO"]).text
+        r = client.post(f"{links['BO']}/dinh-chinh", data={"csrf": csrf(page), "de_nghi": "9223372036854775808"})
+        assert "dữ liệu đã thay đổi" in r.text
+    assert [rec for rec in caplog.records if rec.levelno >= logging.WARNING] == []
+
+
+def test_a_server_error_is_a_vietnamese_page_with_a_reference_logged_on_one_line(site, caplog):
+    col, links, client = site
+    for part in col.root.glob("register.sqlite*"):  # the register is gone from under the running server
+        part.unlink()
+    with caplog.at_level(logging.INFO):
+        r = client.get(links["01"])
+    assert r.status_code == 500 and "Lỗi máy chủ" in r.text and "Internal Server Error" not in r.text
+    ref = re.search(r'Mã tham chiếu: <strong class="code">([0-9A-F]{8})</strong>', r.text)[1]
+    [line] = [rec for rec in caplog.records if rec.levelno >= logging.WARNING]
+    assert ref in line.getMessage() and line.exc_info is None and "\n" not in line.getMessage()
+    assert links["01"].split("/")[-1] not in line.getMessage()  # the secret of the link is never logged
+
+
+def _outlier_round(col, tmp_path) -> None:
+    """Ten provinces' returns dropped in the inbox; Hà Nội's visits 40 times the others' (B02)."""
+    for i, p in enumerate(col.provinces[:10]):
+        v = c.good_values(p)
+        if i == 0:
+            v.update({k: x * 40 for k, x in v.items() if k.startswith("luot_tai_tv_") and k.endswith("_n")
+                      and isinstance(x, int)})
+        c.filled(col.inbox / f"{p.code}.xlsx", v, p=p)
+
+
+def test_a_cross_province_warning_is_reviewed_on_the_ministrys_page_and_counts_as_reviewed(site, tmp_path):
+    from libstats.collection.collect import review_collection
+
+    col, links, client = site
+    _outlier_round(col, tmp_path)
+    page = client.get(links["BO"]).text
+    cards = [card for card in page.split('<div class="warning-card">')[1:] if '<span class="code">B02</span>' in card]
+    assert cards and all("khác thường so với các tỉnh khác" in card for card in cards)
+    stt = re.search(r'name="stt" value="(\d+)"', cards[0])[1]
+    tep = re.search(r'name="tep" value="(\d+)"', cards[0])[1]
+    r = client.post(f"{links['BO']}/xem", data={"csrf": csrf(page), "tep": tep, "stt": stt,
+                                                "ghi_chu": "tỉnh mở thêm thư viện lưu động"})
+    assert "Đã đánh dấu" in r.text and "tỉnh mở thêm thư viện lưu động" in r.text
+    assert r.text.count('<span class="code">B02</span>') == len(cards) - 1
+    rv = review_collection(col)
+    [hn] = [e for e in rv.ledger if e.status == "chosen" and e.result.province == c.HANOI]
+    reviewed = [f for f, note in hn.reviewed if f.code == "B02" and note == "tỉnh mở thêm thư viện lưu động"]
+    assert len(reviewed) == 1 and reviewed[0] in hn.added and reviewed[0] not in hn.findings  # not open again

@@ -6,12 +6,17 @@ memory or hangs, gets an F09 finding and costs one worker, which is replaced; ev
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import faulthandler
 import multiprocessing as mp
 import os
 import resource
+import signal
 import stat
 import statistics
+import sys
 import threading
 import time
 from collections import deque
@@ -29,7 +34,7 @@ from libstats.checks.result import CheckResult
 from libstats.model.spec import Spec, default_spec
 
 __all__ = ["WorkerLimits", "InboxFile", "WorkerPool", "check_many", "collect_files", "outlier_findings",
-           "run_isolated"]
+           "outlier_fields", "run_isolated"]
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,16 @@ class InboxFile(NamedTuple):
     problem: str = ""
 
 
+_OS_ERRORS = {errno.ENOENT: "tệp không còn", errno.EACCES: "không có quyền đọc", errno.EPERM: "không có quyền đọc",
+              errno.ELOOP: "liên kết vòng", errno.ENAMETOOLONG: "tên quá dài", errno.EIO: "lỗi đọc đĩa"}
+
+
 def _problem(path: Path, walked: bool) -> str:
     """Why an entry is not read: a link found in a folder is never followed; only regular files are read."""
     try:
         st = path.lstat()
     except OSError as exc:
-        return f"không mở được ({exc.strerror or type(exc).__name__})"
+        return f"không mở được ({_OS_ERRORS.get(exc.errno, type(exc).__name__)})"
     if stat.S_ISLNK(st.st_mode):
         if walked:
             return "đây là liên kết (symlink) tới tệp khác, libstats không đọc qua liên kết trong hộp thư"
@@ -98,9 +107,28 @@ def _vm_bytes() -> int:
         return 0
 
 
-def _worker(conn, job: Callable, limits: WorkerLimits) -> None:
+def _watch_parent(parent: int, forked_by_main: bool) -> None:
+    """End this process as soon as ``parent`` is no longer its parent, however the parent ended (``kill -9``
+    included): an orphan is adopted by another process, so its parent id changes, which a thread watches. Forked
+    by the main thread, the kernel also kills it then (Linux ``PR_SET_PDEATHSIG``, public libc API), even while it
+    is stuck in native code; not when forked by another thread: the signal follows the thread that forked, and a
+    server forks replacements from threads that come and go."""
+    if forked_by_main and sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _worker(conn, job: Callable, limits: WorkerLimits, parent: int, forked_by_main: bool) -> None:
     """A long-lived worker: takes (index, args) tasks, says when it starts each, sends back job(*args)."""
     faulthandler.disable()  # a crash is reported by the parent as a finding, not as a traceback on screen
+    _watch_parent(parent, forked_by_main)  # before the memory limit: the thread stack is not in the budget
     budget = _vm_bytes() + limits.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
     while True:
@@ -127,7 +155,8 @@ class _Pool:
 
     def spawn(self):
         parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=_worker, args=(child, self.job, self.limits), daemon=True)
+        by_main = threading.current_thread() is threading.main_thread()
+        proc = self.ctx.Process(target=_worker, args=(child, self.job, self.limits, os.getpid(), by_main), daemon=True)
         proc.start()
         child.close()
         self.workers[parent] = [proc, None, 0.0]
@@ -148,6 +177,89 @@ class _Pool:
         conn.close()
 
 
+class _Run:
+    """One run of ``run_isolated``: the tasks not yet given, what each worker was given (the first running or
+    next to run), and the results so far."""
+
+    def __init__(self, job: Callable, tasks: Sequence[tuple], failed: Callable[[int, str], object],
+                 limits: WorkerLimits, progress: Callable[[Iterable], Iterable], ahead: int):
+        self.tasks, self.failed, self.limits, self.ahead = tasks, failed, limits, max(1, ahead)
+        self.results: dict[int, object] = {}
+        self.pending = list(range(len(tasks)))[::-1]  # popped from the end
+        self.pool = _Pool(job, limits)
+        self.queued: dict = {}  # connection → indices sent to that worker
+        self.ticker = iter(progress(range(len(tasks))))
+
+    def start(self) -> None:
+        for _ in range(min(self.limits.jobs, len(self.tasks))):
+            self.queued[self.pool.spawn()] = deque()
+        for conn in list(self.pool.workers):
+            self.give(conn)
+
+    def fresh(self) -> None:
+        new = self.pool.spawn()
+        self.queued[new] = deque()
+        self.give(new)
+
+    def give(self, conn) -> None:
+        line = self.queued[conn]
+        while self.pending and len(line) < self.ahead:
+            i = self.pending.pop()
+            try:
+                conn.send((i, self.tasks[i]))
+            except OSError:  # the worker died (a crash, its memory limit) on a task it had been given ahead
+                self.pending.append(i)
+                if not line:  # nothing of its own left to fail: a new worker takes over at once
+                    self.queued.pop(conn)
+                    self.pool.retire(conn, kill=True)
+                    self.fresh()
+                    return
+                break  # its running task fails when its end is seen; the others go back to pending then
+            line.append(i)
+        self.pool.workers[conn][1:] = [line[0] if line else None, time.monotonic() + self.limits.seconds]
+
+    def finish(self, i: int, result) -> None:
+        self.results[i] = result
+        next(self.ticker, None)
+
+    def replace(self, conn, why: str) -> None:
+        line = self.queued.pop(conn)
+        i = line.popleft()
+        self.finish(i, self.failed(i, why))
+        self.pending.extend(reversed(line))  # not started: given to another worker, first
+        self.pool.retire(conn, kill=True)
+        self.fresh()
+
+    def answer(self, conn, proc) -> None:
+        """What a worker that has something to say said: it started a task, finished it, or failed."""
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            msg = None
+        if msg and msg[0] == "start":
+            self.pool.workers[conn][2] = time.monotonic() + self.limits.seconds  # its clock starts now
+        elif msg and msg[0] == "done":
+            self.finish(self.queued[conn].popleft(), msg[2])
+            self.give(conn)
+        else:
+            if not msg:  # the pipe closed: the worker died (wait for its exit code: it may not be reaped yet)
+                proc.join(5)
+            self.replace(conn, msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})")
+
+    def step(self) -> None:
+        busy = {c: w for c, w in self.pool.workers.items() if w[1] is not None}
+        sentinels = {w[0].sentinel: c for c, w in busy.items()}
+        ready = set(wait([*busy, *sentinels], timeout=0.5))
+        for conn, (proc, _, deadline) in busy.items():
+            if conn in ready:
+                self.answer(conn, proc)
+            elif proc.sentinel in ready and not conn.poll():
+                proc.join(5)
+                self.replace(conn, f"trình đọc dừng bất thường (mã {proc.exitcode})")
+            elif time.monotonic() > deadline:
+                self.replace(conn, f"quá {_seconds(self.limits.seconds)} giây")
+
+
 def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, str], object],
                  limits: WorkerLimits = WorkerLimits(),
                  progress: Callable[[Iterable], Iterable] = lambda it: it, ahead: int = 1) -> list:
@@ -158,81 +270,16 @@ def run_isolated(job: Callable, tasks: Sequence[tuple], failed: Callable[[int, s
     When a worker fails, the task it had started fails and the tasks it had not started go to another. Give
     more than one ahead only for small tasks: a task waits in the pipe until its worker is free, and this
     process could not go on while a large one fills the pipe to a worker that hangs."""
-    results: dict[int, object] = {}
-    pending = list(range(len(tasks)))[::-1]  # popped from the end
-    pool = _Pool(job, limits)
-    queued: dict = {}  # connection → indices sent to that worker, the first one running or next to run
-    ticker = iter(progress(range(len(tasks))))
-    for _ in range(min(limits.jobs, len(tasks))):
-        queued[pool.spawn()] = deque()
-
-    def give(conn):
-        line = queued[conn]
-        while pending and len(line) < max(1, ahead):
-            i = pending.pop()
-            try:
-                conn.send((i, tasks[i]))
-            except OSError:  # the worker died (a crash, its memory limit) on a task it had been given ahead
-                pending.append(i)
-                if not line:  # nothing of its own left to fail: a new worker takes over at once
-                    queued.pop(conn)
-                    pool.retire(conn, kill=True)
-                    new = pool.spawn()
-                    queued[new] = deque()
-                    give(new)
-                    return
-                break  # its running task fails when its end is seen; the others go back to pending then
-            line.append(i)
-        pool.workers[conn][1:] = [line[0] if line else None, time.monotonic() + limits.seconds]
-
-    def finish(i, result):
-        results[i] = result
-        next(ticker, None)
-
-    def replace(conn, why):
-        line = queued.pop(conn)
-        i = line.popleft()
-        finish(i, failed(i, why))
-        pending.extend(reversed(line))  # not started: given to another worker, first
-        pool.retire(conn, kill=True)
-        new = pool.spawn()
-        queued[new] = deque()
-        give(new)
-
+    run = _Run(job, tasks, failed, limits, progress, ahead)
     try:
-        for conn in list(pool.workers):
-            give(conn)
-        while len(results) < len(tasks):
-            busy = {c: w for c, w in pool.workers.items() if w[1] is not None}
-            sentinels = {w[0].sentinel: c for c, w in busy.items()}
-            ready = set(wait([*busy, *sentinels], timeout=0.5))
-            for conn, (proc, i, deadline) in busy.items():
-                if conn in ready:
-                    try:
-                        msg = conn.recv()
-                    except (EOFError, OSError):
-                        msg = None
-                    if msg and msg[0] == "start":
-                        pool.workers[conn][2] = time.monotonic() + limits.seconds  # its clock starts now
-                        continue
-                    if msg and msg[0] == "done":
-                        queued[conn].popleft()
-                        finish(i, msg[2])
-                        give(conn)
-                        continue
-                    if not msg:  # the pipe closed: the worker died (wait for its exit code: it may not be reaped yet)
-                        proc.join(5)
-                    replace(conn, msg[2] if msg else f"trình đọc dừng bất thường (mã {proc.exitcode})")
-                elif proc.sentinel in ready and not conn.poll():
-                    proc.join(5)
-                    replace(conn, f"trình đọc dừng bất thường (mã {proc.exitcode})")
-                elif time.monotonic() > deadline:
-                    replace(conn, f"quá {_seconds(limits.seconds)} giây")
+        run.start()
+        while len(run.results) < len(tasks):
+            run.step()
     finally:
-        for conn in list(pool.workers):
-            pool.retire(conn)
-    next(ticker, None)
-    return [results[i] for i in range(len(tasks))]
+        for conn in list(run.pool.workers):
+            run.pool.retire(conn)
+    next(run.ticker, None)
+    return [run.results[i] for i in range(len(tasks))]
 
 
 def _failed(path: Path, display: str, detail: str) -> CheckResult:
@@ -364,6 +411,11 @@ class WorkerPool:
             proc.join(5)
             return f"trình đọc dừng bất thường (mã {proc.exitcode})"
 
+    def pids(self) -> list[int]:
+        """The process ids of the live workers (none once closed)."""
+        with self._lock:
+            return sorted(w[0].pid for w in self._pool.workers.values())
+
     def close(self) -> None:
         with self._lock:
             for conn in list(self._pool.workers):
@@ -372,6 +424,13 @@ class WorkerPool:
 
 def _row_field(form: Form, indicator: str, dim: str) -> Field | None:
     return next((r.n for r in form.rows if r.indicator == indicator and r.dim == dim), None)
+
+
+def outlier_fields(form: Form) -> set[str]:
+    """The fields ``outlier_findings`` reads (the spec's ratios and per-inhabitant sums, in their dimension)."""
+    rows = [(r.numerator, r.dim) for r in form.spec.ratios] + [(r.denominator, r.dim) for r in form.spec.ratios]
+    rows += [(ind, r.dim) for r in form.spec.per_inhabitant for ind in r.sum]
+    return {f.id for ind, dim in rows if (f := _row_field(form, ind, dim)) is not None}
 
 
 def outlier_findings(results: Sequence[CheckResult], form: Form, threshold: float = 3.5,

@@ -5,6 +5,7 @@
     DIR/forms/            the year's blank forms, one per province
     DIR/feedback/         the feedback workbook of each file that has findings
     DIR/summary/          the summary workbook and dataset, when the Ministry runs the consolidation
+    DIR/.incoming/        uploads being written (a temporary name; moved into inbox/ once whole)
 
 Files dropped into inbox/ are picked up (checked and recorded) by every command that opens the folder, so
 e-mail and the upload page work side by side. Every check runs in the isolated workers of ``batch``; the
@@ -13,9 +14,12 @@ process that calls this module never parses a received file itself.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -36,7 +40,7 @@ __all__ = ["Collection", "ProvinceStatus", "Status", "init_collection", "open_co
            "receive_upload", "feedback_workbook", "collection_status", "issue_links", "review_warning", "approve",
            "reopen", "recheck", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
            "apply_corrections", "corrected_previous", "is_collection", "review_collection",
-           "consolidate_collection", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
+           "consolidate_collection", "sweep", "NotReceived", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
 
 MINISTRY = "ministry"
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps one offset all year
@@ -63,6 +67,10 @@ class Collection:
     @property
     def forms(self) -> Path:
         return self.root / "forms"
+
+    @property
+    def incoming(self) -> Path:
+        return self.root / ".incoming"
 
     @property
     def feedback(self) -> Path:
@@ -159,7 +167,16 @@ def _finish(col: Collection, file_id: int, res: CheckResult, link: Province | No
     aside = any(f.code in SET_ASIDE_CODES for f in found)
     return col.register.record(file_id, sha256=res.sha256, size=res.size, province=province,
                                verdict="rejected" if aside else verdict(found).value, findings=found, feedback=None,
-                               corrections=corrections)
+                               corrections=corrections, figures=_figures(col, res))
+
+
+def _figures(col: Collection, res: CheckResult) -> dict:
+    """What the checks across provinces read of a file (``cross_warnings``), kept in the register."""
+    from libstats.checks.batch import outlier_fields
+
+    kept = outlier_fields(build_form(col.year)) & res.values.keys()
+    return {"values": {k: res.values[k] for k in kept}, "sources": {k: res.sources[k] for k in kept
+                                                                    if k in res.sources}}
 
 
 def _number(v) -> bool:
@@ -201,15 +218,45 @@ def _dropped(inbox: Path) -> list[Path]:
 
 
 STALE_AFTER = dt.timedelta(minutes=10)  # a check never takes this long (the workers' limit is 2 minutes)
+# the hidden temporary name an older libstats wrote uploads to in inbox/: ".01_ha-noi_20250101-101010_ab12cd34.xlsx.x"
+_OLD_TEMP = re.compile(r"\.\d\d_[a-z0-9-]+_\d{8}-\d{6}_[0-9a-f]{8}\.[a-z]+\..+")
+
+
+def _older(p: Path, before: float) -> bool:
+    try:
+        return p.lstat().st_mtime < before
+    except OSError:
+        return False
+
+
+def sweep(col: Collection, start: bool = False) -> int:
+    """Clear what a stopped process left: temporary files of uploads (all of them at the server's ``start``,
+    else those older than ``STALE_AFTER``) and rows whose file is not in the inbox (at ``start`` every such row,
+    else those whose check never ended), which become failed receptions. Returns how many rows were marked."""
+    before = float("inf") if start else (now_utc() - STALE_AFTER).timestamp()
+    temps = [*(col.incoming.iterdir() if col.incoming.is_dir() else ()),
+             *(p for p in col.inbox.iterdir() if _OLD_TEMP.fullmatch(p.name))]
+    for p in temps:
+        if p.is_file() and _older(p, before):
+            with contextlib.suppress(OSError):
+                p.unlink()
+    rows = (col.register.stored_names() if start else
+            {r["id"]: r["stored"] for r in col.register.stale(now_utc() - STALE_AFTER)})
+    lost = [i for i, stored in rows.items() if not (col.inbox / stored).is_file()]
+    if lost:
+        col.register.not_received(lost)
+    return len(lost)
 
 
 def pick_up(col: Collection) -> list[FileRecord]:
     """Check and record every file in the inbox that the register does not know yet (dropped by hand), and every
-    file whose check never ended (the process checking it stopped): none stays "being checked"."""
+    file whose check never ended (the process checking it stopped): none stays "being checked". A row whose file
+    never arrived becomes a failed reception (``sweep``), never a check of a missing file."""
+    sweep(col)
     known = col.register.known()
     new = sorted((p for p in _dropped(col.inbox) if p.relative_to(col.inbox).as_posix() not in known),
                  key=lambda p: (p.stat().st_mtime, p.name))  # in the order they came
-    claimed = [(p, fid, None) for p in new if (fid := col.register.claim(
+    claimed = [(p, fid, None) for p in new if (fid := col.register.receive(
         name := p.relative_to(col.inbox).as_posix(), name, "inbox", None)) is not None]
     for row in col.register.stale(now_utc() - STALE_AFTER):
         link = col.province(row["province"]) if row["channel"] == "upload" and row["province"] else None
@@ -226,6 +273,9 @@ def recheck(col: Collection, file_id: int, pool=None) -> FileRecord:
     rec = col.register.file(file_id)
     if rec is None or not any(f.code == "F09" for f in rec.findings):
         raise ValueError("chỉ kiểm tra lại được tệp chưa kiểm tra xong (F09)")
+    if not (col.inbox / rec.stored).is_file():
+        col.register.not_received([rec.id])
+        raise ValueError("tệp không còn trong hộp thư: không kiểm tra lại được")
     link = col.province(rec.province) if rec.channel == "upload" and rec.province else None
     [res] = _check_upload(col, [(col.inbox / rec.stored, rec.stored)], pool)
     return _finish(col, file_id, res, link)
@@ -241,27 +291,79 @@ def _stored_name(p: Province, sent_name: str) -> str:
     return f"{p.code}_{slug(p.name)}_{stamp}_{secrets.token_hex(4)}{suffix}"
 
 
-def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: str, pool=None) -> FileRecord:
-    """Store an uploaded file in the inbox under a name libstats chooses (never overwriting), check it in the
-    isolated workers, record it for ``link``'s province. ``sent_name`` is only shown, never used as a path."""
-    sent_name = sent_name.replace("\x00", "")[-200:] or "(không tên)"
-    while True:
-        stored = _stored_name(link, sent_name)
-        file_id = col.register.claim(stored, sent_name, "upload", link.key)
-        if file_id is not None:
-            break
-    target = col.inbox / stored
-    fd, tmp = tempfile.mkstemp(prefix=f".{stored}.", dir=col.inbox)  # hidden: never picked up half-written
+class NotReceived(Exception):
+    """An upload that could not be stored whole: nothing of it was kept or recorded; the province sends it again."""
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _written(col: Collection, data: BinaryIO) -> str:
+    """``data`` written to a temporary name inside the collection, flushed and synced; its path."""
+    col.incoming.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=col.incoming)
     try:
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(data, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)
-        os.link(tmp, target)  # whole or absent, and fails rather than replace an existing file
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _link(tmp: str, target: Path, done: list) -> None:
+    os.link(tmp, target)
+    done.append(target)
+
+
+def _placed(col: Collection, link: Province, tmp: str, sent_name: str) -> tuple[str, int]:
+    """The written file linked into the inbox under a new name libstats chooses (a link never replaces a file)
+    and its row added, in one transaction of the register, then the inbox synced (outside the transaction, so
+    that pages do not wait on the disk; a row whose file a power cut took is a failed reception at the start);
+    (stored name, row id)."""
+    while True:
+        stored, done = _stored_name(link, sent_name), []
+        try:
+            file_id = col.register.receive(stored, sent_name, "upload", link.key,
+                                           functools.partial(_link, tmp, col.inbox / stored, done))
+        except FileExistsError:
+            continue  # another file has that name: a new name
+        except BaseException:
+            if done:
+                (col.inbox / stored).unlink(missing_ok=True)
+            raise
+        if file_id is not None:
+            _sync_folder(col.inbox)
+            return stored, file_id
+        (col.inbox / stored).unlink(missing_ok=True)  # a name the register holds (its file removed by hand)
+
+
+def receive_upload(col: Collection, link: Province, data: BinaryIO, sent_name: str, pool=None) -> FileRecord:
+    """Store an uploaded file in the inbox under a name libstats chooses (never overwriting), record it for
+    ``link``'s province once it is whole on disk, check it in the isolated workers. ``sent_name`` is only shown,
+    never used as a path. NotReceived when the file could not be stored: then nothing is kept or recorded."""
+    sent_name = sent_name.replace("\x00", "")[-200:] or "(không tên)"
+    try:
+        tmp = _written(col, data)
+    except OSError as exc:
+        raise NotReceived(f"không lưu được tệp ({type(exc).__name__})") from exc
+    try:
+        stored, file_id = _placed(col, link, tmp, sent_name)
+    except OSError as exc:
+        raise NotReceived(f"không lưu được tệp vào hộp thư ({type(exc).__name__})") from exc
     finally:
-        os.unlink(tmp)
-    res = _check_upload(col, [(target, stored)], pool)[0]
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    res = _check_upload(col, [(col.inbox / stored, stored)], pool)[0]
     return _finish(col, file_id, res, link)
 
 
@@ -276,6 +378,7 @@ class ProvinceStatus:
     on_time: bool | None  # the used file arrived by the deadline
     open_warnings: list[Finding] = field(default_factory=list)  # warnings of the used file not yet reviewed
     corrections: list[dict] = field(default_factory=list)  # corrections of last year's figures in the used file
+    findings: list[Finding] = field(default_factory=list)  # the used file's, then the checks across provinces' (B02)
 
     @property
     def label(self) -> str:
@@ -349,6 +452,28 @@ def _review_key(province: str, f: Finding) -> tuple:
     return (province, f.code, f.sheet, f.cell, f.field)
 
 
+def cross_warnings(col: Collection, used: list[FileRecord]) -> dict[int, list[Finding]]:
+    """The checks across provinces (B02, ``batch.outlier_findings``) on the figures the register keeps of the files
+    that count, by file id: the warnings the consolidation adds, known before it runs."""
+    from libstats.checks.batch import outlier_findings
+
+    usable = [r for r in used if r.province is not None and r.errors == 0]
+    figures = col.register.figures([r.id for r in usable]) if usable else {}
+    results = [CheckResult(str(col.inbox / r.stored), r.stored, year=col.year, province=col.province(r.province),
+                           values=figures[r.id].get("values", {}),
+                           sources={k: tuple(v) for k, v in figures[r.id].get("sources", {}).items()})
+               for r in usable]
+    return {usable[i].id: found for i, found in outlier_findings(results, build_form(col.year)).items()}
+
+
+def _state(used: FileRecord | None, last: FileRecord | None, approved: bool) -> str:
+    if approved:
+        return "approved"
+    if last is None:
+        return "missing"
+    return "rejected" if used is None else "accepted"
+
+
 def collection_status(col: Collection, today: dt.date | None = None) -> Status:
     """Every expected province's status from the register (files dropped in the inbox picked up first)."""
     pick_up(col)
@@ -357,25 +482,26 @@ def collection_status(col: Collection, today: dt.date | None = None) -> Status:
     reviewed = {(r["province"], r["code"], r["sheet"], r["cell"], r["field"]) for r in reg.reviews()}
     by_id = {f.id: f for f in files}
     corrections = reg.corrections()
-    states = []
+    picked = {}
     for p in col.provinces:
         own = [f for f in files if f.province == p.key]
         last = own[-1] if own else None
-        if p.key in approvals:
-            used, state = by_id.get(approvals[p.key]), "approved"
-        elif last is None:
-            used, state = None, "missing"
-        elif last.verdict == "rejected":
-            used, state = None, "rejected"
-        else:
-            used, state = last, "accepted"
-        open_warnings = [f for f in (used.findings if used else ()) if f.severity == Severity.WARNING
-                         and f.code != "C02" and _review_key(p.key, f) not in reviewed]
+        used = by_id.get(approvals[p.key]) if p.key in approvals else (
+            last if last is not None and last.verdict != "rejected" else None)
+        picked[p.key] = (own, last, used)
+    cross = cross_warnings(col, [used for _, _, used in picked.values() if used is not None])
+    states = []
+    for p in col.provinces:
+        own, last, used = picked[p.key]
+        state = _state(used, last, p.key in approvals)
+        found = [*used.findings, *cross.get(used.id, ())] if used else []
+        open_warnings = [f for f in found if f.severity == Severity.WARNING and f.code != "C02"
+                         and _review_key(p.key, f) not in reviewed]
         if state == "accepted" and open_warnings:
             state = "warnings"
         on_time = None if used is None else used.received.astimezone(VN_TZ).date() <= col.deadline
         states.append(ProvinceStatus(p, state, len(own), last, used, on_time, open_warnings,
-                                     [c for c in corrections if used and c["file_id"] == used.id]))
+                                     [c for c in corrections if used and c["file_id"] == used.id], found))
     return Status(col.year, col.deadline, today or now_utc().astimezone(VN_TZ).date(), states,
                   [f for f in files if f.province is None])
 
@@ -409,12 +535,15 @@ def _used_file(col: Collection, key: str) -> FileRecord:
 
 
 def review_warning(col: Collection, file_id: int, index: int, note: str) -> Finding:
-    """Mark the ``index``-th finding of a file (a warning) as reviewed with a note; it does not come back."""
+    """Mark the ``index``-th finding of a file (a warning; the file's own findings, then those of the checks
+    across provinces, as ``ProvinceStatus.findings`` lists them) as reviewed with a note; it does not come back."""
     rec = col.register.file(file_id)
     note = note.strip()
-    if rec is None or rec.province is None or not 0 <= index < len(rec.findings):
+    st = next((s for s in collection_status(col).provinces if s.used and s.used.id == file_id), None)
+    found = st.findings if st else list(rec.findings) if rec else []
+    if rec is None or rec.province is None or not 0 <= index < len(found):
         raise ValueError("không tìm thấy cảnh báo")
-    f = rec.findings[index]
+    f = found[index]
     if f.severity != Severity.WARNING:
         raise ValueError("chỉ cảnh báo mới được đánh dấu đã xem")
     if not note:

@@ -14,16 +14,19 @@ import hashlib
 import hmac
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from libstats.model.findings import Finding, Severity
 
-__all__ = ["Register", "FileRecord", "REGISTER_NAME", "now_utc", "secret_hash"]
+__all__ = ["Register", "FileRecord", "REGISTER_NAME", "NOT_RECEIVED", "now_utc", "secret_hash"]
 
 REGISTER_NAME = "register.sqlite"
+NOT_RECEIVED = "not_received"  # the verdict of a row whose file never arrived whole: never counted, never shown
+_SHOWN = f"verdict IS NOT NULL AND verdict != '{NOT_RECEIVED}'"
+_MAX_ID = 2**63 - 1  # SQLite's largest integer: an id beyond it (from a URL) is no row, not an overflow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collection (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,7 +48,8 @@ CREATE TABLE IF NOT EXISTS files (
     errors INTEGER NOT NULL DEFAULT 0,
     warnings INTEGER NOT NULL DEFAULT 0,
     findings TEXT NOT NULL DEFAULT '[]',
-    feedback TEXT);                   -- name of the feedback workbook in feedback/
+    feedback TEXT,                    -- name of the feedback workbook in feedback/
+    figures TEXT NOT NULL DEFAULT '{}');  -- the values read and where (for the checks across provinces)
 CREATE TABLE IF NOT EXISTS approvals (
     province TEXT PRIMARY KEY, file_id INTEGER NOT NULL, at TEXT NOT NULL, note TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS reviews (
@@ -74,6 +78,10 @@ _ADD_CORRECTION = ("INSERT OR IGNORE INTO corrections (file_id, province, field,
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _row_id(n: int) -> bool:
+    return 0 < n <= _MAX_ID
 
 
 def secret_hash(secret: str) -> str:
@@ -106,8 +114,8 @@ class FileRecord:
                    row["verdict"], row["errors"], row["warnings"], found, row["feedback"])
 
 
-class Register:
-    """The register of one collection folder."""
+class _Store:
+    """The register's file: short connections, one transaction each, WAL so that readers never wait."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -140,10 +148,13 @@ class Register:
             con.close()
 
     def upgrade(self) -> None:
-        """Add the tables a newer libstats keeps to a register made by an older one (nothing is removed)."""
+        """Add the tables and columns a newer libstats keeps to a register made by an older one (nothing is
+        removed)."""
         con = sqlite3.connect(self.path)
         try:
             con.executescript(_SCHEMA)
+            if "figures" not in {r[1] for r in con.execute("PRAGMA table_info(files)")}:
+                con.execute("ALTER TABLE files ADD COLUMN figures TEXT NOT NULL DEFAULT '{}'")
         finally:
             con.close()
 
@@ -151,35 +162,33 @@ class Register:
         with self.db() as con:
             return {r["key"]: r["value"] for r in con.execute("SELECT key, value FROM collection")}
 
-    # links -----------------------------------------------------------------------------------------------
-    def set_links(self, secrets_by_scope: dict[str, str]) -> None:
-        """Store the hashes of new secrets; each replaces its scope's old one."""
-        at = now_utc().isoformat()
-        with self.db() as con:
-            con.executemany("INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
-                            [(scope, secret_hash(secret), at) for scope, secret in secrets_by_scope.items()])
-            con.executemany("INSERT INTO events (at, province, action) VALUES (?, ?, 'link')",
-                            [(at, scope) for scope in secrets_by_scope])
 
-    def scope_of(self, secret: str) -> str | None:
-        """The scope a secret opens, or None; the hash is compared in constant time."""
-        digest = secret_hash(secret)
-        with self.db() as con:
-            row = con.execute("SELECT scope, secret_hash FROM links WHERE secret_hash = ?", (digest,)).fetchone()
-        if row is None or not hmac.compare_digest(row["secret_hash"], digest):
-            return None
-        return row["scope"]
+def _renumber(con: sqlite3.Connection, province: str | None) -> None:
+    """The province's rounds in the order its files were received (their ids), failed receptions left out."""
+    if province is None:
+        return
+    con.execute(f"UPDATE files SET round = (SELECT COUNT(*) FROM files AS f WHERE f.province = files.province "
+                f"AND f.verdict IS NOT NULL AND f.verdict != '{NOT_RECEIVED}' AND f.id <= files.id) "
+                f"WHERE province = ? AND {_SHOWN}", (province,))
 
-    # files -----------------------------------------------------------------------------------------------
-    def claim(self, stored: str, sent_name: str, channel: str, province: str | None) -> int | None:
-        """Reserve a row for a file about to be checked; None when the stored name is already known."""
+
+class _Files(_Store):
+    """The files received: a row is added only once its file is whole in the inbox, then its check recorded."""
+
+    def receive(self, stored: str, sent_name: str, channel: str, province: str | None,
+                place: Callable[[], None] | None = None) -> int | None:
+        """The row of a file whole in the inbox, to be checked; None when the stored name is already known.
+        ``place`` (putting the file into the inbox) runs inside the same transaction, before the row is added: no
+        other process picks the file up in between as one dropped by hand."""
         with self.db() as con:
+            if place is not None:
+                place()
             cur = con.execute("INSERT OR IGNORE INTO files (stored, sent_name, received, channel, province) "
                               "VALUES (?, ?, ?, ?, ?)", (stored, sent_name, now_utc().isoformat(), channel, province))
             return cur.lastrowid if cur.rowcount == 1 else None
 
     def stale(self, before: dt.datetime) -> list[sqlite3.Row]:
-        """Files claimed before ``before`` whose check never ended (the process checking them stopped)."""
+        """Files received before ``before`` whose check never ended (the process checking them stopped)."""
         with self.db() as con:
             return con.execute("SELECT id, stored, channel, province FROM files WHERE verdict IS NULL AND received < ? "
                                "ORDER BY id", (before.isoformat(),)).fetchall()
@@ -188,21 +197,41 @@ class Register:
         with self.db() as con:
             return {r[0] for r in con.execute("SELECT stored FROM files")}
 
+    def stored_names(self) -> dict[int, str]:
+        """Every row that may count (not a failed reception), by id: its stored name."""
+        with self.db() as con:
+            return {r[0]: r[1] for r in con.execute(
+                f"SELECT id, stored FROM files WHERE verdict IS NULL OR verdict != '{NOT_RECEIVED}'")}
+
+    def not_received(self, file_ids: list[int]) -> None:
+        """Mark rows whose file is not in the inbox as failed receptions: never counted, no round."""
+        with self.db() as con:
+            provinces = {r[0] for r in con.execute(
+                f"SELECT DISTINCT province FROM files WHERE id IN ({','.join('?' * len(file_ids))})", file_ids)}
+            con.executemany("UPDATE files SET verdict = ?, round = NULL WHERE id = ?",
+                            [(NOT_RECEIVED, i) for i in file_ids])
+            for p in provinces:
+                _renumber(con, p)
+
+    def failed_receptions(self) -> int:
+        with self.db() as con:
+            return con.execute("SELECT COUNT(*) FROM files WHERE verdict = ?", (NOT_RECEIVED,)).fetchone()[0]
+
     def record(self, file_id: int, *, sha256: str, size: int, province: str | None, verdict: str,
-               findings: list[Finding], feedback: str | None, corrections: list[dict] = ()) -> FileRecord:
-        """Store a file's check (and the corrections it asks for); its round is the province's count of files."""
+               findings: list[Finding], feedback: str | None, corrections: list[dict] = (),
+               figures: dict | None = None) -> FileRecord:
+        """Store a file's check (and the corrections it asks for); rounds follow the order files were received."""
         errors = sum(f.severity == Severity.ERROR for f in findings)
         warnings = sum(f.severity == Severity.WARNING for f in findings)
         with self.db() as con:
-            rnd = con.execute("SELECT round FROM files WHERE id = ? AND province IS ?", (file_id, province)).fetchone()
-            rnd = rnd[0] if rnd else None  # a file checked again keeps its round
-            if province is not None and rnd is None:
-                rnd = 1 + con.execute("SELECT COUNT(*) FROM files WHERE province = ? AND round IS NOT NULL",
-                                      (province,)).fetchone()[0]
-            con.execute("UPDATE files SET sha256=?, size=?, province=?, round=?, verdict=?, errors=?, warnings=?, "
-                        "findings=?, feedback=? WHERE id=?",
-                        (sha256, size, province, rnd, verdict, errors, warnings,
-                         json.dumps([f.as_dict() for f in findings], ensure_ascii=False), feedback, file_id))
+            before = con.execute("SELECT province FROM files WHERE id = ?", (file_id,)).fetchone()
+            con.execute("UPDATE files SET sha256=?, size=?, province=?, verdict=?, errors=?, warnings=?, "
+                        "findings=?, feedback=?, figures=? WHERE id=?",
+                        (sha256, size, province, verdict, errors, warnings,
+                         json.dumps([f.as_dict() for f in findings], ensure_ascii=False), feedback,
+                         json.dumps(figures or {}, ensure_ascii=False, default=str), file_id))
+            for p in {before[0] if before else None, province}:
+                _renumber(con, p)
             con.executemany(_ADD_CORRECTION, corrections)
             return FileRecord.from_row(con.execute("SELECT * FROM files WHERE id = ?", (file_id,)).fetchone())
 
@@ -212,19 +241,28 @@ class Register:
 
     def files(self, province: str | None = None) -> list[FileRecord]:
         with self.db() as con:
-            if province is None:
-                rows = con.execute("SELECT * FROM files WHERE verdict IS NOT NULL ORDER BY id").fetchall()
-            else:
-                rows = con.execute("SELECT * FROM files WHERE verdict IS NOT NULL AND province = ? ORDER BY id",
-                                   (province,)).fetchall()
+            rows = con.execute(f"SELECT * FROM files WHERE {_SHOWN} AND (? IS NULL OR province = ?) ORDER BY id",
+                               (province, province)).fetchall()
         return [FileRecord.from_row(r) for r in rows]
 
     def file(self, file_id: int) -> FileRecord | None:
+        if not _row_id(file_id):
+            return None
         with self.db() as con:
-            row = con.execute("SELECT * FROM files WHERE id = ? AND verdict IS NOT NULL", (file_id,)).fetchone()
+            row = con.execute(f"SELECT * FROM files WHERE id = ? AND {_SHOWN}", (file_id,)).fetchone()
         return FileRecord.from_row(row) if row else None
 
-    # the Ministry's actions ------------------------------------------------------------------------------
+    def figures(self, file_ids: list[int]) -> dict[int, dict]:
+        """The values each file's check read and where ({"values": …, "sources": …}), by id."""
+        with self.db() as con:
+            rows = con.execute(f"SELECT id, figures FROM files WHERE id IN ({','.join('?' * len(file_ids))})",
+                               file_ids).fetchall()
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+
+class _Decisions(_Store):
+    """The Ministry's actions: approvals, reviewed warnings, decisions on corrections, and their events."""
+
     def approvals(self) -> dict[str, int]:
         with self.db() as con:
             return {r["province"]: r["file_id"] for r in con.execute("SELECT province, file_id FROM approvals")}
@@ -263,20 +301,42 @@ class Register:
                                (province, province))
             return [dict(r) for r in rows]
 
-    # corrections of last year's figures ------------------------------------------------------------------
     def corrections(self, file_ids: list[int] | None = None) -> list[dict]:
         with self.db() as con:
             rows = [dict(r) for r in con.execute("SELECT * FROM corrections ORDER BY province, id")]
         return rows if file_ids is None else [r for r in rows if r["file_id"] in file_ids]
 
     def decide_correction(self, correction_id: int, accepted: bool, note: str) -> dict | None:
+        if not _row_id(correction_id):
+            return None
         with self.db() as con:
             cur = con.execute("UPDATE corrections SET decision = ?, note = ?, decided = ? WHERE id = ?",
                               ("accepted" if accepted else "refused", note, now_utc().isoformat(), correction_id))
             row = con.execute("SELECT * FROM corrections WHERE id = ?", (correction_id,)).fetchone()
             return dict(row) if cur.rowcount and row else None
 
-    # one-time form tokens ----------------------------------------------------------------------------------
+
+class _Access(_Store):
+    """Who may open what: the hashes of the secret links and the one-time form tokens."""
+
+    def set_links(self, secrets_by_scope: dict[str, str]) -> None:
+        """Store the hashes of new secrets; each replaces its scope's old one."""
+        at = now_utc().isoformat()
+        with self.db() as con:
+            con.executemany("INSERT OR REPLACE INTO links VALUES (?, ?, ?)",
+                            [(scope, secret_hash(secret), at) for scope, secret in secrets_by_scope.items()])
+            con.executemany("INSERT INTO events (at, province, action) VALUES (?, ?, 'link')",
+                            [(at, scope) for scope in secrets_by_scope])
+
+    def scope_of(self, secret: str) -> str | None:
+        """The scope a secret opens, or None; the hash is compared in constant time."""
+        digest = secret_hash(secret)
+        with self.db() as con:
+            row = con.execute("SELECT scope, secret_hash FROM links WHERE secret_hash = ?", (digest,)).fetchone()
+        if row is None or not hmac.compare_digest(row["secret_hash"], digest):
+            return None
+        return row["scope"]
+
     def issue_token(self, token: str, scope: str, expires: dt.datetime) -> None:
         with self.db() as con:
             con.execute("DELETE FROM csrf WHERE expires < ?", (now_utc().isoformat(),))
@@ -288,3 +348,7 @@ class Register:
             cur = con.execute("DELETE FROM csrf WHERE token_hash = ? AND scope = ? AND expires >= ?",
                               (secret_hash(token), scope, now_utc().isoformat()))
             return cur.rowcount == 1
+
+
+class Register(_Files, _Decisions, _Access):
+    """The register of one collection folder: its files, the Ministry's decisions, and who may open what."""

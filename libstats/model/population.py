@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 from functools import cache
 from importlib import resources
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from libstats.model.provinces import Province, components
 from libstats.model.spec import PerInhabitant
+
+if TYPE_CHECKING:  # pandas only for the frames (the collection's server checks B02 without it)
+    import pandas as pd
 
 __all__ = ["population", "per_inhabitant", "per_inhabitant_frame"]
 
@@ -36,9 +38,17 @@ def population(code_list: str, code: str, year: int, table: dict | None = None) 
     return sum(parts) if parts and all(v is not None for v in parts) else None
 
 
+def _missing(v) -> bool:
+    """None, NaN, NaT or pandas' NA (whose comparison is neither true nor false)."""
+    try:
+        return v is None or bool(v != v)
+    except TypeError:
+        return True
+
+
 def per_inhabitant(figure, people: int | None, per: int = 1) -> float | None:
     """``figure`` × ``per`` ÷ ``people``; None when either is missing or the population is 0."""
-    if figure is None or pd.isna(figure) or not people:
+    if _missing(figure) or not people:
         return None
     return float(figure) * per / people
 
@@ -48,6 +58,8 @@ def per_inhabitant_frame(tidy: pd.DataFrame, ratio: PerInhabitant, provinces: li
     """One row per province: the figure (sum of the ratio's indicators in its dimension; missing if any part is),
     the population and the ratio, for ``year`` and ``year - 1``. The summary's province tables, rankings and the
     outlier checks read this."""
+    import pandas as pd
+
     sel = tidy[tidy["indicator"].isin(ratio.sum) & (tidy["dim"] == ratio.dim)]
     parts: dict[tuple, list] = {}
     for code, y, value in zip(sel["province_code"], sel["year"], sel["value"], strict=True):

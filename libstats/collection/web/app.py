@@ -7,7 +7,9 @@ Security, as tested in tests/test_web_security.py:
 - uploads are limited in size (the body is counted while it streams) and in rate per link;
 - nothing from a request becomes a path: files are stored under names libstats chooses, and downloads are
   looked up in the register; every text from a file is escaped by Jinja2's autoescape;
-- received files are parsed only in the isolated check workers, never in the server's process.
+- received files are parsed only in the isolated check workers, never in the server's process;
+- every error is a Vietnamese page: a client's (404, 405, 413…) is never logged with a traceback; a server
+  error logs one line with a reference the page shows, and an upload that could not be stored says so.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import logging
 import secrets
+import traceback
 import threading
 import time
 from dataclasses import dataclass
@@ -25,20 +29,23 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartParser
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from libstats.collection.collect import (MINISTRY, VN_TZ, approve, collection_status, decide_correction,
-                                         feedback_workbook, open_collection, receive_upload, recheck, reopen,
-                                         review_warning, run_consolidation)
+from libstats.collection.collect import (MINISTRY, VN_TZ, NotReceived, approve, collection_status,
+                                         decide_correction, feedback_workbook, open_collection, receive_upload,
+                                         recheck, reopen, review_warning, run_consolidation, sweep)
 from libstats.model.findings import Severity, Verdict, fmt_number, fmt_rate, make
 
 __all__ = ["create_app", "Limits"]
 
 _TOKEN_LIFE = dt.timedelta(hours=4)
+_log = logging.getLogger("libstats.web")
 _NOTICES = {"xem": "Đã đánh dấu cảnh báo là đã xem.", "duyet": "Đã duyệt báo cáo của tỉnh.",
             "mo-lai": "Đã mở lại báo cáo của tỉnh.", "tong-hop": "Đã chạy tổng hợp. Tải các tệp ở dưới.",
             "chon-tep": "Hãy chọn tệp báo cáo trước khi bấm Gửi.", "ghi-chu": "Hãy ghi chú trước khi đánh dấu.",
@@ -88,6 +95,103 @@ class _Rate:
             return True
 
 
+def _state(request: Request):
+    return request.app.state
+
+
+def _page(request: Request, name: str, status_code: int = 200, **ctx) -> HTMLResponse:
+    ctx.setdefault("year", _state(request).collection.year)
+    return HTMLResponse(_env.get_template(name).render(**ctx), status_code=status_code)
+
+
+def _refused(request: Request, message: str, status_code: int, **ctx) -> HTMLResponse:
+    return _page(request, "error.html", status_code, message=message, **ctx)
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    return _refused(request, "Đường dẫn không đúng hoặc đã được thay bằng đường dẫn mới. Hãy dùng đường dẫn Bộ "
+                             "đã gửi.", 404)
+
+
+def _scope(request: Request, want: str) -> str | None:
+    found = _state(request).collection.register.scope_of(request.path_params["secret"])
+    if found is None or (want == MINISTRY) != (found == MINISTRY):
+        return None
+    return found
+
+
+def _token(request: Request, scope_key: str) -> str:
+    t = secrets.token_urlsafe(32)
+    _state(request).collection.register.issue_token(t, scope_key, dt.datetime.now(dt.UTC) + _TOKEN_LIFE)
+    return t
+
+
+def _notice(request: Request) -> str:
+    return _NOTICES.get(request.query_params.get("tb", ""), "")
+
+
+def _base(request: Request) -> str:
+    return f"/{request.url.path.split('/')[1]}/{request.path_params['secret']}"
+
+
+# province pages ------------------------------------------------------------------------------------------------
+def home(request: Request):
+    return _page(request, "home.html")
+
+
+def province_page(request: Request):
+    key = _scope(request, "province")
+    if key is None:
+        return _not_found(request)
+    col = _state(request).collection
+    st = next(s for s in collection_status(col).provinces if s.province.key == key)
+    return _page(request, "province.html", st=st, files=col.register.files(key)[::-1], deadline=col.deadline,
+                 csrf=_token(request, key), base=_base(request), notice=_notice(request), limits=_state(request).limits)
+
+
+def blank_form(request: Request):
+    key = _scope(request, "province")
+    if key is None:
+        return _not_found(request)
+    col = _state(request).collection
+    path = col.form_path(col.province(key))
+    return FileResponse(path, filename=path.name)
+
+
+def _own_file(request: Request):
+    key = _scope(request, "province")
+    rec = _state(request).collection.register.file(request.path_params["file_id"]) if key else None
+    if rec is None or rec.province != key or rec.channel not in ("upload", "inbox"):
+        return None, None
+    return key, rec
+
+
+def _ministry_file(request: Request):
+    if _scope(request, MINISTRY) is None:
+        return None, None
+    rec = _state(request).collection.register.file(request.path_params["file_id"])
+    return (rec.province, rec) if rec else (None, None)
+
+
+def file_page(request: Request):
+    key, rec = _own_file(request)
+    if rec is None:
+        return _not_found(request)
+    return _page(request, "file.html", rec=rec, province=_state(request).collection.province(key),
+                 base=_base(request))
+
+
+def feedback(request: Request):
+    key, rec = _own_file(request) if request.url.path.startswith("/t/") else _ministry_file(request)
+    if rec is None:
+        return _not_found(request)
+    path = feedback_workbook(_state(request).collection, rec)
+    if path is None:
+        return _refused(request, "Không tạo được tệp phản hồi cho tệp này vì tệp không mở được như một bảng tính. "
+                                 "Các lỗi đã được ghi ở trang kết quả.", 404)
+    return FileResponse(path, filename=path.name)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -101,224 +205,261 @@ async def _limited(stream, limit: int):
         yield chunk
 
 
+async def _upload_form(request: Request, limit: int):
+    """The upload's form, or None when its body is larger than ``limit`` (counted while it streams)."""
+    try:
+        length = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        return None
+    try:
+        return await MultiPartParser(request.headers, _limited(request.stream(), limit), max_files=1,
+                                     max_fields=4).parse()
+    except _TooLarge:
+        return None
+
+
+async def upload(request: Request):
+    key = _scope(request, "province")
+    if key is None:
+        return _not_found(request)
+    limits = _state(request).limits
+    try:
+        form = await _upload_form(request, limits.upload_bytes + 65536)
+    except OSError as exc:  # the server could not hold the body (its disk is full…): the province sends it again
+        return _not_received(request, exc)
+    except Exception:  # noqa: BLE001 - a malformed body is a refused post, not a crash
+        return _refused(request, "Yêu cầu gửi không hợp lệ. Hãy mở lại trang và gửi lại.", 400)
+    try:
+        return await _accept(request, key, form)
+    finally:
+        if form is not None:
+            await form.close()
+
+
+async def _accept(request: Request, key: str, form):
+    state, base = _state(request), _base(request)
+    col, limits = state.collection, state.limits
+    if form is not None and not await run_in_threadpool(col.register.spend_token, str(form.get("csrf", "")), key):
+        return _refused(request, "Biểu mẫu đã hết hạn hoặc đã được gửi. Hãy mở lại trang của tỉnh rồi gửi lại.", 403)
+    if not state.rate.allow(key):
+        return _refused(request, "Tỉnh đã gửi quá nhiều lần trong thời gian ngắn. Hãy đợi ít phút rồi gửi lại.", 429)
+    too_large = make("F06", detail=f"lớn hơn {limits.upload_bytes // 2**20} MB")
+    sent = form.get("tep") if form is not None else None
+    if form is None or (isinstance(sent, UploadFile) and sent.size is not None and sent.size > limits.upload_bytes):
+        return _page(request, "too_large.html", 413, finding=too_large, base=base)
+    if not isinstance(sent, UploadFile) or not sent.filename:
+        return RedirectResponse(f"{base}?tb=chon-tep", 303)
+    try:
+        rec = await run_in_threadpool(receive_upload, col, col.province(key), sent.file, sent.filename,
+                                      getattr(state, "workers", None))
+    except NotReceived as exc:
+        return _not_received(request, exc)
+    return RedirectResponse(f"{base}/tep/{rec.id}", 303)
+
+
+def _not_received(request: Request, exc: BaseException) -> HTMLResponse:
+    ref = _log_server_error(request, exc)
+    return _refused(request, "Tệp chưa được nhận: máy chủ không lưu được tệp nên tệp không được ghi vào sổ. "
+                             "Hãy gửi lại tệp. Nếu vẫn không được, hãy báo cho Bộ.", 503,
+                    heading="Tệp chưa được nhận", ref=ref, home=_base(request))
+
+
+# the Ministry's pages ------------------------------------------------------------------------------------------
+def ministry_page(request: Request):
+    if _scope(request, MINISTRY) is None:
+        return _not_found(request)
+    col = _state(request).collection
+    out = col.summary / f"tong-hop-{col.year}.xlsx"
+    return _page(request, "ministry.html", st=collection_status(col), csrf=_token(request, MINISTRY),
+                 base=_base(request), notice=_notice(request), reviews=col.register.reviews(),
+                 summary_ready=out.exists(), names={p.key: p.name for p in col.provinces},
+                 failed=col.register.failed_receptions())
+
+
+def ministry_file_page(request: Request):
+    key, rec = _ministry_file(request)
+    if rec is None:
+        return _not_found(request)
+    failed = any(f.code == "F09" for f in rec.findings)  # the check did not end: the Ministry may run it again
+    return _page(request, "file.html", rec=rec, province=_state(request).collection.province(key) if key else None,
+                 base=_base(request), ministry=True, csrf=_token(request, MINISTRY) if failed else None)
+
+
+def _number(form, name: str) -> int:
+    return int(str(form.get(name, "")))
+
+
+def _act_review(col, form, state):
+    review_warning(col, _number(form, "tep"), _number(form, "stt"), str(form.get("ghi_chu", "")))
+
+
+def _act_approve(col, form, state):
+    approve(col, _province_key(col, form), str(form.get("ghi_chu", ""))[:500], _number(form, "tep"))
+
+
+def _act_reopen(col, form, state):
+    reopen(col, _province_key(col, form), str(form.get("ghi_chu", ""))[:500])
+
+
+def _act_correction(col, form, state):
+    decide_correction(col, _number(form, "de_nghi"), str(form.get("quyet_dinh", "")) == "chap-nhan",
+                      str(form.get("ghi_chu", "")))
+
+
+def _act_recheck(col, form, state):
+    recheck(col, _number(form, "tep"), getattr(state, "workers", None))
+
+
+def _act_consolidate(col, form, state):
+    run_consolidation(col)
+
+
+def _province_key(col, form) -> str:
+    key = str(form.get("tinh", ""))
+    if col.province(key) is None:
+        raise ValueError(key)
+    return key
+
+
+_ACTIONS = {"xem": _act_review, "duyet": _act_approve, "mo-lai": _act_reopen, "dinh-chinh": _act_correction,
+            "kiem-tra-lai": _act_recheck, "tong-hop": _act_consolidate}
+
+
+async def ministry_action(request: Request):
+    act = _ACTIONS.get(request.path_params["action"])
+    if _scope(request, MINISTRY) is None or act is None:
+        return _not_found(request)
+    state, base = _state(request), _base(request)
+    form = await request.form(max_files=0, max_fields=8, max_part_size=8192)
+    if not await run_in_threadpool(state.collection.register.spend_token, str(form.get("csrf", "")), MINISTRY):
+        return _refused(request, "Biểu mẫu đã hết hạn hoặc đã được gửi. Hãy mở lại trang của Bộ rồi thực hiện lại.",
+                        403)
+    action = request.path_params["action"]
+    if action == "xem" and not str(form.get("ghi_chu", "")).strip():
+        return RedirectResponse(f"{base}?tb=ghi-chu#canh-bao", 303)
+    try:
+        await run_in_threadpool(act, state.collection, form, state)
+    except ValueError:
+        return RedirectResponse(f"{base}?tb=loi", 303)
+    return RedirectResponse(f"{base}?tb={action}", 303)
+
+
+def ministry_download(request: Request):
+    if _scope(request, MINISTRY) is None:
+        return _not_found(request)
+    # pandas only when a dataset is asked for, not at the server's start
+    from libstats.consolidation.dataset import dataset_path
+
+    col = _state(request).collection
+    out = col.summary / f"tong-hop-{col.year}.xlsx"
+    path = {"tong-hop": out, "du-lieu": dataset_path(out)}.get(request.path_params["kind"])
+    if path is None or not path.exists():
+        return _not_found(request)
+    return FileResponse(path, filename=path.name)
+
+
+# errors --------------------------------------------------------------------------------------------------------
+_HTTP_ERRORS = {
+    400: "Yêu cầu không hợp lệ. Hãy mở lại trang và thử lại.",
+    404: "Không có trang này. Hãy dùng đường dẫn Bộ đã gửi.",
+    405: "Trang này không nhận thao tác đó. Hãy mở lại trang và dùng các nút trên trang.",
+    413: "Tệp hoặc biểu mẫu gửi lên quá lớn.",
+}
+
+
+def _year(request: Request) -> int | str:
+    col = getattr(_state(request), "collection", None)
+    return col.year if col else ""
+
+
+async def client_error(request: Request, exc: HTTPException):
+    """A client's error (a wrong address, a wrong method…): a Vietnamese page, nothing in the log."""
+    message = _HTTP_ERRORS.get(exc.status_code, "Không thực hiện được yêu cầu. Hãy mở lại trang và thử lại.")
+    html = _env.get_template("error.html").render(year=_year(request), message=message)
+    return HTMLResponse(html, status_code=exc.status_code, headers=exc.headers)
+
+
+def _log_server_error(request: Request, exc: BaseException) -> str:
+    """One line in the log (no traceback, no secret: the path's secret is cut) with a reference the page shows."""
+    ref = secrets.token_hex(4).upper()
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
+    path = "/".join(request.url.path.split("/")[:2])
+    _log.error("lỗi máy chủ %s: %s %s…: %s: %s%s", ref, request.method, path, type(exc).__name__, exc, at)
+    return ref
+
+
+class _ServerErrors:
+    """A server error (any exception of a page) is a Vietnamese page with a reference and one line in the log.
+    A middleware, not a handler of Starlette's ServerErrorMiddleware, which logs the traceback again after it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def watched(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:  # noqa: BLE001 - the page and the log line say what happened
+            request = Request(scope)
+            ref = _log_server_error(request, exc)
+            if started:
+                return
+            upload = request.method == "POST" and request.url.path.endswith("/gui")
+            message = ("Máy chủ gặp lỗi nên chưa thực hiện được yêu cầu. "
+                       + ("Tệp chưa được nhận: hãy gửi lại tệp. " if upload else "Hãy thử lại sau ít phút."))
+            html = _env.get_template("error.html").render(year=_year(request), message=message, ref=ref,
+                                                          heading="Lỗi máy chủ")
+            await HTMLResponse(html, status_code=500)(scope, receive, send)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app):
+    """One long-lived pool of isolated check workers for the server's life (no process start per upload)."""
+    from libstats.checks.batch import WorkerPool
+
+    app.state.workers = WorkerPool(year=app.state.collection.year)
+    try:
+        yield
+    finally:
+        app.state.workers.close()
+
+
+_ROUTES = [
+    Route("/", home),
+    Route("/t/{secret}", province_page),
+    Route("/t/{secret}/mau", blank_form),
+    Route("/t/{secret}/gui", upload, methods=["POST"]),
+    Route("/t/{secret}/tep/{file_id:int}", file_page),
+    Route("/t/{secret}/tep/{file_id:int}/phan-hoi", feedback),
+    Route("/bo/{secret}", ministry_page),
+    Route("/bo/{secret}/tep/{file_id:int}", ministry_file_page),
+    Route("/bo/{secret}/tep/{file_id:int}/phan-hoi", feedback),
+    Route("/bo/{secret}/tai/{kind}", ministry_download),
+    Route("/bo/{secret}/{action}", ministry_action, methods=["POST"]),
+    Mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"),
+]
+
+
 def create_app(root: Path, limits: Limits = Limits()):
-    """The application serving the collection folder ``root``."""
+    """The application serving the collection folder ``root``. Its start clears what a stopped server left
+    (``collect.sweep``: temporary files of uploads, rows whose file never arrived)."""
     col = open_collection(root)
-    reg = col.register
-    rate = _Rate(limits.uploads, limits.window_seconds)
-
-    def page(name: str, status_code: int = 200, **ctx) -> HTMLResponse:
-        ctx.setdefault("year", col.year)
-        return HTMLResponse(_env.get_template(name).render(**ctx), status_code=status_code)
-
-    def refused(message: str, status_code: int) -> HTMLResponse:
-        return page("refused.html", status_code, message=message)
-
-    def scope(request: Request, want: str) -> str | None:
-        found = reg.scope_of(request.path_params["secret"])
-        if found is None or (want == MINISTRY) != (found == MINISTRY):
-            return None
-        return found
-
-    def token(scope_key: str) -> str:
-        t = secrets.token_urlsafe(32)
-        reg.issue_token(t, scope_key, dt.datetime.now(dt.UTC) + _TOKEN_LIFE)
-        return t
-
-    def notice(request: Request) -> str:
-        return _NOTICES.get(request.query_params.get("tb", ""), "")
-
-    def not_found() -> HTMLResponse:
-        return refused("Đường dẫn không đúng hoặc đã được thay bằng đường dẫn mới. Hãy dùng đường dẫn Bộ đã gửi.",
-                       404)
-
-    # province pages ----------------------------------------------------------------------------------------
-    def province_page(request: Request):
-        key = scope(request, "province")
-        if key is None:
-            return not_found()
-        st = next(s for s in collection_status(col).provinces if s.province.key == key)
-        files = reg.files(key)[::-1]
-        return page("province.html", st=st, files=files, deadline=col.deadline, csrf=token(key),
-                    base=f"/t/{request.path_params['secret']}", notice=notice(request), limits=limits)
-
-    def blank_form(request: Request):
-        key = scope(request, "province")
-        if key is None:
-            return not_found()
-        path = col.form_path(col.province(key))
-        return FileResponse(path, filename=path.name)
-
-    def own_file(request: Request):
-        key = scope(request, "province")
-        rec = reg.file(request.path_params["file_id"]) if key else None
-        if rec is None or rec.province != key or rec.channel not in ("upload", "inbox"):
-            return None, None
-        return key, rec
-
-    def file_page(request: Request):
-        key, rec = own_file(request)
-        if rec is None:
-            return not_found()
-        return page("file.html", rec=rec, province=col.province(key), base=f"/t/{request.path_params['secret']}")
-
-    def feedback(request: Request):
-        key, rec = own_file(request) if request.url.path.startswith("/t/") else ministry_file(request)
-        if rec is None:
-            return not_found()
-        path = feedback_workbook(col, rec)
-        if path is None:
-            return refused("Không tạo được tệp phản hồi cho tệp này vì tệp không mở được như một bảng tính. "
-                           "Các lỗi đã được ghi ở trang kết quả.", 404)
-        return FileResponse(path, filename=path.name)
-
-    async def upload(request: Request):
-        key = scope(request, "province")
-        if key is None:
-            return not_found()
-        base = f"/t/{request.path_params['secret']}"
-        try:
-            length = int(request.headers.get("content-length") or 0)
-        except ValueError:
-            length = 0
-        form = None
-        if length <= limits.upload_bytes + 65536:
-            try:
-                form = await MultiPartParser(request.headers, _limited(request.stream(), limits.upload_bytes + 65536),
-                                             max_files=1, max_fields=4).parse()
-            except _TooLarge:
-                form = None
-            except Exception:  # noqa: BLE001 - a malformed body is a refused post, not a crash
-                return refused("Yêu cầu gửi không hợp lệ. Hãy mở lại trang và gửi lại.", 400)
-        try:
-            return await _accept(key, base, form)
-        finally:
-            if form is not None:
-                await form.close()
-
-    async def _accept(key: str, base: str, form):
-        if form is not None and not await run_in_threadpool(reg.spend_token, str(form.get("csrf", "")), key):
-            return refused("Biểu mẫu đã hết hạn hoặc đã được gửi. Hãy mở lại trang của tỉnh rồi gửi lại.", 403)
-        if not rate.allow(key):
-            return refused("Tỉnh đã gửi quá nhiều lần trong thời gian ngắn. Hãy đợi ít phút rồi gửi lại.", 429)
-        too_large = make("F06", detail=f"lớn hơn {limits.upload_bytes // 2**20} MB")
-        if form is None:
-            return page("too_large.html", 413, finding=too_large, base=base)
-        upload = form.get("tep")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            return RedirectResponse(f"{base}?tb=chon-tep", 303)
-        if upload.size is not None and upload.size > limits.upload_bytes:
-            return page("too_large.html", 413, finding=too_large, base=base)
-        rec = await run_in_threadpool(receive_upload, col, col.province(key), upload.file, upload.filename,
-                                      getattr(app.state, "workers", None))
-        return RedirectResponse(f"{base}/tep/{rec.id}", 303)
-
-    # the Ministry's pages ---------------------------------------------------------------------------------
-    def ministry_file(request: Request):
-        if scope(request, MINISTRY) is None:
-            return None, None
-        rec = reg.file(request.path_params["file_id"])
-        return (rec.province, rec) if rec else (None, None)
-
-    def ministry_page(request: Request):
-        if scope(request, MINISTRY) is None:
-            return not_found()
-        st = collection_status(col)
-        base = f"/bo/{request.path_params['secret']}"
-        out = col.summary / f"tong-hop-{col.year}.xlsx"
-        return page("ministry.html", st=st, csrf=token(MINISTRY), base=base, notice=notice(request),
-                    reviews=reg.reviews(), summary_ready=out.exists(), names={p.key: p.name for p in col.provinces})
-
-    def ministry_file_page(request: Request):
-        key, rec = ministry_file(request)
-        if rec is None:
-            return not_found()
-        failed = any(f.code == "F09" for f in rec.findings)  # the check did not end: the Ministry may run it again
-        return page("file.html", rec=rec, province=col.province(key) if key else None,
-                    base=f"/bo/{request.path_params['secret']}", ministry=True,
-                    csrf=token(MINISTRY) if failed else None)
-
-    async def ministry_action(request: Request):
-        if scope(request, MINISTRY) is None:
-            return not_found()
-        base = f"/bo/{request.path_params['secret']}"
-        form = await request.form(max_files=0, max_fields=8, max_part_size=8192)
-        if not await run_in_threadpool(reg.spend_token, str(form.get("csrf", "")), MINISTRY):
-            return refused("Biểu mẫu đã hết hạn hoặc đã được gửi. Hãy mở lại trang của Bộ rồi thực hiện lại.", 403)
-        action = request.path_params["action"]
-        try:
-            if action == "xem":
-                note = str(form.get("ghi_chu", "")).strip()
-                if not note:
-                    return RedirectResponse(f"{base}?tb=ghi-chu#canh-bao", 303)
-                await run_in_threadpool(review_warning, col, int(str(form.get("tep", ""))),
-                                        int(str(form.get("stt", ""))), note)
-            elif action in ("duyet", "mo-lai"):
-                key = str(form.get("tinh", ""))
-                if col.province(key) is None:
-                    raise ValueError(key)
-                note = str(form.get("ghi_chu", ""))[:500]
-                if action == "duyet":  # the file the page showed: a newer upload is never approved unseen
-                    await run_in_threadpool(approve, col, key, note, int(str(form.get("tep", ""))))
-                else:
-                    await run_in_threadpool(reopen, col, key, note)
-            elif action == "dinh-chinh":
-                await run_in_threadpool(decide_correction, col, int(str(form.get("de_nghi", ""))),
-                                        str(form.get("quyet_dinh", "")) == "chap-nhan", str(form.get("ghi_chu", "")))
-            elif action == "kiem-tra-lai":
-                pool = getattr(app.state, "workers", None)
-                await run_in_threadpool(recheck, col, int(str(form.get("tep", ""))), pool)
-            elif action == "tong-hop":
-                await run_in_threadpool(run_consolidation, col)
-            else:
-                return not_found()
-        except ValueError:
-            return RedirectResponse(f"{base}?tb=loi", 303)
-        return RedirectResponse(f"{base}?tb={action}", 303)
-
-    def ministry_download(request: Request):
-        if scope(request, MINISTRY) is None:
-            return not_found()
-        # pandas only when a dataset is asked for, not at the server's start
-        from libstats.consolidation.dataset import dataset_path
-
-        out = col.summary / f"tong-hop-{col.year}.xlsx"
-        path = {"tong-hop": out, "du-lieu": dataset_path(out)}.get(request.path_params["kind"])
-        if path is None or not path.exists():
-            return not_found()
-        return FileResponse(path, filename=path.name)
-
-    def home(request: Request):
-        return page("home.html")
-
-    static = Path(__file__).parent / "static"
-    routes = [
-        Route("/", home),
-        Route("/t/{secret}", province_page),
-        Route("/t/{secret}/mau", blank_form),
-        Route("/t/{secret}/gui", upload, methods=["POST"]),
-        Route("/t/{secret}/tep/{file_id:int}", file_page),
-        Route("/t/{secret}/tep/{file_id:int}/phan-hoi", feedback),
-        Route("/bo/{secret}", ministry_page),
-        Route("/bo/{secret}/tep/{file_id:int}", ministry_file_page),
-        Route("/bo/{secret}/tep/{file_id:int}/phan-hoi", feedback),
-        Route("/bo/{secret}/tai/{kind}", ministry_download),
-        Route("/bo/{secret}/{action}", ministry_action, methods=["POST"]),
-        Mount("/static", StaticFiles(directory=static), name="static"),
-    ]
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        """One long-lived pool of isolated check workers for the server's life (no process start per upload)."""
-        from libstats.checks.batch import WorkerPool
-
-        app.state.workers = WorkerPool(year=col.year)
-        try:
-            yield
-        finally:
-            app.state.workers.close()
-
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.collection = col
+    sweep(col, start=True)
+    app = Starlette(routes=_ROUTES, lifespan=_lifespan, middleware=[Middleware(_ServerErrors)],
+                    exception_handlers={HTTPException: client_error})
+    app.state.collection, app.state.limits = col, limits
+    app.state.rate = _Rate(limits.uploads, limits.window_seconds)
     return _SecurityHeaders(app)
 
 
