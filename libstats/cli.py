@@ -110,6 +110,10 @@ def library_errors(fn):
         try:
             return fn(*args, **kwargs)
         except (ValueError, OSError) as exc:
+            from libstats.collection.collect import WrongCollectionYear
+
+            if isinstance(exc, WrongCollectionYear):
+                raise click.UsageError(str(exc)) from exc
             raise click.ClickException(str(exc)) from exc
     return wrapper
 

@@ -36,7 +36,7 @@ __all__ = ["Collection", "ProvinceStatus", "Status", "init_collection", "open_co
            "receive_upload", "feedback_workbook", "collection_status", "issue_links", "review_warning", "approve",
            "reopen", "recheck", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
            "apply_corrections", "corrected_previous", "is_collection", "review_collection",
-           "consolidate_collection", "review_inputs", "consolidate_inputs", "previous_dataset", "keep_previous",
+           "consolidate_collection", "review_inputs", "consolidate_inputs", "WrongCollectionYear", "previous_dataset", "keep_previous",
            "PREVIOUS_DIR", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
 
 MINISTRY = "ministry"
@@ -619,13 +619,18 @@ def consolidate_collection(col: Collection, spec=None, previous: Path | None = N
     return dataclasses.replace(con, tidy=apply_corrections(con.tidy, rv.corrections))
 
 
+class WrongCollectionYear(ValueError):
+    """``--year`` asks for another year than the collection folder's: a mistyped command."""
+
+
 def _collection_for(inputs, year: int | None) -> Collection | None:
     """The collection the inputs are (one folder with a register), refused when ``year`` is another; else None."""
     if not is_collection(inputs):
         return None
     col = open_collection(inputs[0])
     if year is not None and year != col.year:
-        raise ValueError(f"thư mục {inputs[0]} là đợt thu thập năm {col.year}, không phải năm {year} (--year)")
+        raise WrongCollectionYear(f"thư mục {inputs[0]} là đợt thu thập năm {col.year}, không phải năm {year} "
+                                  "(--year)")
     return col
 
 
