@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from libstats.model.findings import Finding, Severity, fmt_number, make, verdict
+from libstats.model.findings import Finding, Severity, make, verdict
 from libstats.consolidation.ledger import SET_ASIDE_CODES
 from libstats.model.form import build_form
 from libstats.model.provinces import Province, provinces_for_year, slug
@@ -36,7 +36,8 @@ __all__ = ["Collection", "ProvinceStatus", "Status", "init_collection", "open_co
            "receive_upload", "feedback_workbook", "collection_status", "issue_links", "review_warning", "approve",
            "reopen", "recheck", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
            "apply_corrections", "corrected_previous", "is_collection", "review_collection",
-           "consolidate_collection", "review_inputs", "consolidate_inputs", "WrongCollectionYear", "previous_dataset", "keep_previous",
+           "consolidate_collection", "review_inputs", "consolidate_inputs", "WrongCollectionYear",
+           "consolidation_notice", "previous_dataset", "keep_previous",
            "PREVIOUS_DIR", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
 
 MINISTRY = "ministry"
@@ -166,27 +167,18 @@ def _finish(col: Collection, file_id: int, res: CheckResult, link: Province | No
                                corrections=corrections)
 
 
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _corrections(col: Collection, res: CheckResult, file_id: int, province: str | None) -> list[dict]:
     """The corrected last-year figures typed in the form's correction column, each with its C02 finding."""
+    from libstats.consolidation.corrections import requested_corrections
+
     if province is None or res.year != col.year:
         return []
     out = []
-    for r in build_form(col.year).rows:
-        if r.pc is None:
-            continue
-        new, old = res.values.get(r.pc.id), res.values.get(r.p.id)
-        if not _number(new) or new == old:
-            continue
-        sheet, cell = res.sources.get(r.pc.id, (r.pc.sheet, r.pc.cell))
-        finding = make("C02", file=res.display, sheet=sheet, cell=cell, field=r.pc.id, label=r.p.label,
-                       value=fmt_number(old) if _number(old) else "(trống)", expected=fmt_number(new))
-        out.append({"file_id": file_id, "province": province, "field": r.p.id, "indicator": r.indicator,
-                    "dim": r.dim, "label": r.p.label, "reported": old if _number(old) else None, "corrected": new,
-                    "sheet": sheet, "cell": cell, "finding": finding})
+    for c in requested_corrections(res, build_form(col.year)):
+        sheet, cell = c.where
+        out.append({"file_id": file_id, "province": province, "field": c.row.p.id, "indicator": c.row.indicator,
+                    "dim": c.row.dim, "label": c.row.p.label, "reported": c.reported, "corrected": c.corrected,
+                    "sheet": sheet, "cell": cell, "finding": c.finding()})
     return out
 
 
@@ -605,6 +597,9 @@ def review_collection(col: Collection, spec=None, previous: Path | None = None, 
             e.reviewed = [(f, notes[_review_key(key, f)]) for f in e.findings
                           if f.severity == Severity.WARNING and _review_key(key, f) in notes]
     rv.collection, rv.reviewed, rv.corrections = st, reviews, accepted_corrections(col)
+    ids = {r.stored: r.id for r in col.register.files()}
+    decisions = {(c["file_id"], c["field"]): c["decision"] for c in col.register.corrections()}
+    rv.requested = [c.decided(decisions.get((ids.get(c.result.display), c.row.p.id))) for c in rv.requested]
     return rv
 
 
@@ -668,3 +663,24 @@ def run_consolidation(col: Collection):
     con = consolidate_collection(col, previous=previous)
     done = publish(con, col.summary / f"tong-hop-{col.year}.xlsx", previous)
     return done.summary, done.dataset
+
+
+def consolidation_notice(col: Collection) -> str:
+    """Run the consolidation for the Ministry's button and say how it went, whatever happens: "tong-hop" (done),
+    "tong-hop-trong" (no accepted return), "tong-hop-ghi" (an output could not be written) or "tong-hop-loi"
+    (anything else, logged with its traceback); in no case is an output replaced by a partial one."""
+    import logging
+
+    from libstats.outputs.publish import NothingToPublish, OutputError
+
+    try:
+        run_consolidation(col)
+    except NothingToPublish:
+        return "tong-hop-trong"
+    except OutputError as exc:
+        logging.getLogger("libstats").error("%s", exc)
+        return "tong-hop-ghi"
+    except Exception:  # noqa: BLE001 - the page says so in Vietnamese; the log keeps the traceback
+        logging.getLogger("libstats").exception("tổng hợp không chạy được")
+        return "tong-hop-loi"
+    return "tong-hop"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from libstats.checks.batch import WorkerLimits, check_many, collect_files, outlier_findings
+from libstats.consolidation.corrections import Correction, requested_corrections
 from libstats.consolidation.datapackage import check_report_year
 from libstats.consolidation.dataset import PreviousDifference, load_dataset, previous_differences
 from libstats.model.form import Form, build_form
@@ -41,6 +42,8 @@ class Review:
     collection: object | None = None
     reviewed: list[dict] = field(default_factory=list)
     corrections: list[dict] = field(default_factory=list)
+    # the corrections of last year's figures typed in the chosen files (with the Ministry's decision in a collection)
+    requested: list[Correction] = field(default_factory=list)
 
     @property
     def used(self) -> list[CheckResult]:
@@ -105,7 +108,12 @@ def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = N
         by_result[id(d.result)].added.append(d.finding())
     for i, found in outlier_findings([e.result for e in chosen], form).items():
         chosen[i].added.extend(found)
-    return Review(year, form, list(provinces_for_year(year)), ledger, diffs)
+    requested = [c for e in chosen for c in requested_corrections(e.result, form)]
+    for c in requested:  # a correction never vanishes: C02 at its cell (a collection's register already has it)
+        entry = by_result[id(c.result)]
+        if (found := c.finding()) not in entry.findings:
+            entry.added.append(found)
+    return Review(year, form, list(provinces_for_year(year)), ledger, diffs, requested=requested)
 
 
 def guard_outputs(inputs: Sequence[Path], outputs: Sequence[Path | None]) -> None:

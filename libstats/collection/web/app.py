@@ -33,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 
 from libstats.collection.collect import (MINISTRY, VN_TZ, approve, collection_status, decide_correction,
                                          feedback_workbook, open_collection, receive_upload, recheck, reopen,
-                                         review_warning, run_consolidation)
+                                         review_warning, consolidation_notice)
 from libstats.model.findings import Severity, Verdict, fmt_number, fmt_rate, make
 
 __all__ = ["create_app", "Limits"]
@@ -44,7 +44,13 @@ _NOTICES = {"xem": "Đã đánh dấu cảnh báo là đã xem.", "duyet": "Đã
             "chon-tep": "Hãy chọn tệp báo cáo trước khi bấm Gửi.", "ghi-chu": "Hãy ghi chú trước khi đánh dấu.",
             "dinh-chinh": "Đã ghi quyết định về đề nghị đính chính.",
             "kiem-tra-lai": "Đã kiểm tra lại tệp; kết quả mới ở danh sách các tỉnh.",
-            "loi": "Không thực hiện được thao tác (dữ liệu đã thay đổi). Hãy thử lại."}
+            "loi": "Không thực hiện được thao tác (dữ liệu đã thay đổi). Hãy thử lại.",
+            "tong-hop-trong": "Chưa có báo cáo nào được chấp nhận, nên chưa ghi bảng tổng hợp (các tệp cũ, nếu có, giữ "
+                              "nguyên).",
+            "tong-hop-ghi": "Không ghi được bảng tổng hợp vào thư mục summary/ (ổ đĩa đầy, chỉ đọc hoặc thư mục không "
+                            "còn). Các tệp tổng hợp cũ giữ nguyên. Hãy báo người quản trị máy chủ rồi chạy lại.",
+            "tong-hop-loi": "Tổng hợp không chạy được do một lỗi của máy chủ; chưa ghi tệp nào, các tệp cũ giữ nguyên. "
+                            "Hãy báo người quản trị máy chủ."}
 
 
 @dataclass(frozen=True)
@@ -268,8 +274,8 @@ def create_app(root: Path, limits: Limits = Limits()):
             elif action == "kiem-tra-lai":
                 pool = getattr(app.state, "workers", None)
                 await run_in_threadpool(recheck, col, int(str(form.get("tep", ""))), pool)
-            elif action == "tong-hop":
-                await run_in_threadpool(run_consolidation, col)
+            elif action == "tong-hop":  # a Vietnamese result in every case, never a 500
+                return RedirectResponse(f"{base}?tb={await run_in_threadpool(consolidation_notice, col)}", 303)
             else:
                 return not_found()
         except ValueError:
