@@ -54,7 +54,9 @@ _REASONS = {errno.ENOSPC: "ổ đĩa đã đầy", errno.EDQUOT: "đã hết h�
             errno.EPERM: "không có quyền ghi vào thư mục này",
             errno.ENOENT: "thư mục ghi không còn (đã bị xóa, đổi tên hoặc ổ đĩa đã được rút ra)",
             errno.ENOTDIR: "một phần của đường dẫn là tệp, không phải thư mục",
-            errno.EISDIR: "đã có một thư mục trùng tên", errno.EIO: "ổ đĩa báo lỗi đọc ghi"}
+            errno.EISDIR: "đã có một thư mục trùng tên",
+            errno.EEXIST: "đã có một tệp trùng tên với thư mục cần ghi (đường dẫn đi qua một tệp, không phải "
+                          "thư mục)", errno.EIO: "ổ đĩa báo lỗi đọc ghi"}
 
 
 def output_reason(exc: BaseException) -> str:
