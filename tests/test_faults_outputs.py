@@ -256,3 +256,26 @@ def test_a_file_rejected_for_lying_stays_rejected_when_a_later_file_of_its_provi
     got = {e["file"]: e for e in json.loads(check.output)}
     assert got["1-lan-dau.xlsx"]["fate"] == "rejected" and got["2-lan-sau.xlsx"]["fate"] == "accepted"
     assert {"S11", "L01"} <= {f["code"] for f in got["1-lan-dau.xlsx"]["findings"]}
+
+
+@pytest.mark.libreoffice
+def test_an_ods_return_is_converted_once_and_the_consolidation_reads_what_the_check_read(lo, tmp_path,
+                                                                                        tmp_path_factory,
+                                                                                        monkeypatch):
+    col, links, client = _site(tmp_path, tmp_path_factory)
+    ods = lo.convert(c.filled(tmp_path / "ha-noi.xlsx"), "ods", tmp_path)
+    rec = _upload(col, c.HANOI, ods)
+    assert rec.verdict != "rejected" and "F08" in [f.code for f in rec.findings]
+    kept = col.conversions / f"{rec.sha256}.xlsx"
+    assert kept.is_file() and list(col.conversions.iterdir()) == [kept]  # beside the original, nothing half-written
+    monkeypatch.setenv("PATH", str(tmp_path / "no-libreoffice-here"))  # converting again would now fail (F07)
+    result = _consolidate(str(col.root), "-o", str(tmp_path / "out" / "tong-hop.xlsx"))
+    assert result.exit_code == 0, result.output
+    data = load_dataset(tmp_path / "out" / "tong-hop_du-lieu.csv")
+    assert data.loc[data["field_id"] == "the_cap_moi_tong_n", "value"].tolist() == [
+        c.good_values()["the_cap_moi_tong_n"]]
+    kept.unlink()  # the kept conversion lost as well: a finding at consolidation, never an exception
+    check = CliRunner().invoke(main, ["check", str(col.root), "--json", "-q"])
+    [entry] = json.loads(check.output)
+    assert entry["fate"] == "rejected" and "F07" in [f["code"] for f in entry["findings"]]
+    assert "Chưa có báo cáo nào được chấp nhận" in _press(client, links)

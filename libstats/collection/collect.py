@@ -5,6 +5,8 @@
     DIR/forms/            the year's blank forms, one per province
     DIR/feedback/         the feedback workbook of each file that has findings
     DIR/summary/          the summary workbook and dataset, when the Ministry runs the consolidation
+    DIR/converted/        the .xlsx made once of each .xls/.ods received (named by its SHA-256)
+    DIR/previous/         last year's dataset (``collect init --previous``), compared with by every command
 
 Files dropped into inbox/ are picked up (checked and recorded) by every command that opens the folder, so
 e-mail and the upload page work side by side. Every check runs in the isolated workers of ``batch``; the
@@ -75,6 +77,12 @@ class Collection:
         return self.root / "summary"
 
     @property
+    def conversions(self) -> Path:
+        """The .xlsx LibreOffice made of each .xls/.ods received, named by the file's SHA-256: made once, at
+        intake, and read again by every later check (the consolidation reads what the first check read)."""
+        return self.root / "converted"
+
+    @property
     def provinces(self) -> tuple[Province, ...]:
         return provinces_for_year(self.year)
 
@@ -123,7 +131,7 @@ def _check_upload(col: Collection, paths: list[tuple[Path, str]], pool=None) -> 
         if pool is not None:
             return [pool.check(p, display, col.year) for p, display in paths]
         with _CHECKS:
-            return check_many(paths, None, col.year)
+            return check_many(paths, None, col.year, conversions=col.conversions)
     except Exception as exc:  # noqa: BLE001 - recorded as F09 on each file; the file can be checked again
         why = f"lỗi khi kiểm tra: {type(exc).__name__}"
         return [CheckResult(str(p), display, findings=[make("F09", file=display, detail=why)]) for p, display in paths]
@@ -588,7 +596,7 @@ def review_collection(col: Collection, spec=None, previous: Path | None = None, 
     previous = previous or previous_dataset(col)
     st = collection_status(col)  # files dropped by hand are checked and recorded first
     rv = review_inbox([col.inbox], col.year, spec, previous, limits, progress,
-                      choose=lambda ledger: _by_register(col, st, ledger))
+                      choose=lambda ledger: _by_register(col, st, ledger), conversions=col.conversions)
     reviews = col.register.reviews()
     notes = {(r["province"], r["code"], r["sheet"], r["cell"], r["field"]): r["note"] for r in reviews}
     for e in rv.ledger:

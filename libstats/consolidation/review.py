@@ -81,17 +81,19 @@ def _year_of(results: Sequence[CheckResult], year: int | None) -> int | None:
 def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = None, previous: Path | None = None,
                  limits: WorkerLimits | None = None,
                  progress: Callable[[Iterable], Iterable] = lambda it: it,
-                 choose: Callable[[list[Entry]], list[Entry]] | None = None) -> Review:
+                 choose: Callable[[list[Entry]], list[Entry]] | None = None, conversions: Path | None = None) -> Review:
     """Check every entry under ``inputs`` for report ``year`` (None: the year most files are of) and review them
     together. Raises WrongYear when most identified files are of another year; ValueError for a bad
     ``previous`` dataset (read before any file is checked). ``choose`` may replace the ledger's choice of each
-    province's file (a collection's register does) before the batch compares the chosen files."""
+    province's file (a collection's register does) before the batch compares the chosen files; ``conversions``:
+    where .xls/.ods conversions are kept (a collection's converted/), so that they are read, not made again."""
     spec = spec or default_spec()
     if year is not None:
         build_form(year, spec)
     last_year = load_dataset(previous, spec, year - 1 if year else None) if previous is not None else None
     files = collect_files(list(inputs))
-    results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress)
+    results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress,
+                         conversions=conversions)
     year = _year_of(results, year)
     ledger = build_ledger(results, year)
     if choose is not None and year is not None:

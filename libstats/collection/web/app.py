@@ -317,7 +317,7 @@ def create_app(root: Path, limits: Limits = Limits()):
         """One long-lived pool of isolated check workers for the server's life (no process start per upload)."""
         from libstats.checks.batch import WorkerPool
 
-        app.state.workers = WorkerPool(year=col.year)
+        app.state.workers = WorkerPool(year=col.year, conversions=col.conversions)
         try:
             yield
         finally:
