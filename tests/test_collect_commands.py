@@ -148,12 +148,12 @@ def test_the_servers_worker_pool_is_reused_and_survives_a_crash_and_a_hang(tmp_p
 
     real = batch.check_file
 
-    def reader(path, spec, year, display, problem):
+    def reader(path, spec, year, display, problem, *more):
         if display == "crash":
             os._exit(3)
         if display == "hang":
             time.sleep(30)
-        return real(path, spec, year, display, problem)
+        return real(path, spec, year, display, problem, *more)
 
     monkeypatch.setattr(batch, "check_file", reader)
     good = c.filled(tmp_path / "a.xlsx")

@@ -541,7 +541,7 @@ def _by_register(col: Collection, st: Status, ledger: list) -> list:
             hidden = [f for f in own if f not in rec.findings and f.severity != Severity.ERROR]
         chosen = counted.get(rec.province) if rec.province else None
         refused = any(f.severity == Severity.ERROR for f in [*own, *extra] if f not in hidden)
-        if chosen is None:
+        if chosen is None or e.result.province is None:  # a file not read as a province's return is never used
             out.append(Entry(e.result, e.status, e.reason, added=[*e.added, *extra], hidden=hidden))
         elif chosen.id == rec.id:
             out.append(Entry(e.result, "chosen", _first_error(e.result), added=extra, hidden=hidden))
