@@ -279,3 +279,40 @@ def test_an_ods_return_is_converted_once_and_the_consolidation_reads_what_the_ch
     [entry] = json.loads(check.output)
     assert entry["fate"] == "rejected" and "F07" in [f["code"] for f in entry["findings"]]
     assert "Chưa có báo cáo nào được chấp nhận" in _press(client, links)
+
+
+def test_in_a_collection_the_correction_row_carries_the_ministrys_decision_and_a_lying_file_its_verdict(
+        tmp_path, tmp_path_factory):
+    from libstats.collection.collect import collection_status, decide_correction, run_consolidation
+
+    col, _, _ = _site(tmp_path, tmp_path_factory)
+    lying = _upload(col, c.HANOI, {name: maker for name, _, maker, _ in CASES}["hidden-copy"](tmp_path))
+    _upload(col, c.HANOI, c.with_values(tmp_path / "a.xlsx", the_cap_moi_tinh_pc=859329))
+    [st] = [s for s in collection_status(col).provinces if s.province == c.HANOI]
+    decide_correction(col, st.corrections[0]["id"], True, "Sở gửi công văn")
+    _, data = run_consolidation(col)
+    rows = load_dataset(data, texts=True)
+    assert rows.loc[rows["kind"] == "correction", ["value", "status"]].values.tolist() == [[859329, "accepted"]]
+    assert rows.loc[rows["field_id"] == "the_cap_moi_tinh_p", "value"].tolist() == [859329]  # applied
+    check = CliRunner().invoke(main, ["check", str(col.root), "--json", "-q"])
+    got = {e["file"]: e for e in json.loads(check.output)}
+    assert got[lying.stored]["fate"] == "rejected" and "S11" in [f["code"] for f in got[lying.stored]["findings"]]
+
+
+def test_a_failed_consolidation_changes_no_status_count(tmp_path, tmp_path_factory, monkeypatch):
+    from libstats.collection.collect import collection_status
+
+    col, links, client = _site(tmp_path, tmp_path_factory)
+    _upload(col, c.HANOI, c.filled(tmp_path / "a.xlsx"))
+    _upload(col, HA_GIANG, c.filled(tmp_path / "b.xlsx", p=HA_GIANG))
+    before = collection_status(col).as_dict()
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    assert "Không ghi được bảng tổng hợp" in _press(client, links)
+    after = collection_status(col).as_dict()
+    assert after == before and after["accepted"] == 2 and len(col.register.files()) == 2
+    assert sorted(p.name for p in col.inbox.iterdir()) == sorted(r.stored for r in col.register.files())
+    assert not col.summary.exists() or list(col.summary.iterdir()) == []  # no stray or temporary file
