@@ -316,3 +316,12 @@ def test_a_failed_consolidation_changes_no_status_count(tmp_path, tmp_path_facto
     assert after == before and after["accepted"] == 2 and len(col.register.files()) == 2
     assert sorted(p.name for p in col.inbox.iterdir()) == sorted(r.stored for r in col.register.files())
     assert not col.summary.exists() or list(col.summary.iterdir()) == []  # no stray or temporary file
+
+
+def test_a_bad_last_years_dataset_in_the_collection_is_a_vietnamese_result_on_the_page(tmp_path, tmp_path_factory):
+    col, links, client = _site(tmp_path, tmp_path_factory)
+    _upload(col, c.HANOI, c.filled(tmp_path / "a.xlsx"))
+    (col.root / PREVIOUS_DIR).mkdir()
+    (col.root / PREVIOUS_DIR / "du-lieu.csv").write_text("không phải bộ dữ liệu\n", encoding="utf-8")
+    assert "bộ dữ liệu năm trước trong thư mục previous/" in _press(client, links)
+    assert not col.summary.exists() or list(col.summary.iterdir()) == []

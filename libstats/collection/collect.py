@@ -675,8 +675,9 @@ def run_consolidation(col: Collection):
 
 def consolidation_notice(col: Collection) -> str:
     """Run the consolidation for the Ministry's button and say how it went, whatever happens: "tong-hop" (done),
-    "tong-hop-trong" (no accepted return), "tong-hop-ghi" (an output could not be written) or "tong-hop-loi"
-    (anything else, logged with its traceback); in no case is an output replaced by a partial one."""
+    "tong-hop-trong" (no accepted return), "tong-hop-ghi" (an output could not be written), "tong-hop-dau-vao"
+    (an input refused: last year's dataset, the inbox's year) or "tong-hop-loi" (anything else, logged with its
+    traceback); in no case is an output replaced by a partial one."""
     import logging
 
     from libstats.outputs.publish import NothingToPublish, OutputError
@@ -688,6 +689,9 @@ def consolidation_notice(col: Collection) -> str:
     except OutputError as exc:
         logging.getLogger("libstats").error("%s", exc)
         return "tong-hop-ghi"
+    except ValueError as exc:  # the library's own Vietnamese refusal (last year's dataset, the inbox's year)
+        logging.getLogger("libstats").error("%s", exc)
+        return "tong-hop-dau-vao"
     except Exception:  # noqa: BLE001 - the page says so in Vietnamese; the log keeps the traceback
         logging.getLogger("libstats").exception("tổng hợp không chạy được")
         return "tong-hop-loi"

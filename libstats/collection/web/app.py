@@ -49,6 +49,9 @@ _NOTICES = {"xem": "Đã đánh dấu cảnh báo là đã xem.", "duyet": "Đã
                               "nguyên).",
             "tong-hop-ghi": "Không ghi được bảng tổng hợp vào thư mục summary/ (ổ đĩa đầy, chỉ đọc hoặc thư mục không "
                             "còn). Các tệp tổng hợp cũ giữ nguyên. Hãy báo người quản trị máy chủ rồi chạy lại.",
+            "tong-hop-dau-vao": "Chưa tổng hợp được: bộ dữ liệu năm trước trong thư mục previous/ hoặc các tệp trong "
+                                "hộp thư không dùng được. Chạy lệnh libstats consolidate trên thư mục đợt thu thập "
+                                "để xem lý do cụ thể.",
             "tong-hop-loi": "Tổng hợp không chạy được do một lỗi của máy chủ; chưa ghi tệp nào, các tệp cũ giữ nguyên. "
                             "Hãy báo người quản trị máy chủ."}
 
