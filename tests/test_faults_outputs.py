@@ -325,3 +325,12 @@ def test_a_bad_last_years_dataset_in_the_collection_is_a_vietnamese_result_on_th
     (col.root / PREVIOUS_DIR / "du-lieu.csv").write_text("không phải bộ dữ liệu\n", encoding="utf-8")
     assert "bộ dữ liệu năm trước trong thư mục previous/" in _press(client, links)
     assert not col.summary.exists() or list(col.summary.iterdir()) == []
+
+
+def test_a_feedback_folder_that_cannot_be_made_is_said_before_any_output_is_replaced(inbox, published, tmp_path):
+    out, before = published
+    blocker = tmp_path / "phan-hoi"
+    blocker.write_text("x")
+    result = _consolidate(str(inbox), "-o", str(out / "tong-hop.xlsx"), "--feedback", str(blocker / "tinh"))
+    _clean_failure(result, "phan-hoi", "không phải thư mục")
+    assert _snapshot(out) == before

@@ -107,6 +107,9 @@ def publish(con: Consolidation, summary: Path, previous: Path | None = None, fee
         raise NothingToPublish(nothing_message(con.year))
     summary = Path(summary)
     data = dataset_path(summary)
+    if feedback is not None:  # before anything is replaced: a feedback folder that cannot be made is said first
+        with _writing(Path(feedback)):
+            Path(feedback).mkdir(parents=True, exist_ok=True)
     with _stage(summary.parent, summary.stem) as stage:
         with _writing(summary):
             write_summary(con, stage / summary.name, previous)
