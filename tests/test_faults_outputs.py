@@ -334,3 +334,14 @@ def test_a_feedback_folder_that_cannot_be_made_is_said_before_any_output_is_repl
     result = _consolidate(str(inbox), "-o", str(out / "tong-hop.xlsx"), "--feedback", str(blocker / "tinh"))
     _clean_failure(result, "phan-hoi", "không phải thư mục")
     assert _snapshot(out) == before
+
+
+def test_a_staging_folder_left_by_a_killed_run_is_removed_by_the_next(inbox, published):
+    out, before = published
+    left = out / ".tong-hop.tmp-killed"
+    left.mkdir()
+    (left / "tong-hop.xlsx").write_bytes(b"PK half")
+    os.utime(left, (1_700_000_000, 1_700_000_000))  # hours ago
+    result = _consolidate(str(inbox), "-o", str(out / "tong-hop.xlsx"))
+    assert result.exit_code == 0, result.output
+    assert sorted(_snapshot(out)) == sorted(before)  # the same outputs, nothing hidden left beside them

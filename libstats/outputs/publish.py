@@ -16,6 +16,7 @@ import errno
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,11 +82,17 @@ def _writing(path: Path):
         raise _fault(path, exc) from exc
 
 
+STALE_STAGE = 3600  # seconds: a staging folder this old was left by a run that was killed
+
+
 @contextmanager
 def _stage(folder: Path, stem: str):
-    """A hidden folder beside the outputs to write them whole in; always removed."""
+    """A hidden folder beside the outputs to write them whole in; always removed (and those a killed run left)."""
     with _writing(folder):
         folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob(f".{stem}.tmp-*"):
+            if old.is_dir() and not old.is_symlink() and time.time() - old.stat().st_mtime > STALE_STAGE:
+                shutil.rmtree(old, ignore_errors=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{stem}.tmp-", dir=folder))
     try:
         yield stage
