@@ -110,6 +110,10 @@ def library_errors(fn):
         try:
             return fn(*args, **kwargs)
         except (ValueError, OSError) as exc:
+            from libstats.collection.collect import WrongCollectionYear
+
+            if isinstance(exc, WrongCollectionYear):
+                raise click.UsageError(str(exc)) from exc
             raise click.ClickException(str(exc)) from exc
     return wrapper
 
@@ -147,17 +151,11 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
     prefill = None
     if previous:
         from libstats.consolidation.review import guard_outputs
-        guard_outputs([previous], [out_dir])
-        from libstats.consolidation.dataset import load_dataset
-        from libstats.consolidation.rollover import previous_year_prefill
-        from libstats.forms.template import TemplateOptions
-        last_year = load_dataset(previous, form.spec, year - 1)
-        for note in last_year.attrs["notes"]:
-            click.echo(f"Lưu ý: {note}", err=True)
-        figures = previous_year_prefill(form, last_year)
+        from libstats.outputs.next_year import template_prefill
 
-        def prefill(p):
-            return TemplateOptions(**vars(figures(p)))
+        guard_outputs([previous], [out_dir])
+        prefill, notes = template_prefill(form, previous)
+        _notes(notes)
     paths = write_templates(form, provinces, out_dir, password=password, prefill=prefill,
                                progress=_progress("Đang tạo mẫu", quiet))
     click.echo(f"Đã tạo {len(paths)} tệp mẫu năm {year} trong {out_dir}")
@@ -242,24 +240,19 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     gõ sai.
 
     Trên thư mục thu thập (có register.sqlite), sổ đăng ký quyết định: tệp được tính của mỗi tỉnh là tệp đã
-    duyệt (nếu không thì tệp mới nhất); cảnh báo Bộ đã xem được liệt kê kèm ghi chú, không tính nữa.
+    duyệt (nếu không thì tệp mới nhất); cảnh báo Bộ đã xem được liệt kê kèm ghi chú, không tính nữa; không
+    ghi --previous thì đối chiếu với bộ dữ liệu năm trước trong DIR/previous/ (nếu có).
 
     Ví dụ: libstats check inbox/ --year 2024 --feedback feedback/
     """
     import json as json_mod
 
+    from libstats.collection.collect import review_inputs
+    from libstats.consolidation.review import guard_outputs
     from libstats.outputs.feedback import write_feedbacks
-    from libstats.consolidation.review import guard_outputs, review_inbox
-
-    from libstats.collection.collect import is_collection, review_collection
 
     guard_outputs([*inputs, *([previous] if previous else [])], [feedback_dir])
-    bar = _progress("Đang kiểm tra", quiet or as_json)
-    if is_collection(inputs):
-        col = _collection_of(inputs[0], year)
-        rv = review_collection(col, _spec(spec_path), previous, progress=bar)
-    else:
-        rv = review_inbox(list(inputs), year, _spec(spec_path), previous, progress=bar)
+    rv = review_inputs(inputs, year, _spec(spec_path), previous, progress=_progress("Đang kiểm tra", quiet or as_json))
     if not rv.ledger:
         raise click.UsageError("không có tệp nào để kiểm tra")
     made = write_feedbacks(rv.ledger, feedback_dir) if feedback_dir else [None] * len(rv.ledger)
@@ -274,14 +267,9 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     sys.exit(1 if rv.has_errors else 0)
 
 
-def _collection_of(root: Path, year: int | None):
-    """The collection in ``root``, refused (in Vietnamese) when ``--year`` asks for another year."""
-    from libstats.collection.collect import open_collection
-
-    col = open_collection(root)
-    if year is not None and year != col.year:
-        raise click.UsageError(f"thư mục {root} là đợt thu thập năm {col.year}, không phải năm {year} (--year)")
-    return col
+def _notes(notes) -> None:
+    for note in notes:
+        click.echo(f"Lưu ý: {note}", err=True)
 
 
 def _render_reviewed(rv) -> None:
@@ -309,42 +297,31 @@ def _render_reviewed(rv) -> None:
 def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
     """Kiểm tra mọi báo cáo trong hộp thư và tổng hợp các báo cáo được chấp nhận thành bảng tổng hợp.
 
-    Không ghi gì khi không tỉnh nào được chấp nhận hoặc hộp thư chứa báo cáo của năm khác (mã thoát 1).
+    Không ghi gì khi không tỉnh nào được chấp nhận hoặc hộp thư chứa báo cáo của năm khác (mã thoát 1). Khi
+    không ghi được một tệp kết quả (ổ đĩa đầy, thư mục chỉ đọc hoặc không còn), lệnh báo tên tệp, mã thoát 1,
+    các tệp kết quả cũ giữ nguyên.
 
     Trên thư mục thu thập (có register.sqlite), sổ đăng ký quyết định tệp được tính; cảnh báo đã xem và tình
-    hình thu thập đưa vào trang Tổng quan; đính chính số năm trước được chấp nhận thì áp dụng.
+    hình thu thập đưa vào trang Tổng quan; đính chính số năm trước được chấp nhận thì áp dụng; không ghi
+    --previous thì đối chiếu với bộ dữ liệu năm trước trong DIR/previous/ (nếu có), như nút "Chạy tổng hợp".
 
     Ví dụ: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
     """
-    from libstats.consolidation.consolidate import consolidate as run
-    from libstats.consolidation.dataset import dataset_path, write_dataset
-    from libstats.outputs.feedback import write_feedbacks
+    from libstats.collection.collect import consolidate_inputs
+    from libstats.consolidation.dataset import dataset_path
     from libstats.consolidation.ledger import FATES
     from libstats.consolidation.review import guard_outputs
-    from libstats.outputs.summary import write_summary
-
-    from libstats.collection.collect import consolidate_collection, is_collection
+    from libstats.outputs.publish import publish
 
     data = dataset_path(output)
     guard_outputs([*inputs, *([previous] if previous else [])], [output, data, feedback_dir])
-    bar = _progress("Đang kiểm tra", quiet)
-    if is_collection(inputs):
-        con = consolidate_collection(_collection_of(inputs[0], year), _spec(spec_path), previous, progress=bar)
-    else:
-        con = run(list(inputs), year, previous, _spec(spec_path), progress=bar)
+    con, previous = consolidate_inputs(inputs, year, _spec(spec_path), previous, _progress("Đang kiểm tra", quiet))
     if not con.ledger:
         raise click.UsageError("không có tệp nào trong hộp thư")
     counts = con.review.counts()
     click.echo(f"Năm {year}: {len(con.ledger)} tệp; " + "; ".join(f"{FATES[k].lower()}: {v}" for k, v in
                                                                      sorted(counts.items())))
-    if not con.reporting:
-        raise click.ClickException(f"Không có báo cáo nào của năm {year} được chấp nhận, nên không ghi bảng tổng "
-                                   "hợp và bộ dữ liệu (các tệp cũ, nếu có, giữ nguyên). Xem lỗi của từng tệp bằng "
-                                   f"lệnh: libstats check … --year {year}")
-    write_summary(con, output, previous)
-    write_dataset(con.tidy, data, con.form.spec)
-    if feedback_dir:
-        write_feedbacks(con.ledger, feedback_dir)
+    publish(con, output, previous, feedback_dir)
     click.echo(f"Tỉnh có báo cáo được chấp nhận: {len(con.reporting)}/{len(con.expected)}")
     if con.missing:
         click.echo("Chưa báo cáo hoặc chưa được chấp nhận: " + ", ".join(p.name for p in con.missing))
@@ -406,8 +383,9 @@ def demo(out_dir, year, quiet):
               help="Danh mục tỉnh để chuyển bộ dữ liệu sang.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Tệp CSV bộ dữ liệu đã chuyển cần ghi.")
+@spec_option
 @library_errors
-def rebase(dataset, to_list, output):
+def rebase(dataset, to_list, output, spec_path):
     """Chuyển bộ dữ liệu 63 tỉnh sang cơ sở 34 tỉnh, thành phố (sắp xếp năm 2025).
 
     Số liệu mỗi tỉnh mới là tổng số liệu các tỉnh cũ hợp thành; cấp huyện năm 2024 được cộng vào cấp xã
@@ -415,17 +393,12 @@ def rebase(dataset, to_list, output):
 
     Ví dụ: libstats rebase tong-hop-2024_du-lieu.csv --to 2025 -o du-lieu-2024-theo-34-tinh.csv
     """
-    from libstats.consolidation.dataset import load_dataset, write_dataset
     from libstats.consolidation.review import guard_outputs
-    from libstats.consolidation.rollover import carry_map, rebase_frame
-    from libstats.model.spec import default_spec
+    from libstats.outputs.next_year import rebase_dataset
 
     guard_outputs([dataset], [output])
-    df = load_dataset(dataset)
-    for note in df.attrs["notes"]:
-        click.echo(f"Lưu ý: {note}", err=True)
-    out = rebase_frame(df, to_list, carry_map(default_spec(), int(to_list)))
-    write_dataset(out, output)
+    df, out, notes = rebase_dataset(dataset, to_list, output, _spec(spec_path))
+    _notes(notes)
     click.echo(f"Đã chuyển {df['province_code'].nunique()} tỉnh sang {out['province_code'].nunique()} tỉnh "
                f"(danh mục {to_list}): {output}")
 
@@ -466,16 +439,22 @@ def collect():
 @year_option()
 @click.option("--deadline", type=click.DateTime(["%Y-%m-%d"]), required=True,
               help="Hạn gửi báo cáo (năm-tháng-ngày, ví dụ 2025-03-15).")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Bộ dữ liệu năm trước (tệp CSV do lệnh consolidate ghi): chép vào DIR/previous/; kiểm tra, tổng "
+                   "hợp (cả trên trang của Bộ) đều đối chiếu với nó.")
 @quiet_option
 @library_errors
-def collect_init(root, year, deadline, quiet):
+def collect_init(root, year, deadline, previous, quiet):
     """Tạo thư mục thu thập: inbox/ (hộp thư), forms/ (mỗi tỉnh một mẫu) và sổ đăng ký.
 
-    Ví dụ: libstats collect init thu-thap-2024 --year 2024 --deadline 2025-03-15
+    Bộ dữ liệu năm trước đặt trong DIR/previous/ (bằng --previous, hoặc chép vào sau) được dùng như --previous
+    của các lệnh check và consolidate trên thư mục này, và của nút "Chạy tổng hợp" trên trang của Bộ.
+
+    Ví dụ: libstats collect init thu-thap-2025 --year 2025 --deadline 2026-03-15 --previous tong-hop-2024_du-lieu.csv
     """
     from libstats.collection.collect import init_collection
 
-    col = init_collection(root, year, deadline.date(), progress=_progress("Đang tạo mẫu", quiet))
+    col = init_collection(root, year, deadline.date(), progress=_progress("Đang tạo mẫu", quiet), previous=previous)
     click.echo(f"Đã tạo đợt thu thập năm {year} (hạn gửi {deadline:%d/%m/%Y}) trong {root}")
     click.echo(f"Mẫu gửi các tỉnh: {col.forms}; hộp thư: {col.inbox}")
     click.echo(f"Tạo đường dẫn gửi báo cáo cho các tỉnh: libstats links {root}")

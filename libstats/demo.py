@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from libstats.consolidation.consolidate import Consolidation, consolidate
-from libstats.consolidation.dataset import dataset_path, write_dataset
-from libstats.outputs.feedback import write_feedbacks
-from libstats.model.form import build_form
-from libstats.forms.template import write_templates
-from libstats.model.provinces import provinces_for_year
 from libstats.forms.samples import write_samples
-from libstats.outputs.summary import write_summary
+from libstats.forms.template import write_templates
+from libstats.model.form import build_form
+from libstats.model.provinces import provinces_for_year
+from libstats.outputs.publish import publish
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -38,9 +36,6 @@ def run_demo(out: Path, year: int = 2024, seed: int = 2024, say: Callable[[str],
     write_samples(form, inbox, seed=seed, flaws=True, progress=progress("Báo cáo mẫu"))
     say("3/4 Kiểm tra và tổng hợp")
     con = consolidate([inbox], year, progress=progress("Kiểm tra"))
-    summary = out / f"tong-hop-{year}.xlsx"
-    write_summary(con, summary)
-    dataset = write_dataset(con.tidy, dataset_path(summary))
-    say(f"4/4 Ghi tệp phản hồi cho các tỉnh → {feedback}")
-    write_feedbacks(con.ledger, feedback, progress=progress("Phản hồi"))
-    return DemoResult(templates, inbox, feedback, summary, dataset, con)
+    say(f"4/4 Ghi bảng tổng hợp, bộ dữ liệu và tệp phản hồi cho các tỉnh → {feedback}")
+    done = publish(con, out / f"tong-hop-{year}.xlsx", feedback=feedback, progress=progress("Phản hồi"))
+    return DemoResult(templates, inbox, feedback, done.summary, done.dataset, con)

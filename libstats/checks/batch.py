@@ -290,10 +290,10 @@ def _failed(path: Path, display: str, detail: str) -> CheckResult:
 
 def check_many(files: Sequence[tuple], spec: Spec | None = None, year: int | None = None,
                limits: WorkerLimits = WorkerLimits(), progress: Callable[[Iterable], Iterable] = lambda it: it,
-               isolate: bool = True) -> list[CheckResult]:
+               isolate: bool = True, conversions: Path | None = None) -> list[CheckResult]:
     """Check every file (``InboxFile`` or (path, display)); results in the order of ``files``.
-    ``isolate=False`` runs in this process."""
-    job = _Checker(spec or default_spec())
+    ``isolate=False`` runs in this process; ``conversions``: where .xls/.ods conversions are kept."""
+    job = _Checker(spec or default_spec(), conversions)
     if year is not None:
         prepare(year, job.spec)  # once before forking: workers inherit it
     tasks = [(Path(f[0]), year, f[1], f[2] if len(f) > 2 else "") for f in files]
@@ -348,11 +348,11 @@ class _Checker:
     """A check worker's job: the spec is handed over once, when the worker is forked, never with each file (a
     spec sent through the pipe arrives as a new object, and the form would be laid out again for every file)."""
 
-    def __init__(self, spec: Spec):
-        self.spec = spec
+    def __init__(self, spec: Spec, conversions: Path | None = None):
+        self.spec, self.conversions = spec, conversions
 
     def check(self, path: Path, year: int | None, display: str, problem: str) -> CheckResult:
-        return check_file(path, self.spec, year, display, problem)  # looked up at call time: tests stand in
+        return check_file(path, self.spec, year, display, problem, self.conversions)  # looked up at call time
 
     def __call__(self, path: Path, year: int | None, display: str, problem: str) -> CheckResult | _Packed:
         """In a worker: the result, packed to be sent back (``_unpacked`` in the parent)."""
@@ -364,13 +364,14 @@ class WorkerPool:
     all are busy), so an upload costs no process start. The same workers, limits and failures as
     ``run_isolated``: a crash, a hang or running out of memory gives the file F09 and replaces its worker."""
 
-    def __init__(self, spec: Spec | None = None, limits: WorkerLimits = WorkerLimits(), year: int | None = None):
+    def __init__(self, spec: Spec | None = None, limits: WorkerLimits = WorkerLimits(), year: int | None = None,
+                 conversions: Path | None = None):
         import queue
 
         self.spec, self.limits = spec or default_spec(), limits
         if year is not None:
             prepare(year, self.spec)  # before forking: the workers inherit it
-        self._pool = _Pool(_Checker(self.spec), limits)
+        self._pool = _Pool(_Checker(self.spec, conversions), limits)
         self._idle: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         for _ in range(limits.jobs):

@@ -69,9 +69,10 @@ def prepare(year: int, spec: Spec) -> None:
 
 
 def check_file(path: str | Path, spec: Spec | None = None, year: int | None = None,
-               display: str | None = None, problem: str = "") -> CheckResult:
+               display: str | None = None, problem: str = "", conversions: Path | None = None) -> CheckResult:
     """Check one file against ``spec`` (default: the shipped spec) for report ``year`` (None: the file's).
-    ``problem``: why the file is not to be read at all (a link, a FIFO: see ``batch.collect_files``)."""
+    ``problem``: why the file is not to be read at all (a link, a FIFO: see ``batch.collect_files``);
+    ``conversions``: where .xls/.ods conversions are kept (``formats.take_in``)."""
     path, spec = Path(path), spec or default_spec()
     name = display or path.name
     res = CheckResult(str(path), name)
@@ -82,7 +83,7 @@ def check_file(path: str | Path, spec: Spec | None = None, year: int | None = No
     try:
         st = path.stat()
         res.size, res.mtime = st.st_size, st.st_mtime
-        intake = take_in(path)
+        intake = take_in(path, conversions)
     except IntakeError as exc:
         own = _own_output(path) if exc.code in ("F01", "F05") else ""
         return _fail(res, make("F11", file=name, detail=own) if own else make(exc.code, file=name, detail=exc.detail))

@@ -6,6 +6,8 @@
     DIR/feedback/         the feedback workbook of each file that has findings
     DIR/summary/          the summary workbook and dataset, when the Ministry runs the consolidation
     DIR/.incoming/        uploads being written (a temporary name; moved into inbox/ once whole)
+    DIR/converted/        the .xlsx made once of each .xls/.ods received (named by its SHA-256)
+    DIR/previous/         last year's dataset (``collect init --previous``), compared with by every command
 
 Files dropped into inbox/ are picked up (checked and recorded) by every command that opens the folder, so
 e-mail and the upload page work side by side. Every check runs in the isolated workers of ``batch``; the
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from libstats.model.findings import Finding, Severity, fmt_number, make, verdict
+from libstats.model.findings import Finding, Severity, make, verdict
 from libstats.consolidation.ledger import SET_ASIDE_CODES
 from libstats.model.form import build_form
 from libstats.model.provinces import Province, provinces_for_year, slug
@@ -40,7 +42,9 @@ __all__ = ["Collection", "ProvinceStatus", "Status", "init_collection", "open_co
            "receive_upload", "feedback_workbook", "collection_status", "issue_links", "review_warning", "approve",
            "reopen", "recheck", "reviewed_warnings", "run_consolidation", "decide_correction", "accepted_corrections",
            "apply_corrections", "corrected_previous", "is_collection", "review_collection",
-           "consolidate_collection", "sweep", "NotReceived", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
+           "consolidate_collection", "sweep", "NotReceived", "review_inputs", "consolidate_inputs",
+           "WrongCollectionYear", "consolidation_notice", "previous_dataset", "keep_previous",
+           "PREVIOUS_DIR", "STATUS_LABELS", "MINISTRY", "VN_TZ"]
 
 MINISTRY = "ministry"
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # Vietnam keeps one offset all year
@@ -81,6 +85,12 @@ class Collection:
         return self.root / "summary"
 
     @property
+    def conversions(self) -> Path:
+        """The .xlsx LibreOffice made of each .xls/.ods received, named by the file's SHA-256: made once, at
+        intake, and read again by every later check (the consolidation reads what the first check read)."""
+        return self.root / "converted"
+
+    @property
     def provinces(self) -> tuple[Province, ...]:
         return provinces_for_year(self.year)
 
@@ -92,11 +102,14 @@ class Collection:
 
 
 def init_collection(root: Path, year: int, deadline: dt.date,
-                    progress=lambda it: it) -> Collection:
-    """Create the folder's inbox, forms and register; ValueError when a register is already there."""
+                    progress=lambda it: it, previous: Path | None = None) -> Collection:
+    """Create the folder's inbox, forms and register (and DIR/previous/ with ``previous``, last year's dataset:
+    ``keep_previous``); ValueError when a register is already there."""
     root = Path(root)
     if (root / REGISTER_NAME).exists():
         raise ValueError(f"thư mục {root} đã có sổ đăng ký của một đợt thu thập")
+    if previous is not None:
+        keep_previous(root, year, previous)
     col = Collection(root, year, deadline)
     col.inbox.mkdir(parents=True, exist_ok=True)
     write_templates(build_form(year), list(col.provinces), col.forms, progress=progress)
@@ -126,7 +139,7 @@ def _check_upload(col: Collection, paths: list[tuple[Path, str]], pool=None) -> 
         if pool is not None:
             return [pool.check(p, display, col.year) for p, display in paths]
         with _CHECKS:
-            return check_many(paths, None, col.year)
+            return check_many(paths, None, col.year, conversions=col.conversions)
     except Exception as exc:  # noqa: BLE001 - recorded as F09 on each file; the file can be checked again
         why = f"lỗi khi kiểm tra: {type(exc).__name__}"
         return [CheckResult(str(p), display, findings=[make("F09", file=display, detail=why)]) for p, display in paths]
@@ -179,27 +192,18 @@ def _figures(col: Collection, res: CheckResult) -> dict:
                                                                     if k in res.sources}}
 
 
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _corrections(col: Collection, res: CheckResult, file_id: int, province: str | None) -> list[dict]:
     """The corrected last-year figures typed in the form's correction column, each with its C02 finding."""
+    from libstats.consolidation.corrections import requested_corrections
+
     if province is None or res.year != col.year:
         return []
     out = []
-    for r in build_form(col.year).rows:
-        if r.pc is None:
-            continue
-        new, old = res.values.get(r.pc.id), res.values.get(r.p.id)
-        if not _number(new) or new == old:
-            continue
-        sheet, cell = res.sources.get(r.pc.id, (r.pc.sheet, r.pc.cell))
-        finding = make("C02", file=res.display, sheet=sheet, cell=cell, field=r.pc.id, label=r.p.label,
-                       value=fmt_number(old) if _number(old) else "(trống)", expected=fmt_number(new))
-        out.append({"file_id": file_id, "province": province, "field": r.p.id, "indicator": r.indicator,
-                    "dim": r.dim, "label": r.p.label, "reported": old if _number(old) else None, "corrected": new,
-                    "sheet": sheet, "cell": cell, "finding": finding})
+    for c in requested_corrections(res, build_form(col.year)):
+        sheet, cell = c.where
+        out.append({"file_id": file_id, "province": province, "field": c.row.p.id, "indicator": c.row.indicator,
+                    "dim": c.row.dim, "label": c.row.p.label, "reported": c.reported, "corrected": c.corrected,
+                    "sheet": sheet, "cell": cell, "finding": c.finding()})
     return out
 
 
@@ -661,20 +665,52 @@ def _by_register(col: Collection, st: Status, ledger: list) -> list:
         own = list(e.result.findings)
         if any(f.code == "F09" for f in rec.findings):  # the register's check did not end: this one counts
             extra, hidden = [], []
-        else:
+        else:  # what the register withdrew (a name's I05) stays hidden; a new check's error never is
             extra = [f for f in rec.findings if f not in own]
-            hidden = [f for f in own if f not in rec.findings]
+            hidden = [f for f in own if f not in rec.findings and f.severity != Severity.ERROR]
         chosen = counted.get(rec.province) if rec.province else None
-        if chosen is None:
+        refused = any(f.severity == Severity.ERROR for f in [*own, *extra] if f not in hidden)
+        if chosen is None or e.result.province is None:  # a file not read as a province's return is never used
             out.append(Entry(e.result, e.status, e.reason, added=[*e.added, *extra], hidden=hidden))
         elif chosen.id == rec.id:
             out.append(Entry(e.result, "chosen", _first_error(e.result), added=extra, hidden=hidden))
         else:
             approved = " (đã duyệt)" if rec.province in approvals else ""
             reason = f"{chosen.stored}{approved}"
-            out.append(Entry(e.result, "superseded", reason,
+            fate, why = ("rejected", _first_error(e.result)) if refused else ("superseded", reason)  # its own first
+            out.append(Entry(e.result, fate, why,
                              added=[make("L01", file=e.result.display, detail=reason), *extra], hidden=hidden))
     return out
+
+
+PREVIOUS_DIR = "previous"  # DIR/previous/: last year's dataset, given at ``collect init --previous`` or put there
+
+
+def previous_dataset(col: Collection) -> Path | None:
+    """Last year's dataset of the collection: the one CSV in DIR/previous/ (None when there is none), which the
+    check, the consolidation and the Ministry's page compare with. ValueError when there are several."""
+    found = sorted((col.root / PREVIOUS_DIR).glob("*.csv"))
+    if len(found) > 1:
+        raise ValueError(f"thư mục {col.root / PREVIOUS_DIR} có {len(found)} tệp CSV: hãy để lại đúng một bộ dữ "
+                         "liệu năm trước")
+    return found[0] if found else None
+
+
+def keep_previous(root: Path, year: int, previous: Path) -> Path:
+    """Copy last year's dataset (and its datapackage.json) into DIR/previous/, once read and found to be of
+    ``year - 1``; ValueError, before anything is copied, when it is not such a dataset."""
+    from libstats.consolidation.datapackage import DESCRIPTOR, check_report_year
+    from libstats.consolidation.dataset import load_dataset
+
+    check_report_year(previous, load_dataset(previous, None, year - 1), year - 1)
+    folder = Path(root) / PREVIOUS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        old.unlink()
+    shutil.copyfile(previous, folder / Path(previous).name)
+    if (described := Path(previous).with_name(DESCRIPTOR)).is_file():
+        shutil.copyfile(described, folder / DESCRIPTOR)
+    return folder / Path(previous).name
 
 
 def review_collection(col: Collection, spec=None, previous: Path | None = None, limits=None,
@@ -682,12 +718,14 @@ def review_collection(col: Collection, spec=None, previous: Path | None = None, 
     """The review of a collection folder's inbox (``review.review_inbox``) with the register deciding: the file
     that counts for each province is the register's (approved, locked; else the latest), warnings the Ministry
     reviewed do not come back (kept in ``Entry.reviewed`` with their note), the register's own findings are kept,
-    and the accepted corrections of last year's figures come with it (``Review.corrections``)."""
+    and the accepted corrections of last year's figures come with it (``Review.corrections``). ``previous``:
+    last year's dataset, by default the collection's own (``previous_dataset``)."""
     from libstats.consolidation.review import review_inbox
 
+    previous = previous or previous_dataset(col)
     st = collection_status(col)  # files dropped by hand are checked and recorded first
     rv = review_inbox([col.inbox], col.year, spec, previous, limits, progress,
-                      choose=lambda ledger: _by_register(col, st, ledger))
+                      choose=lambda ledger: _by_register(col, st, ledger), conversions=col.conversions)
     reviews = col.register.reviews()
     notes = {(r["province"], r["code"], r["sheet"], r["cell"], r["field"]): r["note"] for r in reviews}
     for e in rv.ledger:
@@ -696,6 +734,9 @@ def review_collection(col: Collection, spec=None, previous: Path | None = None, 
             e.reviewed = [(f, notes[_review_key(key, f)]) for f in e.findings
                           if f.severity == Severity.WARNING and _review_key(key, f) in notes]
     rv.collection, rv.reviewed, rv.corrections = st, reviews, accepted_corrections(col)
+    ids = {r.stored: r.id for r in col.register.files()}
+    decisions = {(c["file_id"], c["field"]): c["decision"] for c in col.register.corrections()}
+    rv.requested = [c.decided(decisions.get((ids.get(c.result.display), c.row.p.id))) for c in rv.requested]
     return rv
 
 
@@ -710,15 +751,77 @@ def consolidate_collection(col: Collection, spec=None, previous: Path | None = N
     return dataclasses.replace(con, tidy=apply_corrections(con.tidy, rv.corrections))
 
 
-def run_consolidation(col: Collection) -> tuple[Path, Path]:
-    """Consolidate the files that count (approved or accepted) into summary/; returns (workbook, dataset)."""
-    from libstats.consolidation.dataset import dataset_path, write_dataset
-    from libstats.outputs.summary import write_summary
+class WrongCollectionYear(ValueError):
+    """``--year`` asks for another year than the collection folder's: a mistyped command."""
 
-    con = consolidate_collection(col)
-    if not con.reporting:
-        raise ValueError("chưa có báo cáo nào được chấp nhận")
-    out = col.summary / f"tong-hop-{col.year}.xlsx"
-    write_summary(con, out)
-    data = write_dataset(con.tidy, dataset_path(out))
-    return out, data
+
+def _collection_for(inputs, year: int | None) -> Collection | None:
+    """The collection the inputs are (one folder with a register), refused when ``year`` is another; else None."""
+    if not is_collection(inputs):
+        return None
+    col = open_collection(inputs[0])
+    if year is not None and year != col.year:
+        raise WrongCollectionYear(f"thư mục {inputs[0]} là đợt thu thập năm {col.year}, không phải năm {year} "
+                                  "(--year)")
+    return col
+
+
+def review_inputs(inputs, year: int | None, spec=None, previous: Path | None = None, progress=lambda it: it):
+    """The review of what ``check`` was given: a collection folder (its register deciding, its last year's
+    dataset by default) or files and folders of returns (a plain inbox)."""
+    from libstats.consolidation.review import review_inbox
+
+    col = _collection_for(inputs, year)
+    if col is not None:
+        return review_collection(col, spec, previous, progress=progress)
+    return review_inbox(list(inputs), year, spec, previous, progress=progress)
+
+
+def consolidate_inputs(inputs, year: int, spec=None, previous: Path | None = None, progress=lambda it: it):
+    """The consolidation of what ``consolidate`` was given: a collection folder or a plain inbox (as
+    ``review_inputs``), and the last year's dataset it was compared with (None: none)."""
+    from libstats.consolidation.consolidate import consolidate
+
+    col = _collection_for(inputs, year)
+    if col is not None:
+        previous = previous or previous_dataset(col)
+        return consolidate_collection(col, spec, previous, progress=progress), previous
+    return consolidate(list(inputs), year, previous, spec, progress=progress), previous
+
+
+def run_consolidation(col: Collection):
+    """Consolidate the files that count (approved or accepted) into summary/, compared with the collection's last
+    year's dataset (``previous_dataset``), exactly as ``libstats consolidate DIR`` does; returns the
+    (workbook, dataset). NothingToPublish when no return is accepted, OutputError when an output
+    cannot be written (in both cases nothing is replaced)."""
+    from libstats.outputs.publish import publish
+
+    previous = previous_dataset(col)
+    con = consolidate_collection(col, previous=previous)
+    done = publish(con, col.summary / f"tong-hop-{col.year}.xlsx", previous)
+    return done.summary, done.dataset
+
+
+def consolidation_notice(col: Collection) -> str:
+    """Run the consolidation for the Ministry's button and say how it went, whatever happens: "tong-hop" (done),
+    "tong-hop-trong" (no accepted return), "tong-hop-ghi" (an output could not be written), "tong-hop-dau-vao"
+    (an input refused: last year's dataset, the inbox's year) or "tong-hop-loi" (anything else, logged with its
+    traceback); in no case is an output replaced by a partial one."""
+    import logging
+
+    from libstats.outputs.publish import NothingToPublish, OutputError
+
+    try:
+        run_consolidation(col)
+    except NothingToPublish:
+        return "tong-hop-trong"
+    except OutputError as exc:
+        logging.getLogger("libstats").error("%s", exc)
+        return "tong-hop-ghi"
+    except ValueError as exc:  # the library's own Vietnamese refusal (last year's dataset, the inbox's year)
+        logging.getLogger("libstats").error("%s", exc)
+        return "tong-hop-dau-vao"
+    except Exception:  # noqa: BLE001 - the page says so in Vietnamese; the log keeps the traceback
+        logging.getLogger("libstats").exception("tổng hợp không chạy được")
+        return "tong-hop-loi"
+    return "tong-hop"

@@ -5,8 +5,10 @@ Excel opens it correctly) beside the summary, and next year's ``--previous`` rea
 
 Rows by ``kind``: ``figure`` (a number of a table, year N or N-1, in ``value``), ``explanation`` (the
 province's explanation beside a table row), ``narrative`` (a bullet of the outline) and ``cover`` (who prepared
-the report, phone, e-mail, date), the last three with their text in ``text``. Only texts a province wrote
-are rows. ``label``, ``dim_label`` and ``unit`` are the Vietnamese labels, so the CSV pivots as it is.
+the report, phone, e-mail, date), the last three with their text in ``text``; ``correction`` rows are last
+year's figures a province asked to correct (``consolidation.corrections``; never read as figures). Only texts a
+province wrote are rows. ``label``, ``dim_label`` and ``unit`` are the Vietnamese labels, so the CSV pivots as it
+is.
 
 Formula safety: a text cell that Excel or LibreOffice would run as a formula when the CSV is opened (it
 begins with = + - @, a tab or a carriage return) is written with a ZERO WIDTH SPACE (U+200B) in front, which

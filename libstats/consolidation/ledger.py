@@ -2,7 +2,8 @@
 
 The rule that picks a province's file when it sent several (documented in docs/huong-dan-chuyen-vien-bo.md):
 the file the province saved last (the file's own "modified" property), then the latest file time in the
-inbox, then the name. The files it replaces are "superseded", with the cells in which they differ. A
+inbox, then the name. The files it replaces are "superseded", with the cells in which they differ; a file
+refused on its own findings stays "rejected" whatever came after it (a file's fate is its own verdict first). A
 province is never counted twice, and two provinces are never merged: files are grouped by province code
 *with its code list*. libstats' own outputs (feedback copies not edited since, summaries, datasets) and the
 lock files of spreadsheet programs are set aside, never taken as returns.
@@ -106,7 +107,9 @@ def build_ledger(results: list[CheckResult], year: int) -> list[Entry]:
             same = res.sha256 == chosen.sha256
             reason = f"{chosen.display}" + (" (tệp trùng lặp)" if same else "")
             added = [make("L01", file=res.display, detail=reason), *_diff_findings(res, diffs)]
-            entries[index[id(res)]] = Entry(res, "superseded", reason, diffs, added)
+            # a file's fate is its own verdict first: a file refused on its own findings is never "superseded"
+            fate, why = ("rejected", _first_error(res)) if res.errors else ("superseded", reason)
+            entries[index[id(res)]] = Entry(res, fate, why, diffs, added)
         entries[index[id(chosen)]] = Entry(chosen, "chosen", _first_error(chosen))
     return [entries[i] for i in range(len(results))]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from libstats.checks.batch import WorkerLimits, check_many, collect_files, outlier_findings
+from libstats.consolidation.corrections import Correction, requested_corrections
 from libstats.consolidation.datapackage import check_report_year
 from libstats.consolidation.dataset import PreviousDifference, load_dataset, previous_differences
 from libstats.model.form import Form, build_form
@@ -41,6 +42,8 @@ class Review:
     collection: object | None = None
     reviewed: list[dict] = field(default_factory=list)
     corrections: list[dict] = field(default_factory=list)
+    # the corrections of last year's figures typed in the chosen files (with the Ministry's decision in a collection)
+    requested: list[Correction] = field(default_factory=list)
 
     @property
     def used(self) -> list[CheckResult]:
@@ -78,17 +81,19 @@ def _year_of(results: Sequence[CheckResult], year: int | None) -> int | None:
 def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = None, previous: Path | None = None,
                  limits: WorkerLimits | None = None,
                  progress: Callable[[Iterable], Iterable] = lambda it: it,
-                 choose: Callable[[list[Entry]], list[Entry]] | None = None) -> Review:
+                 choose: Callable[[list[Entry]], list[Entry]] | None = None, conversions: Path | None = None) -> Review:
     """Check every entry under ``inputs`` for report ``year`` (None: the year most files are of) and review them
     together. Raises WrongYear when most identified files are of another year; ValueError for a bad
     ``previous`` dataset (read before any file is checked). ``choose`` may replace the ledger's choice of each
-    province's file (a collection's register does) before the batch compares the chosen files."""
+    province's file (a collection's register does) before the batch compares the chosen files; ``conversions``:
+    where .xls/.ods conversions are kept (a collection's converted/), so that they are read, not made again."""
     spec = spec or default_spec()
     if year is not None:
         build_form(year, spec)
     last_year = load_dataset(previous, spec, year - 1 if year else None) if previous is not None else None
     files = collect_files(list(inputs))
-    results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress)
+    results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress,
+                         conversions=conversions)
     year = _year_of(results, year)
     ledger = build_ledger(results, year)
     if choose is not None and year is not None:
@@ -105,7 +110,12 @@ def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = N
         by_result[id(d.result)].added.append(d.finding())
     for i, found in outlier_findings([e.result for e in chosen], form).items():
         chosen[i].added.extend(found)
-    return Review(year, form, list(provinces_for_year(year)), ledger, diffs)
+    requested = [c for e in chosen for c in requested_corrections(e.result, form)]
+    for c in requested:  # a correction never vanishes: C02 at its cell (a collection's register already has it)
+        entry = by_result[id(c.result)]
+        if (found := c.finding()) not in entry.findings:
+            entry.added.append(found)
+    return Review(year, form, list(provinces_for_year(year)), ledger, diffs, requested=requested)
 
 
 def guard_outputs(inputs: Sequence[Path], outputs: Sequence[Path | None]) -> None:

@@ -1,7 +1,9 @@
 """Intake of one returned file: detect the real format from its bytes, convert old formats, refuse the rest.
 
 .xlsx and .xlsm are read as they are (macros are never run). .xls and .ods are converted with headless
-LibreOffice when it is installed. Everything else gets its own finding code.
+LibreOffice when it is installed; with ``keep`` (a collection's converted/ folder) the .xlsx made is kept there,
+named by the received file's SHA-256, and read again instead of converting twice: a later check (the
+consolidation's) reads exactly what the first one read. Everything else gets its own finding code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from libstats.atomic import atomic_path
 from libstats.intake.xlsx import _inflate
 
 __all__ = ["IntakeError", "Intake", "take_in", "MAX_FILE_BYTES"]
@@ -126,8 +129,25 @@ def _convert(data: bytes, kind: str, timeout: int = 120) -> bytes:
         return out.read_bytes()
 
 
-def take_in(path: Path) -> Intake:
-    """Read a file's bytes (never modifying it) and return .xlsx bytes to parse, or raise IntakeError."""
+def _kept(data: bytes, kind: str, digest: str, keep: Path | None) -> bytes:
+    """The conversion of ``data``: the one kept in ``keep`` when there is one, else made (and kept there)."""
+    if keep is None:
+        return _convert(data, kind)
+    kept = Path(keep) / f"{digest}.xlsx"
+    if kept.is_file():
+        return kept.read_bytes()
+    out = _convert(data, kind)
+    try:  # a conversion that cannot be kept is still read now
+        with atomic_path(kept) as tmp:
+            tmp.write_bytes(out)
+    except OSError:
+        pass
+    return out
+
+
+def take_in(path: Path, keep: Path | None = None) -> Intake:
+    """Read a file's bytes (never modifying it) and return .xlsx bytes to parse, or raise IntakeError.
+    ``keep``: the folder where conversions are kept (see the module's docstring)."""
     st = path.stat()
     if not stat.S_ISREG(st.st_mode):  # a FIFO, device or folder would block or mislead the reader
         raise IntakeError("F01", "không phải một tệp thông thường")
@@ -140,5 +160,5 @@ def take_in(path: Path) -> Intake:
     kind, z = _sniff(data)
     digest = hashlib.sha256(data).hexdigest()
     if kind in ("xls", "ods", "xml"):
-        return Intake(_convert(data, kind), kind, digest, converted=True)
+        return Intake(_kept(data, kind, digest, keep), kind, digest, converted=True)
     return Intake(data, kind, digest, zip=z)

@@ -39,7 +39,7 @@ from starlette.staticfiles import StaticFiles
 
 from libstats.collection.collect import (MINISTRY, VN_TZ, NotReceived, approve, collection_status,
                                          decide_correction, feedback_workbook, open_collection, receive_upload,
-                                         recheck, reopen, review_warning, run_consolidation, sweep)
+                                         recheck, reopen, review_warning, consolidation_notice, sweep)
 from libstats.model.findings import Severity, Verdict, fmt_number, fmt_rate, make
 
 __all__ = ["create_app", "Limits"]
@@ -51,7 +51,16 @@ _NOTICES = {"xem": "Đã đánh dấu cảnh báo là đã xem.", "duyet": "Đã
             "chon-tep": "Hãy chọn tệp báo cáo trước khi bấm Gửi.", "ghi-chu": "Hãy ghi chú trước khi đánh dấu.",
             "dinh-chinh": "Đã ghi quyết định về đề nghị đính chính.",
             "kiem-tra-lai": "Đã kiểm tra lại tệp; kết quả mới ở danh sách các tỉnh.",
-            "loi": "Không thực hiện được thao tác (dữ liệu đã thay đổi). Hãy thử lại."}
+            "loi": "Không thực hiện được thao tác (dữ liệu đã thay đổi). Hãy thử lại.",
+            "tong-hop-trong": "Chưa có báo cáo nào được chấp nhận, nên chưa ghi bảng tổng hợp (các tệp cũ, nếu có, giữ "
+                              "nguyên).",
+            "tong-hop-ghi": "Không ghi được bảng tổng hợp vào thư mục summary/ (ổ đĩa đầy, chỉ đọc hoặc thư mục không "
+                            "còn). Các tệp tổng hợp cũ giữ nguyên. Hãy báo người quản trị máy chủ rồi chạy lại.",
+            "tong-hop-dau-vao": "Chưa tổng hợp được: bộ dữ liệu năm trước trong thư mục previous/ hoặc các tệp trong "
+                                "hộp thư không dùng được. Chạy lệnh libstats consolidate trên thư mục đợt thu thập "
+                                "để xem lý do cụ thể.",
+            "tong-hop-loi": "Tổng hợp không chạy được do một lỗi của máy chủ; chưa ghi tệp nào, các tệp cũ giữ nguyên. "
+                            "Hãy báo người quản trị máy chủ."}
 
 
 @dataclass(frozen=True)
@@ -313,7 +322,7 @@ def _act_recheck(col, form, state):
 
 
 def _act_consolidate(col, form, state):
-    run_consolidation(col)
+    return consolidation_notice(col)  # a Vietnamese result in every case, never a 500
 
 
 def _province_key(col, form) -> str:
@@ -340,10 +349,10 @@ async def ministry_action(request: Request):
     if action == "xem" and not str(form.get("ghi_chu", "")).strip():
         return RedirectResponse(f"{base}?tb=ghi-chu#canh-bao", 303)
     try:
-        await run_in_threadpool(act, state.collection, form, state)
+        notice = await run_in_threadpool(act, state.collection, form, state)
     except ValueError:
         return RedirectResponse(f"{base}?tb=loi", 303)
-    return RedirectResponse(f"{base}?tb={action}", 303)
+    return RedirectResponse(f"{base}?tb={notice or action}", 303)
 
 
 def ministry_download(request: Request):
@@ -428,7 +437,8 @@ async def _lifespan(app):
     """One long-lived pool of isolated check workers for the server's life (no process start per upload)."""
     from libstats.checks.batch import WorkerPool
 
-    app.state.workers = WorkerPool(year=app.state.collection.year)
+    app.state.workers = WorkerPool(year=app.state.collection.year,
+                                      conversions=app.state.collection.conversions)
     try:
         yield
     finally:
