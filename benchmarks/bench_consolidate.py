@@ -1,39 +1,116 @@
-"""Consolidate 63 returns and 3,321 returns (the size of a commune-level collection): seconds and peak memory.
+"""Consolidation against its floor: `libstats consolidate` (check, consolidate, summary workbook, dataset CSV,
+descriptor) beside reading the same cells with python-calamine and summing them with pandas.
 
-Targets: 63 in under 3 s; 3,321 in under 60 s on 2 cores with peak memory under 1 GB.
-Run: python benchmarks/bench_consolidate.py [--large-only | --small-only]
+Both run as fresh processes (imports count on both sides), one after the other in pairs, so that a busy moment of
+the shared machine falls on both; the ratio of each pair is printed, then the median. 63 returns (one per
+province of 2024) and 3,321 returns (2025's 34 provinces 98 times over, the size of a commune-level
+collection), with the consolidation's peak memory (its own and its largest worker's).
+
+Run: python benchmarks/bench_consolidate.py [--pairs N] [--large-pairs N] [--small-only | --large-only]
+     [--profile]   (cProfile of one 63-return consolidation, the 25 largest cumulative times)
 """
 
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import make_returns, peak_mb
-from libstats.consolidation.consolidate import consolidate
-from libstats.consolidation.dataset import write_dataset
-from libstats.outputs.summary import write_summary
+from common import make_returns
+from libstats.model.form import build_form
+
+FLOOR = r"""
+import json, sys
+import pandas as pd
+from python_calamine import CalamineWorkbook
+cells = json.load(open(sys.argv[1]))
+rows = []
+for path in open(sys.argv[2]).read().split("\n"):
+    wb = CalamineWorkbook.from_path(path)
+    sheets = {}
+    for fid, sheet, row, col in cells:
+        if sheet not in sheets:
+            sheets[sheet] = wb.get_sheet_by_name(sheet).to_python()
+        data = sheets[sheet]
+        v = data[row][col] if row < len(data) and col < len(data[row]) else None
+        rows.append((path, fid, v if isinstance(v, (int, float)) else None))
+df = pd.DataFrame(rows, columns=["file", "field", "value"])
+print(len(df.groupby("field")["value"].sum()))
+"""
+
+MEASURE = r"""
+import resource, runpy, sys
+sys.argv = ["libstats", *sys.argv[1:]]
+try:
+    runpy.run_module("libstats.cli", run_name="__main__")
+except SystemExit as exc:
+    if exc.code:
+        raise
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"PEAK {own:.0f} {kids:.0f}")
+"""
 
 
-def bench(year: int, copies: int, limit: int | None, label: str) -> None:
+def _timed(cmd: list[str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    return time.perf_counter() - start, out.stdout
+
+
+def bench(year: int, copies: int, limit: int | None, label: str, pairs: int) -> None:
+    form = build_form(year)
+    cells = [(f.id, f.sheet, f.row, f.col) for f in form.fields.values()]
     with tempfile.TemporaryDirectory() as tmp:
         inbox = Path(tmp) / "inbox"
         paths = make_returns(year, inbox, copies)
         for extra in paths[limit:] if limit else []:
             extra.unlink()
-        n = len(list(inbox.rglob("*.xlsx")))
-        start = time.perf_counter()
-        con = consolidate([inbox], year)
-        out = Path(tmp) / "out" / "tong-hop.xlsx"
-        write_summary(con, out)
-        write_dataset(con.tidy, out.with_suffix(".csv"))
-        took = time.perf_counter() - start
-        own, kids = peak_mb()
-        print(f"{label}: {n} returns of {year} → {len(con.reporting)} provinces in {took:.2f} s "
-              f"({took / n * 1000:.1f} ms per return); peak memory parent {own:.0f} MB, largest worker {kids:.0f} MB")
+        paths = sorted(inbox.rglob("*.xlsx"))
+        (Path(tmp) / "cells.json").write_text(json.dumps(cells))
+        (Path(tmp) / "paths.txt").write_text("\n".join(map(str, paths)))
+        floor_cmd = [sys.executable, "-c", FLOOR, str(Path(tmp) / "cells.json"), str(Path(tmp) / "paths.txt")]
+        ratios = []
+        for i in range(pairs):
+            out = Path(tmp) / f"out{i}" / "tong-hop.xlsx"
+            took, stdout = _timed([sys.executable, "-c", MEASURE, "consolidate", str(inbox), "--year", str(year),
+                                   "-o", str(out), "-q"])
+            floor, _ = _timed(floor_cmd)
+            own, kids = (stdout.split("PEAK ")[1].split() if "PEAK " in stdout else ("?", "?"))
+            ratios.append(took / floor)
+            print(f"{label} pair {i + 1}: consolidate {took:.2f} s ({took / len(paths) * 1000:.1f} ms per return; "
+                  f"peak memory {own} MB, largest worker {kids} MB), calamine floor {floor:.2f} s, "
+                  f"ratio {took / floor:.2f}x; load {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"{label}: median ratio {statistics.median(ratios):.2f}x the calamine floor ({pairs} pairs)", flush=True)
 
 
-if "--large-only" not in sys.argv:
-    bench(2024, 1, None, "63 returns")
-if "--small-only" not in sys.argv:
-    bench(2025, 98, 3321, "3,321 returns")
+def profile(year: int = 2024) -> None:
+    import pstats
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inbox = Path(tmp) / "inbox"
+        make_returns(year, inbox)
+        prof = Path(tmp) / "prof"
+        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "libstats.cli", "consolidate",
+                        str(inbox), "--year", str(year), "-o", str(Path(tmp) / "o" / "t.xlsx"), "-q"], check=True,
+                       capture_output=True)
+        pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(25)
+
+
+def _arg(name: str, default: int) -> int:
+    return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
+if __name__ == "__main__":
+    if "--profile" in sys.argv:
+        profile()
+        sys.exit()
+    if "--large-only" not in sys.argv:
+        bench(2024, 1, None, "63 returns", _arg("--pairs", 5))
+    if "--small-only" not in sys.argv:
+        bench(2025, 98, 3321, "3,321 returns", _arg("--large-pairs", 1))
