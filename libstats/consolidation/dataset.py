@@ -111,10 +111,15 @@ def dataset_path(summary: Path) -> Path:
 def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Path:
     """Write the CSV atomically, every text column safe to open in a spreadsheet program, and its description
     (fields, ``spec``, code lists) in the folder's datapackage.json."""
-    out = df.copy()
-    for col in out.columns:
-        if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(out[col]):
-            out[col] = out[col].map(lambda v: escape_text(v) if isinstance(v, str) else v)
+    out = df
+    for col in df.columns:
+        if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(df[col]):
+            if df[col].isna().all():
+                continue
+            runs = df[col].str.startswith(_RUNS, na=False)  # the few texts that need it, not every cell
+            if runs.any():
+                out = df.copy() if out is df else out
+                out.loc[runs, col] = _ESCAPE + out.loc[runs, col]
     with atomic_path(path) as tmp:
         # CRLF rows: the csv writer then quotes every text holding a CR or LF, so a lone CR never splits a row
         out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
