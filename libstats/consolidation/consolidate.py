@@ -43,8 +43,9 @@ class Consolidation:
     used = property(lambda self: self.review.used)
     missing = property(lambda self: [p for p in self.expected if p.code not in self.reporting])
 
-    @property
+    @cached_property
     def reporting(self) -> set[str]:
+        """The provinces counted (asked for by every table and sheet: computed once from the ledger)."""
         return set(self.reported) if self.reported is not None else self.review.reporting
 
     @cached_property
@@ -112,11 +113,18 @@ def sum_present(values) -> object:
     return sum(present) if present else pd.NA
 
 
-def _totals(n: pd.Series, p: pd.Series, year: int) -> dict:
-    """Sums of year N and N-1 over the provinces that gave them, and the change only when both years cover
-    the same provinces: a change between different sets of provinces is not published (the note says why)."""
-    has_n, has_p = set(n.dropna().index), set(p.dropna().index)
-    total_n, total_p = sum_present(n), sum_present(p)
+def _present(values) -> dict:
+    """Province code → figure, of the figures present (a Series or a dict)."""
+    return {k: int(v) for k, v in values.items() if not pd.isna(v)}
+
+
+def _totals(n, p, year: int) -> dict:
+    """Sums of year N and N-1 over the provinces that gave them (``n``, ``p``: province code → figure, a Series or a
+    dict), and the change only when both years cover the same provinces: a change between different sets of
+    provinces is not published (the note says why)."""
+    n, p = _present(n), _present(p)
+    has_n, has_p = set(n), set(p)
+    total_n, total_p = (sum(v.values()) if v else pd.NA for v in (n, p))
     diff, pct = _change(total_n, total_p)
     note = ""
     if has_n and has_p and has_n != has_p:
@@ -157,11 +165,12 @@ def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) ->
             unit = con.form.spec.indicators[h.sum[0]].unit
             for lv in (*con.form.levels, con.form.spec.total):
                 order.append((h.id, lv.id, h.label, lv.label, unit, "headline"))
-    by_province = tidy.set_index("province_code")
-    values = {key: g["value"] for key, g in by_province.groupby(["indicator", "dim", "year"], sort=False)}
-    empty = by_province["value"].iloc[0:0]
+    values: dict[tuple, dict] = {}  # (indicator, dim, year) → province code → figure
+    for code, ind, dim, year, value in zip(tidy["province_code"], tidy["indicator"], tidy["dim"], tidy["year"],
+                                           tidy["value"], strict=True):
+        values.setdefault((ind, dim, year), {})[code] = value
     for ind, dim, label, dim_label, unit, table in order:
-        n, p = values.get((ind, dim, con.year), empty), values.get((ind, dim, con.year - 1), empty)
+        n, p = values.get((ind, dim, con.year), {}), values.get((ind, dim, con.year - 1), {})
         rows.append({"table": table, "indicator": ind, "label": label, "dim": dim, "dim_label": dim_label,
                      "unit": unit, **_totals(n, p, con.year)})
         for lv in ended:
@@ -181,9 +190,15 @@ def headline_frame(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame
     """One indicator, one dimension: a row per expected province (missing ones marked), N, N-1, change, %."""
     tidy = con.derived
     sel = tidy[(tidy["indicator"] == indicator) & (tidy["dim"] == dim)]
-    n = sel[sel["year"] == con.year].set_index("province_code")["value"]
-    p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
-    uncounted = set(sel[(sel["year"] == con.year) & (sel["status"] == NOT_COUNTED)]["province_code"])
+    n, p, uncounted = {}, {}, set()
+    for code, year, value, status in zip(sel["province_code"], sel["year"], sel["value"], sel["status"],
+                                         strict=True):
+        if year == con.year:
+            n[code] = value
+            if status == NOT_COUNTED:
+                uncounted.add(code)
+        elif year == con.year - 1:
+            p[code] = value
     rows, reporting = [], con.reporting
     for prov in con.expected:
         reported = prov.code in reporting
@@ -210,7 +225,8 @@ def province_table(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame
 
 
 def _subtotal(group: pd.DataFrame, name: str, region: str, kind: str, year: int = 0) -> dict:
-    t = _totals(group.set_index("province_code")["n"], group.set_index("province_code")["p"], year)
+    codes = group["province_code"].tolist()
+    t = _totals(dict(zip(codes, group["n"], strict=True)), dict(zip(codes, group["p"], strict=True)), year)
     covered = f"{t['provinces_n']}/{len(group)} tỉnh" + (" — " + t["note"] if t["note"] else "")
     return {"province_code": "", "province_name": name, "region": region, "status": covered, "n": t["n"],
             "p": t["p"], "diff": t["diff"], "pct": t["pct"], "rank": pd.NA, "kind": kind}

@@ -44,6 +44,7 @@ _DTYPES = {c: ("Int64" if c in _NUMERIC else str) for c in COLUMNS}
 FIGURE, EXPLANATION, NARRATIVE, COVER = "figure", "explanation", "narrative", "cover"
 _ESCAPE = "\u200b"
 _RUNS = ("=", "+", "-", "@", "\t", "\r", _ESCAPE)
+_FIRST = frozenset(_RUNS)
 
 
 def escape_text(text: str) -> str:
@@ -114,12 +115,10 @@ def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Pat
     out = df
     for col in df.columns:
         if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(df[col]):
-            if df[col].isna().all():
-                continue
-            runs = df[col].str.startswith(_RUNS, na=False)  # the few texts that need it, not every cell
-            if runs.any():
+            runs = [i for i, v in enumerate(df[col].tolist()) if v.__class__ is str and v[:1] in _FIRST]
+            if runs:  # the few texts that need it (a copy only then)
                 out = df.copy() if out is df else out
-                out.loc[runs, col] = _ESCAPE + out.loc[runs, col]
+                out.iloc[runs, out.columns.get_loc(col)] = [escape_text(v) for v in out[col].iloc[runs]]
     with atomic_path(path) as tmp:
         # CRLF rows: the csv writer then quotes every text holding a CR or LF, so a lone CR never splits a row
         out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")

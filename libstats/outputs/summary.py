@@ -399,7 +399,10 @@ def _narratives(o: _Out, con: Consolidation):
     """One sheet per outline section: each bullet, then what every province wrote, whole (long texts continue
     on the next rows), portrait, one page wide."""
     texts = con.tidy[con.tidy["kind"] == NARRATIVE] if "kind" in con.tidy else con.tidy.iloc[0:0]
-    by_field = {fid: group.sort_values("province_code") for fid, group in texts.groupby("field_id")}
+    by_field: dict[str, list[tuple[str, str, str]]] = {}  # field → (province code, name, text), by code
+    for fid, code, name, text in zip(texts["field_id"], texts["province_code"], texts["province_name"],
+                                     texts["text"], strict=True):
+        by_field.setdefault(fid, []).append((code, name, text))
     width, line = 92, 15
     for sheet in con.form.sheets:
         fields = [it.field for it in sheet.items if it.field is not None and it.field.kind == "narrative"]
@@ -420,11 +423,10 @@ def _narratives(o: _Out, con: Consolidation):
                 ws.merge_range(row, 0, row, 1, "Không tỉnh nào ghi nội dung này.", o.f(italic=True, border=1))
                 row += 2
                 continue
-            for r in group.itertuples():
-                pieces = _chunks(str(r.text), width, (MAX_ROW_HEIGHT - 3) // line - 1)
+            for _, name, text in sorted(group, key=lambda t: t[0]):
+                pieces = _chunks(str(text), width, (MAX_ROW_HEIGHT - 3) // line - 1)
                 for k, piece in enumerate(pieces):
-                    o.cell(ws, row, 0, r.province_name if k == 0 else f"{r.province_name} (tiếp)", bold=k == 0,
-                           text_wrap=True)
+                    o.cell(ws, row, 0, name if k == 0 else f"{name} (tiếp)", bold=k == 0, text_wrap=True)
                     o.cell(ws, row, 1, piece, text_wrap=True)
                     ws.set_row(row, min(line * wrapped_lines(piece, width) + 3, MAX_ROW_HEIGHT))
                     row += 1
