@@ -76,6 +76,9 @@ def headline_dim(spec: Spec, h: Headline) -> str:
     return h.dim or spec.total.id
 
 
+_KEYS = ["province_code", "code_list", "province_name", "region", "dim", "dim_label", "year"]
+
+
 def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """The figure rows, with the headline indicators (sums of indicators, e.g. visits = at the library +
     outside) added as rows."""
@@ -85,18 +88,24 @@ def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
         if list(h.sum) == [h.id]:
             continue
         part = tidy[tidy["indicator"].isin(h.sum)]
-        keys = ["province_code", "code_list", "province_name", "region", "dim", "dim_label", "year"]
         # a part marked x (không thống kê) is not a zero: the sum is over the parts counted; all parts
         # x gives x; a blank part gives no figure (never a partial sum)
-        uncounted = part["status"] == NOT_COUNTED
-        g = part.assign(_blank=part["value"].isna() & ~uncounted, _x=uncounted).groupby(keys, dropna=False).agg(
-            value=("value", lambda s: s.sum(min_count=1)), blank=("_blank", "any"), parts=("value", "size"),
-            all_x=("_x", "all")).reset_index()
-        whole = ~g["blank"] & (g["parts"] == len(h.sum))
-        g["value"] = g["value"].astype("Int64").where(whole & ~g["all_x"], pd.NA)
-        g["status"] = (whole & g["all_x"]).map({True: NOT_COUNTED, False: ""})
-        summed = g[keys + ["value", "status"]].assign(indicator=h.id)
-        frames.append(summed)
+        sums: dict[tuple, list] = {}  # key → [sum of the figures, a part blank, parts, parts marked x]
+        for *key, value, status in zip(*(part[k] for k in _KEYS), part["value"], part["status"], strict=True):
+            acc = sums.setdefault(tuple(key), [0, False, 0, 0])
+            uncounted = status == NOT_COUNTED
+            if pd.isna(value):
+                acc[1] = acc[1] or not uncounted
+            else:
+                acc[0] += int(value)
+            acc[2], acc[3] = acc[2] + 1, acc[3] + uncounted
+        rows = []
+        for key, (total, blank, parts, xs) in sums.items():
+            whole = not blank and parts == len(h.sum)
+            rows.append([*key, total if whole and xs < parts else pd.NA, NOT_COUNTED if whole and xs == parts else "",
+                         h.id])
+        summed = pd.DataFrame(rows, columns=[*_KEYS, "value", "status", "indicator"])
+        frames.append(summed.astype({"value": "Int64", "year": tidy["year"].dtype}))
     return pd.concat(frames, ignore_index=True)
 
 
