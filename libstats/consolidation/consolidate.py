@@ -225,17 +225,22 @@ def headline_frame(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame
 def province_table(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame:
     """Provinces grouped by region, with regional subtotals and the national total (coverage counted)."""
     df = headline_frame(con, indicator, dim)
-    out = []
-    for region, group in df.groupby("region", sort=False):
-        out.append(group.assign(kind="province"))
-        out.append(pd.DataFrame([_subtotal(group, f"Cộng {region}", region, "region", con.year)]))
-    out.append(pd.DataFrame([_subtotal(df, con.form.spec.national_label, "", "national", year=con.year)]))
-    return pd.concat(out, ignore_index=True)
+    columns = list(df.columns)
+    provinces = [dict(zip(columns, values, strict=True)) for values in zip(*(df[c] for c in columns), strict=True)]
+    regions: dict[str, list[dict]] = {}
+    for r in provinces:
+        regions.setdefault(r["region"], []).append(r)
+    rows = []
+    for region, group in regions.items():
+        rows += [{**r, "kind": "province"} for r in group]
+        rows.append(_subtotal(group, f"Cộng {region}", region, "region", con.year))
+    rows.append(_subtotal(provinces, con.form.spec.national_label, "", "national", year=con.year))
+    out = pd.DataFrame(rows, columns=[*df.columns, "kind"], dtype=object)  # figures stay whole numbers or NA
+    return out.astype({c: str for c in ("province_code", "province_name", "region", "status", "kind")})
 
 
-def _subtotal(group: pd.DataFrame, name: str, region: str, kind: str, year: int = 0) -> dict:
-    codes = group["province_code"].tolist()
-    t = _totals(dict(zip(codes, group["n"], strict=True)), dict(zip(codes, group["p"], strict=True)), year)
+def _subtotal(group: list[dict], name: str, region: str, kind: str, year: int = 0) -> dict:
+    t = _totals({r["province_code"]: r["n"] for r in group}, {r["province_code"]: r["p"] for r in group}, year)
     covered = f"{t['provinces_n']}/{len(group)} tỉnh" + (" — " + t["note"] if t["note"] else "")
     return {"province_code": "", "province_name": name, "region": region, "status": covered, "n": t["n"],
             "p": t["p"], "diff": t["diff"], "pct": t["pct"], "rank": pd.NA, "kind": kind}
