@@ -2,8 +2,9 @@
 descriptor) beside reading the same cells with python-calamine and summing them with pandas.
 
 Both run as fresh processes (imports count on both sides), one after the other in pairs, so that a busy moment of
-the shared machine falls on both; the ratio of each pair is printed, then the median. 63 returns (one per
-province of 2024) and 3,321 returns (2025's 34 provinces 98 times over, the size of a commune-level
+the shared machine falls on both; the ratio of each pair is printed (wall-clock and CPU seconds, the CPU ratio
+being the steadier on a shared machine), then the medians and the ratio of the best run of each side. 63 returns
+(one per province of 2024) and 3,321 returns (2025's 34 provinces 98 times over, the size of a commune-level
 collection), with the consolidation's peak memory (its own and its largest worker's).
 
 Run: python benchmarks/bench_consolidate.py [--pairs N] [--large-pairs N] [--small-only | --large-only]
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,10 +59,17 @@ print(f"PEAK {own:.0f} {kids:.0f}")
 """
 
 
-def _timed(cmd: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of this process's finished children (and theirs: the consolidation's check workers)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _timed(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall-clock seconds, CPU seconds and the output of one fresh process."""
+    start, cpu = time.perf_counter(), _cpu()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-    return time.perf_counter() - start, out.stdout
+    return time.perf_counter() - start, _cpu() - cpu, out.stdout
 
 
 def bench(year: int, copies: int, limit: int | None, label: str, pairs: int) -> None:
@@ -75,18 +84,23 @@ def bench(year: int, copies: int, limit: int | None, label: str, pairs: int) -> 
         (Path(tmp) / "cells.json").write_text(json.dumps(cells))
         (Path(tmp) / "paths.txt").write_text("\n".join(map(str, paths)))
         floor_cmd = [sys.executable, "-c", FLOOR, str(Path(tmp) / "cells.json"), str(Path(tmp) / "paths.txt")]
-        ratios = []
+        walls, cpus, runs = [], [], []
         for i in range(pairs):
             out = Path(tmp) / f"out{i}" / "tong-hop.xlsx"
-            took, stdout = _timed([sys.executable, "-c", MEASURE, "consolidate", str(inbox), "--year", str(year),
-                                   "-o", str(out), "-q"])
-            floor, _ = _timed(floor_cmd)
+            took, took_cpu, stdout = _timed([sys.executable, "-c", MEASURE, "consolidate", str(inbox), "--year",
+                                             str(year), "-o", str(out), "-q"])
+            floor, floor_cpu, _ = _timed(floor_cmd)
             own, kids = (stdout.split("PEAK ")[1].split() if "PEAK " in stdout else ("?", "?"))
-            ratios.append(took / floor)
-            print(f"{label} pair {i + 1}: consolidate {took:.2f} s ({took / len(paths) * 1000:.1f} ms per return; "
-                  f"peak memory {own} MB, largest worker {kids} MB), calamine floor {floor:.2f} s, "
-                  f"ratio {took / floor:.2f}x; load {os.getloadavg()[0]:.1f}", flush=True)
-        print(f"{label}: median ratio {statistics.median(ratios):.2f}x the calamine floor ({pairs} pairs)", flush=True)
+            walls.append(took / floor)
+            cpus.append(took_cpu / floor_cpu)
+            runs.append((took, floor))
+            print(f"{label} pair {i + 1}: consolidate {took:.2f} s, CPU {took_cpu:.2f} s "
+                  f"({took / len(paths) * 1000:.1f} ms per return; peak memory {own} MB, largest worker {kids} MB); calamine floor {floor:.2f} s, "
+                  f"CPU {floor_cpu:.2f} s; ratio {took / floor:.2f}x, CPU {took_cpu / floor_cpu:.2f}x; "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+        best = min(t for t, _ in runs) / min(f for _, f in runs)
+        print(f"{label}: median ratio {statistics.median(walls):.2f}x the calamine floor, CPU "
+              f"{statistics.median(cpus):.2f}x, best of each {best:.2f}x ({pairs} pairs)", flush=True)
 
 
 def profile(year: int = 2024) -> None:

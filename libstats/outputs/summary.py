@@ -26,7 +26,7 @@ from libstats.model.layout import line_chars, wrapped_lines
 from libstats.model.population import per_inhabitant_frame
 from libstats.forms.template import FONT, xlsx_writer
 
-__all__ = ["write_summary", "SHEETS"]
+__all__ = ["write_summary", "SHEETS", "explanation_lines", "type_groups", "per_inhabitant_table"]
 
 SHEETS = {"overview": "Tổng quan", "national": "Toàn quốc", "types": "Loại hình khác", "charts": "Biểu đồ",
           "per_inhabitant": "Bình quân theo dân số",
