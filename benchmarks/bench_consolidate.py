@@ -95,7 +95,8 @@ def bench(year: int, copies: int, limit: int | None, label: str, pairs: int) -> 
             cpus.append(took_cpu / floor_cpu)
             runs.append((took, floor))
             print(f"{label} pair {i + 1}: consolidate {took:.2f} s, CPU {took_cpu:.2f} s "
-                  f"({took / len(paths) * 1000:.1f} ms per return; peak memory {own} MB, largest worker {kids} MB); calamine floor {floor:.2f} s, "
+                  f"({took / len(paths) * 1000:.1f} ms per return; peak memory {own} MB, largest worker {kids} MB); "
+                  f"calamine floor {floor:.2f} s, "
                   f"CPU {floor_cpu:.2f} s; ratio {took / floor:.2f}x, CPU {took_cpu / floor_cpu:.2f}x; "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
         best = min(t for t, _ in runs) / min(f for _, f in runs)
