@@ -23,7 +23,7 @@ from libstats.model.findings import Severity, fmt_rate
 from libstats.consolidation.ledger import FATES
 from libstats.model.rules import pct_change
 from libstats.model.layout import line_chars, wrapped_lines
-from libstats.model.population import per_inhabitant_frame
+from libstats.model.population import per_inhabitant_frame, population
 from libstats.forms.template import FONT, xlsx_writer
 
 __all__ = ["write_summary", "SHEETS", "explanation_lines", "type_groups", "per_inhabitant_table"]
@@ -295,8 +295,7 @@ def _per_inhabitant(o: _Out, con: Consolidation):
                  landscape=False)
     ws.write_string(1, 0, "Dân số trung bình của tỉnh theo số liệu thống kê chính thức; tỉnh chưa có số dân để "
                           "trống, không ước tính.", o.f(italic=True))
-    tables = [(ratio, per_inhabitant_table(con, ratio)) for ratio in spec.per_inhabitant]
-    if all(df["ratio_n"].isna().all() for _, df in tables):
+    if not any(population(p.code_list, p.code, con.year) for p in con.expected if p.code in con.reporting):
         for col, w in enumerate((6, 28, 22, 15, 14, 13, 13, 9)):
             ws.set_column(col, col, w)
         ws.merge_range(3, 0, 3, 7, f"Chưa tính được các chỉ tiêu bình quân theo dân số: chưa có số dân năm {con.year} "
@@ -306,7 +305,8 @@ def _per_inhabitant(o: _Out, con: Consolidation):
         ws.set_row(3, 33)
         return
     row = 3
-    for ratio, df in tables:
+    for ratio in spec.per_inhabitant:
+        df = per_inhabitant_table(con, ratio)
         what = spec.dim_label(ratio.dim).lower()
         ws.write_string(row, 0, f"{ratio.label} ({what})", o.f(bold=True))
         rows = [[r.province_code, r.province_name, r.status, r.figure_n, r.population_n, r.ratio_n, r.ratio_p,
