@@ -104,13 +104,13 @@ class _Out:
         ref_n, ref_p = (xl_rowcol_to_cell(row, c) for c in of)
         ws.write_formula(row, col, f"=({ref_n}-{ref_p})/{ref_p}*100", f, (n - p) / p * 100)
 
-    def sheet(self, name: str, title: str, landscape: bool = True, fit_width: bool = True, cls=None):
-        ws = self.wb.add_worksheet(name, worksheet_class=cls)
+    def sheet(self, name: str, title: str, landscape: bool = True):
+        """A sheet with its title, on A4, printed one page wide."""
+        ws = self.wb.add_worksheet(name)
         ws.write_string(0, 0, title, self.f(bold=True, font_size=13))
         ws.set_paper(9)
         ws.set_landscape() if landscape else ws.set_portrait()
-        if fit_width:
-            ws.fit_to_pages(1, 0)
+        ws.fit_to_pages(1, 0)
         ws.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
         ws.set_footer("&R&8Trang &P/&N")
         return ws
@@ -118,13 +118,12 @@ class _Out:
 
 MAX_ROW_HEIGHT = 409  # points: Excel's tallest row; a longer text continues on the next rows (_chunks)
 NUM, PCT, TXT = {"num_format": "#,##0"}, {"num_format": "+0.0;-0.0;0.0"}, {"text_wrap": True}
+SIGNED = {"num_format": "+#,##0;-#,##0;0"}
 
 
 def rate(n_col: int, p_col: int) -> dict:
     """The format of a "Tỷ lệ (%)" column computed from the row's N and N−1 columns (_Out.table)."""
     return {**PCT, "rate_of": (n_col, p_col)}
-
-SIGNED = {"num_format": "+#,##0;-#,##0;0"}
 
 
 def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | None, data_sheet: bool):
