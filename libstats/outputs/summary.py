@@ -463,15 +463,16 @@ def _charts(o: _Out, con: Consolidation, nat: pd.DataFrame):
                               "values": [ws.name, row + 2, col, row + 1 + len(dims), col]})
         _style(chart, f"{h.label} theo cấp")
         ws.insert_chart(row + 1, 4, chart, {"x_offset": 10})
-        top = o.province_table(con, h.id, dim)
-        top = top[(top["kind"] == "province") & top["n"].notna()].sort_values(["n", "province_code"],
-                                                                              ascending=[False, True]).head(10)
+        df = o.province_table(con, h.id, dim)
+        top = sorted(((-int(n), code, name) for kind, n, code, name in zip(
+            df["kind"], df["n"], df["province_code"], df["province_name"], strict=True)
+            if kind == "province" and not pd.isna(n)))[:10]  # highest first, then by code
         first = row + 3 + len(dims)
         o.cell(ws, first, 0, "Mười tỉnh cao nhất", bold=True)
         o.cell(ws, first, 1, f"Năm {con.year}", bold=True)
-        for i, r in enumerate(top.itertuples(), start=1):
-            o.cell(ws, first + i, 0, r.province_name)
-            o.cell(ws, first + i, 1, r.n, **NUM)
+        for i, (minus_n, _, name) in enumerate(top, start=1):
+            o.cell(ws, first + i, 0, name)
+            o.cell(ws, first + i, 1, -minus_n, **NUM)
         if len(top):
             bar = o.wb.add_chart({"type": "bar"})
             bar.add_series({"name": f"Năm {con.year}", "categories": [ws.name, first + 1, 0, first + len(top), 0],
