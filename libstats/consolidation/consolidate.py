@@ -53,6 +53,18 @@ class Consolidation:
         """The tidy figures with the headline sums (e.g. visits = at the library + outside) added as rows."""
         return _derive(self.tidy, self.form.spec)
 
+    @cached_property
+    def figure_index(self) -> tuple[dict[tuple, dict], set[tuple]]:
+        """(indicator, dim, year) → province code → figure, of the derived figures, and the (indicator, dim, year,
+        province code) marked x: every table reads these (one pass over the figures, not a filter per table)."""
+        tidy, values, uncounted = self.derived, {}, set()
+        for code, ind, dim, year, value, status in zip(tidy["province_code"], tidy["indicator"], tidy["dim"],
+                                                       tidy["year"], tidy["value"], tidy["status"], strict=True):
+            values.setdefault((ind, dim, year), {})[code] = value
+            if status == NOT_COUNTED:
+                uncounted.add((ind, dim, year, code))
+        return values, uncounted
+
 
 def from_dataset(df: pd.DataFrame, spec: Spec | None = None) -> Consolidation:
     """The consolidation a dataset was written from (its tables; no ledger): the report year is the dataset's
@@ -164,7 +176,6 @@ def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) ->
     year's dataset, a level that ended (2024's district libraries) shows its N−1 figures, carried into the
     level that continues, as their own line under it ("trong đó: thư viện cấp huyện cũ"): a level-by-level
     comparison then does not read the carried part as growth."""
-    tidy = con.derived
     carried = _carried_part(con, last_year)
     ended = [lv for lv in con.form.spec.levels if lv.id in carry_map(con.form.spec, con.year)]
     rows = []
@@ -174,10 +185,7 @@ def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) ->
             unit = con.form.spec.indicators[h.sum[0]].unit
             for lv in (*con.form.levels, con.form.spec.total):
                 order.append((h.id, lv.id, h.label, lv.label, unit, "headline"))
-    values: dict[tuple, dict] = {}  # (indicator, dim, year) → province code → figure
-    for code, ind, dim, year, value in zip(tidy["province_code"], tidy["indicator"], tidy["dim"], tidy["year"],
-                                           tidy["value"], strict=True):
-        values.setdefault((ind, dim, year), {})[code] = value
+    values = con.figure_index[0]
     for ind, dim, label, dim_label, unit, table in order:
         n, p = values.get((ind, dim, con.year), {}), values.get((ind, dim, con.year - 1), {})
         rows.append({"table": table, "indicator": ind, "label": label, "dim": dim, "dim_label": dim_label,
@@ -197,24 +205,16 @@ def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) ->
 
 def headline_frame(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame:
     """One indicator, one dimension: a row per expected province (missing ones marked), N, N-1, change, %."""
-    tidy = con.derived
-    sel = tidy[(tidy["indicator"] == indicator) & (tidy["dim"] == dim)]
-    n, p, uncounted = {}, {}, set()
-    for code, year, value, status in zip(sel["province_code"], sel["year"], sel["value"], sel["status"],
-                                         strict=True):
-        if year == con.year:
-            n[code] = value
-            if status == NOT_COUNTED:
-                uncounted.add(code)
-        elif year == con.year - 1:
-            p[code] = value
+    values, uncounted = con.figure_index
+    n, p = values.get((indicator, dim, con.year), {}), values.get((indicator, dim, con.year - 1), {})
     rows, reporting = [], con.reporting
     for prov in con.expected:
         reported = prov.code in reporting
         vn = n.get(prov.code, pd.NA) if reported else pd.NA
         vp = p.get(prov.code, pd.NA) if reported else pd.NA
         diff, pct = _change(vn, vp)
-        status = ("không thống kê (x)" if prov.code in uncounted else "") if reported else "chưa báo cáo"
+        x = (indicator, dim, con.year, prov.code) in uncounted
+        status = ("không thống kê (x)" if x else "") if reported else "chưa báo cáo"
         rows.append({"province_code": prov.code, "province_name": prov.name, "region": prov.region,
                      "status": status, "n": vn, "p": vp, "diff": diff, "pct": pct})
     df = pd.DataFrame(rows)
