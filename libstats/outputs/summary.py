@@ -64,7 +64,12 @@ class _Out:
 
     @staticmethod
     def _write(ws, row, col, value, f):
-        if _blank(value):
+        kind = type(value)
+        if kind is str and value:  # the common cases first, without the checks below
+            ws.write_string(row, col, value, f)
+        elif kind is int:
+            ws.write_number(row, col, value, f)
+        elif _blank(value):
             ws.write_blank(row, col, None, f)
         elif isinstance(value, numbers.Real) and not isinstance(value, bool):  # numpy and pandas numbers too
             ws.write_number(row, col, float(value), f)
