@@ -79,6 +79,7 @@ def test_the_form_writes_the_breaks_it_computes(tmp_path, monkeypatch):
                 expected = _breaks(*[(t.title_row, t.rows[-1].row) for t in sheet.tables])
                 assert [b.id for b in wb[sheet.name].row_breaks.brk] == expected
     monkeypatch.setattr(template, "table_page_breaks", lambda tables, *_: [title for title, _ in tables[1:]])
+    monkeypatch.setattr(template, "_SHEETS", template._SheetCache())  # not the sheets made before the patch
     form = build_form(2025)
     wb = openpyxl.load_workbook(write_template(form, tmp_path / "forced.xlsx", TemplateOptions()))
     for sheet in form.sheets:
