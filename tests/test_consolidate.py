@@ -7,6 +7,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -70,6 +71,15 @@ def run(inbox, tmp_path_factory):
     return out, values, result.output
 
 
+def _cached(path, sheet: str) -> list[tuple]:
+    """A sheet's values as a spreadsheet program shows them (formula cells: their stored results)."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return list(wb[sheet].iter_rows(values_only=True))
+    finally:
+        wb.close()
+
+
 def _expected_national(values: dict[str, dict], used: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
     out = {}
     for r in FORM.rows:
@@ -83,7 +93,7 @@ USED = {p.code for p in provinces_for_year(YEAR)} - {"02", "04"}
 def test_every_national_figure_change_and_percent_equals_the_independent_sum(run):
     out, values, _ = run
     expected = _expected_national(values, USED)
-    sheet = sheet_rows(out, summary_mod.SHEETS["national"])
+    sheet = _cached(out, summary_mod.SHEETS["national"])
     rows = sheet[3:]
     labels = {(r.label, r.dim_label): (r.indicator, r.dim) for r in FORM.rows}
     checked = 0
@@ -94,7 +104,7 @@ def test_every_national_figure_change_and_percent_equals_the_independent_sum(run
         en, ep = expected[key]
         assert (n, p) == (en, ep), key
         assert diff == en - ep
-        assert pct == (pytest.approx(round((en - ep) / ep * 100, 1)) if ep else None)
+        assert pct == (pytest.approx((en - ep) / ep * 100, rel=1e-12) if ep else None)  # its stored result
         assert cov_n == len(USED) and cov_p == len(USED) and note is None
         checked += 1
     assert checked == len(FORM.rows)
@@ -164,8 +174,10 @@ def test_dataset_traces_every_figure_to_its_cell_and_the_same_inbox_gives_the_sa
     pd.testing.assert_frame_equal(again.tidy[cols].sort_values(cols[:2]).reset_index(drop=True),
                                   full[cols].sort_values(cols[:2]).reset_index(drop=True), check_dtype=False)
     assert len(df) < len(full) and set(df["kind"]) == {"figure"}
-    # the summary's data sheet (written in one pass, not cell by cell) holds the same rows as the dataset
-    sheet = CalamineWorkbook.from_path(str(out)).get_sheet_by_name(SHEETS["data"]).to_python()
+    # the summary's data sheet, when asked for, holds the same rows as the dataset
+    assert SHEETS["data"] not in openpyxl.load_workbook(out, read_only=True).sheetnames
+    with_data = summary_mod.write_summary(again, tmp_path / "with-data.xlsx", data_sheet=True)
+    sheet = CalamineWorkbook.from_path(str(with_data)).get_sheet_by_name(SHEETS["data"]).to_python()
     assert sheet[2] == list(full.columns)
     assert [[_plain(v) for v in row] for row in sheet[3:]] == [[_plain(v) for v in row] for row in
                                                                 full.astype(object).values.tolist()]
@@ -199,7 +211,8 @@ def test_narratives_are_gathered_whole_and_text_stays_text(tmp_path):
     assert name == "Hà Nội"
     assert cell.value == "=1+1 là đề xuất, không phải công thức" and cell.data_type == "s"
     assert written_under("TM 2.2 Thư viện công cộng", "- Mô hình tổ chức của các thư viện.")[1].value == markup
-    data = sheet_rows(out, SHEETS["data"])
+    data = sheet_rows(summary_mod.write_summary(consolidate([tmp_path / "in"], YEAR), tmp_path / "d.xlsx",
+                                                data_sheet=True), SHEETS["data"])
     assert [r for r in data if "n222_mo_hinh" in r][0][list(data[2]).index("text")] == markup
 
 
@@ -207,7 +220,7 @@ def test_an_interrupted_run_leaves_no_half_written_summary(inbox, tmp_path, monk
     def broken(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(summary_mod, "_data", broken)
+    monkeypatch.setattr(summary_mod, "explanation_lines", broken)
     out = tmp_path / "s.xlsx"
     with pytest.raises(KeyboardInterrupt):
         summary_mod.write_summary(consolidate([inbox[0] / "lan-1"], YEAR), out)
@@ -253,13 +266,13 @@ def test_not_applicable_figures_stay_blank_never_zero(tmp_path):
     out = tmp_path / "s.xlsx"
     result = CliRunner().invoke(main, ["consolidate", str(tmp_path / "in"), "--year", "2024", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    rows = sheet_rows(out, summary_mod.SHEETS["types"])
-    header = list(rows[2])
-    hanoi = next(r for r in rows[3:] if r[0] == "01")
-    total = next(r for r in rows[3:] if r[1] == FORM.spec.national_label)
+    rows = [r for k in range(1, 4) for r in sheet_rows(out, f"{summary_mod.SHEETS['types']} ({k})")[2:]]
+    header = [h for r in rows if r[0] == "Mã" for h in r]
+    hanoi = [v for r in rows if r[0] == "01" for v in r]
+    total = [v for r in rows if r[1] == FORM.spec.national_label for v in r]
 
     def col(r, year):
-        return header.index(f"{r.dim_label}: {r.label} — năm {year}")
+        return header.index(f"{r.dim_label}: {r.label} ({r.unit}) — năm {year}")
 
     bus = next(r for r in FORM.rows if r.n.id == "so_xe_o_to_n")
     assert hanoi[col(bus, YEAR)] == values["so_xe_o_to_n"] and hanoi[col(bus, YEAR - 1)] == values["so_xe_o_to_p"]
@@ -273,9 +286,9 @@ def test_not_applicable_figures_stay_blank_never_zero(tmp_path):
 def test_the_provinces_explanations_are_gathered_beside_their_figures(run):
     out, values, _ = run
     rows = [r for r in sheet_rows(out, summary_mod.SHEETS["explanations"])[3:] if r[0]]
-    expected = sum(1 for c in USED for r in FORM.rows if values[c].get(r.gc.id))
-    assert len(rows) == expected > 0
-    assert all(r[6] and r[7] for r in rows)
+    written = [values[c][r.gc.id] for c in USED for r in FORM.rows if values[c].get(r.gc.id)]
+    assert sum(r[7] for r in rows) == len(written) > 0  # each text once, with its count
+    assert sorted(r[6] for r in rows) == sorted(set(written)) and all(r[8] for r in rows)
 
 
 @pytest.mark.parametrize("text", ["Ngắn.", "dòng một\ndòng hai", " ".join(f"từ{i}" for i in range(3000)),

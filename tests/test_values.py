@@ -295,7 +295,7 @@ def test_x_last_year_is_prefilled_as_x_and_locked(x_round, tmp_path):
 
 def test_the_summary_counts_the_provinces_with_figures(x_round):
     tmp, con, _ = x_round
-    path = write_summary(con, tmp / "tong-hop.xlsx")
+    path = write_summary(con, tmp / "tong-hop.xlsx", data_sheet=True)
     rows = sheet_rows(path, SHEETS["national"])
     header = rows[2]
     assert header[7] == "Số tỉnh có số liệu năm 2024" and header[8] == "Số tỉnh có số liệu năm 2023"

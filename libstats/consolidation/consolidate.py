@@ -44,14 +44,27 @@ class Consolidation:
     used = property(lambda self: self.review.used)
     missing = property(lambda self: [p for p in self.expected if p.code not in self.reporting])
 
-    @property
+    @cached_property
     def reporting(self) -> set[str]:
+        """The provinces counted (asked for by every table and sheet: computed once from the ledger)."""
         return set(self.reported) if self.reported is not None else self.review.reporting
 
     @cached_property
     def derived(self) -> pd.DataFrame:
         """The tidy figures with the headline sums (e.g. visits = at the library + outside) added as rows."""
         return _derive(self.tidy, self.form.spec)
+
+    @cached_property
+    def figure_index(self) -> tuple[dict[tuple, dict], set[tuple]]:
+        """(indicator, dim, year) → province code → figure, of the derived figures, and the (indicator, dim, year,
+        province code) marked x: every table reads these (one pass over the figures, not a filter per table)."""
+        tidy, values, uncounted = self.derived, {}, set()
+        for code, ind, dim, year, value, status in zip(tidy["province_code"], tidy["indicator"], tidy["dim"],
+                                                       tidy["year"], tidy["value"], tidy["status"], strict=True):
+            values.setdefault((ind, dim, year), {})[code] = value
+            if status == NOT_COUNTED:
+                uncounted.add((ind, dim, year, code))
+        return values, uncounted
 
 
 def from_dataset(df: pd.DataFrame, spec: Spec | None = None) -> Consolidation:
@@ -76,6 +89,9 @@ def headline_dim(spec: Spec, h: Headline) -> str:
     return h.dim or spec.total.id
 
 
+_KEYS = ["province_code", "code_list", "province_name", "region", "dim", "dim_label", "year"]
+
+
 def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """The figure rows, with the headline indicators (sums of indicators, e.g. visits = at the library +
     outside) added as rows."""
@@ -85,18 +101,24 @@ def _derive(tidy: pd.DataFrame, spec: Spec) -> pd.DataFrame:
         if list(h.sum) == [h.id]:
             continue
         part = tidy[tidy["indicator"].isin(h.sum)]
-        keys = ["province_code", "code_list", "province_name", "region", "dim", "dim_label", "year"]
         # a part marked x (không thống kê) is not a zero: the sum is over the parts counted; all parts
         # x gives x; a blank part gives no figure (never a partial sum)
-        uncounted = part["status"] == NOT_COUNTED
-        g = part.assign(_blank=part["value"].isna() & ~uncounted, _x=uncounted).groupby(keys, dropna=False).agg(
-            value=("value", lambda s: s.sum(min_count=1)), blank=("_blank", "any"), parts=("value", "size"),
-            all_x=("_x", "all")).reset_index()
-        whole = ~g["blank"] & (g["parts"] == len(h.sum))
-        g["value"] = g["value"].astype("Int64").where(whole & ~g["all_x"], pd.NA)
-        g["status"] = (whole & g["all_x"]).map({True: NOT_COUNTED, False: ""})
-        summed = g[keys + ["value", "status"]].assign(indicator=h.id)
-        frames.append(summed)
+        sums: dict[tuple, list] = {}  # key → [sum of the figures, a part blank, parts, parts marked x]
+        for *key, value, status in zip(*(part[k] for k in _KEYS), part["value"], part["status"], strict=True):
+            acc = sums.setdefault(tuple(key), [0, False, 0, 0])
+            uncounted = status == NOT_COUNTED
+            if pd.isna(value):
+                acc[1] = acc[1] or not uncounted
+            else:
+                acc[0] += int(value)
+            acc[2], acc[3] = acc[2] + 1, acc[3] + uncounted
+        rows = []
+        for key, (total, blank, parts, xs) in sums.items():
+            whole = not blank and parts == len(h.sum)
+            rows.append([*key, total if whole and xs < parts else pd.NA, NOT_COUNTED if whole and xs == parts else "",
+                         h.id])
+        summed = pd.DataFrame(rows, columns=[*_KEYS, "value", "status", "indicator"])
+        frames.append(summed.astype({"value": "Int64", "year": tidy["year"].dtype}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -113,11 +135,18 @@ def sum_present(values) -> object:
     return sum(present) if present else pd.NA
 
 
-def _totals(n: pd.Series, p: pd.Series, year: int) -> dict:
-    """Sums of year N and N-1 over the provinces that gave them, and the change only when both years cover
-    the same provinces: a change between different sets of provinces is not published (the note says why)."""
-    has_n, has_p = set(n.dropna().index), set(p.dropna().index)
-    total_n, total_p = sum_present(n), sum_present(p)
+def _present(values) -> dict:
+    """Province code → figure, of the figures present (a Series or a dict)."""
+    return {k: int(v) for k, v in values.items() if not pd.isna(v)}
+
+
+def _totals(n, p, year: int) -> dict:
+    """Sums of year N and N-1 over the provinces that gave them (``n``, ``p``: province code → figure, a Series or a
+    dict), and the change only when both years cover the same provinces: a change between different sets of
+    provinces is not published (the note says why)."""
+    n, p = _present(n), _present(p)
+    has_n, has_p = set(n), set(p)
+    total_n, total_p = (sum(v.values()) if v else pd.NA for v in (n, p))
     diff, pct = _change(total_n, total_p)
     note = ""
     if has_n and has_p and has_n != has_p:
@@ -148,7 +177,6 @@ def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) ->
     year's dataset, a level that ended (2024's district libraries) shows its N−1 figures, carried into the
     level that continues, as their own line under it ("trong đó: thư viện cấp huyện cũ"): a level-by-level
     comparison then does not read the carried part as growth."""
-    tidy = con.derived
     carried = _carried_part(con, last_year)
     ended = [lv for lv in con.form.spec.levels if lv.id in carry_map(con.form.spec, con.year)]
     rows = []
@@ -158,11 +186,9 @@ def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) ->
             unit = con.form.spec.indicators[h.sum[0]].unit
             for lv in (*con.form.levels, con.form.spec.total):
                 order.append((h.id, lv.id, h.label, lv.label, unit, "headline"))
-    by_province = tidy.set_index("province_code")
-    values = {key: g["value"] for key, g in by_province.groupby(["indicator", "dim", "year"], sort=False)}
-    empty = by_province["value"].iloc[0:0]
+    values = con.figure_index[0]
     for ind, dim, label, dim_label, unit, table in order:
-        n, p = values.get((ind, dim, con.year), empty), values.get((ind, dim, con.year - 1), empty)
+        n, p = values.get((ind, dim, con.year), {}), values.get((ind, dim, con.year - 1), {})
         rows.append({"table": table, "indicator": ind, "label": label, "dim": dim, "dim_label": dim_label,
                      "unit": unit, **_totals(n, p, con.year)})
         for lv in ended:
@@ -180,18 +206,16 @@ def national_table(con: Consolidation, last_year: pd.DataFrame | None = None) ->
 
 def headline_frame(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame:
     """One indicator, one dimension: a row per expected province (missing ones marked), N, N-1, change, %."""
-    tidy = con.derived
-    sel = tidy[(tidy["indicator"] == indicator) & (tidy["dim"] == dim)]
-    n = sel[sel["year"] == con.year].set_index("province_code")["value"]
-    p = sel[sel["year"] == con.year - 1].set_index("province_code")["value"]
-    uncounted = set(sel[(sel["year"] == con.year) & (sel["status"] == NOT_COUNTED)]["province_code"])
+    values, uncounted = con.figure_index
+    n, p = values.get((indicator, dim, con.year), {}), values.get((indicator, dim, con.year - 1), {})
     rows, reporting = [], con.reporting
     for prov in con.expected:
         reported = prov.code in reporting
         vn = n.get(prov.code, pd.NA) if reported else pd.NA
         vp = p.get(prov.code, pd.NA) if reported else pd.NA
         diff, pct = _change(vn, vp)
-        status = ("không thống kê (x)" if prov.code in uncounted else "") if reported else "chưa báo cáo"
+        x = (indicator, dim, con.year, prov.code) in uncounted
+        status = ("không thống kê (x)" if x else "") if reported else "chưa báo cáo"
         rows.append({"province_code": prov.code, "province_name": prov.name, "region": prov.region,
                      "status": status, "n": vn, "p": vp, "diff": diff, "pct": pct})
     df = pd.DataFrame(rows)
@@ -202,16 +226,22 @@ def headline_frame(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame
 def province_table(con: Consolidation, indicator: str, dim: str) -> pd.DataFrame:
     """Provinces grouped by region, with regional subtotals and the national total (coverage counted)."""
     df = headline_frame(con, indicator, dim)
-    out = []
-    for region, group in df.groupby("region", sort=False):
-        out.append(group.assign(kind="province"))
-        out.append(pd.DataFrame([_subtotal(group, f"Cộng {region}", region, "region", con.year)]))
-    out.append(pd.DataFrame([_subtotal(df, con.form.spec.national_label, "", "national", year=con.year)]))
-    return pd.concat(out, ignore_index=True)
+    columns = list(df.columns)
+    provinces = [dict(zip(columns, values, strict=True)) for values in zip(*(df[c] for c in columns), strict=True)]
+    regions: dict[str, list[dict]] = {}
+    for r in provinces:
+        regions.setdefault(r["region"], []).append(r)
+    rows = []
+    for region, group in regions.items():
+        rows += [{**r, "kind": "province"} for r in group]
+        rows.append(_subtotal(group, f"Cộng {region}", region, "region", con.year))
+    rows.append(_subtotal(provinces, con.form.spec.national_label, "", "national", year=con.year))
+    out = pd.DataFrame(rows, columns=[*df.columns, "kind"], dtype=object)  # figures stay whole numbers or NA
+    return out.astype({c: str for c in ("province_code", "province_name", "region", "status", "kind")})
 
 
-def _subtotal(group: pd.DataFrame, name: str, region: str, kind: str, year: int = 0) -> dict:
-    t = _totals(group.set_index("province_code")["n"], group.set_index("province_code")["p"], year)
+def _subtotal(group: list[dict], name: str, region: str, kind: str, year: int = 0) -> dict:
+    t = _totals({r["province_code"]: r["n"] for r in group}, {r["province_code"]: r["p"] for r in group}, year)
     covered = f"{t['provinces_n']}/{len(group)} tỉnh" + (" — " + t["note"] if t["note"] else "")
     return {"province_code": "", "province_name": name, "region": region, "status": covered, "n": t["n"],
             "p": t["p"], "diff": t["diff"], "pct": t["pct"], "rank": pd.NA, "kind": kind}

@@ -46,6 +46,7 @@ _DTYPES = {c: ("Int64" if c in _NUMERIC else str) for c in COLUMNS}
 FIGURE, EXPLANATION, NARRATIVE, COVER = "figure", "explanation", "narrative", "cover"
 _ESCAPE = "\u200b"
 _RUNS = ("=", "+", "-", "@", "\t", "\r", _ESCAPE)
+_FIRST = frozenset(_RUNS)
 
 
 def escape_text(text: str) -> str:
@@ -113,10 +114,13 @@ def dataset_path(summary: Path) -> Path:
 def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Path:
     """Write the CSV atomically, every text column safe to open in a spreadsheet program, and its description
     (fields, ``spec``, code lists) in the folder's datapackage.json."""
-    out = df.copy()
-    for col in out.columns:
-        if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(out[col]):
-            out[col] = out[col].map(lambda v: escape_text(v) if isinstance(v, str) else v)
+    out = df
+    for col in df.columns:
+        if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(df[col]):
+            runs = [i for i, v in enumerate(df[col].tolist()) if v.__class__ is str and v[:1] in _FIRST]
+            if runs:  # the few texts that need it (a copy only then)
+                out = df.copy() if out is df else out
+                out.iloc[runs, out.columns.get_loc(col)] = [escape_text(v) for v in out[col].iloc[runs]]
     with atomic_path(path) as tmp:
         # CRLF rows: the csv writer then quotes every text holding a CR or LF, so a lone CR never splits a row
         out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")

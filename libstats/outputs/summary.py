@@ -12,19 +12,21 @@ from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from libstats.atomic import atomic_path
 from libstats.checks.check import OUTPUT_PROPERTY
 from libstats.consolidation.consolidate import Consolidation, headline_dim, national_table, province_table, sum_present
-from libstats.consolidation.dataset import COVER, FIGURE, NARRATIVE, figures, load_dataset
+from libstats.consolidation.dataset import COVER, NARRATIVE, figures, load_dataset, previous_figures
+from libstats.consolidation.rollover import carry_map
 from libstats.model.findings import Severity, fmt_rate
 from libstats.consolidation.ledger import FATES
 from libstats.model.rules import pct_change
 from libstats.model.layout import line_chars, wrapped_lines
-from libstats.model.population import per_inhabitant_frame
+from libstats.model.population import per_inhabitant_frame, population
 from libstats.forms.template import FONT, xlsx_writer
 
-__all__ = ["write_summary", "SHEETS"]
+__all__ = ["write_summary", "SHEETS", "explanation_lines", "type_groups", "per_inhabitant_table"]
 
 SHEETS = {"overview": "Tổng quan", "national": "Toàn quốc", "types": "Loại hình khác", "charts": "Biểu đồ",
           "per_inhabitant": "Bình quân theo dân số",
@@ -62,7 +64,12 @@ class _Out:
 
     @staticmethod
     def _write(ws, row, col, value, f):
-        if _blank(value):
+        kind = type(value)
+        if kind is str and value:  # the common cases first, without the checks below
+            ws.write_string(row, col, value, f)
+        elif kind is int:
+            ws.write_number(row, col, value, f)
+        elif _blank(value):
             ws.write_blank(row, col, None, f)
         elif isinstance(value, numbers.Real) and not isinstance(value, bool):  # numpy and pandas numbers too
             ws.write_number(row, col, float(value), f)
@@ -70,18 +77,23 @@ class _Out:
             ws.write_string(row, col, str(value), f)  # text from a province always stays text
 
     def table(self, ws, row: int, headers: list[str], rows: list[list], formats: list[dict], widths: list[float],
-              bold_rows: set[int] = frozenset()) -> int:
+              bold_rows: set[int] = frozenset(), head_height: float = 32) -> int:
         for col, (h, w) in enumerate(zip(headers, widths, strict=True)):
             ws.write_string(row, col, h, self.f(bold=True, border=1, bg_color=_HEAD_FILL, text_wrap=True,
                                                 align="center", valign="vcenter"))
             ws.set_column(col, col, w)
-        ws.set_row(row, 32)
+        ws.set_row(row, head_height)
+        rates = {col: fmt["rate_of"] for col, fmt in enumerate(formats) if "rate_of" in fmt}
+        formats = [{k: v for k, v in fmt.items() if k != "rate_of"} for fmt in formats]
         plain = [self.f(border=1, bold=False, **fmt) for fmt in formats]
         bold = [self.f(border=1, bold=True, **fmt) for fmt in formats]
         wraps = [col for col, fmt in enumerate(formats) if fmt.get("text_wrap")]
         for i, values in enumerate(rows, start=1):
             for col, (v, f) in enumerate(zip(values, bold if (i - 1) in bold_rows else plain, strict=True)):
-                self._write(ws, row + i, col, v, f)
+                if col in rates and not _blank(v):
+                    self._rate(ws, row + i, col, values, rates[col], f)
+                else:
+                    self._write(ws, row + i, col, v, f)
             lines = max((wrapped_lines(values[col], widths[col]) for col in wraps if isinstance(values[col], str)),
                         default=1)
             if lines > 1:
@@ -89,13 +101,21 @@ class _Out:
         ws.repeat_rows(row)
         return row + len(rows) + 1
 
-    def sheet(self, name: str, title: str, landscape: bool = True, fit_width: bool = True, cls=None):
-        ws = self.wb.add_worksheet(name, worksheet_class=cls)
+    @staticmethod
+    def _rate(ws, row: int, col: int, values: list, of: tuple[int, int], f) -> None:
+        """A rate of change as the formula over the row's N and N−1 cells, with its exact value as the cached
+        result (never a rounded constant); shown by the column's format."""
+        n, p = (float(values[c]) for c in of)
+        ref_n, ref_p = (xl_rowcol_to_cell(row, c) for c in of)
+        ws.write_formula(row, col, f"=({ref_n}-{ref_p})/{ref_p}*100", f, (n - p) / p * 100)
+
+    def sheet(self, name: str, title: str, landscape: bool = True):
+        """A sheet with its title, on A4, printed one page wide."""
+        ws = self.wb.add_worksheet(name)
         ws.write_string(0, 0, title, self.f(bold=True, font_size=13))
         ws.set_paper(9)
         ws.set_landscape() if landscape else ws.set_portrait()
-        if fit_width:
-            ws.fit_to_pages(1, 0)
+        ws.fit_to_pages(1, 0)
         ws.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
         ws.set_footer("&R&8Trang &P/&N")
         return ws
@@ -106,7 +126,12 @@ NUM, PCT, TXT = {"num_format": "#,##0"}, {"num_format": "+0.0;-0.0;0.0"}, {"text
 SIGNED = {"num_format": "+#,##0;-#,##0;0"}
 
 
-def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | None):
+def rate(n_col: int, p_col: int) -> dict:
+    """The format of a "Tỷ lệ (%)" column computed from the row's N and N−1 columns (_Out.table)."""
+    return {**PCT, "rate_of": (n_col, p_col)}
+
+
+def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | None, data_sheet: bool):
     ws = o.sheet(SHEETS["overview"], f"TỔNG HỢP BÁO CÁO CÔNG TÁC THƯ VIỆN NĂM {con.year} (so sánh với năm "
                  f"{con.year - 1})", landscape=False)
     received = {e.result.province.key for e in con.ledger if e.result.province is not None}
@@ -130,13 +155,14 @@ def _overview(o: _Out, con: Consolidation, nat: pd.DataFrame, previous: Path | N
     for h in con.form.spec.headlines:
         r = _national_row(con, nat, h)
         covered = f"{r['provinces_n']}/{len(con.expected)} tỉnh" + (f". {r['note']}" if r["note"] else "")
-        rows.append([h.label, r["n"], r["p"], r["diff"], r["pct"], covered])
+        rows.append([f"{h.label} ({con.form.spec.indicators[h.sum[0]].unit})", r["n"], r["p"], r["diff"], r["pct"],
+                     covered])
     row = o.table(ws, row + 1, ["Chỉ tiêu", f"Năm {con.year}", f"Năm {con.year - 1}", "Tăng/giảm", "Tỷ lệ (%)",
-                                "Số tỉnh có số liệu"], rows, [TXT, NUM, NUM, SIGNED, PCT, TXT],
+                                "Số tỉnh có số liệu"], rows, [TXT, NUM, NUM, SIGNED, rate(1, 2), TXT],
                   [44, 16, 16, 14, 11, 24])
     notes = [n for n in [con.form.spec.national_note] if n] + [
-             "Số liệu tính từ các báo cáo được chấp nhận; mỗi con số truy được về tệp, trang và ô nguồn (trang "
-             "“Dữ liệu” và tệp CSV kèm theo).",
+             "Số liệu tính từ các báo cáo được chấp nhận; mỗi con số truy được về tệp, trang và ô nguồn (tệp CSV "
+             "kèm theo, …_du-lieu.csv" + (", và trang “Dữ liệu”)." if data_sheet else ")."),
              "Tỷ lệ (%) = (năm N − năm N−1) / năm N−1 × 100; để trống khi năm N−1 bằng 0 hoặc không có.",
              "Tỉnh chưa báo cáo được ghi “chưa báo cáo”, không tính là 0; mỗi tổng ghi rõ số tỉnh có số liệu.",
              "Ô tỉnh ghi x (không thống kê) là không có số liệu, không tính là 0: tổng chỉ cộng các tỉnh có số "
@@ -222,7 +248,8 @@ def _national(o: _Out, con: Consolidation, nat: pd.DataFrame):
                            "Tăng/giảm", "Tỷ lệ (%)", f"Số tỉnh có số liệu năm {con.year}",
                            f"Số tỉnh có số liệu năm {con.year - 1}",
                            "Ghi chú"],
-                   rows, [TXT, TXT, {}, NUM, NUM, SIGNED, PCT, {}, {}, TXT], [46, 30, 11, 15, 15, 13, 10, 12, 12, 40],
+                   rows, [TXT, TXT, {}, NUM, NUM, SIGNED, rate(3, 4), {}, {}, TXT],
+                   [46, 30, 11, 15, 15, 13, 10, 12, 12, 40],
                    bold)
     _national_note(o, ws, last + 1, con, 10)
     ws.freeze_panes(3, 1)
@@ -237,12 +264,13 @@ def _provinces(o: _Out, con: Consolidation):
         what = "tổng các cấp" if dim == spec.total.id else spec.dim_label(dim).lower()
         ws = o.sheet(f"Tỉnh - {h.short_label}", f"{h.label.upper()} THEO TỈNH, THÀNH PHỐ NĂM {con.year} ({what})",
                      landscape=False)
+        ws.write_string(1, 0, f"Đơn vị tính: {spec.indicators[h.sum[0]].unit}", o.f(italic=True))
         rows = [[r.province_code, r.province_name, r.status, r.n, r.p, r.diff, r.pct, r.rank]
                 for r in df.itertuples()]
         bold = {i for i, r in enumerate(df.itertuples()) if r.kind != "province"}
         last = o.table(ws, 2, ["Mã", "Tỉnh, thành phố / vùng", "Ghi chú", f"Năm {con.year}", f"Năm {con.year - 1}",
                                "Tăng/giảm", "Tỷ lệ (%)", "Xếp hạng"], rows,
-                       [{}, TXT, TXT, NUM, NUM, SIGNED, PCT, {}], [6, 40, 16, 15, 15, 13, 10, 9], bold)
+                       [{}, TXT, TXT, NUM, NUM, SIGNED, rate(3, 4), {}], [6, 40, 16, 15, 15, 13, 10, 9], bold)
         _national_note(o, ws, last + 1, con, 8)
         ws.freeze_panes(3, 2)
         ws.autofilter(2, 0, last - 1, 7)
@@ -271,6 +299,15 @@ def _per_inhabitant(o: _Out, con: Consolidation):
                  landscape=False)
     ws.write_string(1, 0, "Dân số trung bình của tỉnh theo số liệu thống kê chính thức; tỉnh chưa có số dân để "
                           "trống, không ước tính.", o.f(italic=True))
+    if not any(population(p.code_list, p.code, con.year) for p in con.expected if p.code in con.reporting):
+        for col, w in enumerate((6, 28, 22, 15, 14, 13, 13, 9)):
+            ws.set_column(col, col, w)
+        ws.merge_range(3, 0, 3, 7, f"Chưa tính được các chỉ tiêu bình quân theo dân số: chưa có số dân năm {con.year} "
+                                   "của các tỉnh, thành phố đã báo cáo "
+                                   f"({'; '.join(ratio.label for ratio in spec.per_inhabitant)}).",
+                       o.f(text_wrap=True))
+        ws.set_row(3, 33)
+        return
     row = 3
     for ratio in spec.per_inhabitant:
         df = per_inhabitant_table(con, ratio)
@@ -285,31 +322,52 @@ def _per_inhabitant(o: _Out, con: Consolidation):
                       [{}, TXT, TXT, NUM, NUM, dec, dec, {}], [6, 28, 22, 15, 14, 13, 13, 9]) + 1
 
 
-def _types(o: _Out, con: Consolidation):
-    ws = o.sheet(SHEETS["types"], f"CÁC LOẠI HÌNH THƯ VIỆN KHÁC VÀ Ô TÔ THƯ VIỆN LƯU ĐỘNG NĂM {con.year} "
-                 f"(so với năm {con.year - 1})", fit_width=False)
-    rows_spec = [r for r in con.form.rows if r.dim in {t.id for t in con.form.spec.types}]
-    tidy = con.tidy[con.tidy["kind"] == FIGURE] if "kind" in con.tidy else con.tidy
-    value = dict(zip(zip(tidy["province_code"], tidy["field_id"], strict=True), tidy["value"], strict=True))
-    headers = ["Mã", "Tỉnh, thành phố"] + [f"{r.dim_label}: {r.label} — năm {y}" for r in rows_spec
-                                          for y in (con.year, con.year - 1)]
-    rows, reporting = [], con.reporting
-    for p in con.expected:
-        if p.code in reporting:
-            rows.append([p.code, p.name] + [value.get((p.code, f.id), pd.NA) for r in rows_spec for f in (r.n, r.p)])
+TYPE_COLUMNS = 10  # figures per "Loại hình khác" sheet: five rows of N and N−1 print one A4 landscape page wide
+
+
+def type_groups(con: Consolidation) -> list[list]:
+    """The table rows of the other library types (and the mobile libraries, the former district libraries' fate),
+    in the spec's order of the types, cut into sheets of whole types of at most TYPE_COLUMNS figures each."""
+    by_type: dict[str, list] = {}
+    for r in con.form.rows:
+        by_type.setdefault(r.dim, []).append(r)
+    groups: list[list] = []
+    for t in con.form.spec.types:
+        rows = by_type.get(t.id, [])
+        if not rows:
+            continue
+        if groups and 2 * (len(groups[-1]) + len(rows)) <= TYPE_COLUMNS:
+            groups[-1].extend(rows)
         else:
-            rows.append([p.code, p.name, "chưa báo cáo"] + [pd.NA] * (2 * len(rows_spec) - 1))
-    totals = ["", con.form.spec.national_label] + [sum_present([r[i] for r in rows if not isinstance(r[i], str)])
-                                  for i in range(2, len(headers))]
-    last = o.table(ws, 2, headers, rows + [totals], [{}, TXT] + [NUM] * (2 * len(rows_spec)),
-                   [5, 18] + [11] * (2 * len(rows_spec)), {len(rows)})
-    ws.set_row(2, 110)
-    ws.freeze_panes(3, 2)
-    ws.autofilter(2, 0, last - 1, len(headers) - 1)
-    # printed ten figures wide, the province columns and the header repeated on every page: readable, not shrunk
-    ws.repeat_columns(0, 1)
-    ws.set_v_pagebreaks(list(range(2 + 10, len(headers), 10)))
-    ws.set_print_scale(75)
+            groups.append(list(rows))
+    return groups
+
+
+def _types(o: _Out, con: Consolidation):
+    """The other library types, a sheet per group of types (type_groups), each printed one page wide: a row per
+    province, N and N−1 of each figure, the units in the header."""
+    tidy = figures(con.tidy)
+    value = dict(zip(zip(tidy["province_code"], tidy["field_id"], strict=True), tidy["value"], strict=True))
+    groups = type_groups(con)
+    for k, rows_spec in enumerate(groups, start=1):
+        name = SHEETS["types"] if len(groups) == 1 else f"{SHEETS['types']} ({k})"
+        types = "; ".join(dict.fromkeys(r.dim_label for r in rows_spec))
+        ws = o.sheet(name, f"CÁC LOẠI HÌNH THƯ VIỆN KHÁC NĂM {con.year} (so với năm {con.year - 1}): {types}")
+        headers = ["Mã", "Tỉnh, thành phố"] + [f"{r.dim_label}: {r.label} ({r.unit}) — năm {y}" for r in rows_spec
+                                              for y in (con.year, con.year - 1)]
+        rows, reporting = [], con.reporting
+        for p in con.expected:
+            if p.code in reporting:
+                rows.append([p.code, p.name] + [value.get((p.code, f.id), pd.NA) for r in rows_spec
+                                                for f in (r.n, r.p)])
+            else:
+                rows.append([p.code, p.name, "chưa báo cáo"] + [pd.NA] * (2 * len(rows_spec) - 1))
+        totals = ["", con.form.spec.national_label] + [
+            sum_present([r[i] for r in rows if not isinstance(r[i], str)]) for i in range(2, len(headers))]
+        last = o.table(ws, 2, headers, rows + [totals], [{}, TXT] + [NUM] * (2 * len(rows_spec)),
+                       [5, 18] + [11] * (2 * len(rows_spec)), {len(rows)}, head_height=110)
+        ws.freeze_panes(3, 2)
+        ws.autofilter(2, 0, last - 1, len(headers) - 1)
 
 
 def _chunks(text: str, width: float, max_lines: int) -> list[str]:
@@ -345,7 +403,10 @@ def _narratives(o: _Out, con: Consolidation):
     """One sheet per outline section: each bullet, then what every province wrote, whole (long texts continue
     on the next rows), portrait, one page wide."""
     texts = con.tidy[con.tidy["kind"] == NARRATIVE] if "kind" in con.tidy else con.tidy.iloc[0:0]
-    by_field = {fid: group.sort_values("province_code") for fid, group in texts.groupby("field_id")}
+    by_field: dict[str, list[tuple[str, str, str]]] = {}  # field → (province code, name, text), by code
+    for fid, code, name, text in zip(texts["field_id"], texts["province_code"], texts["province_name"],
+                                     texts["text"], strict=True):
+        by_field.setdefault(fid, []).append((code, name, text))
     width, line = 92, 15
     for sheet in con.form.sheets:
         fields = [it.field for it in sheet.items if it.field is not None and it.field.kind == "narrative"]
@@ -366,11 +427,10 @@ def _narratives(o: _Out, con: Consolidation):
                 ws.merge_range(row, 0, row, 1, "Không tỉnh nào ghi nội dung này.", o.f(italic=True, border=1))
                 row += 2
                 continue
-            for r in group.itertuples():
-                pieces = _chunks(str(r.text), width, (MAX_ROW_HEIGHT - 3) // line - 1)
+            for _, name, text in sorted(group, key=lambda t: t[0]):
+                pieces = _chunks(str(text), width, (MAX_ROW_HEIGHT - 3) // line - 1)
                 for k, piece in enumerate(pieces):
-                    o.cell(ws, row, 0, r.province_name if k == 0 else f"{r.province_name} (tiếp)", bold=k == 0,
-                           text_wrap=True)
+                    o.cell(ws, row, 0, name if k == 0 else f"{name} (tiếp)", bold=k == 0, text_wrap=True)
                     o.cell(ws, row, 1, piece, text_wrap=True)
                     ws.set_row(row, min(line * wrapped_lines(piece, width) + 3, MAX_ROW_HEIGHT))
                     row += 1
@@ -388,10 +448,9 @@ def _charts(o: _Out, con: Consolidation, nat: pd.DataFrame):
     row, breaks, block = 2, [], 22
     for h in spec.headlines:
         dim = headline_dim(spec, h)
+        # by this year's levels only: last year's figures of a level that ended are inside the level they went
+        # into (the "Toàn quốc" sheet shows that part on its own line)
         dims = [lv.id for lv in con.form.levels] if dim == spec.total.id else [dim]
-        for lv in spec.levels:  # a level that ended: its carried part beside the level it went into
-            if lv.carried_into in dims and ((nat["indicator"] == h.id) & (nat["dim"] == lv.id)).any():
-                dims.insert(dims.index(lv.carried_into) + 1, lv.id)
         if row > 2:
             breaks.append(row)
         ws.write_string(row, 0, h.label, o.f(bold=True, font_size=12))
@@ -409,15 +468,16 @@ def _charts(o: _Out, con: Consolidation, nat: pd.DataFrame):
                               "values": [ws.name, row + 2, col, row + 1 + len(dims), col]})
         _style(chart, f"{h.label} theo cấp")
         ws.insert_chart(row + 1, 4, chart, {"x_offset": 10})
-        top = o.province_table(con, h.id, dim)
-        top = top[(top["kind"] == "province") & top["n"].notna()].sort_values(["n", "province_code"],
-                                                                              ascending=[False, True]).head(10)
+        df = o.province_table(con, h.id, dim)
+        top = sorted(((-int(n), code, name) for kind, n, code, name in zip(
+            df["kind"], df["n"], df["province_code"], df["province_name"], strict=True)
+            if kind == "province" and not pd.isna(n)))[:10]  # highest first, then by code
         first = row + 3 + len(dims)
         o.cell(ws, first, 0, "Mười tỉnh cao nhất", bold=True)
         o.cell(ws, first, 1, f"Năm {con.year}", bold=True)
-        for i, r in enumerate(top.itertuples(), start=1):
-            o.cell(ws, first + i, 0, r.province_name)
-            o.cell(ws, first + i, 1, r.n, **NUM)
+        for i, (minus_n, _, name) in enumerate(top, start=1):
+            o.cell(ws, first + i, 0, name)
+            o.cell(ws, first + i, 1, -minus_n, **NUM)
         if len(top):
             bar = o.wb.add_chart({"type": "bar"})
             bar.add_series({"name": f"Năm {con.year}", "categories": [ws.name, first + 1, 0, first + len(top), 0],
@@ -448,7 +508,7 @@ def _rises_and_falls(o: _Out, ws, con: Consolidation, row: int):
     ws.write_string(row, 0, f"Tăng, giảm nhiều nhất: {headline.label} (%)", o.f(bold=True, font_size=12))
     for i, r in enumerate(picked.itertuples(), start=1):
         o.cell(ws, row + i, 0, r.province_name)
-        o.cell(ws, row + i, 1, r.pct, **PCT)
+        o.cell(ws, row + i, 1, (r.n - r.p) / r.p * 100, **PCT)  # exact, shown rounded by the format
     if len(picked):
         chart = o.wb.add_chart({"type": "bar"})
         chart.add_series({"name": "Tỷ lệ tăng/giảm (%)", "categories": [ws.name, row + 1, 0, row + len(picked), 0],
@@ -463,23 +523,54 @@ def _rises_and_falls(o: _Out, ws, con: Consolidation, row: int):
         ws.insert_chart(row + 1, 3, chart)
 
 
-def _explanations(o: _Out, con: Consolidation):
-    """What each province wrote in the explanation column, beside the figures it explains."""
-    ws = o.sheet(SHEETS["explanations"], f"GIẢI THÍCH CỦA CÁC TỈNH VỀ SỐ LIỆU NĂM {con.year} SO VỚI NĂM {con.year - 1}")
-    rows = []
-    for res in sorted(con.used, key=lambda r: r.province.code):
+def _swing_size(pct) -> float:
+    return -1.0 if pct is None else abs(pct)
+
+
+def explanation_lines(con: Consolidation) -> list[list]:
+    """The lines of "Giải thích số liệu": first every swing past the threshold that no one explained (the check's
+    R04 warnings, kept from the check, not recomputed), with whom to call; then the explanations, identical texts
+    collapsed into one line with their count, sorted by the size of the change (the largest of a collapsed line).
+    A line: province(s), indicator, level or type, N, N−1, change %, text, count, file · cell."""
+    rows_of = {r.n.id: r for r in con.form.rows}
+    calls, texts = [], {}
+    for e in (e for e in con.ledger if e.used):
+        res, values = e.result, e.result.values
+
+        def line(r, text: str, f, res=res) -> list:
+            n, p = res.values.get(r.n.id), res.values.get(r.p.id)
+            return [res.province.name, r.label, r.dim_label, n, p, pct_change(n, p), text, 1,
+                    f"{res.display} · {res.sources.get(f.id, (f.sheet, f.cell))[1]}"]
+
+        calls += [line(rows_of[f.field], f"CHƯA GIẢI THÍCH: cần liên hệ tỉnh (trang “{SHEETS['contacts']}”)",
+                       rows_of[f.field].n) for f in e.findings if f.code == "R04" and f.field in rows_of]
+        notes = {f.field: note for f, note in e.reviewed if f.code == "R04"}
         for r in con.form.rows:
-            text = res.values.get(r.gc.id)
+            text = str(values.get(r.gc.id) or "").strip() or (f"Bộ đã xem: {notes[r.n.id]}" if r.n.id in notes else "")
             if text:
-                n, p = res.values.get(r.n.id), res.values.get(r.p.id)
-                pct = pct_change(n, p)
-                rows.append([res.province.name, r.label, r.dim_label, n, p, round(pct, 1) if pct is not None else None,
-                             text, f"{res.display} · {res.sources.get(r.gc.id, ('', ''))[1]}"])
+                texts.setdefault(text, []).append(line(r, text, r.gc))
+    collapsed = []
+    for group in texts.values():
+        top = max(group, key=lambda line: _swing_size(line[5]))
+        if len(group) > 1:
+            names = list(dict.fromkeys(line[0] for line in group))
+            top = [", ".join(names), f"{top[1]} (và {len(group) - 1} số liệu khác)", *top[2:7], len(group), top[8]]
+        collapsed.append(top)
+    return (sorted(calls, key=lambda line: -_swing_size(line[5]))
+            + sorted(collapsed, key=lambda line: (-_swing_size(line[5]), -line[7], line[6])))
+
+
+def _explanations(o: _Out, con: Consolidation):
+    """What the provinces wrote in the explanation column beside the figures it explains (explanation_lines)."""
+    ws = o.sheet(SHEETS["explanations"], f"GIẢI THÍCH CỦA CÁC TỈNH VỀ SỐ LIỆU NĂM {con.year} SO VỚI NĂM {con.year - 1}")
+    ws.write_string(1, 0, f"Trước hết các số liệu thay đổi quá {con.form.spec.swing_threshold_pct:g}% chưa có giải "
+                          "thích (cần liên hệ tỉnh), rồi các giải thích theo mức thay đổi, từ lớn đến nhỏ; các giải "
+                          "thích giống hệt nhau gộp một dòng, ghi số lần.", o.f(italic=True))
     last = o.table(ws, 2, ["Tỉnh", "Chỉ tiêu", "Cấp / loại hình", f"Năm {con.year}", f"Năm {con.year - 1}",
-                           "Tỷ lệ (%)", "Giải thích của tỉnh", "Tệp · ô"], rows,
-                   [{}, TXT, TXT, NUM, NUM, PCT, TXT, TXT], [16, 36, 18, 13, 13, 9, 60, 30])
+                           "Tỷ lệ (%)", "Giải thích của tỉnh", "Số lần", "Tệp · ô"], explanation_lines(con),
+                   [TXT, TXT, TXT, NUM, NUM, rate(3, 4), TXT, {}, TXT], [18, 30, 14, 12, 12, 9, 50, 7, 26])
     ws.freeze_panes(3, 1)
-    ws.autofilter(2, 0, max(last - 1, 3), 7)
+    ws.autofilter(2, 0, max(last - 1, 3), 8)
 
 
 def _findings(o: _Out, con: Consolidation):
@@ -512,39 +603,59 @@ def _ledger(o: _Out, con: Consolidation):
     ws.autofilter(2, 0, max(last - 1, 3), 9)
 
 
-def _previous(o: _Out, con: Consolidation):
+def _previous(o: _Out, con: Consolidation, last_year: pd.DataFrame):
+    """The N−1 figures the provinces wrote that differ from last year's dataset; a line saying so when none
+    does, and the reporting provinces whose N−1 figures could not be checked (no figures in last year's dataset)."""
     ws = o.sheet(SHEETS["previous"], f"ĐỐI CHIẾU SỐ LIỆU NĂM {con.year - 1}: tỉnh ghi năm nay và đã báo cáo năm "
                  "trước")
+    known = {code for code, _, _ in previous_figures(last_year, con.year - 1, con.form.code_list,
+                                                     carry_map(con.form.spec, con.year))}
+    unchecked = [p.name for p in con.expected if p.code in con.reporting and p.code not in known]
+    checked = sum(1 for code in con.reporting if code in known)
     df = con.previous_diffs
+    lines = [f"Không có chênh lệch: số liệu năm {con.year - 1} của {checked} tỉnh, thành phố khớp với bộ dữ liệu "
+             "năm trước." if df.empty else
+             f"{len(df)} số liệu năm {con.year - 1} khác bộ dữ liệu năm trước ({df['province_code'].nunique()} tỉnh); "
+             f"đã đối chiếu {checked} tỉnh, thành phố."]
+    if unchecked:
+        lines.append(f"Chưa đối chiếu được số liệu năm {con.year - 1} của {len(unchecked)} tỉnh, thành phố (không có "
+                     f"trong bộ dữ liệu năm trước, ví dụ năm trước không gửi báo cáo): {', '.join(unchecked)}.")
+    widths = [16, 40, 20, 14, 14, 12, 34, 20]
+    for col, w in enumerate(widths):
+        ws.set_column(col, col, w)
+    for i, text in enumerate(lines, start=1):
+        ws.merge_range(i, 0, i, len(widths) - 1, text, o.f(text_wrap=True))
+        ws.set_row(i, 15 * wrapped_lines(text, sum(widths)) + 3)
+    if df.empty:
+        return
     rows = [[r.province_name, r.indicator, r.dim, r.reported_now, r.reported_last_year, r.diff, r.source_file,
-             f"{r.sheet}!{r.cell}"] for r in df.itertuples()] if not df.empty else []
-    o.table(ws, 2, ["Tỉnh", "Chỉ tiêu", "Cấp / loại hình", "Ghi năm nay", "Đã báo cáo năm trước", "Chênh lệch",
-                    "Tệp", "Ô"], rows, [{}, TXT, {}, NUM, NUM, SIGNED, TXT, {}], [16, 40, 20, 14, 14, 12, 34, 20])
+             f"{r.sheet}!{r.cell}"] for r in df.itertuples()]
+    o.table(ws, len(lines) + 2, ["Tỉnh", "Chỉ tiêu", "Cấp / loại hình", "Ghi năm nay", "Đã báo cáo năm trước",
+                                 "Chênh lệch", "Tệp", "Ô"], rows, [{}, TXT, {}, NUM, NUM, SIGNED, TXT, {}], widths)
 
 
 def _data(o: _Out, con: Consolidation):
     """Every row of the dataset, for filters and pivots; prints only its heading and a note (the CSV beside
-    the workbook carries the same rows)."""
+    the workbook carries the same rows). Written row by row through the public API, last, in a workbook opened
+    in ``constant_memory`` mode (each row goes to disk as it is written)."""
     ws = o.sheet(SHEETS["data"], "DỮ LIỆU NGUỒN: mỗi con số, mỗi nội dung với tệp, trang và ô đã đọc")
     ws.write_string(1, 0, "Trang dữ liệu để lọc, tính toán; không in (vùng in chỉ gồm dòng này). Cùng dữ liệu "
                           "có trong tệp CSV kèm theo.", o.f(italic=True))
     df = con.tidy
     cols = list(df.columns)
-    formats = [NUM if c == "value" else {} for c in cols]
-    o.table(ws, 2, cols, [], formats, [40 if c == "text" else 10 for c in cols])
-    rows = df.astype(object).where(df.notna(), None).values.tolist()
-    cell_formats = [o.f(border=1, bold=False, **fmt) for fmt in formats]
-    for r, values in enumerate(rows, start=3):
-        for col, (v, f) in enumerate(zip(values, cell_formats, strict=True)):
+    o.table(ws, 2, cols, [], [{}] * len(cols), [40 if c == "text" else 10 for c in cols])
+    value, plain = cols.index("value") if "value" in cols else -1, o.f(border=1)
+    number = o.f(border=1, **NUM)
+    for i, values in enumerate(df.astype(object).where(df.notna(), None).itertuples(index=False), start=3):
+        for col, v in enumerate(values):
             if v is None or v == "":
-                ws.write_blank(r, col, None, f)
-            elif isinstance(v, numbers.Real) and not isinstance(v, bool):
-                ws.write_number(r, col, float(v), f)
+                ws.write_blank(i, col, None, plain)
+            elif col == value or (isinstance(v, numbers.Real) and not isinstance(v, bool)):
+                ws.write_number(i, col, float(v), number if col == value else plain)
             else:
-                ws.write_string(r, col, str(v), f)
-    last = 3 + len(rows)
+                ws.write_string(i, col, str(v), plain)
     ws.freeze_panes(3, 0)
-    ws.autofilter(2, 0, max(last - 1, 3), len(cols) - 1)
+    ws.autofilter(2, 0, max(2 + len(df), 3), len(cols) - 1)
     ws.print_area(0, 0, 1, 5)
 
 
@@ -568,15 +679,18 @@ def _contacts(o: _Out, con: Consolidation):
     ws.autofilter(2, 0, max(last - 1, 3), len(fields) + 2)
 
 
-def write_summary(con: Consolidation, path: Path, previous: Path | None = None) -> Path:
-    """Write the summary workbook atomically."""
-    nat = national_table(con, load_dataset(previous, con.form.spec, con.year - 1) if previous is not None else None)
+def write_summary(con: Consolidation, path: Path, previous: Path | None = None, data_sheet: bool = False) -> Path:
+    """Write the summary workbook atomically; with ``data_sheet``, also every row of the dataset (the CSV's rows)
+    in a "Dữ liệu" sheet, for pivots inside the workbook."""
+    last_year = load_dataset(previous, con.form.spec, con.year - 1) if previous is not None else None
+    nat = national_table(con, last_year)
     with atomic_path(path) as tmp:
-        wb = xlsx_writer(tmp, nan_inf_to_errors=True)
+        # the data sheet of a commune-level collection has hundreds of thousands of rows: streamed to disk
+        wb = xlsx_writer(tmp, nan_inf_to_errors=True, in_memory=not data_sheet, constant_memory=data_sheet)
         wb.set_properties({"title": f"Tổng hợp báo cáo công tác thư viện năm {con.year}", "author": "libstats"})
         wb.set_custom_property(OUTPUT_PROPERTY, "summary")  # found in an inbox, it is set aside, never a return
         o = _Out(wb)
-        _overview(o, con, nat, previous)
+        _overview(o, con, nat, previous, data_sheet)
         _national(o, con, nat)
         _provinces(o, con)
         _per_inhabitant(o, con)
@@ -587,8 +701,9 @@ def write_summary(con: Consolidation, path: Path, previous: Path | None = None) 
         _explanations(o, con)
         _findings(o, con)
         _ledger(o, con)
-        if previous is not None:
-            _previous(o, con)
-        _data(o, con)
+        if last_year is not None:
+            _previous(o, con, last_year)
+        if data_sheet:
+            _data(o, con)
         wb.close()
     return path
