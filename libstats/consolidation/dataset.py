@@ -8,7 +8,8 @@ province's explanation beside a table row), ``narrative`` (a bullet of the outli
 the report, phone, e-mail, date), the last three with their text in ``text``. Only texts a province wrote
 are rows. ``finding``: a warning of the checks on a table row that is still open (a swing without explanation,
 R04; a figure far from the other provinces', B02), its code in ``status`` and its message in ``text``; the
-warnings the Ministry reviewed in a collection's register are not rows (they count as explained). ``label``, ``dim_label`` and ``unit`` are the Vietnamese labels, so the CSV pivots as it is.
+warnings the Ministry reviewed in a collection's register are not rows (they count as explained). ``label``,
+``dim_label`` and ``unit`` are the Vietnamese labels, so the CSV pivots as it is.
 
 Formula safety: a text cell that Excel or LibreOffice would run as a formula when the CSV is opened (it
 begins with = + - @, a tab or a carriage return) is written with a ZERO WIDTH SPACE (U+200B) in front, which

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import docx
 import pandas as pd
-from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt
@@ -214,9 +213,10 @@ class _Writer(Figures, Annexes):
 
     # --- parts ----------------------------------------------------------------------------------------
     def heading_block(self):
-        d, who = self.w["document"], self.issuer
+        who = self.issuer
         body = [Line(who["parent"], 12)] if who.get("parent") else []
-        body.append(Line(who["body"], 12, bold=True, rule_mm=min(docform.text_width_mm(who["body"], 12, True), 64) / 3))
+        body.append(Line(who["body"], 12, bold=True, rule_mm=min(docform.text_width_mm(
+            max(who["body"].split("\n"), key=len), 12, True), 64) / 3))
         motto, line = self.t("document", "motto"), self.t("document", "motto_line")
         right = [Line(motto, 12, bold=True), Line(line, 13, bold=True, rule_mm=docform.text_width_mm(line, 13, True))]
         docform.block_table(self.doc, [72, 103], [

@@ -18,7 +18,6 @@ import unicodedata
 
 import pandas as pd
 from docx.enum.section import WD_ORIENT, WD_SECTION
-from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm
 
 from libstats.consolidation.consolidate import from_dataset, headline_dim, headline_frame, national_table
@@ -170,8 +169,9 @@ class Figures:
         counted = [(r, self._nat(r.indicator, r.dim)["n"]) for r in fates]
         counted = [(r, int(n)) for r, n in counted if not pd.isna(n)]
         if counted:
-            text.append(self.t("figures", "reform_fates", total=fmt_number(sum(n for _, n in counted)), list="; ".join(
-                self.t("figures", "reform_fate", n=fmt_number(n), label_lower=_lower(r.dim_label)) for r, n in counted)))
+            fates = "; ".join(self.t("figures", "reform_fate", n=fmt_number(n), label_lower=_lower(r.dim_label))
+                              for r, n in counted)
+            text.append(self.t("figures", "reform_fates", total=fmt_number(sum(n for _, n in counted)), list=fates))
         district = self.nat[(self.nat["indicator"] == "so_thu_vien") & self.nat["dim_label"].str.startswith("trong đó")]
         if len(district) and not pd.isna(district["p"].iloc[0]):
             text.append(self.t("figures", "reform_district", n=fmt_number(int(district["p"].iloc[0]))))
@@ -245,7 +245,8 @@ class Figures:
             names = by_text.setdefault(" ".join(unicodedata.normalize("NFC", str(r.text)).split()), [])
             if r.province_name not in names:
                 names.append(r.province_name)
-        ranked = sorted(by_text.items(), key=lambda kv: (-len(kv[1]), kv[0]))[: int(self.w["figures"]["explanations_max"])]
+        most = int(self.w["figures"]["explanations_max"])
+        ranked = sorted(by_text.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:most]
         self.para(self.t("figures", "explanations"), italic=True, indent=False)
         for text, names in ranked:
             shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
@@ -254,7 +255,7 @@ class Figures:
     def chart(self, h) -> None:
         from libstats.outputs.charts import Bars, headline_chart  # matplotlib only when a report is written
 
-        spec, dim = self.con.form.spec, headline_dim(self.con.form.spec, h)
+        dim = headline_dim(self.con.form.spec, h)
         levels = []
         for lv in self.con.form.levels:
             r = self._nat(h.id, lv.id)
