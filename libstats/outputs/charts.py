@@ -46,21 +46,20 @@ def headline_chart(panels: list[Bars], year: int, unit: str, width_mm: float = 1
     plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 7, "axes.spines.top": False,
                          "axes.spines.right": False, "svg.hashsalt": "libstats"})
     widths = [max(2, len(p.groups)) for p in panels]
-    fig, axes = plt.subplots(1, len(panels), figsize=(width_mm / 25.4, height_mm / 25.4), dpi=200,
+    fig, axes = plt.subplots(1, len(panels), figsize=(width_mm / 25.4, height_mm / 25.4), dpi=150,
                              gridspec_kw={"width_ratios": widths}, squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         xs = range(len(panel.groups))
         prev = [p if p is not None else 0 for _, _, p in panel.groups]
         ax.bar([x - 0.2 for x in xs], prev, 0.4, label=f"Năm {year - 1}", color="#b0b7c3")
         ax.bar([x + 0.2 for x in xs], [n for _, n, _ in panel.groups], 0.4, label=f"Năm {year}", color="#1f4e79")
-        ax.set_xticks(list(xs), [label for label, _, _ in panel.groups], rotation=0 if len(xs) <= 3 else 30,
-                     ha="center" if len(xs) <= 3 else "right")
+        ax.set_xticks(list(xs), [label for label, _, _ in panel.groups], fontsize=6 if len(xs) > 3 else 7)
         div, label = _scale(max([n for _, n, _ in panel.groups] + prev + [1]), unit)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _, d=div: _tick(v / d)))
         ax.set_title(panel.title, fontsize=8)
         ax.set_ylabel(label)
     axes[0][0].legend(frameon=False, fontsize=7)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.99, top=0.9, bottom=0.22, wspace=0.25)  # fixed: no layout search
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)

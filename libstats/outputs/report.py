@@ -184,7 +184,7 @@ class _Writer(Figures, Annexes):
             self.para(text, bold=True, italic=True, indent=False)
 
     def table(self, headers: list[str], rows: list[list[str]], widths_mm: list[float], numeric_from: int = 1,
-              bold_rows: frozenset[int] = frozenset(), source: bool = False):
+              bold_rows: frozenset[int] = frozenset(), source: bool = False, numeric_to: int | None = None):
         size = Pt(self.w["document"]["table_size"])
         tab = self.doc.add_table(rows=1, cols=len(headers))
         tab.style = "Table Grid"
@@ -201,7 +201,8 @@ class _Writer(Figures, Annexes):
                 p.paragraph_format.space_after = Pt(0)
                 p.paragraph_format.line_spacing = 1.0
                 p.alignment = (WD_ALIGN_PARAGRAPH.CENTER if k == 0 else
-                               WD_ALIGN_PARAGRAPH.RIGHT if i >= numeric_from else WD_ALIGN_PARAGRAPH.LEFT)
+                               WD_ALIGN_PARAGRAPH.RIGHT if numeric_from <= i < (numeric_to or len(headers))
+                               else WD_ALIGN_PARAGRAPH.LEFT)
                 run = p.add_run(v)
                 run.bold, run.font.size = bold, size
         docform.repeat_header(tab.rows[0])

@@ -263,7 +263,7 @@ class Figures:
                 levels.append((lv.label, int(r["n"]), None if pd.isna(r["p"]) else int(r["p"])))
         df = headline_frame(self.con, h.id, dim)
         both = df[df["n"].notna() & df["p"].notna()]
-        regions = [(textwrap.fill(reg, 16), int(g["n"].sum()), int(g["p"].sum()))
+        regions = [(textwrap.fill(reg, 13), int(g["n"].sum()), int(g["p"].sum()))
                    for reg, g in both.groupby("region", sort=False)]
         panels = [Bars(self.t("figures", "chart_levels"), levels), Bars(self.t("figures", "chart_regions"), regions)]
         png = headline_chart([p for p in panels if p.groups], self.year, self._unit(h))
@@ -347,7 +347,7 @@ class Annexes:
                 rows.append([str(i), p.name] + [_num(f.loc[p.code, "n"]) for f in frames])
         width = (297 - 30 - 15 - 8 - 34) / len(frames)
         headers = ["STT", self.t("annex", "province_header")] + [f"{h.label} ({self._unit(h)})" for h in spec.headlines]
-        self.table(headers, rows, [8, 34] + [width] * len(frames), numeric_from=2, bold_rows=frozenset({0}),
+        self.table(headers, rows, [10, 32] + [width] * len(frames), numeric_from=2, bold_rows=frozenset({0}),
                    source=True)
         if spec.national_note:
             self.para(spec.national_note, italic=True, indent=False, size=self.w["document"]["table_size"])
@@ -370,4 +370,4 @@ class Annexes:
                          f"{r.status}: {message}", str(why.get((r.province_code, r.indicator, r.dim),
                                                                self.t("annex", "unexplained")))])
         headers = [self._fill(h, "[annex] flagged_headers") for h in self.w["annex"]["flagged_headers"]]
-        self.table(headers, rows, [30, 50, 22, 22, 22, 62, 44], numeric_from=3)
+        self.table(headers, rows, [30, 50, 22, 22, 22, 62, 44], numeric_from=3, numeric_to=5)
