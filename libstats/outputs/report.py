@@ -37,7 +37,7 @@ from libstats.model.form import LaidSheet
 from libstats.model.spec import Spec
 from libstats.outputs import docform
 from libstats.outputs.docform import Line
-from libstats.outputs.report_figures import Annexes, Figures, fmt_pct
+from libstats.outputs.report_figures import Annexes, Figures, Overview, fmt_pct
 
 __all__ = ["Excerpt", "ReportResult", "build_report", "load_wording", "fmt_pct"]
 
@@ -92,7 +92,76 @@ def _date_parts(setting: str, year: int) -> dict:
     return {"day": f"{d.day:02d}", "month": f"{d.month:02d}" if d.month < 3 else str(d.month), "date_year": d.year}
 
 
-class _Writer(Figures, Annexes):
+class _StateForm:
+    """The heading block, the title with its line, the table of contents, the signature and "Nơi nhận"; a
+    table in the document's style."""
+
+    def table(self, headers: list[str], rows: list[list[str]], widths_mm: list[float], numeric_from: int = 1,
+              bold_rows: frozenset[int] = frozenset(), source: bool = False, numeric_to: int | None = None):
+        size = Pt(self.w["document"]["table_size"])
+        tab = self.doc.add_table(rows=1, cols=len(headers))
+        tab.style = "Table Grid"
+        tab.alignment = WD_TABLE_ALIGNMENT.CENTER
+        tab.autofit = False
+        for col, w in zip(tab.columns, widths_mm, strict=True):
+            col.width = Mm(w)
+        for k, (row_cells, values, bold) in enumerate([(tab.rows[0].cells, headers, True)] + [
+                (tab.add_row().cells, r, i in bold_rows) for i, r in enumerate(rows)]):
+            for i, (c, v) in enumerate(zip(row_cells, values, strict=True)):
+                c.width = Mm(widths_mm[i])
+                p = c.paragraphs[0]
+                p.paragraph_format.first_line_indent = Mm(0)
+                p.paragraph_format.space_after = Pt(0)
+                p.paragraph_format.line_spacing = 1.0
+                p.alignment = (WD_ALIGN_PARAGRAPH.CENTER if k == 0 else
+                               WD_ALIGN_PARAGRAPH.RIGHT if numeric_from <= i < (numeric_to or len(headers))
+                               else WD_ALIGN_PARAGRAPH.LEFT)
+                run = p.add_run(v)
+                run.bold, run.font.size = bold, size
+        docform.repeat_header(tab.rows[0])
+        if source:
+            self.para(self.t("figures", "source"), italic=True, indent=False, size=self.w["document"]["table_size"])
+        else:
+            self.para()
+        return tab
+
+    def heading_block(self):
+        who = self.issuer
+        body = [Line(who["parent"], 12)] if who.get("parent") else []
+        body.append(Line(who["body"], 12, bold=True, rule_mm=min(docform.text_width_mm(
+            max(who["body"].split("\n"), key=len), 12, True), 64) / 3))
+        motto, line = self.t("document", "motto"), self.t("document", "motto_line")
+        right = [Line(motto, 12, bold=True), Line(line, 13, bold=True, rule_mm=docform.text_width_mm(line, 13, True))]
+        docform.block_table(self.doc, [72, 103], [
+            [body, right],
+            [[Line(self.t("document", "number"), 13)], [Line(self.t("document", "place_date"), 14, italic=True)]]])
+        self.para()
+        title = self.t("document", "title")
+        self.para(self.t("document", "kind"), bold=True, center=True).paragraph_format.space_after = Pt(0)
+        p = self.para(title, bold=True, center=True)
+        p.paragraph_format.space_after = Pt(0)
+        docform.hline(self.doc, min(docform.text_width_mm(title, 14, True), 150) / 3, 165, space_after=12)
+        self.para(self.t("document", "draft"), italic=True, center=True)
+        self.para(self.t("document", "intro"))
+        self.toc()
+
+    def toc(self):
+        self.para(self.t("document", "toc_title"), bold=True, center=True)
+        docform.field(self.para(indent=False), 'TOC \\o "1-3" \\h \\z \\u', self.t("document", "toc_hint"))
+
+    def closing(self):
+        """The signature (right) beside "Nơi nhận" (left), under the last part."""
+        who = self.issuer
+        receivers = [Line(self.t("document", "receivers_title"), 12, bold=True, italic=True)]
+        receivers += [Line("- " + r, 11) for r in who["receivers"]]
+        sign = [Line(x, 14, bold=True) for x in (who.get("authority"), who.get("title")) if x]
+        sign += [Line("", 14)] * 4 + [Line(who.get("signer", ""), 14, bold=True)]
+        self.para()
+        docform.block_table(self.doc, [80, 85], [[receivers, sign]],
+                            aligns=[WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.CENTER])
+
+
+class _Writer(_StateForm, Overview, Figures, Annexes):
     def __init__(self, con: Consolidation, w: dict, last_year: pd.DataFrame | None = None):
         self.con, self.w, self.year, self.last_year = con, w, con.year, last_year
         self.doc = docx.Document()
@@ -183,71 +252,7 @@ class _Writer(Figures, Annexes):
         else:
             self.para(text, bold=True, italic=True, indent=False)
 
-    def table(self, headers: list[str], rows: list[list[str]], widths_mm: list[float], numeric_from: int = 1,
-              bold_rows: frozenset[int] = frozenset(), source: bool = False, numeric_to: int | None = None):
-        size = Pt(self.w["document"]["table_size"])
-        tab = self.doc.add_table(rows=1, cols=len(headers))
-        tab.style = "Table Grid"
-        tab.alignment = WD_TABLE_ALIGNMENT.CENTER
-        tab.autofit = False
-        for col, w in zip(tab.columns, widths_mm, strict=True):
-            col.width = Mm(w)
-        for k, (row_cells, values, bold) in enumerate([(tab.rows[0].cells, headers, True)] + [
-                (tab.add_row().cells, r, i in bold_rows) for i, r in enumerate(rows)]):
-            for i, (c, v) in enumerate(zip(row_cells, values, strict=True)):
-                c.width = Mm(widths_mm[i])
-                p = c.paragraphs[0]
-                p.paragraph_format.first_line_indent = Mm(0)
-                p.paragraph_format.space_after = Pt(0)
-                p.paragraph_format.line_spacing = 1.0
-                p.alignment = (WD_ALIGN_PARAGRAPH.CENTER if k == 0 else
-                               WD_ALIGN_PARAGRAPH.RIGHT if numeric_from <= i < (numeric_to or len(headers))
-                               else WD_ALIGN_PARAGRAPH.LEFT)
-                run = p.add_run(v)
-                run.bold, run.font.size = bold, size
-        docform.repeat_header(tab.rows[0])
-        if source:
-            self.para(self.t("figures", "source"), italic=True, indent=False, size=self.w["document"]["table_size"])
-        else:
-            self.para()
-        return tab
-
     # --- parts ----------------------------------------------------------------------------------------
-    def heading_block(self):
-        who = self.issuer
-        body = [Line(who["parent"], 12)] if who.get("parent") else []
-        body.append(Line(who["body"], 12, bold=True, rule_mm=min(docform.text_width_mm(
-            max(who["body"].split("\n"), key=len), 12, True), 64) / 3))
-        motto, line = self.t("document", "motto"), self.t("document", "motto_line")
-        right = [Line(motto, 12, bold=True), Line(line, 13, bold=True, rule_mm=docform.text_width_mm(line, 13, True))]
-        docform.block_table(self.doc, [72, 103], [
-            [body, right],
-            [[Line(self.t("document", "number"), 13)], [Line(self.t("document", "place_date"), 14, italic=True)]]])
-        self.para()
-        title = self.t("document", "title")
-        self.para(self.t("document", "kind"), bold=True, center=True).paragraph_format.space_after = Pt(0)
-        p = self.para(title, bold=True, center=True)
-        p.paragraph_format.space_after = Pt(0)
-        docform.hline(self.doc, min(docform.text_width_mm(title, 14, True), 150) / 3, 165, space_after=12)
-        self.para(self.t("document", "draft"), italic=True, center=True)
-        self.para(self.t("document", "intro"))
-        self.toc()
-
-    def toc(self):
-        self.para(self.t("document", "toc_title"), bold=True, center=True)
-        docform.field(self.para(indent=False), 'TOC \\o "1-3" \\h \\z \\u', self.t("document", "toc_hint"))
-
-    def closing(self):
-        """The signature (right) beside "Nơi nhận" (left), under the last part."""
-        who = self.issuer
-        receivers = [Line(self.t("document", "receivers_title"), 12, bold=True, italic=True)]
-        receivers += [Line("- " + r, 11) for r in who["receivers"]]
-        sign = [Line(x, 14, bold=True) for x in (who.get("authority"), who.get("title")) if x]
-        sign += [Line("", 14)] * 4 + [Line(who.get("signer", ""), 14, bold=True)]
-        self.para()
-        docform.block_table(self.doc, [80, 85], [[receivers, sign]],
-                            aligns=[WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.CENTER])
-
     def outline(self):
         part = None
         sheets = [s for s in self.con.form.sheets if s.spec.kind != "cover"]

@@ -27,7 +27,7 @@ from libstats.model.form import Table, build_form
 from libstats.model.provinces import provinces_for_year
 from libstats.outputs import docform
 
-__all__ = ["Figures", "Annexes", "fmt_pct", "fmt_signed_pct"]
+__all__ = ["Figures", "Overview", "Annexes", "fmt_pct", "fmt_signed_pct"]
 
 
 def fmt_pct(pct: float) -> str:
@@ -119,65 +119,11 @@ class Figures:
         return self.t("figures", "sentence", label=label, n=fmt_number(n), unit=unit, approx=approx,
                       change=self._change(r, ind, dim, unit), coverage=coverage)
 
-    # --- Part I: the year in figures -----------------------------------------------------------------
     def _headline(self, hid: str):
         return next((h for h in self.con.form.spec.headlines if h.id == hid), None)
 
     def _unit(self, h) -> str:
         return self.con.form.spec.indicators[h.sum[0]].unit
-
-    def year_in_figures(self) -> None:
-        spec = self.con.form.spec
-        heads = [h for h in map(self._headline, self.w["figures"]["headlines"]) if h is not None]
-        self.para(self.t("figures", "year_lead"))
-        rows = []
-        for h in heads:
-            dim = headline_dim(spec, h)
-            rows.append([h.label, self._unit(h), *self._cells(self._nat(h.id, dim), h.id, dim)])
-        headers = [self._fill(h, "[figures] year_headers") for h in self.w["figures"]["year_headers"]]
-        self.table(headers, rows, [56, 20, 25, 25, 23, 16], numeric_from=2, source=True)
-        old, new = len(provinces_for_year(self.year - 1)), len(self.con.expected)
-        rebased = self.t("figures", "base_rebased", old=old, new=new) if old != new else ""
-        self.para(self.t("figures", "base", rebased=rebased) + self._reconcile(heads))
-        if old != new:
-            self.reform(old, new)
-
-    def _reconcile(self, heads) -> str:
-        """" " + the sentence comparing this base with last year's published totals (with last year's dataset)."""
-        if self.last_year is None:
-            return ""
-        prev = from_dataset(self.last_year, self.con.form.spec)
-        published = national_table(prev)
-        spec, differ = self.con.form.spec, []
-        for h in heads:
-            dim = headline_dim(spec, h)
-            now = self._nat(h.id, dim)["p"]
-            sel = published[(published["indicator"] == h.id) & (published["dim"] == dim)]
-            before = sel["n"].iloc[0] if len(sel) else pd.NA
-            if not pd.isna(now) and not pd.isna(before) and int(now) != int(before):
-                differ.append(self.t("figures", "reconcile_item", label_lower=_lower(h.label),
-                                     now=fmt_number(int(now)), before=fmt_number(int(before))))
-        if not differ:
-            return " " + self.t("figures", "reconcile_same")
-        return " " + self.t("figures", "reconcile", list="; ".join(differ), last_reported=len(prev.reporting),
-                            last_expected=len(prev.expected))
-
-    def reform(self, old: int, new: int) -> None:
-        text = [self.t("figures", "reform", old=old, new=new)]
-        fates = [r for s in self.con.form.sheets for t in s.tables if t.id == self.w["figures"].get("reform_table")
-                 for r in t.rows if not r.is_total]
-        counted = [(r, self._nat(r.indicator, r.dim)["n"]) for r in fates]
-        counted = [(r, int(n)) for r, n in counted if not pd.isna(n)]
-        if counted:
-            fates = "; ".join(self.t("figures", "reform_fate", n=fmt_number(n), label_lower=_lower(r.dim_label))
-                              for r, n in counted)
-            text.append(self.t("figures", "reform_fates", total=fmt_number(sum(n for _, n in counted)), list=fates))
-        district = self.nat[(self.nat["indicator"] == "so_thu_vien") & self.nat["dim_label"].str.startswith("trong đó")]
-        if len(district) and not pd.isna(district["p"].iloc[0]):
-            text.append(self.t("figures", "reform_district", n=fmt_number(int(district["p"].iloc[0]))))
-        elif self.last_year is None:
-            text.append(self.t("figures", "reform_no_previous"))
-        self.para(" ".join(text))
 
     # --- a table of figures, under its bullet ----------------------------------------------------------
     def render_table(self, table: Table) -> None:
@@ -304,6 +250,64 @@ class Figures:
         if names:
             self.para(self.t("figures", "held_back", label_lower=_lower(h.label), provinces=", ".join(names),
                              annex=self.t("annex", "flagged_ref")))
+
+
+class Overview:
+    """Part I's opening: the year in figures, the base of every comparison, the reform of the year."""
+
+    def year_in_figures(self) -> None:
+        spec = self.con.form.spec
+        heads = [h for h in map(self._headline, self.w["figures"]["headlines"]) if h is not None]
+        self.para(self.t("figures", "year_lead"))
+        rows = []
+        for h in heads:
+            dim = headline_dim(spec, h)
+            rows.append([h.label, self._unit(h), *self._cells(self._nat(h.id, dim), h.id, dim)])
+        headers = [self._fill(h, "[figures] year_headers") for h in self.w["figures"]["year_headers"]]
+        self.table(headers, rows, [56, 20, 25, 25, 23, 16], numeric_from=2, source=True)
+        old, new = len(provinces_for_year(self.year - 1)), len(self.con.expected)
+        rebased = self.t("figures", "base_rebased", old=old, new=new) if old != new else ""
+        self.para(self.t("figures", "base", rebased=rebased) + self._reconcile(heads))
+        if old != new:
+            self.reform(old, new)
+
+    def _reconcile(self, heads) -> str:
+        """" " + the sentence comparing this base with last year's published totals (with last year's dataset)."""
+        if self.last_year is None:
+            return ""
+        prev = from_dataset(self.last_year, self.con.form.spec)
+        published = national_table(prev)
+        spec, differ = self.con.form.spec, []
+        for h in heads:
+            dim = headline_dim(spec, h)
+            now = self._nat(h.id, dim)["p"]
+            sel = published[(published["indicator"] == h.id) & (published["dim"] == dim)]
+            before = sel["n"].iloc[0] if len(sel) else pd.NA
+            if not pd.isna(now) and not pd.isna(before) and int(now) != int(before):
+                differ.append(self.t("figures", "reconcile_item", label_lower=_lower(h.label),
+                                     now=fmt_number(int(now)), before=fmt_number(int(before))))
+        if not differ:
+            return " " + self.t("figures", "reconcile_same")
+        return " " + self.t("figures", "reconcile", list="; ".join(differ), last_reported=len(prev.reporting),
+                            last_expected=len(prev.expected))
+
+    def reform(self, old: int, new: int) -> None:
+        text = [self.t("figures", "reform", old=old, new=new)]
+        fates = [r for s in self.con.form.sheets for t in s.tables if t.id == self.w["figures"].get("reform_table")
+                 for r in t.rows if not r.is_total]
+        counted = [(r, self._nat(r.indicator, r.dim)["n"]) for r in fates]
+        counted = [(r, int(n)) for r, n in counted if not pd.isna(n)]
+        if counted:
+            fates = "; ".join(self.t("figures", "reform_fate", n=fmt_number(n), label_lower=_lower(r.dim_label))
+                              for r, n in counted)
+            text.append(self.t("figures", "reform_fates", total=fmt_number(sum(n for _, n in counted)), list=fates))
+        district = self.nat[(self.nat["indicator"] == "so_thu_vien") & self.nat["dim_label"].str.startswith("trong đó")]
+        if len(district) and not pd.isna(district["p"].iloc[0]):
+            text.append(self.t("figures", "reform_district", n=fmt_number(int(district["p"].iloc[0]))))
+        elif self.last_year is None:
+            text.append(self.t("figures", "reform_no_previous"))
+        self.para(" ".join(text))
+
 
 
 class Annexes:
