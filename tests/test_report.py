@@ -404,7 +404,8 @@ def test_an_unexplained_flagged_swing_is_being_verified_never_a_success(consolid
     name = next(p.name for p in provinces_for_year(YEAR) if p.code == SWING)
     df = load_dataset(data, texts=True)
     flagged = df[(df["kind"] == "finding") & (df["province_code"] == SWING)]
-    assert {"R04", "B02"} <= set(flagged["status"]) and set(flagged["indicator"]) == {"luot_tl"}
+    assert {"R04", "B02"} <= {t[:3] for t in flagged["text"]} and set(flagged["indicator"]) == {"luot_tl"}
+    assert all(t[3:5] == ": " for t in flagged["text"]) and set(flagged["status"]) == {""}
     pct = {c: (v["luot_tl_tong_n"] - v["luot_tl_tong_p"]) / v["luot_tl_tong_p"] for c, v in values.items()
            if c not in MISSING}
     assert max(pct, key=pct.get) == SWING  # without the check it would head "tăng nhiều nhất"

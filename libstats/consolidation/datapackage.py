@@ -51,7 +51,7 @@ COLUMN_FIELDS = {
                         "figure: số liệu; explanation: giải thích của tỉnh; narrative: nội dung báo cáo; "
                         "cover: thông tin trang bìa; finding: cảnh báo của bước kiểm tra còn mở trên một dòng "
                         "số liệu (tăng/giảm quá ngưỡng chưa giải thích, khác thường so với các tỉnh), chưa được Bộ "
-                        "xem xét."),
+                        "xem xét; mã và nội dung cảnh báo ở cột text (R04: …)."),
     "indicator": ColumnField("string", "Mã chỉ tiêu", "Mã chỉ tiêu trong mẫu báo cáo (xem indicators)."),
     "label": ColumnField("string", "Chỉ tiêu", "Tên chỉ tiêu hoặc nội dung, như trong biểu mẫu."),
     "dim": ColumnField("string", "Mã cấp/loại hình", "Cấp thư viện công cộng, tổng số, hoặc loại hình thư viện."),
@@ -61,8 +61,7 @@ COLUMN_FIELDS = {
     "value": ColumnField("integer", "Số liệu", "Số liệu tỉnh báo cáo; trống khi tỉnh không báo cáo. Đơn vị tính "
                          "ở cột unit."),
     "text": ColumnField("string", "Nội dung", "Nội dung chữ tỉnh viết (giải thích, báo cáo, trang bìa)."),
-    "status": ColumnField("string", "Tình trạng", "Tình trạng của số liệu: x khi tỉnh ghi x (không thống kê); "
-                          "với dòng finding: mã cảnh báo (R04, B02)."),
+    "status": ColumnField("string", "Tình trạng", "Tình trạng của số liệu."),
     "source_file": ColumnField("string", "Tệp nguồn", "Tệp báo cáo của tỉnh chứa số liệu."),
     "sheet": ColumnField("string", "Trang tính", "Trang tính chứa số liệu trong tệp nguồn."),
     "cell": ColumnField("string", "Ô", "Ô chứa số liệu trong trang tính (theo cách ghi của Excel, ví dụ D7)."),

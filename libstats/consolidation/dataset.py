@@ -7,7 +7,7 @@ Rows by ``kind``: ``figure`` (a number of a table, year N or N-1, in ``value``),
 province's explanation beside a table row), ``narrative`` (a bullet of the outline) and ``cover`` (who prepared
 the report, phone, e-mail, date), the last three with their text in ``text``. Only texts a province wrote
 are rows. ``finding``: a warning of the checks on a table row that is still open (a swing without explanation,
-R04; a figure far from the other provinces', B02), its code in ``status`` and its message in ``text``; the
+R04; a figure far from the other provinces', B02), its code and message in ``text`` ("R04: …"); the
 warnings the Ministry reviewed in a collection's register are not rows (they count as explained). ``label``,
 ``dim_label`` and ``unit`` are the Vietnamese labels, so the CSV pivots as it is.
 
@@ -42,8 +42,7 @@ __all__ = ["COLUMNS", "FIGURE", "EXPLANATION", "NARRATIVE", "COVER", "FINDING", 
 COLUMNS = ["province_code", "code_list", "province_name", "region", "section", "table", "kind", "indicator",
            "label", "dim", "dim_label", "unit", "year", "value", "status", "text", "source_file", "sheet", "cell",
            "field_id"]
-# status: "x" where the province typed x (không thống kê): the value is then blank, never 0; empty otherwise;
-# on a finding row, the finding's code
+# status: "x" where the province typed x (không thống kê): the value is then blank, never 0; empty otherwise
 _NUMERIC = {"year", "value"}
 _DTYPES = {c: ("Int64" if c in _NUMERIC else str) for c in COLUMNS}
 FIGURE, EXPLANATION, NARRATIVE, COVER, FINDING = "figure", "explanation", "narrative", "cover", "finding"
@@ -110,7 +109,7 @@ def finding_rows(res: CheckResult, findings: list[Finding], form: Form) -> list[
         rows.append({"province_code": p.code, "code_list": p.code_list, "province_name": p.name, "region": p.region,
                      "section": r.n.section, "table": r.table, "kind": FINDING, "indicator": r.indicator,
                      "label": r.label, "dim": r.dim, "dim_label": r.dim_label, "unit": r.unit, "year": form.year,
-                     "value": None, "status": f.code, "text": f.message, "source_file": res.display,
+                     "value": None, "status": "", "text": f"{f.code}: {f.message}", "source_file": res.display,
                      "sheet": f.sheet, "cell": f.cell, "field_id": r.n.id})
     return rows
 

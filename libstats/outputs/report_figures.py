@@ -359,7 +359,7 @@ class Annexes:
     def flagged_annex(self):
         self.annex_title("flagged_title")
         tidy = self.con.tidy
-        found = tidy[tidy["kind"] == FINDING].sort_values(["province_code", "field_id", "status"], kind="stable")
+        found = tidy[tidy["kind"] == FINDING].sort_values(["province_code", "field_id", "text"], kind="stable")
         if found.empty:
             self.para(self.t("annex", "flagged_none"))
             return
@@ -369,9 +369,10 @@ class Annexes:
         dash, rows = self.t("figures", "no_value"), []
         for r in found.itertuples():
             n, p = (figs.get((r.province_code, r.indicator, r.dim, y), pd.NA) for y in (self.year, self.year - 1))
-            message = re.sub(r"^'[^']*' ", "", str(r.text)).split(" Hãy ")[0]
+            code, _, message = str(r.text).partition(": ")
+            message = re.sub(r"^'[^']*' ", "", message).split(" Hãy ")[0]  # the cell's name; the advice to the province
             rows.append([r.province_name, r.label, r.dim_label, _num(n) or dash, _num(p) or dash,
-                         f"{r.status}: {message}", str(why.get((r.province_code, r.indicator, r.dim),
+                         f"{code}: {message}", str(why.get((r.province_code, r.indicator, r.dim),
                                                                self.t("annex", "unexplained")))])
         headers = [self._fill(h, "[annex] flagged_headers") for h in self.w["annex"]["flagged_headers"]]
         self.table(headers, rows, [30, 50, 22, 22, 22, 62, 44], numeric_from=3, numeric_to=5)
