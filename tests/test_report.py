@@ -463,3 +463,30 @@ def test_every_page_but_the_first_is_numbered_landscape_annexes_too(lo, drafts, 
             assert first == "BỘ VĂN HÓA, THỂ THAO", first  # the heading block, no number
         else:
             assert first == str(i), (i, first)
+
+
+def test_a_warning_the_ministry_reviewed_counts_as_explained(tmp_path, tmp_path_factory):
+    """In a collection, the register's reviewed warnings are not 'đang xác minh': no finding row, no annex line."""
+    from libstats.collection.collect import collection_status, consolidate_collection, review_warning
+
+    from . import corpus as c
+    from .collecting import collection
+
+    col, _ = collection(tmp_path, tmp_path_factory)
+    v = c.good_values()
+    v["luot_tl_tinh_n"], v["luot_tl_tinh_gc"] = v["luot_tl_tinh_p"] * 3, None  # a swing nobody explained
+    v["luot_tl_tong_n"] = sum(v[f"luot_tl_{d}_n"] for d in ("tinh", "huyen", "xa"))
+    v["luot_tl_tong_gc"] = None
+    c.filled(col.inbox / "ha-noi.xlsx", v)
+
+    def flagged() -> list[str]:
+        tidy = consolidate_collection(col).tidy
+        return list(tidy.loc[tidy["kind"] == "finding", "text"])
+
+    before = flagged()
+    assert before and all(t.startswith("R04: ") for t in before)
+    used = next(s.used for s in collection_status(col).provinces if s.used is not None)
+    for i, f in enumerate(used.findings):
+        if f.code == "R04":
+            review_warning(col, used.id, i, "Tỉnh đã gọi điện giải thích: mở thêm 3 chi nhánh.")
+    assert flagged() == []
