@@ -58,8 +58,9 @@ def headline_chart(panels: list[Bars], year: int, unit: str, width_mm: float = 1
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _, d=div: _tick(v / d)))
         ax.set_title(panel.title, fontsize=8)
         ax.set_ylabel(label)
-    axes[0][0].legend(frameon=False, fontsize=7)
-    fig.subplots_adjust(left=0.08, right=0.99, top=0.9, bottom=0.22, wspace=0.25)  # fixed: no layout search
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=2, frameon=False, fontsize=7)  # above, never on a bar
+    fig.subplots_adjust(left=0.08, right=0.99, top=0.84, bottom=0.22, wspace=0.25)  # fixed: no layout search
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)
