@@ -66,7 +66,12 @@ class Figures:
                 self.render_table(table)
 
     def _nat(self, ind: str, dim: str) -> pd.Series:
-        return self.nat[(self.nat["indicator"] == ind) & (self.nat["dim"] == dim)].iloc[0]
+        """The national row of an indicator and a level or type (an index built once: hundreds of lookups)."""
+        if "_nat_rows" not in self.__dict__:
+            self._nat_rows = {}
+            for _, r in self.nat.iterrows():
+                self._nat_rows.setdefault((r["indicator"], r["dim"]), r)
+        return self._nat_rows[(ind, dim)]
 
     def _is_new(self, ind: str, dim: str) -> bool:
         """A row the previous year's form did not have (e.g. what became of the district libraries)."""
