@@ -409,9 +409,12 @@ def rebase(dataset, to_list, output, spec_path):
               help="Tệp dự thảo báo cáo cần ghi (.docx).")
 @click.option("--wording", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Tệp lời văn của báo cáo (TOML); mặc định: workbook_templates/bao-cao-quoc-gia.toml.")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Bộ dữ liệu năm trước: đối chiếu với tổng đã công bố năm trước; năm 2025: tách phần thư viện "
+                   "cấp huyện cũ.")
 @spec_option
 @library_errors
-def report(dataset, output, wording, spec_path):
+def report(dataset, output, wording, previous, spec_path):
     """Soạn dự thảo báo cáo toàn quốc (Word .docx) từ bộ dữ liệu do lệnh consolidate ghi.
 
     Từng mục theo đề cương: số liệu và bảng toàn quốc, các tỉnh nổi bật, nội dung các tỉnh viết (chủ đề,
@@ -421,7 +424,7 @@ def report(dataset, output, wording, spec_path):
     """
     from libstats.outputs.report import build_report
 
-    res = build_report(dataset, output, _spec(spec_path), wording)
+    res = build_report(dataset, output, _spec(spec_path), wording, previous)
     click.echo(f"Dự thảo báo cáo năm {res.year} ({res.reported}/{res.expected} tỉnh, thành phố; "
                f"{len(res.excerpts)} đoạn trích): {output}")
 

@@ -17,7 +17,7 @@ import pandas as pd
 from libstats.checks.batch import WorkerLimits
 from libstats.model.coerce import NOT_COUNTED
 from libstats.consolidation.corrections import correction_rows
-from libstats.consolidation.dataset import PreviousDifference, figures, tidy_frame, tidy_rows
+from libstats.consolidation.dataset import PreviousDifference, figures, finding_rows, tidy_frame, tidy_rows
 from libstats.checks.result import CheckResult
 from libstats.model.form import build_form
 from libstats.model.provinces import provinces_for_year
@@ -266,7 +266,8 @@ def consolidate(inputs: list[Path], year: int, previous: Path | None = None, spe
 
 def consolidate_review(review: Review) -> Consolidation:
     """The tidy dataset and tables of a reviewed inbox (only the files the ledger uses)."""
-    rows = [row for e in review.ledger if e.used for row in tidy_rows(e.result, review.form)]
+    rows = [row for e in review.ledger if e.used
+            for row in (*tidy_rows(e.result, review.form), *finding_rows(e.result, e.findings, review.form))]
     used = {id(r) for r in review.used}
     rows += correction_rows([c for c in review.requested if id(c.result) in used])  # requested, not applied
     con = Consolidation(review, tidy_frame(rows))

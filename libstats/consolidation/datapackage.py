@@ -49,7 +49,10 @@ COLUMN_FIELDS = {
     "table": ColumnField("string", "Bảng", "Bảng của biểu mẫu chứa số liệu."),
     "kind": ColumnField("string", "Loại dòng",
                         "figure: số liệu; explanation: giải thích của tỉnh; narrative: nội dung báo cáo; "
-                        "cover: thông tin trang bìa; correction: đính chính số năm trước tỉnh đề nghị."),
+                        "cover: thông tin trang bìa; correction: đính chính số năm trước tỉnh đề nghị; finding: "
+                        "cảnh báo của bước kiểm tra còn mở trên một dòng số liệu (tăng/giảm quá ngưỡng chưa giải "
+                        "thích, khác thường so với các tỉnh), chưa được Bộ xem xét; mã và nội dung cảnh báo ở cột "
+                        "text (R04: …)."),
     "indicator": ColumnField("string", "Mã chỉ tiêu", "Mã chỉ tiêu trong mẫu báo cáo (xem indicators)."),
     "label": ColumnField("string", "Chỉ tiêu", "Tên chỉ tiêu hoặc nội dung, như trong biểu mẫu."),
     "dim": ColumnField("string", "Mã cấp/loại hình", "Cấp thư viện công cộng, tổng số, hoặc loại hình thư viện."),

@@ -5,10 +5,12 @@ Excel opens it correctly) beside the summary, and next year's ``--previous`` rea
 
 Rows by ``kind``: ``figure`` (a number of a table, year N or N-1, in ``value``), ``explanation`` (the
 province's explanation beside a table row), ``narrative`` (a bullet of the outline) and ``cover`` (who prepared
-the report, phone, e-mail, date), the last three with their text in ``text``; ``correction`` rows are last
-year's figures a province asked to correct (``consolidation.corrections``; never read as figures). Only texts a
-province wrote are rows. ``label``, ``dim_label`` and ``unit`` are the Vietnamese labels, so the CSV pivots as it
-is.
+the report, phone, e-mail, date), the last three with their text in ``text``. Only texts a province wrote
+are rows. ``correction`` rows are last year's figures a province asked to correct (``consolidation.corrections``;
+never read as figures). ``finding``: a warning of the checks on a table row that is still open (a swing without
+explanation, R04; a figure far from the other provinces', B02), its code and message in ``text`` ("R04: …"); the
+warnings the Ministry reviewed in a collection's register are not rows (they count as explained). ``label``,
+``dim_label`` and ``unit`` are the Vietnamese labels, so the CSV pivots as it is.
 
 Formula safety: a text cell that Excel or LibreOffice would run as a formula when the CSV is opened (it
 begins with = + - @, a tab or a carriage return) is written with a ZERO WIDTH SPACE (U+200B) in front, which
@@ -33,7 +35,8 @@ from libstats.checks.result import CheckResult
 from libstats.consolidation.rollover import carry_map, rebase_frame
 from libstats.model.spec import Spec, default_spec
 
-__all__ = ["COLUMNS", "FIGURE", "EXPLANATION", "NARRATIVE", "COVER", "tidy_rows", "tidy_frame", "figures",
+__all__ = ["COLUMNS", "FIGURE", "EXPLANATION", "NARRATIVE", "COVER", "FINDING", "FLAG_CODES", "tidy_rows",
+           "finding_rows", "tidy_frame", "figures",
            "write_dataset", "dataset_path", "load_dataset", "escape_text", "unescape_text", "previous_differences",
            "PreviousDifference", "previous_figures"]
 
@@ -43,7 +46,8 @@ COLUMNS = ["province_code", "code_list", "province_name", "region", "section", "
 # status: "x" where the province typed x (không thống kê): the value is then blank, never 0; empty otherwise
 _NUMERIC = {"year", "value"}
 _DTYPES = {c: ("Int64" if c in _NUMERIC else str) for c in COLUMNS}
-FIGURE, EXPLANATION, NARRATIVE, COVER = "figure", "explanation", "narrative", "cover"
+FIGURE, EXPLANATION, NARRATIVE, COVER, FINDING = "figure", "explanation", "narrative", "cover", "finding"
+FLAG_CODES = ("R04", "B02")  # the warnings that make a figure "đang xác minh" until explained or reviewed
 _ESCAPE = "\u200b"
 _RUNS = ("=", "+", "-", "@", "\t", "\r", _ESCAPE)
 _FIRST = frozenset(_RUNS)
@@ -92,6 +96,23 @@ def tidy_rows(res: CheckResult, form: Form) -> list[dict]:
     for f in form.fields_of("narrative"):
         if text := _text(res.values.get(f.id)):
             add(f, NARRATIVE, form.year, f.label, text=text)
+    return rows
+
+
+def finding_rows(res: CheckResult, findings: list[Finding], form: Form) -> list[dict]:
+    """The open warnings of ``FLAG_CODES`` among ``findings`` (a ledger entry's, the reviewed ones left out), one
+    row each, on the table row whose year-N cell they point at."""
+    p, by_cell = res.province, {r.n.id: r for r in form.rows}
+    rows = []
+    for f in findings:
+        r = by_cell.get(f.field)
+        if f.code not in FLAG_CODES or r is None:
+            continue
+        rows.append({"province_code": p.code, "code_list": p.code_list, "province_name": p.name, "region": p.region,
+                     "section": r.n.section, "table": r.table, "kind": FINDING, "indicator": r.indicator,
+                     "label": r.label, "dim": r.dim, "dim_label": r.dim_label, "unit": r.unit, "year": form.year,
+                     "value": None, "status": "", "text": f"{f.code}: {f.message}", "source_file": res.display,
+                     "sheet": f.sheet, "cell": f.cell, "field_id": r.n.id})
     return rows
 
 

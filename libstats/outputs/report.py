@@ -1,12 +1,15 @@
 """The national report, drafted as a Word document from the tidy dataset (python-docx).
 
-"Báo cáo tổng kết công tác thư viện năm N, phương hướng, nhiệm vụ trọng tâm năm N+1", laid out as a Vietnamese
-administrative report (Nghị định 30/2020: A4, Times New Roman, the national motto block, page numbers), section
-by section in the outline's order (the spec's sheets and items). Every figure is one of the consolidation's
-national or provincial figures (``consolidate.national_table``/``headline_frame`` over the dataset), written
-the Vietnamese way; every quoted excerpt is a verbatim piece of a province's text, numbered, with its file,
-sheet and cell in an annex. The wording lives in ``workbook_templates/bao-cao-quoc-gia.toml`` (editable without
-a programmer). The same dataset and wording give the same document, byte for byte.
+"Báo cáo tổng kết công tác thư viện năm N, phương hướng, nhiệm vụ trọng tâm năm N+1" in the State's form
+(Nghị định 30/2020: libstats.outputs.docform), section by section in the outline's order (the spec's sheets
+and items), parts and sections in Word's heading styles. Part I opens with the year in figures and the base of
+every comparison; each table of figures sits under the outline bullet that asks for it, with its unit, its
+source line and a chart of its headline indicators (libstats.outputs.report_figures). A figure a check flagged
+and no one explained is "đang xác minh" (an annex), never a success. Every figure is one of the
+consolidation's national or provincial figures, written the Vietnamese way; every quoted excerpt is a verbatim
+piece of a province's text, numbered, with its sheet and cell in an annex. The wording lives in
+``workbook_templates/bao-cao-quoc-gia.toml`` (editable without a programmer). The same dataset and wording
+give the same document, byte for byte.
 """
 
 from __future__ import annotations
@@ -23,19 +26,18 @@ from pathlib import Path
 
 import docx
 import pandas as pd
-from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from libstats.atomic import atomic_path
-from libstats.consolidation.consolidate import Consolidation, from_dataset, headline_dim, headline_frame, national_table
+from libstats.consolidation.consolidate import Consolidation, from_dataset, national_table
 from libstats.consolidation.dataset import NARRATIVE, load_dataset
-from libstats.model.findings import fmt_number
 from libstats.model.form import LaidSheet
 from libstats.model.spec import Spec
+from libstats.outputs import docform
+from libstats.outputs.docform import Line
+from libstats.outputs.report_figures import Annexes, Figures, Overview, fmt_pct
 
 __all__ = ["Excerpt", "ReportResult", "build_report", "load_wording", "fmt_pct"]
 
@@ -73,77 +75,29 @@ def load_wording(path: Path | None = None) -> dict:
         raise ValueError(f"không đọc được tệp lời văn báo cáo {path}: {exc}") from exc
 
 
-def fmt_pct(pct: float) -> str:
-    """7.1 → '7,1' (one decimal, Vietnamese comma; the sign is said in words)."""
-    return f"{abs(pct):.1f}".replace(".", ",")
-
-
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-class _Writer:
-    def __init__(self, con: Consolidation, w: dict):
-        self.con, self.w, self.year = con, w, con.year
-        self.doc = docx.Document()
-        self.excerpts: list[Excerpt] = []
-        self.nat = national_table(con)
-        self._setup()
+def _date_parts(setting: str, year: int) -> dict:
+    """Day, month, year of the report's date (Nghị định 30: day < 10 and months 1-2 with a leading 0); blank
+    day and month in year N when the setting is empty."""
+    if not setting:
+        return {"day": "     ", "month": "     ", "date_year": year}
+    try:
+        d = dt.date.fromisoformat(str(setting))
+    except ValueError as exc:
+        raise ValueError(f"tệp lời văn báo cáo: [document] report_date = {setting!r} không phải ngày dạng "
+                         "YYYY-MM-DD (ví dụ 2025-12-19)") from exc
+    return {"day": f"{d.day:02d}", "month": f"{d.month:02d}" if d.month < 3 else str(d.month), "date_year": d.year}
 
-    # --- wording --------------------------------------------------------------------------------------
-    def t(self, part: str, key: str, **kw) -> str:
-        unit = self.con.form.receiving_unit
-        values = {"year": self.year, "prev": self.year - 1, "next": self.year + 1,
-                  "reported": len(self.con.reporting), "expected": len(self.con.expected),
-                  "receiving_unit": unit, "receiving_unit_upper": unit.split(",")[0].upper(), **kw}
-        try:
-            return _nfc(str(self.w[part][key]).format(**values))
-        except KeyError as exc:
-            raise ValueError(f"tệp lời văn báo cáo: thiếu [{part}] {key} hoặc chỗ trống {exc}") from exc
-        except (IndexError, ValueError, AttributeError) as exc:  # "{0}", "{x:y}", "{a.b}" typed by an editor
-            raise ValueError(f"tệp lời văn báo cáo: câu [{part}] {key} có chỗ trống không hợp lệ ({exc}); "
-                             "chỉ dùng các chỗ trống có tên như {{year}}, {{label}}") from exc
 
-    # --- layout ---------------------------------------------------------------------------------------
-    def _setup(self):
-        d = self.w["document"]
-        style = self.doc.styles["Normal"]
-        style.font.name, style.font.size = d["font"], Pt(d["size"])
-        style.element.rPr.rFonts.set(qn("w:eastAsia"), d["font"])
-        style.paragraph_format.space_after = Pt(6)
-        style.paragraph_format.first_line_indent = Mm(10)
-        sec = self.doc.sections[0]
-        sec.page_width, sec.page_height = Mm(210), Mm(297)
-        m = d["margins_mm"]
-        sec.top_margin, sec.bottom_margin = Mm(m["top"]), Mm(m["bottom"])
-        sec.left_margin, sec.right_margin = Mm(m["left"]), Mm(m["right"])
-        header = sec.header.paragraphs[0]
-        header.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        header.paragraph_format.first_line_indent = Mm(0)
-        _page_field(header)
-        sec.different_first_page_header_footer = True  # no number on the first page (Nghị định 30)
-        props = self.doc.core_properties
-        props.title = self.t("document", "title")
-        props.author = "libstats"
-        props.created = props.modified = dt.datetime(self.year + 1, 1, 1)
-        props.last_modified_by, props.revision = "libstats", 1
+class _StateForm:
+    """The heading block, the title with its line, the table of contents, the signature and "Nơi nhận"; a
+    table in the document's style."""
 
-    def para(self, text: str = "", bold=False, italic=False, center=False, indent=True, size: float | None = None):
-        p = self.doc.add_paragraph()
-        if center or not indent:
-            p.paragraph_format.first_line_indent = Mm(0)
-        if center:
-            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        else:
-            p.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
-        if text:
-            run = p.add_run(text)
-            run.bold, run.italic = bold, italic
-            if size:
-                run.font.size = Pt(size)
-        return p
-
-    def table(self, headers: list[str], rows: list[list[str]], widths_mm: list[float], numeric_from: int = 1):
+    def table(self, headers: list[str], rows: list[list[str]], widths_mm: list[float], numeric_from: int = 1,
+              bold_rows: frozenset[int] = frozenset(), source: bool = False, numeric_to: int | None = None):
         size = Pt(self.w["document"]["table_size"])
         tab = self.doc.add_table(rows=1, cols=len(headers))
         tab.style = "Table Grid"
@@ -151,146 +105,174 @@ class _Writer:
         tab.autofit = False
         for col, w in zip(tab.columns, widths_mm, strict=True):
             col.width = Mm(w)
-        for row_cells, values, bold in [(tab.rows[0].cells, headers, True)] + [
-                (tab.add_row().cells, r, False) for r in rows]:
+        for k, (row_cells, values, bold) in enumerate([(tab.rows[0].cells, headers, True)] + [
+                (tab.add_row().cells, r, i in bold_rows) for i, r in enumerate(rows)]):
             for i, (c, v) in enumerate(zip(row_cells, values, strict=True)):
                 c.width = Mm(widths_mm[i])
                 p = c.paragraphs[0]
                 p.paragraph_format.first_line_indent = Mm(0)
                 p.paragraph_format.space_after = Pt(0)
-                p.alignment = (WD_ALIGN_PARAGRAPH.CENTER if bold else
-                               WD_ALIGN_PARAGRAPH.RIGHT if i >= numeric_from else WD_ALIGN_PARAGRAPH.LEFT)
+                p.paragraph_format.line_spacing = 1.0
+                p.alignment = (WD_ALIGN_PARAGRAPH.CENTER if k == 0 else
+                               WD_ALIGN_PARAGRAPH.RIGHT if numeric_from <= i < (numeric_to or len(headers))
+                               else WD_ALIGN_PARAGRAPH.LEFT)
                 run = p.add_run(v)
                 run.bold, run.font.size = bold, size
-        _repeat_header(tab.rows[0])
-        self.para()
+        docform.repeat_header(tab.rows[0])
+        if source:
+            self.para(self.t("figures", "source"), italic=True, indent=False, size=self.w["document"]["table_size"])
+        else:
+            self.para()
         return tab
 
-    # --- parts ----------------------------------------------------------------------------------------
     def heading_block(self):
-        t = self.doc.add_table(rows=1, cols=2)
-        t.autofit = False
-        left, right = t.rows[0].cells
-        left.width, right.width = Mm(72), Mm(93)
-        t.columns[0].width, t.columns[1].width = Mm(72), Mm(93)
-        for cell, lines in ((left, [("issuer_parent", False), ("issuer", True), ("number", False)]),
-                            (right, [("motto", True), ("motto_line", True), ("place_date", None)])):
-            cell.paragraphs[0].text = ""
-            for i, (key, bold) in enumerate(lines):
-                p = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
-                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-                p.paragraph_format.first_line_indent = Mm(0)
-                p.paragraph_format.space_after = Pt(2)
-                run = p.add_run(self.t("document", key))
-                run.bold, run.italic = bool(bold), bold is None
-                run.font.size = Pt(12 if key in ("issuer_parent", "motto") else 13)
+        who = self.issuer
+        body = [Line(who["parent"], 12)] if who.get("parent") else []
+        body.append(Line(who["body"], 12, bold=True, rule_mm=min(docform.text_width_mm(
+            max(who["body"].split("\n"), key=len), 12, True), 64) / 3))
+        motto, line = self.t("document", "motto"), self.t("document", "motto_line")
+        right = [Line(motto, 12, bold=True), Line(line, 13, bold=True, rule_mm=docform.text_width_mm(line, 13, True))]
+        docform.block_table(self.doc, [72, 103], [
+            [body, right],
+            [[Line(self.t("document", "number"), 13)], [Line(self.t("document", "place_date"), 14, italic=True)]]])
         self.para()
-        self.para(self.t("document", "kind"), bold=True, center=True)
-        self.para(self.t("document", "title"), bold=True, center=True)
+        title = self.t("document", "title")
+        self.para(self.t("document", "kind"), bold=True, center=True).paragraph_format.space_after = Pt(0)
+        p = self.para(title, bold=True, center=True)
+        p.paragraph_format.space_after = Pt(0)
+        docform.hline(self.doc, min(docform.text_width_mm(title, 14, True), 150) / 3, 165, space_after=12)
         self.para(self.t("document", "draft"), italic=True, center=True)
         self.para(self.t("document", "intro"))
+        self.toc()
 
+    def toc(self):
+        self.para(self.t("document", "toc_title"), bold=True, center=True)
+        docform.field(self.para(indent=False), 'TOC \\o "1-3" \\h \\z \\u', self.t("document", "toc_hint"))
+
+    def closing(self):
+        """The signature (right) beside "Nơi nhận" (left), under the last part."""
+        who = self.issuer
+        receivers = [Line(self.t("document", "receivers_title"), 12, bold=True, italic=True)]
+        receivers += [Line("- " + r, 11) for r in who["receivers"]]
+        sign = [Line(x, 14, bold=True) for x in (who.get("authority"), who.get("title")) if x]
+        sign += [Line("", 14)] * 4 + [Line(who.get("signer", ""), 14, bold=True)]
+        self.para()
+        docform.block_table(self.doc, [80, 85], [[receivers, sign]],
+                            aligns=[WD_ALIGN_PARAGRAPH.LEFT, WD_ALIGN_PARAGRAPH.CENTER])
+
+
+class _Writer(_StateForm, Overview, Figures, Annexes):
+    def __init__(self, con: Consolidation, w: dict, last_year: pd.DataFrame | None = None):
+        self.con, self.w, self.year, self.last_year = con, w, con.year, last_year
+        self.doc = docx.Document()
+        self.excerpts: list[Excerpt] = []
+        self.nat = national_table(con, last_year)
+        self.shown_headings: set[str] = set()
+        self.placed: set[str] = set()
+        self.values = self._values()
+        self.issuer = self._issuer()
+        self._setup()
+
+    # --- wording --------------------------------------------------------------------------------------
+    def _values(self) -> dict:
+        d = self.w.get("document", {})
+        unit = self.con.form.receiving_unit
+        ministry = str(d.get("issuers", {}).get("ministry", {}).get("name", ""))
+        own = unit.removesuffix(", " + ministry) if ministry else unit  # a name with a comma is one name
+        return {"year": self.year, "prev": self.year - 1, "next": self.year + 1,
+                "reported": len(self.con.reporting), "expected": len(self.con.expected),
+                "receiving_unit": unit, "unit": own, "unit_upper": own.upper(), "place": d.get("place", ""),
+                **_date_parts(d.get("report_date", ""), self.year)}
+
+    def _issuer(self) -> dict:
+        d = self.w["document"]
+        choice = d.get("issuer", "ministry")
+        issuers = d.get("issuers", {})
+        if choice not in issuers:
+            raise ValueError(f"tệp lời văn báo cáo: [document] issuer = {choice!r}, cần một trong "
+                             f"{', '.join(sorted(issuers))} (các mục [document.issuers.…])")
+        out = {}
+        for k, v in issuers[choice].items():
+            out[k] = [self._fill(x, f"issuers.{choice}.{k}") for x in v] if isinstance(v, list) else \
+                self._fill(str(v), f"issuers.{choice}.{k}")
+        self.values |= {"symbol": out.get("symbol", ""), "name": out.get("name", "")}
+        return out
+
+    def _fill(self, template: str, where: str, /, **kw) -> str:
+        try:
+            return _nfc(template.format(**(self.values | kw)))
+        except KeyError as exc:
+            raise ValueError(f"tệp lời văn báo cáo: câu {where} có chỗ trống không có {exc}") from exc
+        except (IndexError, ValueError, AttributeError) as exc:  # "{0}", "{x:y}", "{a.b}" typed by an editor
+            raise ValueError(f"tệp lời văn báo cáo: câu {where} có chỗ trống không hợp lệ ({exc}); "
+                             "chỉ dùng các chỗ trống có tên như {{year}}, {{label}}") from exc
+
+    def t(self, part: str, key: str, **kw) -> str:
+        try:
+            text = str(self.w[part][key])
+        except KeyError as exc:
+            raise ValueError(f"tệp lời văn báo cáo: thiếu [{part}] {key}") from exc
+        return self._fill(text, f"[{part}] {key}", **kw)
+
+    # --- layout ---------------------------------------------------------------------------------------
+    def _setup(self):
+        d = self.w["document"]
+        docform.setup(self.doc, d["font"], d["size"], d["margins_mm"])
+        docform.page_header(self.doc.sections[0], d["size"], first_page_blank=True)
+        props = self.doc.core_properties
+        props.title = self.t("document", "title")
+        props.author = "libstats"
+        props.created = props.modified = dt.datetime(self.year, 12, 1)
+        props.last_modified_by, props.revision = "libstats", 1
+
+    def para(self, text: str = "", bold=False, italic=False, center=False, indent=True, size: float | None = None):
+        p = self.doc.add_paragraph()
+        if center or not indent:
+            p.paragraph_format.first_line_indent = Mm(0)
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.JUSTIFY
+        if text:
+            run = p.add_run(text)
+            run.bold, run.italic = bold, italic
+            if size:
+                run.font.size = Pt(size)
+        return p
+
+    def heading(self, text: str, level: int) -> None:
+        """A part or section in Word's heading style, once: a heading already written is not repeated."""
+        if text in self.shown_headings:
+            return
+        self.shown_headings.add(text)
+        self.doc.add_paragraph(text, style=docform.HEADINGS[level])
+
+    def outline_heading(self, text: str, level: int) -> None:
+        """An outline item's own line: I./II. (level 1), 2.1./3.1. (2), a)/b) (3) as headings; a bullet bold
+        italic."""
+        if level in (1, 2, 3):
+            self.heading(text, level + 1)
+        else:
+            self.para(text, bold=True, italic=True, indent=False)
+
+    # --- parts ----------------------------------------------------------------------------------------
     def outline(self):
-        part = title = None
-        for sheet in self.con.form.sheets:
-            if sheet.spec.kind == "cover":
-                continue
+        part = None
+        sheets = [s for s in self.con.form.sheets if s.spec.kind != "cover"]
+        for sheet in sheets:
             if sheet.part != part:
                 part = sheet.part
-                self.para(part.upper(), bold=True, center=True)
-            if sheet.part_title != title:
-                title = sheet.part_title
-                self.para(title, bold=True, indent=False)
+                self.heading(f"{part.upper()}\n{sheet.part_title}", 1)
+                self.shown_headings.add(sheet.part_title)
+                if sheets.index(sheet) == 0:
+                    self.year_in_figures()
             if sheet.tables:
-                self.figures(sheet)
-            else:
-                self.narratives(sheet)
-
-    def figures(self, sheet: LaidSheet):
-        spec = self.con.form.spec
-        for table in sheet.tables:
-            self.para(table.title, bold=True, indent=False)
-            indicators = list(dict.fromkeys(r.indicator for r in table.rows))
-            compact = []
-            for ind in indicators:
-                rows = [r for r in table.rows if r.indicator == ind]
-                shown = [r for r in rows if r.is_total] or rows
-                for r in shown:  # several rows of one indicator, none a total: each says which it is
-                    label = r.label if len(shown) == 1 else f"{r.label} ({r.dim_label})"
-                    self.para(self.sentence(ind, r.dim, label, r.unit))
-                if len(rows) > 1:
-                    compact.append((rows[0].label, rows))
-            for h in spec.headlines:
-                if h.sum[0] in indicators and list(h.sum) != [h.id]:
-                    unit = spec.indicators[h.sum[0]].unit
-                    self.para(self.sentence(h.id, headline_dim(spec, h), h.label, unit))
-            if compact:
-                self.compact_table(compact)
-            for h in spec.headlines:
-                if h.sum[0] in indicators:
-                    self.stand_out(h)
-
-    def _nat(self, ind: str, dim: str) -> pd.Series:
-        return self.nat[(self.nat["indicator"] == ind) & (self.nat["dim"] == dim)].iloc[0]
-
-    def sentence(self, ind: str, dim: str, label: str, unit: str) -> str:
-        r = self._nat(ind, dim)
-        if pd.isna(r["n"]):
-            return self.t("figures", "no_figure", label=label)
-        n = int(r["n"])
-        approx = (self.t("figures", "approx_million", value=f"{n / 1e6:.1f}".replace(".", ","), unit=unit)
-                  if n >= 1_000_000 else "")
-        if r["note"]:
-            change = self.t("figures", "not_comparable", note=r["note"].rstrip("."))
-        elif pd.isna(r["p"]):
-            change = self.t("figures", "no_previous")
-        elif int(r["diff"]) == 0:
-            change = self.t("figures", "same")
-        elif pd.isna(r["pct"]):  # last year 0: a rise without a percentage
-            change = self.t("figures", "from_zero", diff=fmt_number(abs(int(r["diff"]))), unit=unit)
-        else:
-            key = "rise" if int(r["diff"]) > 0 else "fall"
-            change = self.t("figures", key, diff=fmt_number(abs(int(r["diff"]))), unit=unit, pct=fmt_pct(r["pct"]))
-        expected = len(self.con.expected)
-        coverage = (self.t("figures", "coverage", count=int(r["provinces_n"]), expected=expected)
-                    if int(r["provinces_n"]) < expected else "")
-        return self.t("figures", "sentence", label=label, n=fmt_number(n), unit=unit, approx=approx,
-                      change=change, coverage=coverage)
-
-    def compact_table(self, groups):
-        """One table of the indicators given by level: N, N-1, change, %, the national figures."""
-        self.para(self.t("figures", "table_title"), italic=True, indent=False)
-        headers = [_nfc(h.format(year=self.year, prev=self.year - 1)) for h in self.w["figures"]["table_headers"]]
-        body = []
-        for label, rows in groups:
-            for i, r in enumerate(rows):
-                x = self._nat(r.indicator, r.dim)
-                body.append([label if i == 0 else "", r.dim_label, _num(x["n"]), _num(x["p"]), _signed(x["diff"]),
-                             "" if pd.isna(x["pct"]) else f"{x['pct']:+.1f}".replace(".", ",").replace("-", "−")])
-        self.table(headers, body, [50, 25, 27, 27, 22, 14], numeric_from=2)
-        if self.con.form.spec.national_note:
-            self.para(self.con.form.spec.national_note, italic=True, indent=False)
-
-    def stand_out(self, h):
-        spec, k = self.con.form.spec, int(self.w["figures"]["how_many"])
-        df = headline_frame(self.con, h.id, headline_dim(spec, h))
-        have = df[df["n"].notna()]
-        if have.empty:
-            return
-        top = have.sort_values(["n", "province_code"], ascending=[False, True]).head(k)
-        moved = df[df["pct"].notna()]
-        rises = moved[moved["pct"] > 0].sort_values(["pct", "province_code"], ascending=[False, True]).head(k)
-        falls = moved[moved["pct"] < 0].sort_values(["pct", "province_code"]).head(k)
-        parts = [self.t("figures", "highest", list=", ".join(
-            self.t("figures", "item", province=r.province_name, value=fmt_number(int(r.n))) for r in top.itertuples()))]
-        for key, sel in (("rises", rises), ("falls", falls)):
-            if len(sel):
-                parts.append(self.t("figures", key, list=", ".join(self.t(
-                    "figures", "item", province=r.province_name,
-                    value=f"{r.pct:+.1f}%".replace(".", ",").replace("-", "−"))
-                    for r in sel.itertuples())))
-        self.para(self.t("figures", "stand_out", label_lower=h.label[0].lower() + h.label[1:]) + " "
-                  + "; ".join(parts) + ".")
+                unplaced = [t for t in sheet.tables if t.id not in self.placements()]
+                if unplaced:
+                    self.heading(sheet.part_title, 3)
+                for table in unplaced:
+                    self.render_table(table)
+                continue
+            if sheet.part_title and sheet.items and sheet.items[0].item.level != 1:
+                self.heading(sheet.part_title, 2)
+            self.narratives(sheet)
 
     def narratives(self, sheet: LaidSheet):
         texts = self.con.tidy
@@ -298,11 +280,12 @@ class _Writer:
         digest = set(self.w["digest"]["fields"])
         for it in sheet.items:
             if it.item.kind == "heading":
-                self.para(it.text, bold=it.item.level in (1, 2), italic=it.item.level == 3, indent=False)
+                self.outline_heading(it.text, it.item.level)
             elif it.field is not None:
-                self.para(it.text, bold=True, italic=True, indent=False)
+                self.outline_heading(it.text, it.item.level)
                 rows = texts[texts["field_id"] == it.field.id].sort_values("province_code")
                 self.digest(rows, grouped=it.field.id in digest)
+                self.after_bullet(it.field.id)
 
     def _themes(self, rows: pd.DataFrame) -> list[tuple[str, list[str]]]:
         found, folded = [], [(name, _nfc(str(text)).casefold()) for name, text in zip(
@@ -354,48 +337,6 @@ class _Writer:
                 score[p] = score.get(p, 0) + 1
         return sorted(rows.itertuples(), key=lambda r: (-score.get(r.province_name, 0), r.province_code))
 
-    def annexes(self):
-        sec = self.doc.add_section(WD_SECTION.NEW_PAGE)
-        sec.orientation = WD_ORIENT.LANDSCAPE
-        sec.page_width, sec.page_height = Mm(297), Mm(210)
-        spec = self.con.form.spec
-        self.para(self.t("annex", "provinces_title"), bold=True, center=True)
-        frames = [headline_frame(self.con, h.id, headline_dim(spec, h)).set_index("province_code")
-                  for h in spec.headlines]
-        rows = []
-        for i, p in enumerate(self.con.expected, start=1):
-            if p.code not in self.con.reporting:
-                rows.append([str(i), p.name, self.t("annex", "not_reported")] + [""] * (len(frames) - 1))
-            else:
-                rows.append([str(i), p.name] + [_num(f.loc[p.code, "n"]) for f in frames])
-        total = ["", spec.national_label] + [_num(self._nat(h.id, headline_dim(spec, h))["n"]) for h in spec.headlines]
-        width = (297 - 30 - 15 - 8 - 34) / len(frames)
-        self.table(["STT", self.t("annex", "province_header")] + [h.label for h in spec.headlines], rows + [total],
-                   [8, 34] + [width] * len(frames), numeric_from=2)
-        if spec.national_note:
-            self.para(spec.national_note, italic=True, indent=False)
-        self.para(self.t("annex", "missing_title"), bold=True, center=True)
-        missing = self.con.missing
-        if missing:
-            self.para(f"{len(missing)}/{len(self.con.expected)}: " + ", ".join(p.name for p in missing) + ".")
-        else:
-            self.para(self.t("annex", "missing_none", expected=len(self.con.expected)))
-        if self.excerpts:
-            self.para(self.t("annex", "sources_title"), bold=True, center=True)
-            for ex in self.excerpts:
-                self.para(self.t("annex", "source", ref=ex.ref, province=ex.province, file=ex.source_file,
-                                 sheet=ex.sheet, cell=ex.cell), indent=False, size=self.w["document"]["table_size"])
-
-
-def _num(v) -> str:
-    return "" if v is None or pd.isna(v) else fmt_number(int(v))
-
-
-def _signed(v) -> str:
-    if v is None or pd.isna(v):
-        return ""
-    return ("+" if int(v) > 0 else "−" if int(v) < 0 else "") + fmt_number(abs(int(v)))  # − : U+2212
-
 
 _SENTENCE = re.compile(r"[^.!?;…]+[.!?;…]?")
 
@@ -413,28 +354,6 @@ def _excerpt(text: str, words: list[str], limit: int) -> tuple[str, bool]:
     return cut, True
 
 
-def _page_field(paragraph):
-    """A PAGE field (the page number Word and LibreOffice fill in)."""
-    run = paragraph.add_run()
-    for tag, attr in (("w:fldChar", {"w:fldCharType": "begin"}), ("w:instrText", None),
-                      ("w:fldChar", {"w:fldCharType": "end"})):
-        el = OxmlElement(tag)
-        if attr:
-            for k, v in attr.items():
-                el.set(qn(k), v)
-        else:
-            el.set(qn("xml:space"), "preserve")
-            el.text = "PAGE"
-        run._r.append(el)
-
-
-def _repeat_header(row):
-    tr_pr = row._tr.get_or_add_trPr()
-    el = OxmlElement("w:tblHeader")
-    el.set(qn("w:val"), "true")
-    tr_pr.append(el)
-
-
 def _deterministic(blob: bytes) -> bytes:
     """The .docx with every zip entry dated 1980-01-01, so the same inputs give the same bytes."""
     src, out = zipfile.ZipFile(io.BytesIO(blob)), io.BytesIO()
@@ -445,18 +364,23 @@ def _deterministic(blob: bytes) -> bytes:
     return out.getvalue()
 
 
-def build_report(dataset: Path, output: Path, spec: Spec | None = None, wording: Path | None = None
-                 ) -> ReportResult:
-    """Draft the national report from a dataset written by ``consolidate``; write it atomically."""
+
+def build_report(dataset: Path, output: Path, spec: Spec | None = None, wording: Path | None = None,
+                 previous: Path | None = None) -> ReportResult:
+    """Draft the national report from a dataset written by ``consolidate`` (and, with ``previous``, last
+    year's dataset: the former district libraries' part and last year's published totals); write it
+    atomically."""
     df = load_dataset(dataset, texts=True)
     if "kind" not in df:
         raise ValueError(f"{dataset}: bộ dữ liệu chỉ có số liệu (bản đã chuyển danh mục bằng lệnh rebase, hoặc ghi "
                          "bằng phiên bản libstats cũ), không có thuyết minh của các tỉnh; hãy dùng bộ dữ liệu do "
                          "libstats consolidate ghi")
     con = from_dataset(df, spec)
-    w = _Writer(con, load_wording(wording))
+    last_year = load_dataset(previous, con.form.spec, con.year - 1) if previous is not None else None
+    w = _Writer(con, load_wording(wording), last_year)
     w.heading_block()
     w.outline()
+    w.closing()
     w.annexes()
     buf = io.BytesIO()
     w.doc.save(buf)
