@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from libstats.demo import run_demo
-from libstats.report import build_report
+from libstats.outputs.report import build_report
 
 HERE = Path(__file__).parent
 PICK = {  # picture name → (file, a text that starts the page)
