@@ -399,8 +399,10 @@ class _Writer:
         if not props:
             self.para(self.t("proposals", "none"))
             return
-        self.para(self.t("proposals", "intro", n=len(props), count=len({p.sentence.province_code for p in props}),
-                         annex=w["annex_name"]))
+        count = len({p.sentence.province_code for p in props})
+        provinces = self.t("proposals", "provinces_all" if count == len(self.con.reporting) else "provinces_some",
+                           count=count)
+        self.para(self.t("proposals", "intro", n=len(props), provinces=provinces, annex=w["annex_name"]))
         letters = iter("abcdefgh")
         for who in ADDRESSEES:
             mine = [p for p in props if p.addressee == who]

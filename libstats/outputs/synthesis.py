@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import difflib
 import re
+import tomllib
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 import pandas as pd
 
@@ -27,6 +29,7 @@ from libstats.model.provinces import provinces_for_year
 
 __all__ = ["Sentence", "Group", "Proposal", "HeadingSynthesis", "split_sentences", "classify", "figures_in",
            "near_key", "group_similar", "sentences_of", "synthesize", "addressee", "theme_of", "proposals_of",
+           "proposals_register",
            "write_proposals_sheet", "ADDRESSEES", "PROPOSAL_HEADERS", "ACHIEVEMENT", "MODEL", "DIFFICULTY",
            "PROPOSAL", "PLAN", "GENERAL"]
 
@@ -134,14 +137,15 @@ def sentences_of(rows: pd.DataFrame, year: int | None = None) -> list[Sentence]:
 @cache
 def _names() -> re.Pattern:
     names = {_fold(p.name) for y in (2024, 2025) for p in provinces_for_year(y)}
-    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?:tỉnh |thành phố |tp\. ?)?(?:{alternatives})")
 
 
 def near_key(sentence: str) -> str:
     """The sentence without its numbers and province names, folded: equal keys say the same thing."""
     s = _names().sub("", _fold(sentence))
     s = re.sub(r"\d+(?:[.,]\d+)*%?", "#", s)
-    return " ".join(re.findall(r"[\w#]+", s))
+    return " ".join(re.findall(r"[\w#“”]+", s))  # the quote marks kept: a quoted name is what a sentence says
 
 
 @dataclass(frozen=True)
@@ -207,7 +211,15 @@ def _score(g: Group, wanted: tuple[str, ...]) -> tuple:
     return (-rank, -min(len(figures_in(s.text)), 3), -fit, g.count, s.province_code, s.text)
 
 
+_NAMED = re.compile(r"“[^”]*”")
+_POLARITY = re.compile(r"\b(?:tăng|giảm|chưa|không|đã|còn|hơn|kém)\b")
+
+
 def _alike(a: str, b: str, threshold: float) -> bool:
+    """Two keys alike at ``threshold`` (difflib's ratio), with the same words of direction ("tăng 7,1%" and
+    "giảm 2,0%" differ by one word but say opposite things) and the same names in quotes (two models)."""
+    if _POLARITY.findall(a) != _POLARITY.findall(b) or _NAMED.findall(a) != _NAMED.findall(b):
+        return False
     m = difflib.SequenceMatcher(None, a, b, autojunk=False)
     return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
 
@@ -288,6 +300,17 @@ def proposals_of(rows: pd.DataFrame, themes: list[dict], year: int | None = None
     labels = [unicodedata.normalize("NFC", t["label"]) for t in themes] + ["Khác"]
     return sorted(found, key=lambda p: (ADDRESSEES.index(p.addressee), labels.index(p.theme),
                                         p.sentence.province_code))
+
+
+def proposals_register(tidy: pd.DataFrame, year: int | None = None, themes: list[dict] | None = None
+                       ) -> list[Proposal]:
+    """``proposals_of`` the narrative rows of a tidy dataset, with the themes of the report's shipped wording
+    (``workbook_templates/bao-cao-quoc-gia.toml``, [[proposals.themes]]) unless ``themes`` are given."""
+    if themes is None:
+        ref = resources.files("libstats.workbook_templates").joinpath("bao-cao-quoc-gia.toml")
+        themes = tomllib.loads(ref.read_text(encoding="utf-8"))["proposals"]["themes"]
+    rows = tidy[tidy["kind"] == "narrative"] if "kind" in tidy else tidy.iloc[0:0]
+    return proposals_of(rows, themes, year)
 
 
 PROPOSAL_HEADERS = ["STT", "Tỉnh, thành phố", "Nội dung kiến nghị, đề xuất", "Nơi nhận", "Nhóm nội dung", "Tệp",
