@@ -439,12 +439,13 @@ class _Writer:
         props, w = self._proposals(), self.w["proposals"]
         if not props:
             return
+        self.doc.add_page_break()
         self.para(self.t("proposals", "annex_title"), bold=True, center=True)
         self.para(self.t("proposals", "annex_line"), italic=True, center=True)
         rows = [[str(i), p.sentence.province, p.sentence.text, _nfc(w["short"][p.addressee]), p.theme,
                  self.t("proposals", "source", sheet=p.sentence.sheet, cell=p.sentence.cell), ""]
                 for i, p in enumerate(props, start=1)]
-        self.table([_nfc(h) for h in w["annex_headers"]], rows, [10, 28, 96, 24, 32, 32, 30], numeric_from=99)
+        self.table([_nfc(h) for h in w["annex_headers"]], rows, [12, 28, 92, 22, 30, 34, 34], numeric_from=99)
 
     def annexes(self):
         sec = self.doc.add_section(WD_SECTION.NEW_PAGE)

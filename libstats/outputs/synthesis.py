@@ -224,6 +224,13 @@ def _alike(a: str, b: str, threshold: float) -> bool:
     return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
 
 
+def _resembles(a: str, b: str, threshold: float) -> bool:
+    """Two keys of one sentence pattern, whatever the names in quotes (three models built alike)."""
+    a, b = _NAMED.sub("“”", a), _NAMED.sub("“”", b)
+    m = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
+
+
 def synthesize(sentences: list[Sentence], wanted: tuple[str, ...], used: set[str], examples: int = 3,
                common_min: int = 3, diverse: float = 0.7) -> HeadingSynthesis:
     """A heading's synthesis from its sentences: the provinces per kind; the group of ``wanted`` kinds most
@@ -242,7 +249,7 @@ def synthesize(sentences: list[Sentence], wanted: tuple[str, ...], used: set[str
         if len(picked) >= examples:
             break
         free = [s for s in g.sentences if s.province_code not in taken]
-        if not free or any(_alike(g.key, h.key, diverse) for h in common + picked):
+        if not free or any(_resembles(g.key, h.key, diverse) for h in common + picked):
             continue
         g = Group(tuple(free[:1]) + tuple(s for s in g.sentences if s is not free[0]))
         picked.append(g)
