@@ -25,6 +25,7 @@ from importlib import resources
 
 import pandas as pd
 
+from libstats.model.layout import wrapped_lines
 from libstats.model.provinces import provinces_for_year
 
 __all__ = ["Sentence", "Group", "Proposal", "HeadingSynthesis", "split_sentences", "classify", "figures_in",
@@ -330,15 +331,16 @@ def write_proposals_sheet(wb, proposals: list[Proposal], name: str = "Kiến ngh
     proposal with its source, an empty "Ý kiến của Bộ" column for the Ministry's answer; landscape, one page
     wide, header repeated, filter on."""
     ws = wb.add_worksheet(name)
-    title = wb.add_format({"bold": True, "font_size": 13})
-    head = wb.add_format({"bold": True, "border": 1, "text_wrap": True, "align": "center", "valign": "vcenter",
-                          "bg_color": "#DDEBF7"})
-    cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    font = {"font_name": "Times New Roman", "font_size": 11}
+    title = wb.add_format({**font, "bold": True, "font_size": 13})
+    head = wb.add_format({**font, "bold": True, "border": 1, "text_wrap": True, "align": "center",
+                          "valign": "vcenter", "bg_color": "#D9E2F3"})
+    cell = wb.add_format({**font, "border": 1, "text_wrap": True, "valign": "top"})
     ws.write_string(0, 0, "TỔNG HỢP KIẾN NGHỊ, ĐỀ XUẤT CỦA CÁC TỈNH, THÀNH PHỐ", title)
     ws.write_string(1, 0, f"{len(proposals)} kiến nghị, đề xuất của "
                     f"{len({p.sentence.province_code for p in proposals})} tỉnh, thành phố; cột “Ý kiến của Bộ” "
                     "để Bộ ghi ý kiến trả lời.")
-    widths = [5, 14, 60, 14, 22, 24, 16, 6, 30]
+    widths = [5, 14, 62, 12, 20, 30, 16, 6, 30]
     for col, (h, w) in enumerate(zip(PROPOSAL_HEADERS, widths, strict=True)):
         ws.set_column(col, col, w)
         ws.write_string(3, col, h, head)
@@ -350,6 +352,8 @@ def write_proposals_sheet(wb, proposals: list[Proposal], name: str = "Kiến ngh
                 ws.write_number(3 + i, col, v, cell)
             else:
                 ws.write_string(3 + i, col, v, cell)
+        lines = max(wrapped_lines(str(v), w - 1) for v, w in zip(values, widths, strict=True))
+        ws.set_row(3 + i, 14 * lines + 3)  # a program that does not fit rows to wrapped text prints them whole
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
