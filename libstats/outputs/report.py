@@ -35,8 +35,8 @@ from libstats.consolidation.dataset import NARRATIVE, load_dataset
 from libstats.model.findings import fmt_number
 from libstats.model.form import LaidSheet
 from libstats.model.spec import Spec
-from libstats.outputs.synthesis import (ACHIEVEMENT, ADDRESSEES, DIFFICULTY, GENERAL, MODEL, PLAN, Group, Proposal,
-                                        Sentence, group_similar, near_key, proposals_of, sentences_of, synthesize)
+from libstats.outputs.synthesis import (ACHIEVEMENT, ADDRESSEES, DIFFICULTY, GENERAL, MODEL, PLAN, Group, Sentence,
+                                        group_similar, near_key, proposals_of, sentences_of, synthesize)
 
 __all__ = ["Excerpt", "ReportResult", "build_report", "load_wording", "fmt_pct"]
 
@@ -293,159 +293,21 @@ class _Writer:
         self.para(self.t("figures", "stand_out", label_lower=h.label[0].lower() + h.label[1:]) + " "
                   + "; ".join(parts) + ".")
 
-    # --- narratives: a synthesis per bullet, the proposals (outputs.synthesis) ---------------------------
+    # --- narratives: a synthesis per bullet, the proposals (_Narratives) -----------------------------------
     def narratives(self, sheet: LaidSheet):
+        syn = self.__dict__.setdefault("syn", _Narratives(self))
         for it in sheet.items:
             if it.item.kind == "heading":
                 self.para(it.text, bold=it.item.level in (1, 2), italic=it.item.level == 3, indent=False)
             elif it.field is not None:
                 self.para(it.text, bold=True, italic=True, indent=False)
                 if it.field.id == self.w["narratives"]["proposal_field"]:
-                    self.proposals_part()
+                    syn.proposals_part()
                 else:
-                    self.digest(it.field.id)
-
-    def _sentences(self) -> list[Sentence]:
-        """Every sentence the provinces wrote, classified (once per report); and the quotes already printed."""
-        if not hasattr(self, "_all_sentences"):
-            texts = self.con.tidy
-            texts = texts[texts["kind"] == NARRATIVE] if "kind" in texts else texts.iloc[0:0]
-            self._all_sentences = sentences_of(texts.sort_values("province_code", kind="stable"), self.year)
-            self._used: set[str] = set()
-        return self._all_sentences
-
-    def _role(self, field_id: str) -> tuple[str, tuple[str, ...], list[str]]:
-        """What a bullet quotes (the intro's key and the kinds, best first) and the kinds its paragraph counts."""
-        n = self.w["narratives"]
-        if field_id in n["difficulty_fields"]:
-            return "difficulty", (DIFFICULTY,), ["difficulty", "proposal"]
-        if field_id in n["plan_fields"]:
-            return "plan", (PLAN,), ["plan", "proposal"]
-        if field_id in n["opinion_fields"]:
-            return "opinion", (GENERAL, ACHIEVEMENT, MODEL), ["proposal"]
-        return "achievement", (ACHIEVEMENT, MODEL), ["achievement", "model", "difficulty_elsewhere", "proposal"]
-
-    def digest(self, field_id: str):
-        """One bullet: how many provinces reported what, the sentence many wrote alike, the best examples in the
-        provinces' own words, the placeholder for the Ministry's judgement."""
-        n = self.w["narratives"]
-        everything = self._sentences()
-        own = [s for s in everything if s.field_id == field_id]
-        if field_id == n["difficulty_pool"]:
-            quiet = set(n["difficulty_fields"]) | set(n["plan_fields"]) | set(n["opinion_fields"])
-            own += [s for s in everything if s.kind == DIFFICULTY and s.field_id not in quiet]
-        if not own:
-            self.para(self.t("narratives", "none"))
-            return
-        intro, wanted, counted = self._role(field_id)
-        syn = synthesize(own, wanted, self._used, int(n["examples"]), int(n["common_min"]))
-        reported = len(self.con.reporting)
-        kinds = [k for k in (self.t_kind(k, syn.kinds.get(k.removesuffix("_elsewhere"), 0), reported)
-                             for k in counted) if k]
-        if kinds and syn.provinces < reported:
-            self.para(self.t("narratives", "count_some", count=syn.provinces) + ": " + "; ".join(kinds) + ".")
-        elif kinds:
-            self.para(kinds[0][0].upper() + "; ".join(kinds)[1:] + ".")
-        elif intro == "achievement" and not syn.examples and not syn.common:
-            self.para(self.t("narratives", "only_general", count=syn.provinces))
-        elif syn.provinces < reported:
-            self.para(self.t("narratives", "count_some", count=syn.provinces) + ".")
-        for g in syn.common:
-            text, ellipsis, ref = self._quote(g.quote)
-            self.para(self.t("narratives", "common", count=g.count, province=g.quote.province, text=text,
-                             ellipsis=ellipsis, ref=ref))
-        if syn.examples:
-            self.para(_nfc(self.w["narratives"]["intro"][intro]), italic=True)
-        for g in syn.examples:
-            text, ellipsis, ref = self._quote(g.quote)
-            similar = self.t("narratives", "similar", count=g.count - 1) if g.count > 1 else ""
-            self.para(self.t("narratives", "example", province=g.quote.province, text=text, ellipsis=ellipsis,
-                             ref=ref, similar=similar))
-        self.para(self.t("narratives", "placeholder"), italic=True)
-
-    def t_kind(self, key: str, count: int, reported: int) -> str:
-        """A kind's count ("15 tỉnh nêu khó khăn"), its "_all" form when every province did, and the first time
-        it is said, where it is gathered."""
-        n = self.w["narratives"]
-        phrase = n["kinds"].get(f"{key}_all" if count == reported else key) or n["kinds"].get(key, "")
-        if not count or not phrase:
-            return ""
-        seen = self.__dict__.setdefault("_seen_kinds", set())
-        see = "" if key in seen else n.get("see", {}).get(key, "")
-        seen.add(key)
-        return _nfc(phrase.format(n=count) + see)
-
-    def _quote(self, s: Sentence) -> tuple[str, str, int]:
-        """A sentence to print in quotes: cut at a space before the limit (with an ellipsis), numbered, its
-        source kept for the annex."""
-        text, cut = _excerpt(s.text, int(self.w["narratives"]["excerpt_max_chars"]))
-        ex = Excerpt(len(self.excerpts) + 1, s.province, text, s.source_file, s.sheet, s.cell, s.field_id)
-        self.excerpts.append(ex)
-        self._used.add(near_key(s.text))
-        return text, "…" if cut else "", ex.ref
-
-    def _proposals(self) -> list[Proposal]:
-        if not hasattr(self, "_register"):
-            texts = self.con.tidy
-            texts = texts[texts["kind"] == NARRATIVE] if "kind" in texts else texts.iloc[0:0]
-            self._register = proposals_of(texts, self.w["proposals"]["themes"], self.year)
-        return self._register
-
-    def proposals_part(self):
-        """Part Two IV: the proposals by addressee, then theme (most provinces first), near-identical ones
-        quoted once with the provinces that wrote them."""
-        props, w = self._proposals(), self.w["proposals"]
-        self._sentences()
-        if not props:
-            self.para(self.t("proposals", "none"))
-            return
-        count = len({p.sentence.province_code for p in props})
-        provinces = self.t("proposals", "provinces_all" if count == len(self.con.reporting) else "provinces_some",
-                           count=count)
-        self.para(self.t("proposals", "intro", n=len(props), provinces=provinces, annex=w["annex_name"]))
-        letters = iter("abcdefgh")
-        for who in ADDRESSEES:
-            mine = [p for p in props if p.addressee == who]
-            if not mine:
-                continue
-            self.para(self.t("proposals", "addressee", letter=next(letters), who=w["who"][who], n=len(mine),
-                             count=len({p.sentence.province_code for p in mine})), bold=True, italic=True,
-                      indent=False)
-            themes = {}
-            for p in mine:
-                themes.setdefault(p.theme, []).append(p.sentence)
-            for theme, sents in sorted(themes.items(), key=lambda t: -len({s.province_code for s in t[1]})):
-                self.para(self.t("proposals", "theme", theme=theme, count=len({s.province_code for s in sents})))
-                self._proposal_items(group_similar(sents))
-        self.para(self.t("narratives", "placeholder"), italic=True)
-
-    def _proposal_items(self, groups: list[Group]):
-        w = self.w["proposals"]
-        groups = sorted(groups, key=lambda g: (-g.count, g.quote.province_code))
-        shown = [g for g in groups if g.key not in self._used][: int(w["per_theme"])]
-        for g in shown:
-            names = [s.province for s in g.sentences]
-            k = int(w["names"])
-            who = ", ".join(names) if len(names) <= k + 1 else self.t(
-                "proposals", "provinces_more", names=", ".join(names[:k]), more=len(names) - k)
-            text, ellipsis, ref = self._quote(g.quote)
-            self.para(self.t("proposals", "item", text=text, ellipsis=ellipsis, ref=ref, provinces=who))
-        if len(groups) > len(shown):
-            self.para(self.t("proposals", "rest", n=len(groups) - len(shown), annex=w["annex_name"]))
+                    syn.digest(it.field.id)
 
     def proposals_annex(self):
-        """The register in full: every proposal with its province, addressee, theme and cell, and an empty
-        column for the Ministry's answer."""
-        props, w = self._proposals(), self.w["proposals"]
-        if not props:
-            return
-        self.doc.add_page_break()
-        self.para(self.t("proposals", "annex_title"), bold=True, center=True)
-        self.para(self.t("proposals", "annex_line"), italic=True, center=True)
-        rows = [[str(i), p.sentence.province, p.sentence.text, _nfc(w["short"][p.addressee]), p.theme,
-                 self.t("proposals", "source", sheet=p.sentence.sheet, cell=p.sentence.cell), ""]
-                for i, p in enumerate(props, start=1)]
-        self.table([_nfc(h) for h in w["annex_headers"]], rows, [12, 28, 92, 22, 30, 34, 34], numeric_from=99)
+        self.__dict__.setdefault("syn", _Narratives(self)).annex()
 
     def annexes(self):
         sec = self.doc.add_section(WD_SECTION.NEW_PAGE)
@@ -478,6 +340,145 @@ class _Writer:
             for ex in self.excerpts:
                 self.para(self.t("annex", "source", ref=ex.ref, province=ex.province, file=ex.source_file,
                                  sheet=ex.sheet, cell=ex.cell), indent=False, size=self.w["document"]["table_size"])
+
+
+class _Narratives:
+    """The report's narrative parts, drawn by ``_Writer``: per bullet a synthesis of the provinces' sentences
+    (``outputs.synthesis``), the proposals of Part Two IV and their annex; it remembers what was quoted, so no
+    sentence is quoted twice in one report."""
+
+    def __init__(self, out: _Writer):
+        self.out, self.para, self.t, self.table = out, out.para, out.t, out.table
+        texts = out.con.tidy
+        self.texts = texts[texts["kind"] == NARRATIVE] if "kind" in texts else texts.iloc[0:0]
+        self.sentences = sentences_of(self.texts.sort_values("province_code", kind="stable"), out.year)
+        self.register = proposals_of(self.texts, out.w["proposals"]["themes"], out.year)
+        self.used: set[str] = set()
+        self.seen_kinds: set[str] = set()
+
+    def _role(self, field_id: str) -> tuple[str, tuple[str, ...], list[str]]:
+        """What a bullet quotes (the intro's key and the kinds, best first) and the kinds its paragraph counts."""
+        n = self.out.w["narratives"]
+        if field_id in n["difficulty_fields"]:
+            return "difficulty", (DIFFICULTY,), ["difficulty", "proposal"]
+        if field_id in n["plan_fields"]:
+            return "plan", (PLAN,), ["plan", "proposal"]
+        if field_id in n["opinion_fields"]:
+            return "opinion", (GENERAL, ACHIEVEMENT, MODEL), ["proposal"]
+        return "achievement", (ACHIEVEMENT, MODEL), ["achievement", "model", "difficulty_elsewhere", "proposal"]
+
+    def digest(self, field_id: str):
+        """One bullet: how many provinces reported what, the sentence many wrote alike, the best examples in the
+        provinces' own words, the placeholder for the Ministry's judgement."""
+        n = self.out.w["narratives"]
+        everything = self.sentences
+        own = [s for s in everything if s.field_id == field_id]
+        if field_id == n["difficulty_pool"]:
+            quiet = set(n["difficulty_fields"]) | set(n["plan_fields"]) | set(n["opinion_fields"])
+            own += [s for s in everything if s.kind == DIFFICULTY and s.field_id not in quiet]
+        if not own:
+            self.para(self.t("narratives", "none"))
+            return
+        intro, wanted, counted = self._role(field_id)
+        syn = synthesize(own, wanted, self.used, int(n["examples"]), int(n["common_min"]))
+        reported = len(self.out.con.reporting)
+        kinds = [k for k in (self.t_kind(k, syn.kinds.get(k.removesuffix("_elsewhere"), 0), reported)
+                             for k in counted) if k]
+        if kinds and syn.provinces < reported:
+            self.para(self.t("narratives", "count_some", count=syn.provinces) + ": " + "; ".join(kinds) + ".")
+        elif kinds:
+            self.para(kinds[0][0].upper() + "; ".join(kinds)[1:] + ".")
+        elif intro == "achievement" and not syn.examples and not syn.common:
+            self.para(self.t("narratives", "only_general", count=syn.provinces))
+        elif syn.provinces < reported:
+            self.para(self.t("narratives", "count_some", count=syn.provinces) + ".")
+        for g in syn.common:
+            text, ellipsis, ref = self._quote(g.quote)
+            self.para(self.t("narratives", "common", count=g.count, province=g.quote.province, text=text,
+                             ellipsis=ellipsis, ref=ref))
+        if syn.examples:
+            self.para(_nfc(self.out.w["narratives"]["intro"][intro]), italic=True)
+        for g in syn.examples:
+            text, ellipsis, ref = self._quote(g.quote)
+            similar = self.t("narratives", "similar", count=g.count - 1) if g.count > 1 else ""
+            self.para(self.t("narratives", "example", province=g.quote.province, text=text, ellipsis=ellipsis,
+                             ref=ref, similar=similar))
+        self.para(self.t("narratives", "placeholder"), italic=True)
+
+    def t_kind(self, key: str, count: int, reported: int) -> str:
+        """A kind's count ("15 tỉnh nêu khó khăn"), its "_all" form when every province did, and the first time
+        it is said, where it is gathered."""
+        n = self.out.w["narratives"]
+        phrase = n["kinds"].get(f"{key}_all" if count == reported else key) or n["kinds"].get(key, "")
+        if not count or not phrase:
+            return ""
+        see = "" if key in self.seen_kinds else n.get("see", {}).get(key, "")
+        self.seen_kinds.add(key)
+        return _nfc(phrase.format(n=count) + see)
+
+    def _quote(self, s: Sentence) -> tuple[str, str, int]:
+        """A sentence to print in quotes: cut at a space before the limit (with an ellipsis), numbered, its
+        source kept for the annex."""
+        text, cut = _excerpt(s.text, int(self.out.w["narratives"]["excerpt_max_chars"]))
+        ex = Excerpt(len(self.out.excerpts) + 1, s.province, text, s.source_file, s.sheet, s.cell, s.field_id)
+        self.out.excerpts.append(ex)
+        self.used.add(near_key(s.text))
+        return text, "…" if cut else "", ex.ref
+
+    def proposals_part(self):
+        """Part Two IV: the proposals by addressee, then theme (most provinces first), near-identical ones
+        quoted once with the provinces that wrote them."""
+        props, w = self.register, self.out.w["proposals"]
+        if not props:
+            self.para(self.t("proposals", "none"))
+            return
+        count = len({p.sentence.province_code for p in props})
+        provinces = self.t("proposals", "provinces_all" if count == len(self.out.con.reporting) else "provinces_some",
+                           count=count)
+        self.para(self.t("proposals", "intro", n=len(props), provinces=provinces, annex=w["annex_name"]))
+        letters = iter("abcdefgh")
+        for who in ADDRESSEES:
+            mine = [p for p in props if p.addressee == who]
+            if not mine:
+                continue
+            self.para(self.t("proposals", "addressee", letter=next(letters), who=w["who"][who], n=len(mine),
+                             count=len({p.sentence.province_code for p in mine})), bold=True, italic=True,
+                      indent=False)
+            themes = {}
+            for p in mine:
+                themes.setdefault(p.theme, []).append(p.sentence)
+            for theme, sents in sorted(themes.items(), key=lambda t: -len({s.province_code for s in t[1]})):
+                self.para(self.t("proposals", "theme", theme=theme, count=len({s.province_code for s in sents})))
+                self._proposal_items(group_similar(sents))
+        self.para(self.t("narratives", "placeholder"), italic=True)
+
+    def _proposal_items(self, groups: list[Group]):
+        w = self.out.w["proposals"]
+        groups = sorted(groups, key=lambda g: (-g.count, g.quote.province_code))
+        shown = [g for g in groups if g.key not in self.used][: int(w["per_theme"])]
+        for g in shown:
+            names = [s.province for s in g.sentences]
+            k = int(w["names"])
+            who = ", ".join(names) if len(names) <= k + 1 else self.t(
+                "proposals", "provinces_more", names=", ".join(names[:k]), more=len(names) - k)
+            text, ellipsis, ref = self._quote(g.quote)
+            self.para(self.t("proposals", "item", text=text, ellipsis=ellipsis, ref=ref, provinces=who))
+        if len(groups) > len(shown):
+            self.para(self.t("proposals", "rest", n=len(groups) - len(shown), annex=w["annex_name"]))
+
+    def annex(self):
+        """The register in full: every proposal with its province, addressee, theme and cell, and an empty
+        column for the Ministry's answer."""
+        props, w = self.register, self.out.w["proposals"]
+        if not props:
+            return
+        self.out.doc.add_page_break()
+        self.para(self.t("proposals", "annex_title"), bold=True, center=True)
+        self.para(self.t("proposals", "annex_line"), italic=True, center=True)
+        rows = [[str(i), p.sentence.province, p.sentence.text, _nfc(w["short"][p.addressee]), p.theme,
+                 self.t("proposals", "source", sheet=p.sentence.sheet, cell=p.sentence.cell), ""]
+                for i, p in enumerate(props, start=1)]
+        self.table([_nfc(h) for h in w["annex_headers"]], rows, [12, 28, 92, 22, 30, 34, 34], numeric_from=99)
 
 
 def _num(v) -> str:
