@@ -150,10 +150,10 @@ BANK = {
     },
     "org": {
         "ach": ["{tvt} hiện có {n} phòng chuyên môn, {m} viên chức, trong đó {n2} người có trình độ thạc sĩ.",
-                "Toàn tỉnh có {m2} {tv_huyen}, trong đó {n} thư viện hoạt động độc lập, còn lại thuộc Trung tâm "
-                "Văn hóa - Thể thao.",
                 "Đã kiện toàn tổ chức bộ máy theo Nghị định số 93/2020/NĐ-CP; {n} thư viện cơ sở có "
                 "cán bộ chuyên trách."],
+        "ach2024": ["Toàn tỉnh có {m2} thư viện cấp huyện, trong đó {n} thư viện hoạt động độc lập, còn lại thuộc "
+                    "Trung tâm Văn hóa - Thể thao."],
         "ach2025": ["Thực hiện sắp xếp đơn vị hành chính từ 01/7/2025, {n} thư viện cấp huyện cũ được chuyển thành chi "
                     "nhánh của {tvt}, phục vụ liên tục không gián đoạn."],
         "diff": ["Sau sắp xếp, nhiều {tv_huyen} sáp nhập vào Trung tâm Văn hóa - Thể thao nên hoạt động chuyên "
@@ -262,18 +262,36 @@ BANK = {
         "prop": ["Kiến nghị Chính phủ có chính sách ưu đãi về thuế đối với doanh nghiệp tài trợ cho thư viện và phát "
                  "triển văn hóa đọc."],
     },
-    "types": {
+    "private": {
         "ach": ["Trên địa bàn có {n} thư viện tư nhân có phục vụ cộng đồng, trong năm phục vụ {k} lượt bạn đọc.",
-                "Toàn tỉnh có {m} thư viện cộng đồng, phòng đọc cơ sở và {n} không gian đọc tại {place}.",
-                "Thư viện tỉnh luân chuyển {k} bản sách đến các thư viện cộng đồng, phòng đọc cơ sở trong năm.",
-                "Có {n} thư viện trong các cơ sở giáo dục, lực lượng vũ trang đã thực hiện thông báo hoạt động."],
-        "model": ["Không gian đọc {model} tại {place} do người dân tự quản, mở cửa hằng ngày."],
-        "diff": ["Thư viện tư nhân chủ yếu tự phát, quy mô nhỏ, chưa đủ điều kiện thông báo thành lập theo Luật Thư "
-                 "viện.",
-                 "Việc thống kê số liệu các loại hình thư viện ngoài công lập còn khó khăn do chưa "
-                 "có đầu mối quản lý."],
+                "Trong năm có {n2} thư viện tư nhân mới thực hiện thông báo thành lập với Sở.",
+                "Thư viện tỉnh hỗ trợ {k} bản sách luân chuyển cho các thư viện tư nhân có phục vụ cộng đồng."],
+        "model": ["Thư viện tư nhân {model} do một giáo viên nghỉ hưu thành lập, mở cửa miễn phí cho học sinh, có "
+                  "{k} bản sách."],
+        "diff": ["Thư viện tư nhân chủ yếu tự phát, quy mô nhỏ, chưa đủ điều kiện thông báo thành lập theo Luật "
+                 "Thư viện."],
         "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch có cơ chế hỗ trợ sách, trang thiết bị cho thư viện tư nhân "
                  "có phục vụ cộng đồng."],
+    },
+    "community": {
+        "ach": ["Toàn tỉnh có {m} thư viện cộng đồng đủ điều kiện theo Nghị định số 93/2020/NĐ-CP, trong đó {n} thư "
+                "viện thành lập mới trong năm.",
+                "Các thư viện cộng đồng phục vụ {k} lượt bạn đọc, chủ yếu là học sinh và người cao tuổi."],
+        "model": ["Thư viện cộng đồng {model} tại {place} do Đoàn Thanh niên quản lý, luân chuyển sách hằng quý."],
+        "diff": ["Nhiều thư viện cộng đồng chưa đạt tiêu chí về vốn tài liệu và diện tích tối thiểu theo quy định."],
+    },
+    "rooms": {
+        "ach": ["Toàn tỉnh có {m} phòng đọc cơ sở và {n} không gian đọc tại {place}.",
+                "Đã xây dựng mới {n} không gian đọc tại {place}, phục vụ {k} lượt người trong năm."],
+        "model": ["Không gian đọc {model} tại {place} do người dân tự quản, mở cửa hằng ngày."],
+        "diff": ["Phòng đọc cơ sở ít được bổ sung sách mới, nhiều nơi đóng cửa do không có người quản lý."],
+    },
+    "other_types": {
+        "ach": ["Có {n} thư viện trong các cơ sở giáo dục, lực lượng vũ trang đã thực hiện thông báo hoạt động.",
+                "Thư viện tỉnh luân chuyển {k} bản sách đến các thư viện trường học, thư viện đồn biên phòng trong "
+                "năm."],
+        "diff": ["Việc thống kê số liệu các loại hình thư viện ngoài công lập còn khó khăn do chưa có đầu mối quản "
+                 "lý."],
     },
     "success": {
         "ach": ["Số thẻ bạn đọc và số lượt phục vụ được duy trì ổn định, lượt bạn đọc {bien_luot} so với năm {prev}.",
@@ -361,8 +379,8 @@ _FIELDS = {
     "n222_bao_quan": "resources", "n222_san_pham_dv": "services", "n222_van_hoa_doc": "reading",
     "n222_tv_so": "digital", "n222_truyen_thong": "comms", "n222_mang_luoi": "network", "n222_hop_tac_qt": "intl",
     "n222_phoi_hop": "coop", "n222_hieu_qua": "efficiency", "n222_cach_lam_hay": "reading",
-    "n222_xa_hoi_hoa": "social", "n223_tu_nhan": "types", "n223_cong_dong": "types", "n223_phong_doc": "types",
-    "n223_khac": "types", "n224a_thanh_tuu": "success", "n224b_vbqppl": "law", "n224b_khac": "problems",
+    "n222_xa_hoi_hoa": "social", "n223_tu_nhan": "private", "n223_cong_dong": "community", "n223_phong_doc": "rooms",
+    "n223_khac": "other_types", "n224a_thanh_tuu": "success", "n224b_vbqppl": "law", "n224b_khac": "problems",
     "n13_uu_diem": "ministry_plus", "n13_han_che": "ministry_minus", "n2_phuong_huong": "plans",
     "n2_nhiem_vu": "plans", "n2_giai_phap": "plans", "n2_de_xuat": "proposals"}
 _ROLES = {"n224b_vbqppl": "diff", "n224b_khac": "diff", "n13_han_che": "diff", "n13_uu_diem": "gen",
@@ -427,8 +445,8 @@ def narrative_sentences(form: Form, province: Province, seed: int = 2024) -> dic
         for t in (topic, {"diff": "problems", "prop": "proposals"}.get(kind, topic)):
             key = (t, kind)
             if key not in pools:
-                bank = list(BANK[t].get(kind, [])) + (BANK[t].get("ach2025", []) if kind == "ach"
-                                                      and form.year >= 2025 else [])
+                era = "ach2025" if form.year >= 2025 else "ach2024"  # the district level ended in 2025
+                bank = list(BANK[t].get(kind, [])) + (BANK[t].get(era, []) if kind == "ach" else [])
                 pools[key] = rng.sample(bank, len(bank))
             if pools[key]:
                 return pools[key].pop()

@@ -36,7 +36,7 @@ from libstats.model.findings import fmt_number
 from libstats.model.form import LaidSheet
 from libstats.model.spec import Spec
 from libstats.outputs.synthesis import (ACHIEVEMENT, ADDRESSEES, DIFFICULTY, GENERAL, MODEL, PLAN, Group, Sentence,
-                                        group_similar, near_key, proposals_of, sentences_of, synthesize)
+                                        group_similar, near_key, proposals_of, quoted, sentences_of, synthesize)
 
 __all__ = ["Excerpt", "ReportResult", "build_report", "load_wording", "fmt_pct"]
 
@@ -455,7 +455,7 @@ class _Narratives:
     def _proposal_items(self, groups: list[Group]):
         w = self.out.w["proposals"]
         groups = sorted(groups, key=lambda g: (-g.count, g.quote.province_code))
-        shown = [g for g in groups if g.key not in self.used][: int(w["per_theme"])]
+        shown = [g for g in groups if not quoted(g.key, self.used)][: int(w["per_theme"])]
         for g in shown:
             names = [s.province for s in g.sentences]
             k = int(w["names"])

@@ -29,7 +29,7 @@ from libstats.model.layout import wrapped_lines
 from libstats.model.provinces import provinces_for_year
 
 __all__ = ["Sentence", "Group", "Proposal", "HeadingSynthesis", "split_sentences", "classify", "figures_in",
-           "near_key", "group_similar", "sentences_of", "synthesize", "addressee", "theme_of", "proposals_of",
+           "near_key", "quoted", "group_similar", "sentences_of", "synthesize", "addressee", "theme_of", "proposals_of",
            "proposals_register",
            "write_proposals_sheet", "ADDRESSEES", "PROPOSAL_HEADERS", "ACHIEVEMENT", "MODEL", "DIFFICULTY",
            "PROPOSAL", "PLAN", "GENERAL"]
@@ -84,7 +84,8 @@ _PLAN = re.compile(r"^(?:tiếp tục|phấn đấu|đẩy mạnh|tập trung|t�
 _STRONG = re.compile(r"\b(?:khó khăn|hạn chế|chưa|thiếu(?! nhi| niên)|xuống cấp|kiêm nhiệm|bất cập|vướng mắc|không đủ|"
                      r"không đáp ứng|quá tải|lúng túng|chật hẹp|cách trở|đơn điệu|tự phát|ít được)\b")
 _WEAK = re.compile(r"\b(?:giảm|chậm|lạc hậu|phụ thuộc|thu hẹp|hư hỏng|còn thấp|còn ít)\b")
-_MODEL = re.compile(r"mô hình|cách làm|câu lạc bộ|(?:dịch vụ|không gian đọc|chuyên mục|tủ sách) “")
+_MODEL = re.compile(r"mô hình|cách làm|câu lạc bộ|"
+                    r"(?:dịch vụ|không gian đọc|chuyên mục|tủ sách|thư viện(?: \w+){0,2}) “")  # a name in quotes
 _HONOUR = re.compile(r"bằng khen|cờ thi đua|được (?:\w+ )?tặng|đạt giải|giải (?:nhất|nhì|ba|a|b)\b")
 _YEARS_AND_NUMBERS = re.compile(r"\b(?:19|20)\d\d\b|\b\d+/\d{4}/[\wĐđ-]+|\b\d+/(?:KH|QĐ|CT|NQ|TB|BC)-[\wĐđ-]+")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -225,6 +226,11 @@ def _alike(a: str, b: str, threshold: float) -> bool:
     return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
 
 
+def quoted(key: str, used: set[str], threshold: float = 0.8) -> bool:
+    """Whether a sentence of this ``near_key`` was quoted already: the same key, or one ``threshold`` alike."""
+    return key in used or any(_alike(key, u, threshold) for u in used)
+
+
 def _resembles(a: str, b: str, threshold: float) -> bool:
     """Two keys of one sentence pattern, whatever the names in quotes (three models built alike)."""
     a, b = _NAMED.sub("“”", a), _NAMED.sub("“”", b)
@@ -242,7 +248,7 @@ def synthesize(sentences: list[Sentence], wanted: tuple[str, ...], used: set[str
     kinds: dict[str, set[str]] = {}
     for s in sentences:
         kinds.setdefault(s.kind, set()).add(s.province_code)
-    groups = [g for g in group_similar([s for s in sentences if s.kind in wanted]) if g.key not in used]
+    groups = [g for g in group_similar([s for s in sentences if s.kind in wanted]) if not quoted(g.key, used)]
     common = sorted((g for g in groups if g.count >= common_min), key=lambda g: (-g.count, g.quote.province_code))[:1]
     taken = {g.quote.province_code for g in common}
     picked: list[Group] = []
