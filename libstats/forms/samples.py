@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,13 +45,13 @@ BANK = {
                 "hướng dẫn của Bộ Văn hóa, Thể thao và Du lịch.",
                 "Nhìn chung, hệ thống thư viện công cộng trên địa bàn hoạt động ổn định, từng bước đổi mới phương "
                 "thức phục vụ."],
-        "ach": ["Năm {year}, {tvt} phục vụ {luot} lượt bạn đọc, cấp mới {the} thẻ, phục vụ {tl} lượt tài "
+        "ach": ["Năm {year}, {tvt} đón {luot} lượt bạn đọc, cấp mới {the} thẻ, phục vụ {tl} lượt tài "
                 "nguyên thông tin.",
                 "Toàn tỉnh hiện có {m} thư viện và phòng đọc cơ sở, {n} tủ sách cộng đồng được duy trì thường xuyên.",
                 "Các chỉ tiêu chính của năm {year} đều đạt và vượt kế hoạch, trong đó số lượt bạn đọc {bien_luot} so "
                 "với năm {prev}."],
-        "diff": ["Tuy nhiên, cơ sở vật chất của nhiều thư viện cơ sở đã xuống cấp, kinh phí bổ sung tài liệu hằng "
-                 "năm còn thấp."],
+        "diff": ["Tuy nhiên, trụ sở, trang thiết bị của nhiều thư viện cơ sở đã xuống cấp, kinh phí bổ sung tài "
+                 "liệu hằng năm còn thấp."],
     },
     "law": {
         "gen": ["Luật Thư viện và các văn bản hướng dẫn thi hành tiếp tục được quán triệt đến các "
@@ -63,7 +64,7 @@ BANK = {
                 "quy định của Luật Thư viện.",
                 "Kế hoạch triển khai Chương trình Chuyển đổi số ngành thư viện đến năm 2025 được ban hành, giao chỉ "
                 "tiêu cụ thể cho {n} {don_vi}.",
-                "Đã kiểm tra việc thực hiện quy định về thư viện tại {n} đơn vị; qua kiểm tra đã hướng dẫn khắc phục "
+                "Đã kiểm tra việc thực hiện quy định về thư viện tại {n} đơn vị, qua đó hướng dẫn khắc phục "
                 "các tồn tại về đăng ký, thống kê."],
         "model": ["Sở phối hợp Sở Tư pháp xây dựng mô hình {model} tại {x} xã, gắn phổ biến pháp luật với phục vụ "
                   "sách, báo."],
@@ -85,8 +86,8 @@ BANK = {
                 "chuyện tại {place}."],
         "model": ["Mô hình {model} trong khuôn khổ Đề án Phát triển văn hóa đọc được duy trì tại {x} trường học."],
         "diff": ["Kinh phí thực hiện Đề án Phát triển văn hóa đọc chủ yếu lồng ghép, chưa được bố trí riêng."],
-        "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm tổng kết Đề án Phát triển văn hóa đọc trong cộng đồng "
-                 "và hướng dẫn xây dựng đề án giai đoạn sau năm 2025."],
+        "prop": ["Đề nghị Bộ sớm tổng kết Đề án Phát triển văn hóa đọc trong cộng đồng và hướng dẫn xây dựng "
+                 "chương trình giai đoạn sau năm 2025."],
     },
     "advice": {
         "ach": ["Sở tham mưu Ủy ban nhân dân tỉnh ban hành Quyết định số {m}/QĐ-UBND phê duyệt Đề án phát triển hệ "
@@ -140,12 +141,12 @@ BANK = {
                 "{k} bản sách.",
                 "Đã phân bổ {m} triệu đồng từ Chương trình mục tiêu quốc gia phát triển kinh tế - xã hội vùng đồng bào "
                 "dân tộc thiểu số để cấp sách cho {x} thôn, bản.",
-                "Chương trình mục tiêu quốc gia xây dựng nông thôn mới hỗ trợ xây dựng {n} điểm đọc sách tại nhà văn "
+                "Chương trình mục tiêu quốc gia xây dựng nông thôn mới hỗ trợ làm mới {n} điểm đọc sách tại nhà văn "
                 "hóa thôn."],
         "diff": ["Nguồn vốn chương trình mục tiêu quốc gia dành cho thư viện còn ít, phân bổ chậm, thủ tục giải ngân "
                  "phức tạp.",
-                 "Tiêu chí về thư viện trong bộ tiêu chí nông thôn mới chưa rõ nên nhiều xã chưa quan tâm đầu tư."],
-        "prop": ["Đề nghị Chính phủ bổ sung tiêu chí cụ thể về thư viện, phòng đọc trong Bộ tiêu chí quốc gia về xã "
+                 "Nội dung về thư viện trong bộ tiêu chí nông thôn mới chưa rõ nên nhiều xã chưa quan tâm đầu tư."],
+        "prop": ["Đề nghị Chính phủ bổ sung chỉ tiêu cụ thể về thư viện, phòng đọc trong Bộ tiêu chí quốc gia về xã "
                  "nông thôn mới giai đoạn tiếp theo."],
     },
     "org": {
@@ -172,11 +173,11 @@ BANK = {
                 "địa chí.",
                 "Đã thanh lọc {k} bản sách cũ, rách nát, nội dung lạc hậu theo đúng quy trình; bồi dưỡng, tu sửa "
                 "{m} bản tài liệu.",
-                "Hệ thống tra cứu trực tuyến OPAC được nâng cấp, cho phép tra cứu {k} biểu ghi từ {n} {tv_huyen}."],
+                "Hệ thống tra cứu trực tuyến OPAC được nâng cấp, cho phép tìm {k} biểu ghi từ {n} {tv_huyen}."],
         "model": ["Bộ sưu tập tài liệu địa chí được số hóa {k} trang, giới thiệu qua chuyên mục {model} trên trang "
                   "thông tin điện tử."],
-        "diff": ["Kho tài liệu chật hẹp, thiếu hệ thống điều hòa, hút ẩm nên tài liệu quý có nguy cơ hư hỏng.",
-                 "Kinh phí bổ sung tài liệu hằng năm chỉ đáp ứng khoảng {pct}% nhu cầu, tài liệu cho thiếu nhi còn "
+        "diff": ["Kho sách chật hẹp, thiếu hệ thống điều hòa, hút ẩm nên tài liệu quý có nguy cơ hư hỏng.",
+                 "Kinh phí bổ sung tài liệu hằng năm chỉ đáp ứng khoảng {pct}% nhu cầu, sách cho thiếu nhi còn "
                  "thiếu."],
         "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch hỗ trợ kinh phí bảo quản, số hóa tài liệu địa chí, tài liệu "
                  "cổ của các thư viện cấp tỉnh."],
@@ -184,8 +185,8 @@ BANK = {
     "services": {
         "ach": ["Thư viện biên soạn {n} thư mục chuyên đề, {m} bản tin thông tin phục vụ lãnh đạo và bạn đọc.",
                 "Dịch vụ mượn sách qua bưu điện, đặt mượn trực tuyến phục vụ {k} lượt bạn đọc trong năm.",
-                "Phòng đọc thiếu nhi mở cửa cả thứ bảy, chủ nhật, phục vụ {k} lượt em thiếu nhi.",
-                "Xe ô tô thư viện lưu động thực hiện {m} chuyến phục vụ tại {place}, phục vụ {k} lượt bạn đọc."],
+                "Phòng đọc thiếu nhi mở cửa cả thứ bảy, chủ nhật, phục vụ {k} lượt các em.",
+                "Xe ô tô thư viện lưu động thực hiện {m} chuyến đến {place}, phục vụ {k} lượt bạn đọc."],
         "model": ["Dịch vụ {model} được triển khai thí điểm tại {x} điểm, thu hút đông đảo bạn đọc trẻ."],
         "diff": ["Sản phẩm, dịch vụ thông tin còn đơn điệu, chưa đáp ứng nhu cầu đa dạng của người dân."],
     },
@@ -203,15 +204,15 @@ BANK = {
         "diff": ["Thói quen đọc sách của một bộ phận thanh thiếu niên giảm, nhất là ở khu vực nông thôn.",
                  "Hoạt động phát triển văn hóa đọc ở vùng sâu, vùng xa còn gặp nhiều khó khăn do địa bàn rộng, giao "
                  "thông cách trở."],
-        "prop": ["Kiến nghị Bộ Văn hóa, Thể thao và Du lịch tăng số giải thưởng và hỗ trợ kinh phí cho các địa phương "
+        "prop": ["Kiến nghị Bộ tăng số giải thưởng và hỗ trợ kinh phí cho các địa phương "
                  "tổ chức Cuộc thi Đại sứ Văn hóa đọc."],
     },
     "digital": {
-        "ach": ["Thư viện số hóa thêm {k} trang tài liệu, nâng tổng số tài liệu số lên {tl_so} tài liệu.",
+        "ach": ["Thư viện số hóa thêm {k} trang, nâng tổng số tài liệu số lên {tl_so}.",
                 "Trang thông tin điện tử và thư viện số đạt {truy_cap} lượt truy cập trong năm {year}.",
-                "Đã triển khai phần mềm quản trị thư viện {software} tại {n} {tv_huyen}, liên thông dữ liệu "
-                "với thư viện tỉnh.",
-                "Thư viện cấp thẻ bạn đọc điện tử, tích hợp với tài khoản định danh điện tử VNeID cho {k} bạn đọc."],
+                "Đã triển khai phần mềm quản trị thư viện {software} tại {n} {tv_huyen}, liên thông về một cơ sở dữ "
+                "liệu chung.",
+                "Thư viện cấp thẻ đọc điện tử, tích hợp với tài khoản định danh VNeID cho {k} người dùng."],
         "model": ["Mô hình {model} cho phép bạn đọc mượn sách điện tử trên điện thoại, có {k} lượt sử dụng sau sáu "
                   "tháng."],
         "diff": ["Hạ tầng công nghệ thông tin của thư viện đã lạc hậu, máy chủ thường xuyên quá tải.",
@@ -245,7 +246,7 @@ BANK = {
     },
     "efficiency": {
         "ach": ["Năm {year}, {tvt} cấp mới {the} thẻ bạn đọc, {bien_the} so với năm {prev}.",
-                "Số lượt bạn đọc đến thư viện đạt {luot} lượt, số lượt tài nguyên thông tin phục vụ đạt {tl} lượt.",
+                "Bạn đọc đến thư viện đạt {luot} lượt, tài nguyên thông tin phục vụ đạt {tl} lượt.",
                 "Trang thông tin điện tử của thư viện đạt {truy_cap} lượt truy cập, {bien_truy_cap} so với năm {prev}.",
                 "Các {tv_huyen} phục vụ {k} lượt bạn đọc, luân chuyển {k2} lượt sách, báo."],
         "diff": ["Số lượt bạn đọc tại một số {tv_huyen} giảm do trụ sở xuống cấp, thiếu tài liệu mới."],
@@ -263,7 +264,7 @@ BANK = {
                  "triển văn hóa đọc."],
     },
     "private": {
-        "ach": ["Trên địa bàn có {n} thư viện tư nhân có phục vụ cộng đồng, trong năm phục vụ {k} lượt bạn đọc.",
+        "ach": ["Trên địa bàn có {n} thư viện tư nhân có phục vụ cộng đồng, trong năm đón {k} lượt bạn đọc.",
                 "Trong năm có {n2} thư viện tư nhân mới thực hiện thông báo thành lập với Sở.",
                 "Thư viện tỉnh hỗ trợ {k} bản sách luân chuyển cho các thư viện tư nhân có phục vụ cộng đồng."],
         "model": ["Thư viện tư nhân {model} do một giáo viên nghỉ hưu thành lập, mở cửa miễn phí cho học sinh, có "
@@ -294,16 +295,17 @@ BANK = {
                  "lý."],
     },
     "success": {
-        "ach": ["Số thẻ bạn đọc và số lượt phục vụ được duy trì ổn định, lượt bạn đọc {bien_luot} so với năm {prev}.",
-                "Chuyển đổi số có bước tiến rõ rệt: {n} {tv_huyen} dùng chung phần mềm, tài liệu số đạt {tl_so} "
+        "ach": ["Số thẻ và số lượt phục vụ được duy trì ổn định, lượt người đến thư viện {bien_luot} so với "
+                "năm {prev}.",
+                "Chuyển đổi số có bước tiến rõ rệt: {n} {tv_huyen} dùng chung phần mềm, kho số đạt {tl_so} "
                 "tài liệu.",
                 "Phong trào đọc sách lan tỏa sâu rộng với {m} hoạt động hưởng ứng Ngày Sách và Văn hóa đọc Việt Nam.",
-                "{tvt} được Bộ Văn hóa, Thể thao và Du lịch tặng Bằng khen vì thành tích xuất sắc trong phát triển văn "
+                "{tvt} được Bộ trưởng tặng Bằng khen vì thành tích xuất sắc trong phát triển văn "
                 "hóa đọc."],
         "model": ["Mô hình {model} được đánh giá là cách làm hay, đã nhân rộng ra {x} xã, phường."],
     },
     "problems": {
-        "diff": ["Kinh phí chi cho hoạt động thư viện còn thấp, chủ yếu chi thường xuyên, không có kinh phí bổ sung "
+        "diff": ["Ngân sách chi cho hoạt động thư viện còn thấp, chủ yếu chi thường xuyên, không có kinh phí bổ sung "
                  "tài liệu cho thư viện cấp xã.",
                  "Đội ngũ cán bộ thư viện cấp xã làm kiêm nhiệm, thường xuyên thay đổi, chưa được đào tạo nghiệp vụ.",
                  "Cơ sở vật chất, trang thiết bị của nhiều {tv_huyen} đã xuống cấp, không đáp ứng yêu cầu phục vụ.",
@@ -321,8 +323,7 @@ BANK = {
         "gen": ["Bộ Văn hóa, Thể thao và Du lịch đã kịp thời ban hành các văn bản hướng dẫn, tạo hành lang pháp lý cho "
                 "hoạt động thư viện.",
                 "Các lớp tập huấn chuyên môn do Bộ tổ chức thiết thực, giúp cán bộ thư viện cơ sở nâng cao nghiệp vụ.",
-                "Việc Bộ phát động Ngày Sách và Văn hóa đọc Việt Nam và Cuộc thi Đại sứ Văn hóa đọc có sức lan tỏa "
-                "lớn.",
+                "Ngày Sách và Văn hóa đọc Việt Nam do Bộ phát động hằng năm có sức lan tỏa lớn.",
                 "Bộ đã quan tâm hướng dẫn các địa phương triển khai Chương trình Chuyển đổi số ngành thư viện."],
     },
     "ministry_minus": {
@@ -335,7 +336,7 @@ BANK = {
     "plans": {
         "plan": ["Tiếp tục triển khai hiệu quả Luật Thư viện và Đề án Phát triển văn hóa đọc trong cộng đồng đến năm "
                  "2030.",
-                 "Phấn đấu năm {next} cấp mới {the2} thẻ bạn đọc, phục vụ {luot2} lượt bạn đọc.",
+                 "Phấn đấu năm {next} cấp mới {the2} thẻ, phục vụ {luot2} lượt bạn đọc.",
                  "Đẩy mạnh chuyển đổi số, hoàn thành số hóa {k} trang tài liệu địa chí trong năm {next}.",
                  "Tập trung kiện toàn mạng lưới thư viện cơ sở sau sắp xếp đơn vị hành chính.",
                  "Tổ chức các hoạt động hưởng ứng Ngày Sách và Văn hóa đọc Việt Nam năm {next} sâu rộng đến cấp xã.",
@@ -347,13 +348,13 @@ BANK = {
     },
     "proposals": {
         "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm ban hành hướng dẫn về tổ chức, hoạt động của thư viện "
-                 "cấp xã sau khi kết thúc hoạt động cấp huyện.",
+                 "cấp xã sau khi kết thúc cấp huyện.",
                  "Kiến nghị Bộ Văn hóa, Thể thao và Du lịch tăng cường tổ chức các lớp tập huấn chuyên môn, nghiệp vụ "
                  "cho cán bộ thư viện cấp xã.",
                  "Đề nghị Bộ hỗ trợ các tỉnh miền núi xe ô tô thư viện lưu động và sách cho thiếu nhi.",
                  "Đề nghị Bộ Văn hóa, Thể thao và Du lịch xây dựng phần mềm thống kê thư viện trực tuyến dùng chung "
                  "cho cả nước.",
-                 "Kiến nghị Chính phủ bố trí nguồn kinh phí riêng cho phát triển văn hóa đọc trong Chương trình mục "
+                 "Kiến nghị Chính phủ bố trí nguồn kinh phí riêng cho văn hóa đọc trong Chương trình mục "
                  "tiêu quốc gia về phát triển văn hóa.",
                  "Đề nghị Chính phủ ban hành chế độ phụ cấp ưu đãi nghề đối với viên chức thư viện.",
                  "Đề nghị Bộ Tài chính hướng dẫn định mức chi cho hoạt động phục vụ lưu động của thư viện.",
@@ -421,6 +422,14 @@ def _slots(province: Province, year: int, now: dict, before: dict, rng: random.R
             "sister": rng.choice(_SISTERS)}
 
 
+def _repeats(sentence: str) -> bool:
+    """A sentence that says the same two words twice ("tủ sách “Tủ sách Bác Hồ”"); "thư viện" and "thông tin"
+    may recur (the outline itself repeats them). A template filled so is filled again."""
+    words = re.findall(r"\w+", sentence.lower())
+    pairs = [" ".join(words[i:i + 2]) for i in range(len(words) - 1)]
+    return any(pairs.count(p) > 1 for p in set(pairs) - {"thư viện", "thông tin"})
+
+
 def _draws(role: str, rng: random.Random) -> list[str]:
     """The kinds of sentence one bullet holds, in the order a report writes them."""
     if role == "diff":
@@ -458,8 +467,11 @@ def narrative_sentences(form: Form, province: Province, seed: int = 2024) -> dic
         sentences = []
         for kind in _draws(role, rng):
             template = take(topic, kind)
-            if template is not None:
-                sentences.append((KINDS[kind], template.format(**_slots(province, form.year, now, before, rng))))
+            tries = (template.format(**_slots(province, form.year, now, before, rng))
+                     for _ in range(8 if template else 0))
+            text = next((t for t in tries if not _repeats(t)), None)
+            if text is not None:
+                sentences.append((KINDS[kind], text))
         out[f.id] = sentences or [("general", f"Năm {form.year}, nội dung này được triển khai theo kế hoạch.")]
     return out
 
