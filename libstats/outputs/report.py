@@ -294,8 +294,13 @@ class _Writer:
                   + "; ".join(parts) + ".")
 
     # --- narratives: a synthesis per bullet, the proposals (_Narratives) -----------------------------------
+    def _syn(self) -> _Narratives:
+        if "syn" not in self.__dict__:  # made once, on the first narrative sheet: it holds what was quoted
+            self.syn = _Narratives(self)
+        return self.syn
+
     def narratives(self, sheet: LaidSheet):
-        syn = self.__dict__.setdefault("syn", _Narratives(self))
+        syn = self._syn()
         for it in sheet.items:
             if it.item.kind == "heading":
                 self.para(it.text, bold=it.item.level in (1, 2), italic=it.item.level == 3, indent=False)
@@ -307,7 +312,7 @@ class _Writer:
                     syn.digest(it.field.id)
 
     def proposals_annex(self):
-        self.__dict__.setdefault("syn", _Narratives(self)).annex()
+        self._syn().annex()
 
     def annexes(self):
         sec = self.doc.add_section(WD_SECTION.NEW_PAGE)

@@ -20,7 +20,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import pandas as pd
@@ -217,13 +217,18 @@ _NAMED = re.compile(r"“[^”]*”")
 _POLARITY = re.compile(r"\b(?:tăng|giảm|chưa|không|đã|còn|hơn|kém)\b")
 
 
+@lru_cache(maxsize=8192)
+def _signature(key: str) -> tuple:
+    return tuple(_POLARITY.findall(key)), tuple(_NAMED.findall(key))
+
+
 def _alike(a: str, b: str, threshold: float) -> bool:
     """Two keys alike at ``threshold`` (difflib's ratio), with the same words of direction ("tăng 7,1%" and
     "giảm 2,0%" differ by one word but say opposite things) and the same names in quotes (two models)."""
-    if _POLARITY.findall(a) != _POLARITY.findall(b) or _NAMED.findall(a) != _NAMED.findall(b):
-        return False
+    if 2 * min(len(a), len(b)) < threshold * (len(a) + len(b)) or _signature(a) != _signature(b):
+        return False  # the cheap tests first: lengths too far apart for the ratio, or another direction
     m = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
+    return m.quick_ratio() >= threshold and m.ratio() >= threshold
 
 
 def quoted(key: str, used: set[str], threshold: float = 0.8) -> bool:
