@@ -109,7 +109,7 @@ def test_every_excerpt_is_verbatim_in_its_cited_cell_and_listed_in_the_annex(con
     box, _, data, _ = consolidated
     out, output = report
     text = "\n".join(_paragraphs(out))
-    refs = re.findall(r"“([^”]+)”…? \[(\d+)\]", text)
+    refs = re.findall(r"“((?:[^“”]|“[^“”]*”)+)”…? \[(\d+)\]", text)  # a quote may name a model in quotes
     assert len(refs) >= 20 and f"{len(refs)} đoạn trích" in output
     annex = next(p for p in _paragraphs(out) if p.startswith("[1] "))  # one compact paragraph, not pages
     sources = {ref: (prov, sheet, cell) for ref, prov, sheet, cell in
@@ -140,13 +140,14 @@ def test_provinces_not_reported_are_listed(report):
     assert sum(p == "chưa báo cáo" for p in paras) == len(MISSING)  # their annex rows, never zeros
 
 
-def test_the_ministrys_direction_and_proposals_are_digested_with_provinces_named(report):
+def test_the_proposals_are_grouped_by_addressee_and_each_is_in_the_annex_with_its_province(report):
     out, _ = report
     paras = [p.text for p in docx.Document(str(out)).paragraphs]
     label = next(it.text for s in FORM.sheets for it in s.items if it.field and it.field.id == "n2_de_xuat")
-    start = paras.index(label)
-    block = paras[start + 1:start + 12]
-    assert any(p.startswith("- Hướng dẫn của Bộ: ") and "Cao Bằng" in p for p in block)
+    block = paras[paras.index(label) + 1:paras.index(label) + 40]
+    assert any(p.startswith("a) Kiến nghị Bộ Văn hóa, Thể thao và Du lịch (") for p in block)
+    rows = [[c.text for c in r.cells] for t in docx.Document(str(out)).tables for r in t.rows]
+    assert any(r[1] == "Cao Bằng" and RISKY["n2_de_xuat"] in r[2] and r[3] == "Bộ VHTTDL" for r in rows if len(r) == 7)
 
 
 def test_a_figures_only_dataset_is_refused_with_a_message(consolidated, tmp_path):

@@ -18,60 +18,462 @@ from pathlib import Path
 
 from functools import cache
 
+from libstats.model.findings import fmt_number
 from libstats.model.form import PROVINCE_FIELD, Form, build_form
 from libstats.model.provinces import Province, code_list_for_year, components, province, provinces_for_year, size, slug
 from libstats.forms.template import (DEFAULT_PASSWORD, TemplateOptions, forked_map, sender_values, template_filename,
                        write_template)
 
-__all__ = ["sample_values", "narrative_text", "Flaw", "FLAWS", "write_samples"]
+__all__ = ["sample_values", "narrative_sentences", "KINDS", "BANK", "Flaw", "FLAWS", "write_samples"]
 
 _PEOPLE = ["Nguyễn Thị Hồng", "Trần Văn Minh", "Lê Thị Thu Hà", "Phạm Quốc Tuấn", "Hoàng Thị Lan", "Vũ Đức Thắng",
            "Đặng Thị Mai", "Bùi Văn Hải", "Đỗ Thị Ngọc Anh", "Ngô Thanh Sơn", "Dương Thị Huyền", "Lý Văn Phúc"]
-_OPENINGS = [
-    "Trong năm {year}, {unit} đã chủ động tham mưu và triển khai đồng bộ các nhiệm vụ về {topic}.",
-    "Năm {year}, công tác {topic} tiếp tục được {unit} quan tâm chỉ đạo, đạt nhiều kết quả tích cực.",
-    "Thực hiện kế hoạch năm {year}, {unit} đã tập trung triển khai {topic} theo đúng hướng dẫn của Bộ.",
-]
-_MIDDLES = [
-    "Thư viện tỉnh phối hợp với các thư viện cấp xã tổ chức {n} đợt luân chuyển tài liệu, phục vụ bạn đọc ở "
-    "vùng sâu, vùng xa.",
-    "Đã tổ chức {n} hội nghị, tập huấn chuyên môn cho cán bộ thư viện cơ sở, nâng cao chất lượng phục vụ.",
-    "Các hoạt động được lồng ghép với Ngày Sách và Văn hóa đọc Việt Nam, thu hút đông đảo học sinh, sinh viên "
-    "tham gia.",
-    "Việc ứng dụng công nghệ thông tin được đẩy mạnh; cơ sở dữ liệu thư mục được cập nhật thêm {n} nghìn biểu ghi.",
-    "Nguồn kinh phí còn hạn chế nhưng đơn vị đã huy động thêm nguồn xã hội hóa để bổ sung tài liệu.",
-    "Đội ngũ cán bộ thư viện cơ bản đáp ứng yêu cầu, tuy nhiên ở cấp xã phần lớn vẫn làm kiêm nhiệm.",
-    "Mô hình tủ sách cộng đồng, điểm đọc sách tại nhà văn hóa thôn được nhân rộng ở {n} xã, phường.",
-]
-_CLOSINGS = [
-    "Kết quả trên góp phần lan tỏa văn hóa đọc trong cộng đồng.",
-    "Trong thời gian tới, đơn vị tiếp tục duy trì và nâng cao hiệu quả các hoạt động này.",
-    "Đơn vị kiến nghị Bộ tiếp tục quan tâm hỗ trợ kinh phí và hướng dẫn chuyên môn.",
-]
+_MODELS = ["“Tủ sách Bác Hồ”", "“Thư viện thân thiện”", "“Đọc sách cùng con”", "“Đại sứ văn hóa đọc”",
+           "“Thư viện xanh”", "“Góc đọc sách tại chợ”", "“Cà phê sách”", "“Tủ sách biên phòng”",
+           "“Thư viện trong nhà trường”", "“Sách hóa nông thôn”", "“Không gian đọc tại điểm du lịch”",
+           "“Tủ sách pháp luật cơ sở”", "“Thư viện số cho mọi nhà”", "“Mỗi tuần một cuốn sách”"]
+_PLACES = ["các trường tiểu học", "các đồn biên phòng", "nhà văn hóa thôn, bản", "các khu công nghiệp",
+           "các bệnh viện", "các điểm du lịch cộng đồng", "các trại giam và cơ sở cai nghiện", "các chợ trung tâm",
+           "nhà thiếu nhi", "các điểm trường vùng cao"]
+_PARTNERS = ["Tỉnh đoàn", "Sở Giáo dục và Đào tạo", "Bộ Chỉ huy Bộ đội Biên phòng tỉnh", "Hội Liên hiệp Phụ nữ tỉnh",
+             "Hội Khuyến học tỉnh", "Công an tỉnh", "Liên đoàn Lao động tỉnh", "Báo và Phát thanh, Truyền hình tỉnh"]
+_SOFTWARE = ["Koha", "Libol", "VTLS", "Vebrary", "KIPOS"]
+
+BANK = {
+    "general": {
+        "gen": ["Công tác thư viện năm {year} được triển khai đồng bộ, bám sát kế hoạch của Ủy ban nhân dân tỉnh và "
+                "hướng dẫn của Bộ Văn hóa, Thể thao và Du lịch.",
+                "Nhìn chung, hệ thống thư viện công cộng trên địa bàn hoạt động ổn định, từng bước đổi mới phương "
+                "thức phục vụ."],
+        "ach": ["Năm {year}, {tvt} đón {luot} lượt bạn đọc, cấp mới {the} thẻ, phục vụ {tl} lượt tài "
+                "nguyên thông tin.",
+                "Toàn tỉnh hiện có {m} thư viện và phòng đọc cơ sở, {n} tủ sách cộng đồng được duy trì thường xuyên.",
+                "Các chỉ tiêu chính của năm {year} đều đạt và vượt kế hoạch, trong đó số lượt bạn đọc {bien_luot} so "
+                "với năm {prev}."],
+        "diff": ["Tuy nhiên, trụ sở, trang thiết bị của nhiều thư viện cơ sở đã xuống cấp, kinh phí bổ sung tài "
+                 "liệu hằng năm còn thấp."],
+    },
+    "law": {
+        "gen": ["Luật Thư viện và các văn bản hướng dẫn thi hành tiếp tục được quán triệt đến các "
+                "thư viện trên địa bàn."],
+        "ach": ["Sở đã tổ chức {n} hội nghị phổ biến Luật Thư viện, Nghị định số 93/2020/NĐ-CP cho {m} cán bộ thư "
+                "viện, văn hóa cơ sở.",
+                "Đã tham mưu Ủy ban nhân dân tỉnh ban hành Kế hoạch số {m}/KH-UBND về phát triển văn hóa đọc giai đoạn "
+                "2021-2025, định hướng đến năm 2030.",
+                "Trong năm, Sở hướng dẫn {n} thư viện tư nhân, thư viện cộng đồng thực hiện thông báo thành lập theo "
+                "quy định của Luật Thư viện.",
+                "Kế hoạch triển khai Chương trình Chuyển đổi số ngành thư viện đến năm 2025 được ban hành, giao chỉ "
+                "tiêu cụ thể cho {n} {don_vi}.",
+                "Đã kiểm tra việc thực hiện quy định về thư viện tại {n} đơn vị, qua đó hướng dẫn khắc phục "
+                "các tồn tại về đăng ký, thống kê."],
+        "model": ["Sở phối hợp Sở Tư pháp xây dựng mô hình {model} tại {x} xã, gắn phổ biến pháp luật với phục vụ "
+                  "sách, báo."],
+        "diff": ["Việc triển khai Luật Thư viện ở cấp xã còn chậm do cán bộ văn hóa xã kiêm nhiệm nhiều việc.",
+                 "Một số văn bản hướng dẫn về tiêu chuẩn thư viện chưa phù hợp với thực tế của các xã miền núi.",
+                 "Chưa có hướng dẫn cụ thể về định mức kinh tế - kỹ thuật cho dịch vụ thư viện nên khó xây dựng dự "
+                 "toán."],
+        "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm ban hành hướng dẫn định mức kinh tế - kỹ thuật đối với "
+                 "dịch vụ sự nghiệp công trong lĩnh vực thư viện."],
+    },
+    "programmes": {
+        "ach": ["Triển khai Đề án Phát triển văn hóa đọc trong cộng đồng, toàn tỉnh xây dựng {m} tủ sách, điểm đọc, "
+                "phục vụ {k} lượt người dân.",
+                "Thực hiện Chương trình Chuyển đổi số ngành thư viện, thư viện tỉnh đã số hóa {k} trang tài liệu và "
+                "kết nối liên thông với {n} thư viện cơ sở.",
+                "Hưởng ứng Chương trình Đẩy mạnh các hoạt động học tập suốt đời, thư viện mở {n} lớp kỹ năng số cho "
+                "{m} người cao tuổi và phụ nữ.",
+                "Thực hiện Chỉ thị về phát triển kỹ năng đọc cho thiếu nhi, thư viện tổ chức {m} buổi đọc sách, kể "
+                "chuyện tại {place}."],
+        "model": ["Mô hình {model} trong khuôn khổ Đề án Phát triển văn hóa đọc được duy trì tại {x} trường học."],
+        "diff": ["Kinh phí thực hiện Đề án Phát triển văn hóa đọc chủ yếu lồng ghép, chưa được bố trí riêng."],
+        "prop": ["Đề nghị Bộ sớm tổng kết Đề án Phát triển văn hóa đọc trong cộng đồng và hướng dẫn xây dựng "
+                 "chương trình giai đoạn sau năm 2025."],
+    },
+    "advice": {
+        "ach": ["Sở tham mưu Ủy ban nhân dân tỉnh ban hành Quyết định số {m}/QĐ-UBND phê duyệt Đề án phát triển hệ "
+                "thống thư viện tỉnh đến năm 2030.",
+                "Đã tham mưu Hội đồng nhân dân tỉnh ban hành Nghị quyết hỗ trợ {n} triệu đồng mỗi năm cho mỗi thư "
+                "viện cấp xã đạt chuẩn.",
+                "Đã tham mưu ban hành Kế hoạch tổ chức Ngày Sách và Văn hóa đọc Việt Nam năm {year}, giao nhiệm vụ cho "
+                "{n} sở, ngành và địa phương.",
+                "Đã tham mưu đưa {n} chỉ tiêu phát triển thư viện vào Nghị quyết Đại hội Đảng bộ tỉnh nhiệm kỳ "
+                "2025-2030."],
+        "diff": ["Công tác tham mưu ở cấp xã còn hạn chế do chưa có cán bộ chuyên trách về thư viện."],
+        "prop": ["Đề nghị Ủy ban nhân dân tỉnh sớm phê duyệt Đề án phát triển hệ thống thư viện công cộng đến năm "
+                 "2030."],
+    },
+    "guidance": {
+        "ach": ["Thực hiện Công văn hướng dẫn của Bộ, Sở đã chỉ đạo {n} thư viện cơ sở rà soát, cập nhật số liệu "
+                "thống kê năm {year}.",
+                "Triển khai hướng dẫn của Bộ về công tác thư viện sau sắp xếp đơn vị hành chính, Sở đã tổ chức {n} "
+                "cuộc họp với các địa phương.",
+                "Cử {n} cán bộ tham gia các lớp tập huấn do Bộ Văn hóa, Thể thao và Du lịch tổ chức về chuyển đổi số."],
+        "gen": ["Các văn bản chỉ đạo, hướng dẫn của Bộ được Sở kịp thời triển khai đến các thư viện trên địa bàn."],
+        "diff": ["Một số hướng dẫn của Bộ đến địa phương chậm nên việc triển khai còn bị động."],
+        "prop": ["Kiến nghị Bộ Văn hóa, Thể thao và Du lịch ban hành hướng dẫn sớm hơn để địa phương chủ động xây "
+                 "dựng kế hoạch năm."],
+    },
+    "events": {
+        "ach": ["Thư viện tổ chức {n} cuộc triển lãm sách, báo kỷ niệm 70 năm Chiến thắng Điện Biên Phủ, thu hút "
+                "{k} lượt người xem.",
+                "Nhân các ngày lễ lớn, đã trưng bày {m} chuyên đề với {k} bản sách, báo, tư liệu tại trụ sở và "
+                "{n} điểm lưu động.",
+                "Phối hợp tổ chức Hội báo Xuân {year} với sự tham gia của {n} cơ quan báo chí, thu hút {k} lượt "
+                "khách tham quan.",
+                "Cuộc thi trực tuyến tìm hiểu về Chủ tịch Hồ Chí Minh thu hút {k} lượt thí sinh tham gia."],
+        "model": ["Mô hình {model} được triển khai tại {x} điểm, gắn với các ngày kỷ niệm của đất nước."],
+        "diff": ["Kinh phí tổ chức các hoạt động tuyên truyền nhân dịp lễ lớn còn hạn chế, chủ yếu lồng ghép."],
+    },
+    "coop": {
+        "ach": ["Thư viện ký kết chương trình phối hợp với {partner}, tổ chức {n} đợt luân chuyển sách đến "
+                "{place}.",
+                "Phối hợp với {partner} tổ chức {n} lớp tập huấn kỹ năng thông tin cho {m} giáo viên, cán bộ đoàn.",
+                "Duy trì phối hợp với {partner} trong tuyên truyền, giới thiệu sách, phục vụ {k} lượt bạn đọc tại "
+                "{place}.",
+                "Đã trao tặng {k} bản sách cho {place} thông qua chương trình phối hợp với {partner}."],
+        "model": ["Mô hình {model} do thư viện phối hợp với {partner} xây dựng đã nhân rộng ra {x} điểm."],
+        "diff": ["Sự phối hợp giữa thư viện công cộng và thư viện trường học chưa thường xuyên, chủ yếu theo đợt."],
+        "prop": ["Kiến nghị Bộ Văn hóa, Thể thao và Du lịch phối hợp với Bộ Giáo dục và Đào tạo ban hành hướng dẫn "
+                 "liên thông giữa thư viện công cộng và thư viện trường học."],
+    },
+    "ctmtqg": {
+        "ach": ["Từ nguồn Chương trình mục tiêu quốc gia, {n} thư viện cấp xã được hỗ trợ trang thiết bị, bổ sung "
+                "{k} bản sách.",
+                "Đã phân bổ {m} triệu đồng từ Chương trình mục tiêu quốc gia phát triển kinh tế - xã hội vùng đồng bào "
+                "dân tộc thiểu số để cấp sách cho {x} thôn, bản.",
+                "Chương trình mục tiêu quốc gia xây dựng nông thôn mới hỗ trợ làm mới {n} điểm đọc sách tại nhà văn "
+                "hóa thôn."],
+        "diff": ["Nguồn vốn chương trình mục tiêu quốc gia dành cho thư viện còn ít, phân bổ chậm, thủ tục giải ngân "
+                 "phức tạp.",
+                 "Nội dung về thư viện trong bộ tiêu chí nông thôn mới chưa rõ nên nhiều xã chưa quan tâm đầu tư."],
+        "prop": ["Đề nghị Chính phủ bổ sung chỉ tiêu cụ thể về thư viện, phòng đọc trong Bộ tiêu chí quốc gia về xã "
+                 "nông thôn mới giai đoạn tiếp theo."],
+    },
+    "org": {
+        "ach": ["{tvt} hiện có {n} phòng chuyên môn, {m} viên chức, trong đó {n2} người có trình độ thạc sĩ.",
+                "Đã kiện toàn tổ chức bộ máy theo Nghị định số 93/2020/NĐ-CP; {n} thư viện cơ sở có "
+                "cán bộ chuyên trách."],
+        "ach2024": ["Toàn tỉnh có {m2} thư viện cấp huyện, trong đó {n} thư viện hoạt động độc lập, còn lại thuộc "
+                    "Trung tâm Văn hóa - Thể thao."],
+        "ach2025": ["Thực hiện sắp xếp đơn vị hành chính từ 01/7/2025, {n} thư viện cấp huyện cũ được chuyển thành chi "
+                    "nhánh của {tvt}, phục vụ liên tục không gián đoạn."],
+        "diff": ["Sau sắp xếp, nhiều {tv_huyen} sáp nhập vào Trung tâm Văn hóa - Thể thao nên hoạt động chuyên "
+                 "môn bị thu hẹp.",
+                 "Cán bộ thư viện cấp xã phần lớn làm kiêm nhiệm, thường xuyên thay đổi, chưa qua "
+                 "đào tạo chuyên ngành."],
+        "prop": ["Đề nghị Bộ Nội vụ và Bộ Văn hóa, Thể thao và Du lịch hướng dẫn vị trí việc làm "
+                 "cho viên chức thư viện "
+                 "sau sắp xếp bộ máy."],
+    },
+    "resources": {
+        "ach": ["Năm {year}, thư viện bổ sung {bo_sung} bản sách mới, {n} tên báo, tạp chí, đưa tổng vốn tài liệu lên "
+                "{k} bản.",
+                "Đã xử lý kỹ thuật và cập nhật {k} biểu ghi vào cơ sở dữ liệu thư mục trên phần mềm {software}.",
+                "Thư viện tiếp nhận {k} bản sách do các tổ chức, cá nhân trao tặng, trong đó có {n} bộ sách quý về "
+                "địa chí.",
+                "Đã thanh lọc {k} bản sách cũ, rách nát, nội dung lạc hậu theo đúng quy trình; bồi dưỡng, tu sửa "
+                "{m} bản tài liệu.",
+                "Hệ thống tra cứu trực tuyến OPAC được nâng cấp, cho phép tìm {k} biểu ghi từ {n} {tv_huyen}."],
+        "model": ["Bộ sưu tập tài liệu địa chí được số hóa {k} trang, giới thiệu qua chuyên mục {model} trên trang "
+                  "thông tin điện tử."],
+        "diff": ["Kho sách chật hẹp, thiếu hệ thống điều hòa, hút ẩm nên tài liệu quý có nguy cơ hư hỏng.",
+                 "Kinh phí bổ sung tài liệu hằng năm chỉ đáp ứng khoảng {pct}% nhu cầu, sách cho thiếu nhi còn "
+                 "thiếu."],
+        "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch hỗ trợ kinh phí bảo quản, số hóa tài liệu địa chí, tài liệu "
+                 "cổ của các thư viện cấp tỉnh."],
+    },
+    "services": {
+        "ach": ["Thư viện biên soạn {n} thư mục chuyên đề, {m} bản tin thông tin phục vụ lãnh đạo và bạn đọc.",
+                "Dịch vụ mượn sách qua bưu điện, đặt mượn trực tuyến phục vụ {k} lượt bạn đọc trong năm.",
+                "Phòng đọc thiếu nhi mở cửa cả thứ bảy, chủ nhật, phục vụ {k} lượt các em.",
+                "Xe ô tô thư viện lưu động thực hiện {m} chuyến đến {place}, phục vụ {k} lượt bạn đọc."],
+        "model": ["Dịch vụ {model} được triển khai thí điểm tại {x} điểm, thu hút đông đảo bạn đọc trẻ."],
+        "diff": ["Sản phẩm, dịch vụ thông tin còn đơn điệu, chưa đáp ứng nhu cầu đa dạng của người dân."],
+    },
+    "reading": {
+        "ach": ["Hưởng ứng Ngày Sách và Văn hóa đọc Việt Nam lần thứ 3, toàn tỉnh tổ chức {m} hoạt động, thu hút {k} "
+                "lượt người tham gia.",
+                "Cuộc thi Đại sứ Văn hóa đọc năm {year} thu hút {k} học sinh dự thi; tỉnh có {n} giải cấp quốc gia.",
+                "Thư viện tổ chức {m} buổi giới thiệu sách, {n} buổi kể chuyện theo sách cho học sinh tiểu học.",
+                "Tỷ lệ dân số có thẻ thư viện đạt {pct}%, tăng so với năm {prev} nhờ cấp thẻ miễn phí cho học sinh."],
+        "model": ["Mô hình {model} tại {place} được duy trì, mỗi tháng luân chuyển khoảng {k} bản sách.",
+                  "Câu lạc bộ {model} với {m} thành viên sinh hoạt định kỳ hằng tháng, lan tỏa thói quen đọc trong "
+                  "gia đình.",
+                  "Cách làm hay được nhân rộng là {model}: mỗi lớp học có một tủ sách do phụ huynh và học sinh cùng "
+                  "đóng góp, đến nay có {m} tủ."],
+        "diff": ["Thói quen đọc sách của một bộ phận thanh thiếu niên giảm, nhất là ở khu vực nông thôn.",
+                 "Hoạt động phát triển văn hóa đọc ở vùng sâu, vùng xa còn gặp nhiều khó khăn do địa bàn rộng, giao "
+                 "thông cách trở."],
+        "prop": ["Kiến nghị Bộ tăng số giải thưởng và hỗ trợ kinh phí cho các địa phương "
+                 "tổ chức Cuộc thi Đại sứ Văn hóa đọc."],
+    },
+    "digital": {
+        "ach": ["Thư viện số hóa thêm {k} trang, nâng tổng số tài liệu số lên {tl_so}.",
+                "Trang thông tin điện tử và thư viện số đạt {truy_cap} lượt truy cập trong năm {year}.",
+                "Đã triển khai phần mềm quản trị thư viện {software} tại {n} {tv_huyen}, liên thông về một cơ sở dữ "
+                "liệu chung.",
+                "Thư viện cấp thẻ đọc điện tử, tích hợp với tài khoản định danh VNeID cho {k} người dùng."],
+        "model": ["Mô hình {model} cho phép bạn đọc mượn sách điện tử trên điện thoại, có {k} lượt sử dụng sau sáu "
+                  "tháng."],
+        "diff": ["Hạ tầng công nghệ thông tin của thư viện đã lạc hậu, máy chủ thường xuyên quá tải.",
+                 "Thiếu cán bộ có chuyên môn về công nghệ thông tin để vận hành thư viện số."],
+        "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm xây dựng nền tảng thư viện số dùng chung, cho phép các "
+                 "thư viện địa phương kết nối, chia sẻ dữ liệu.",
+                 "Kiến nghị Bộ ban hành bộ tiêu chuẩn kỹ thuật về số hóa tài liệu và siêu dữ liệu áp dụng thống nhất."],
+    },
+    "comms": {
+        "ach": ["Trang Facebook của thư viện có {k} người theo dõi; đã đăng {m} tin, bài giới thiệu sách.",
+                "Phối hợp với Báo và Phát thanh, Truyền hình tỉnh thực hiện {n} chuyên mục giới thiệu sách hằng tháng.",
+                "Thư viện sản xuất {m} video giới thiệu sách trên TikTok, YouTube với hơn {k} lượt xem."],
+        "diff": ["Công tác truyền thông chủ yếu do cán bộ kiêm nhiệm, chưa có kinh phí riêng cho "
+                 "sản xuất nội dung số."],
+    },
+    "network": {
+        "ach": ["Trong năm, thành lập mới {n} thư viện, phòng đọc cấp xã và {m} tủ sách cộng đồng.",
+                "Đã xây dựng {n} điểm đọc sách tại {place}, nâng tổng số điểm phục vụ lưu động lên {m} điểm.",
+                "Mạng lưới thư viện cơ sở được củng cố; {n} {tv_huyen} được cải tạo, nâng cấp trụ sở."],
+        "diff": ["Nhiều xã chưa có phòng đọc riêng, tủ sách đặt ghép tại nhà văn hóa nên ít người sử dụng.",
+                 "Một số {tv_huyen} chưa có trụ sở riêng, diện tích phòng đọc không đạt tiêu chuẩn."],
+        "prop": ["Đề nghị Ủy ban nhân dân tỉnh bố trí quỹ đất và kinh phí xây dựng trụ sở mới cho {tvt}."],
+    },
+    "intl": {
+        "ach": ["Thư viện tiếp nhận {k} bản sách tiếng nước ngoài do Quỹ Châu Á trao tặng.",
+                "Phối hợp với Thư viện tỉnh {sister} (nước bạn) trao đổi {m} bản sách và tổ chức "
+                "{n} đợt tập huấn chung.",
+                "Cán bộ thư viện tham gia {n} hội thảo trực tuyến do IFLA và các thư viện khu vực tổ chức."],
+        "diff": ["Hoạt động hợp tác quốc tế còn hạn chế, chủ yếu tiếp nhận sách tặng.",
+                 "Thiếu cán bộ có trình độ ngoại ngữ để triển khai các chương trình hợp tác quốc tế."],
+    },
+    "efficiency": {
+        "ach": ["Năm {year}, {tvt} cấp mới {the} thẻ bạn đọc, {bien_the} so với năm {prev}.",
+                "Bạn đọc đến thư viện đạt {luot} lượt, tài nguyên thông tin phục vụ đạt {tl} lượt.",
+                "Trang thông tin điện tử của thư viện đạt {truy_cap} lượt truy cập, {bien_truy_cap} so với năm {prev}.",
+                "Các {tv_huyen} phục vụ {k} lượt bạn đọc, luân chuyển {k2} lượt sách, báo."],
+        "diff": ["Số lượt bạn đọc tại một số {tv_huyen} giảm do trụ sở xuống cấp, thiếu tài liệu mới."],
+    },
+    "social": {
+        "ach": ["Huy động được {m} triệu đồng và {k} bản sách từ các doanh nghiệp, nhà hảo tâm để xây dựng tủ sách "
+                "cộng đồng.",
+                "Dự án ô tô thư viện lưu động do Quỹ Đọc Việt Nam tài trợ thực hiện {m} chuyến, phục vụ {k} lượt học "
+                "sinh.",
+                "Đã tiếp nhận {n} xe ô tô thư viện lưu động từ chương trình “Ánh sáng tri thức” và đưa vào hoạt động "
+                "hiệu quả."],
+        "model": ["Mô hình {model} huy động doanh nghiệp đỡ đầu tủ sách cho {x} điểm trường."],
+        "diff": ["Nguồn lực xã hội hóa chưa ổn định, phụ thuộc nhiều vào các nhà tài trợ."],
+        "prop": ["Kiến nghị Chính phủ có chính sách ưu đãi về thuế đối với doanh nghiệp tài trợ cho thư viện và phát "
+                 "triển văn hóa đọc."],
+    },
+    "private": {
+        "ach": ["Trên địa bàn có {n} thư viện tư nhân có phục vụ cộng đồng, trong năm đón {k} lượt bạn đọc.",
+                "Trong năm có {n2} thư viện tư nhân mới thực hiện thông báo thành lập với Sở.",
+                "Thư viện tỉnh hỗ trợ {k} bản sách luân chuyển cho các thư viện tư nhân có phục vụ cộng đồng."],
+        "model": ["Thư viện tư nhân {model} do một giáo viên nghỉ hưu thành lập, mở cửa miễn phí cho học sinh, có "
+                  "{k} bản sách."],
+        "diff": ["Thư viện tư nhân chủ yếu tự phát, quy mô nhỏ, chưa đủ điều kiện thông báo thành lập theo Luật "
+                 "Thư viện."],
+        "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch có cơ chế hỗ trợ sách, trang thiết bị cho thư viện tư nhân "
+                 "có phục vụ cộng đồng."],
+    },
+    "community": {
+        "ach": ["Toàn tỉnh có {m} thư viện cộng đồng đủ điều kiện theo Nghị định số 93/2020/NĐ-CP, trong đó {n} thư "
+                "viện thành lập mới trong năm.",
+                "Các thư viện cộng đồng phục vụ {k} lượt bạn đọc, chủ yếu là học sinh và người cao tuổi."],
+        "model": ["Thư viện cộng đồng {model} tại {place} do Đoàn Thanh niên quản lý, luân chuyển sách hằng quý."],
+        "diff": ["Nhiều thư viện cộng đồng chưa đạt tiêu chí về vốn tài liệu và diện tích tối thiểu theo quy định."],
+    },
+    "rooms": {
+        "ach": ["Toàn tỉnh có {m} phòng đọc cơ sở và {n} không gian đọc tại {place}.",
+                "Đã xây dựng mới {n} không gian đọc tại {place}, phục vụ {k} lượt người trong năm."],
+        "model": ["Không gian đọc {model} tại {place} do người dân tự quản, mở cửa hằng ngày."],
+        "diff": ["Phòng đọc cơ sở ít được bổ sung sách mới, nhiều nơi đóng cửa do không có người quản lý."],
+    },
+    "other_types": {
+        "ach": ["Có {n} thư viện trong các cơ sở giáo dục, lực lượng vũ trang đã thực hiện thông báo hoạt động.",
+                "Thư viện tỉnh luân chuyển {k} bản sách đến các thư viện trường học, thư viện đồn biên phòng trong "
+                "năm."],
+        "diff": ["Việc thống kê số liệu các loại hình thư viện ngoài công lập còn khó khăn do chưa có đầu mối quản "
+                 "lý."],
+    },
+    "success": {
+        "ach": ["Số thẻ và số lượt phục vụ được duy trì ổn định, lượt người đến thư viện {bien_luot} so với "
+                "năm {prev}.",
+                "Chuyển đổi số có bước tiến rõ rệt: {n} {tv_huyen} dùng chung phần mềm, kho số đạt {tl_so} "
+                "tài liệu.",
+                "Phong trào đọc sách lan tỏa sâu rộng với {m} hoạt động hưởng ứng Ngày Sách và Văn hóa đọc Việt Nam.",
+                "{tvt} được Bộ trưởng tặng Bằng khen vì thành tích xuất sắc trong phát triển văn "
+                "hóa đọc."],
+        "model": ["Mô hình {model} được đánh giá là cách làm hay, đã nhân rộng ra {x} xã, phường."],
+    },
+    "problems": {
+        "diff": ["Ngân sách chi cho hoạt động thư viện còn thấp, chủ yếu chi thường xuyên, không có kinh phí bổ sung "
+                 "tài liệu cho thư viện cấp xã.",
+                 "Đội ngũ cán bộ thư viện cấp xã làm kiêm nhiệm, thường xuyên thay đổi, chưa được đào tạo nghiệp vụ.",
+                 "Cơ sở vật chất, trang thiết bị của nhiều {tv_huyen} đã xuống cấp, không đáp ứng yêu cầu phục vụ.",
+                 "Việc thực hiện Nghị định số 93/2020/NĐ-CP còn lúng túng, nhất là quy định về điều kiện thành lập thư "
+                 "viện cộng đồng.",
+                 "Sau sắp xếp đơn vị hành chính, việc bàn giao tài sản, tài liệu của thư viện cấp "
+                 "huyện cũ chưa có hướng "
+                 "dẫn thống nhất.",
+                 "Số lượng bạn đọc đến thư viện truyền thống có xu hướng giảm, trong khi dịch vụ số chưa phát triển "
+                 "tương xứng.",
+                 "Chế độ phụ cấp độc hại cho viên chức thư viện chưa được thực hiện do chưa có hướng dẫn cụ thể.",
+                 "Chưa có phần mềm thống kê thư viện dùng chung nên số liệu tổng hợp từ cơ sở thiếu chính xác."],
+    },
+    "ministry_plus": {
+        "gen": ["Bộ Văn hóa, Thể thao và Du lịch đã kịp thời ban hành các văn bản hướng dẫn, tạo hành lang pháp lý cho "
+                "hoạt động thư viện.",
+                "Các lớp tập huấn chuyên môn do Bộ tổ chức thiết thực, giúp cán bộ thư viện cơ sở nâng cao nghiệp vụ.",
+                "Ngày Sách và Văn hóa đọc Việt Nam do Bộ phát động hằng năm có sức lan tỏa lớn.",
+                "Bộ đã quan tâm hướng dẫn các địa phương triển khai Chương trình Chuyển đổi số ngành thư viện."],
+    },
+    "ministry_minus": {
+        "diff": ["Một số văn bản hướng dẫn của Bộ ban hành chậm, chưa kịp thời với yêu cầu sắp xếp tổ chức bộ máy.",
+                 "Việc hướng dẫn biểu mẫu thống kê thư viện còn thay đổi nhiều, gây khó khăn cho cơ sở khi tổng hợp.",
+                 "Các lớp tập huấn của Bộ chủ yếu dành cho thư viện cấp tỉnh, cán bộ cấp xã ít được tham gia.",
+                 "Bộ chưa có hướng dẫn cụ thể về mô hình thư viện sau khi kết thúc hoạt động cấp huyện."],
+        "prop": ["Kiến nghị Bộ tăng cường kiểm tra, hướng dẫn trực tiếp tại các địa phương miền núi, biên giới."],
+    },
+    "plans": {
+        "plan": ["Tiếp tục triển khai hiệu quả Luật Thư viện và Đề án Phát triển văn hóa đọc trong cộng đồng đến năm "
+                 "2030.",
+                 "Phấn đấu năm {next} cấp mới {the2} thẻ, phục vụ {luot2} lượt bạn đọc.",
+                 "Đẩy mạnh chuyển đổi số, hoàn thành số hóa {k} trang tài liệu địa chí trong năm {next}.",
+                 "Tập trung kiện toàn mạng lưới thư viện cơ sở sau sắp xếp đơn vị hành chính.",
+                 "Tổ chức các hoạt động hưởng ứng Ngày Sách và Văn hóa đọc Việt Nam năm {next} sâu rộng đến cấp xã.",
+                 "Tăng cường đào tạo, bồi dưỡng nghiệp vụ cho {m} cán bộ thư viện cơ sở.",
+                 "Huy động nguồn lực xã hội hóa để xây dựng thêm {n} tủ sách cộng đồng tại vùng sâu, vùng xa.",
+                 "Nâng cấp phần mềm quản trị thư viện, liên thông dữ liệu với thư viện cấp xã.",
+                 "Đa dạng hóa hình thức phục vụ lưu động, ưu tiên trường học và vùng đồng bào dân tộc thiểu số.",
+                 "Tham mưu Ủy ban nhân dân tỉnh bố trí kinh phí bổ sung tài liệu cho thư viện cấp xã."],
+    },
+    "proposals": {
+        "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm ban hành hướng dẫn về tổ chức, hoạt động của thư viện "
+                 "cấp xã sau khi kết thúc cấp huyện.",
+                 "Kiến nghị Bộ Văn hóa, Thể thao và Du lịch tăng cường tổ chức các lớp tập huấn chuyên môn, nghiệp vụ "
+                 "cho cán bộ thư viện cấp xã.",
+                 "Đề nghị Bộ hỗ trợ các tỉnh miền núi xe ô tô thư viện lưu động và sách cho thiếu nhi.",
+                 "Đề nghị Bộ Văn hóa, Thể thao và Du lịch xây dựng phần mềm thống kê thư viện trực tuyến dùng chung "
+                 "cho cả nước.",
+                 "Kiến nghị Chính phủ bố trí nguồn kinh phí riêng cho văn hóa đọc trong Chương trình mục "
+                 "tiêu quốc gia về phát triển văn hóa.",
+                 "Đề nghị Chính phủ ban hành chế độ phụ cấp ưu đãi nghề đối với viên chức thư viện.",
+                 "Đề nghị Bộ Tài chính hướng dẫn định mức chi cho hoạt động phục vụ lưu động của thư viện.",
+                 "Đề nghị Bộ Nội vụ hướng dẫn số lượng người làm việc tối thiểu của thư viện cấp tỉnh.",
+                 "Đề nghị Thư viện Quốc gia Việt Nam chia sẻ cơ sở dữ liệu thư mục và hỗ trợ biên mục tập trung.",
+                 "Kiến nghị Ủy ban nhân dân tỉnh quan tâm bố trí kinh phí bổ sung tài liệu cho thư viện tỉnh tối thiểu "
+                 "{m} triệu đồng mỗi năm.",
+                 "Đề xuất Ủy ban nhân dân tỉnh bố trí cán bộ chuyên trách công tác thư viện tại các xã, phường.",
+                 "Đề xuất Bộ Văn hóa, Thể thao và Du lịch tổ chức hội thảo chia sẻ kinh nghiệm về mô hình thư viện sau "
+                 "sắp xếp đơn vị hành chính.",
+                 "Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm sửa đổi Thông tư về chế độ báo cáo "
+                 "thống kê ngành thư viện "
+                 "cho phù hợp với chính quyền địa phương hai cấp."],
+    },
+}
+
+# Where each bullet of the outline takes its sentences from (a topic of the bank) and what it mostly holds.
+_FIELDS = {
+    "n1_danh_gia_chung": "general", "n211a_luat": "law", "n211a_vbqppl": "law", "n211a_de_an": "programmes",
+    "n211b_tham_muu": "advice", "n211c_chinh_tri": "events", "n211c_phoi_hop_bo": "coop",
+    "n211c_chi_dao_bo": "guidance",
+    "n211d_ctmtqg": "ctmtqg", "n222_mo_hinh": "org", "n222_xay_dung_tn": "resources", "n222_xu_ly_tn": "resources",
+    "n222_bao_quan": "resources", "n222_san_pham_dv": "services", "n222_van_hoa_doc": "reading",
+    "n222_tv_so": "digital", "n222_truyen_thong": "comms", "n222_mang_luoi": "network", "n222_hop_tac_qt": "intl",
+    "n222_phoi_hop": "coop", "n222_hieu_qua": "efficiency", "n222_cach_lam_hay": "reading",
+    "n222_xa_hoi_hoa": "social", "n223_tu_nhan": "private", "n223_cong_dong": "community", "n223_phong_doc": "rooms",
+    "n223_khac": "other_types", "n224a_thanh_tuu": "success", "n224b_vbqppl": "law", "n224b_khac": "problems",
+    "n13_uu_diem": "ministry_plus", "n13_han_che": "ministry_minus", "n2_phuong_huong": "plans",
+    "n2_nhiem_vu": "plans", "n2_giai_phap": "plans", "n2_de_xuat": "proposals"}
+_ROLES = {"n224b_vbqppl": "diff", "n224b_khac": "diff", "n13_han_che": "diff", "n13_uu_diem": "gen",
+          "n2_phuong_huong": "plan", "n2_nhiem_vu": "plan", "n2_giai_phap": "plan", "n2_de_xuat": "prop"}
+KINDS = {"ach": "achievement", "model": "model", "diff": "difficulty", "prop": "proposal", "plan": "plan",
+         "gen": "general"}
+_SISTERS = ["Xiêng Khoảng", "Hủa Phăn", "Luông Pha Băng", "Chăm Pa Sắc", "Sạ Vẳn Nạ Khệt"]
 
 
-_FALLBACK_OPENING = "Kết quả nổi bật năm {year} về {topic} được tóm tắt như sau."
-_LEADS = re.compile(r"^(?:(?:tình hình|công tác|kết quả|các|những)\s+)+")
+def _change(now: int, before: int) -> str:
+    if not before:
+        return "chưa so sánh được"
+    pct = (now - before) / before * 100
+    return f"{'tăng' if pct >= 0 else 'giảm'} {abs(pct):.1f}%".replace(".", ",")
+
+
+def _slots(province: Province, year: int, now: dict, before: dict, rng: random.Random) -> dict[str, object]:
+    """What a sentence of the bank may name: the province's own year-N figures, and numbers drawn afresh."""
+    def fig(ind: str) -> int:
+        return now.get((ind, "tinh"), 0)
+    library = "Thư viện " + province.full_name[0].lower() + province.full_name[1:]
+    return {"year": year, "prev": year - 1, "next": year + 1, "tvt": library,
+            "tv_huyen": "thư viện cấp huyện" if year < 2025 else "chi nhánh thư viện tỉnh",
+            "don_vi": "huyện, thị xã, thành phố" if year < 2025 else "xã, phường, đặc khu",
+            "the": fmt_number(fig("the_cap_moi")), "luot": fmt_number(fig("luot_tai_tv")),
+            "tl": fmt_number(fig("luot_tl")), "truy_cap": fmt_number(fig("luot_truy_cap")),
+            "bo_sung": fmt_number(fig("bo_sung")), "tl_so": fmt_number(fig("tl_so")),
+            "the2": fmt_number(round(fig("the_cap_moi") * 1.05, -1)),
+            "luot2": fmt_number(round(fig("luot_tai_tv") * 1.05, -2)),
+            "bien_the": _change(fig("the_cap_moi"), before.get(("the_cap_moi", "tinh"), 0)),
+            "bien_luot": _change(fig("luot_tai_tv"), before.get(("luot_tai_tv", "tinh"), 0)),
+            "bien_truy_cap": _change(fig("luot_truy_cap"), before.get(("luot_truy_cap", "tinh"), 0)),
+            "n": rng.randint(2, 12), "n2": rng.randint(2, 9), "m": rng.randint(12, 180), "m2": rng.randint(8, 30),
+            "x": rng.randint(5, 60), "k": fmt_number(rng.randint(1_200, 48_000)),
+            "k2": fmt_number(rng.randint(50_000, 400_000)),
+            "pct": f"{rng.uniform(3, 30):.1f}".replace(".", ","), "model": rng.choice(_MODELS),
+            "place": rng.choice(_PLACES), "partner": rng.choice(_PARTNERS), "software": rng.choice(_SOFTWARE),
+            "sister": rng.choice(_SISTERS)}
 
 
 def _repeats(sentence: str) -> bool:
-    """A sentence that says the same two words twice ("triển khai tình hình triển khai"); "thư viện" and
-    "thông tin" may recur (the outline itself repeats them)."""
+    """A sentence that says the same two words twice ("tủ sách “Tủ sách Bác Hồ”"); "thư viện" and "thông tin"
+    may recur (the outline itself repeats them). A template filled so is filled again."""
     words = re.findall(r"\w+", sentence.lower())
     pairs = [" ".join(words[i:i + 2]) for i in range(len(words) - 1)]
     return any(pairs.count(p) > 1 for p in set(pairs) - {"thư viện", "thông tin"})
 
 
-def narrative_text(label: str, province: Province, year: int, rng: random.Random) -> str:
-    topic = re.sub(r"^[-+\s]*(?:[IVX]+\.|\d+(?:\.\d+)*\.|[a-d]\))?\s*", "", label)  # "2.4. ", "a) ", "- "
-    topic = topic.split("(")[0].rstrip(" .;:").lower()
-    topic = re.sub(r"\s*trong năm \d{4}$", "", _LEADS.sub("", topic))
-    unit = "Sở"  # the department writes about itself
-    openings = [o.format(year=year, unit=unit, topic=topic) for o in rng.sample(_OPENINGS, len(_OPENINGS))]
-    parts = [next((o for o in openings if not _repeats(o)), _FALLBACK_OPENING.format(year=year, topic=topic))]
-    parts += [m.format(n=rng.randint(2, 40)) for m in rng.sample(_MIDDLES, rng.randint(2, 4))]
-    parts.append(rng.choice(_CLOSINGS))
-    return " ".join(parts)
+def _draws(role: str, rng: random.Random) -> list[str]:
+    """The kinds of sentence one bullet holds, in the order a report writes them."""
+    if role == "diff":
+        return ["diff"] * rng.randint(2, 3) + ["prop"] * (rng.random() < 0.2)
+    if role == "prop":
+        return ["prop"] * rng.randint(2, 4)
+    if role in ("plan", "gen"):
+        return [role] * rng.randint(2, 3)
+    return (["gen"] * (rng.random() < 0.4) + ["ach"] * rng.randint(1, 2) + ["model"] * (rng.random() < 0.5)
+            + ["diff"] * (rng.random() < 0.3) + ["prop"] * (rng.random() < 0.05))
+
+
+def narrative_sentences(form: Form, province: Province, seed: int = 2024) -> dict[str, list[tuple[str, str]]]:
+    """Every narrative bullet of ``province``'s return: its sentences, each with its kind (``KINDS``' values).
+    The bullets of one topic share a shuffled bank, so a province does not write one sentence twice; a kind the
+    topic lacks is taken from a neighbouring pool (difficulties from "problems", proposals from "proposals")."""
+    rng = random.Random(f"{seed}:{form.year}:{province.key}:narratives")
+    now, before = _figures(form, province, seed), _previous_figures(form, province, seed)
+    pools: dict[tuple[str, str], list[str]] = {}
+
+    def take(topic: str, kind: str) -> str | None:
+        for t in (topic, {"diff": "problems", "prop": "proposals"}.get(kind, topic)):
+            key = (t, kind)
+            if key not in pools:
+                era = "ach2025" if form.year >= 2025 else "ach2024"  # the district level ended in 2025
+                bank = list(BANK[t].get(kind, [])) + (BANK[t].get(era, []) if kind == "ach" else [])
+                pools[key] = rng.sample(bank, len(bank))
+            if pools[key]:
+                return pools[key].pop()
+        return None
+
+    out = {}
+    for f in form.fields_of("narrative"):
+        topic, role = _FIELDS.get(f.id, "general"), _ROLES.get(f.id, "ach")
+        sentences = []
+        for kind in _draws(role, rng):
+            template = take(topic, kind)
+            tries = (template.format(**_slots(province, form.year, now, before, rng))
+                     for _ in range(8 if template else 0))
+            text = next((t for t in tries if not _repeats(t)), None)
+            if text is not None:
+                sentences.append((KINDS[kind], text))
+        out[f.id] = sentences or [("general", f"Năm {form.year}, nội dung này được triển khai theo kế hoạch.")]
+    return out
 
 
 BASE_YEAR = 2023  # figures of this year (and earlier) are drawn afresh; every later year follows from the one before
@@ -292,8 +694,8 @@ def sample_values(form: Form, province: Province, seed: int = 2024) -> dict[str,
         n, p = values[row.n.id], values[row.p.id]
         if p and abs(n - p) / p > form.spec.swing_threshold_pct / 100:
             values[row.gc.id] = _explanation(form, province)
-    for f in form.fields_of("narrative"):
-        values[f.id] = narrative_text(f.label, province, form.year, rng)
+    for fid, sentences in narrative_sentences(form, province, seed).items():
+        values[fid] = " ".join(text for _, text in sentences)
     values.update(sender_values(form, province))
     values.update({
         "bia_don_vi_soan": "Thư viện " + province.full_name.replace("Tỉnh ", "tỉnh ").replace("Thành phố ",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import tomllib
 import unicodedata
 import zipfile
@@ -38,6 +37,8 @@ from libstats.model.spec import Spec
 from libstats.outputs import docform
 from libstats.outputs.docform import Line
 from libstats.outputs.report_figures import Annexes, Figures, Overview, fmt_pct
+from libstats.outputs.synthesis import (ACHIEVEMENT, ADDRESSEES, DIFFICULTY, GENERAL, MODEL, PLAN, Group, Sentence,
+                                        group_similar, near_key, proposals_of, quoted, sentences_of, synthesize)
 
 __all__ = ["Excerpt", "ReportResult", "build_report", "load_wording", "fmt_pct"]
 
@@ -274,84 +275,171 @@ class _Writer(_StateForm, Overview, Figures, Annexes):
                 self.heading(sheet.part_title, 2)
             self.narratives(sheet)
 
+    # --- narratives: a synthesis per bullet, the proposals (_Narratives) -----------------------------------
+    def _syn(self) -> _Narratives:
+        if "syn" not in self.__dict__:  # made once, on the first narrative sheet: it holds what was quoted
+            self.syn = _Narratives(self)
+        return self.syn
+
     def narratives(self, sheet: LaidSheet):
-        texts = self.con.tidy
-        texts = texts[texts["kind"] == NARRATIVE] if "kind" in texts else texts.iloc[0:0]
-        digest = set(self.w["digest"]["fields"])
+        syn = self._syn()
         for it in sheet.items:
             if it.item.kind == "heading":
                 self.outline_heading(it.text, it.item.level)
             elif it.field is not None:
                 self.outline_heading(it.text, it.item.level)
-                rows = texts[texts["field_id"] == it.field.id].sort_values("province_code")
-                self.digest(rows, grouped=it.field.id in digest)
+                if it.field.id == self.w["narratives"]["proposal_field"]:
+                    syn.proposals_part()
+                else:
+                    syn.digest(it.field.id)
                 self.after_bullet(it.field.id)
 
-    def _themes(self, rows: pd.DataFrame) -> list[tuple[str, list[str]]]:
-        found, folded = [], [(name, _nfc(str(text)).casefold()) for name, text in zip(
-            rows["province_name"], rows["text"], strict=True)]
-        for theme in self.w.get("themes", []):
-            words = [_nfc(k).casefold() for k in theme["keywords"]]
-            provinces = [name for name, text in folded if any(k in text for k in words)]
-            found.append((_nfc(theme["label"]), provinces))
-        return sorted(found, key=lambda t: -len(t[1]))  # stable: equal counts keep the file's order
+    def proposals_annex(self):
+        self._syn().annex()
 
-    def digest(self, rows: pd.DataFrame, grouped: bool):
-        if rows.empty:
+class _Narratives:
+    """The report's narrative parts, drawn by ``_Writer``: per bullet a synthesis of the provinces' sentences
+    (``outputs.synthesis``), the proposals of Part Two IV and their annex; it remembers what was quoted, so no
+    sentence is quoted twice in one report."""
+
+    def __init__(self, out: _Writer):
+        self.out, self.para, self.t, self.table = out, out.para, out.t, out.table
+        texts = out.con.tidy
+        self.texts = texts[texts["kind"] == NARRATIVE] if "kind" in texts else texts.iloc[0:0]
+        self.sentences = sentences_of(self.texts.sort_values("province_code", kind="stable"), out.year)
+        self.register = proposals_of(self.texts, out.w["proposals"]["themes"], out.year)
+        self.used: set[str] = set()
+        self.seen_kinds: set[str] = set()
+
+    def _role(self, field_id: str) -> tuple[str, tuple[str, ...], list[str]]:
+        """What a bullet quotes (the intro's key and the kinds, best first) and the kinds its paragraph counts."""
+        n = self.out.w["narratives"]
+        if field_id in n["difficulty_fields"]:
+            return "difficulty", (DIFFICULTY,), ["difficulty", "proposal"]
+        if field_id in n["plan_fields"]:
+            return "plan", (PLAN,), ["plan", "proposal"]
+        if field_id in n["opinion_fields"]:
+            return "opinion", (GENERAL, ACHIEVEMENT, MODEL), ["proposal"]
+        return "achievement", (ACHIEVEMENT, MODEL), ["achievement", "model", "difficulty_elsewhere", "proposal"]
+
+    def digest(self, field_id: str):
+        """One bullet: how many provinces reported what, the sentence many wrote alike, the best examples in the
+        provinces' own words, the placeholder for the Ministry's judgement."""
+        n = self.out.w["narratives"]
+        everything = self.sentences
+        own = [s for s in everything if s.field_id == field_id]
+        if field_id == n["difficulty_pool"]:
+            quiet = set(n["difficulty_fields"]) | set(n["plan_fields"]) | set(n["opinion_fields"])
+            own += [s for s in everything if s.kind == DIFFICULTY and s.field_id not in quiet]
+        if not own:
             self.para(self.t("narratives", "none"))
             return
-        self.para(self.t("narratives", "count", count=len(rows)))
-        themes = self._themes(rows)
-        if grouped:
-            named = set()
-            for theme, provinces in themes:
-                if provinces:
-                    named |= set(provinces)
-                    self.para("- " + self.t("digest", "group", theme=theme[0].upper() + theme[1:],
-                                            provinces=", ".join(provinces)))
-            other = [r.province_name for r in rows.itertuples() if r.province_name not in named]
-            if other:
-                self.para("- " + self.t("digest", "other", provinces=", ".join(other)))
-        else:
-            common = [(t, p) for t, p in themes if len(p) >= int(self.w["narratives"]["min_count"])][:5]
-            if common:
-                self.para(self.t("narratives", "themes", list="; ".join(
-                    self.t("narratives", "theme_item", theme=t, count=len(p)) for t, p in common)))
-        top = themes[0][0] if themes and themes[0][1] else None
-        top_words = [_nfc(k).casefold() for k in next((t["keywords"] for t in self.w.get("themes", [])
-                                                      if _nfc(t["label"]) == top), [])]
-        for r in self._pick(rows, themes)[: int(self.w["narratives"]["excerpts"])]:
-            text, cut = _excerpt(str(r.text), top_words, int(self.w["narratives"]["excerpt_max_chars"]))
-            ex = Excerpt(len(self.excerpts) + 1, r.province_name, text, str(r.source_file), str(r.sheet),
-                         str(r.cell), str(r.field_id))
-            self.excerpts.append(ex)
-            self.para("- " + self.t("narratives", "excerpt", province=ex.province, text=text,
-                                    ellipsis="…" if cut else "", ref=ex.ref))
+        intro, wanted, counted = self._role(field_id)
+        syn = synthesize(own, wanted, self.used, int(n["examples"]), int(n["common_min"]))
+        reported = len(self.out.con.reporting)
+        kinds = [k for k in (self.t_kind(k, syn.kinds.get(k.removesuffix("_elsewhere"), 0), reported)
+                             for k in counted) if k]
+        if kinds and syn.provinces < reported:
+            self.para(self.t("narratives", "count_some", count=syn.provinces) + ": " + "; ".join(kinds) + ".")
+        elif kinds:
+            self.para(kinds[0][0].upper() + "; ".join(kinds)[1:] + ".")
+        elif intro == "achievement" and not syn.examples and not syn.common:
+            self.para(self.t("narratives", "only_general", count=syn.provinces))
+        elif syn.provinces < reported:
+            self.para(self.t("narratives", "count_some", count=syn.provinces) + ".")
+        for g in syn.common:
+            text, ellipsis, ref = self._quote(g.quote)
+            self.para(self.t("narratives", "common", count=g.count, province=g.quote.province, text=text,
+                             ellipsis=ellipsis, ref=ref))
+        if syn.examples:
+            self.para(_nfc(self.out.w["narratives"]["intro"][intro]), italic=True)
+        for g in syn.examples:
+            text, ellipsis, ref = self._quote(g.quote)
+            similar = self.t("narratives", "similar", count=g.count - 1) if g.count > 1 else ""
+            self.para(self.t("narratives", "example", province=g.quote.province, text=text, ellipsis=ellipsis,
+                             ref=ref, similar=similar))
+        self.para(self.t("narratives", "placeholder"), italic=True)
 
-    def _pick(self, rows: pd.DataFrame, themes) -> list:
-        """A few texts to quote: those touching the most themes first, then by province code; each province
-        quoted at most once per bullet."""
-        score = {}
-        for _, provinces in themes:
-            for p in provinces:
-                score[p] = score.get(p, 0) + 1
-        return sorted(rows.itertuples(), key=lambda r: (-score.get(r.province_name, 0), r.province_code))
+    def t_kind(self, key: str, count: int, reported: int) -> str:
+        """A kind's count ("15 tỉnh nêu khó khăn"), its "_all" form when every province did, and the first time
+        it is said, where it is gathered."""
+        n = self.out.w["narratives"]
+        phrase = n["kinds"].get(f"{key}_all" if count == reported else key) or n["kinds"].get(key, "")
+        if not count or not phrase:
+            return ""
+        see = "" if key in self.seen_kinds else n.get("see", {}).get(key, "")
+        self.seen_kinds.add(key)
+        return _nfc(phrase.format(n=count) + see)
+
+    def _quote(self, s: Sentence) -> tuple[str, str, int]:
+        """A sentence to print in quotes: cut at a space before the limit (with an ellipsis), numbered, its
+        source kept for the annex."""
+        text, cut = _excerpt(s.text, int(self.out.w["narratives"]["excerpt_max_chars"]))
+        ex = Excerpt(len(self.out.excerpts) + 1, s.province, text, s.source_file, s.sheet, s.cell, s.field_id)
+        self.out.excerpts.append(ex)
+        self.used.add(near_key(s.text))
+        return text, "…" if cut else "", ex.ref
+
+    def proposals_part(self):
+        """Part Two IV: the proposals by addressee, then theme (most provinces first), near-identical ones
+        quoted once with the provinces that wrote them."""
+        props, w = self.register, self.out.w["proposals"]
+        if not props:
+            self.para(self.t("proposals", "none"))
+            return
+        count = len({p.sentence.province_code for p in props})
+        provinces = self.t("proposals", "provinces_all" if count == len(self.out.con.reporting) else "provinces_some",
+                           count=count)
+        self.para(self.t("proposals", "intro", n=len(props), provinces=provinces, annex=w["annex_name"]))
+        letters = iter("abcdefgh")
+        for who in ADDRESSEES:
+            mine = [p for p in props if p.addressee == who]
+            if not mine:
+                continue
+            self.para(self.t("proposals", "addressee", letter=next(letters), who=w["who"][who], n=len(mine),
+                             count=len({p.sentence.province_code for p in mine})), bold=True, italic=True,
+                      indent=False)
+            themes = {}
+            for p in mine:
+                themes.setdefault(p.theme, []).append(p.sentence)
+            for theme, sents in sorted(themes.items(), key=lambda t: -len({s.province_code for s in t[1]})):
+                self.para(self.t("proposals", "theme", theme=theme, count=len({s.province_code for s in sents})))
+                self._proposal_items(group_similar(sents))
+        self.para(self.t("narratives", "placeholder"), italic=True)
+
+    def _proposal_items(self, groups: list[Group]):
+        w = self.out.w["proposals"]
+        groups = sorted(groups, key=lambda g: (-g.count, g.quote.province_code))
+        shown = [g for g in groups if not quoted(g.key, self.used)][: int(w["per_theme"])]
+        for g in shown:
+            names = [s.province for s in g.sentences]
+            k = int(w["names"])
+            who = ", ".join(names) if len(names) <= k + 1 else self.t(
+                "proposals", "provinces_more", names=", ".join(names[:k]), more=len(names) - k)
+            text, ellipsis, ref = self._quote(g.quote)
+            self.para(self.t("proposals", "item", text=text, ellipsis=ellipsis, ref=ref, provinces=who))
+        if len(groups) > len(shown):
+            self.para(self.t("proposals", "rest", n=len(groups) - len(shown), annex=w["annex_name"]))
+
+    def annex(self):
+        """The register in full: every proposal with its province, addressee, theme and cell, and an empty
+        column for the Ministry's answer."""
+        props, w = self.register, self.out.w["proposals"]
+        if not props:
+            return
+        self.out.annex_title("proposals_title")
+        rows = [[str(i), p.sentence.province, p.sentence.text, _nfc(w["short"][p.addressee]), p.theme,
+                 self.t("proposals", "source", sheet=p.sentence.sheet, cell=p.sentence.cell), ""]
+                for i, p in enumerate(props, start=1)]
+        self.table([_nfc(h) for h in w["annex_headers"]], rows, [12, 28, 92, 22, 30, 34, 34], numeric_from=99)
 
 
-_SENTENCE = re.compile(r"[^.!?;…]+[.!?;…]?")
 
-
-def _excerpt(text: str, words: list[str], limit: int) -> tuple[str, bool]:
-    """A verbatim piece of ``text``: its first sentence naming one of ``words`` (else its first sentence),
-    cut at a space before ``limit`` characters; True when it was cut short."""
-    sentences = [m.group(0).strip() for m in _SENTENCE.finditer(text) if m.group(0).strip()]
-    if not sentences:
-        return text.strip()[:limit], len(text.strip()) > limit
-    pick = next((s for s in sentences if any(w in _nfc(s).casefold() for w in words)), sentences[0])
-    if len(pick) <= limit:
-        return pick, False
-    cut = pick[:limit].rsplit(" ", 1)[0].rstrip(" ,;:")
-    return cut, True
+def _excerpt(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` whole, or cut at a space before ``limit`` characters; True when it was cut short."""
+    if len(text) <= limit:
+        return text, False
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:"), True
 
 
 def _deterministic(blob: bytes) -> bytes:

@@ -335,6 +335,7 @@ class Annexes:
         else:
             self.para(self.t("annex", "missing_none", expected=len(self.con.expected)))
         self.flagged_annex()
+        self.proposals_annex()
         if self.excerpts:
             self.annex_title("sources_title")
             self.para(self.t("annex", "sources_lead"), italic=True, indent=False)

@@ -25,6 +25,7 @@ from libstats.model.rules import pct_change
 from libstats.model.layout import line_chars, wrapped_lines
 from libstats.model.population import per_inhabitant_frame, population
 from libstats.forms.template import FONT, xlsx_writer
+from libstats.outputs.synthesis import proposals_register, write_proposals_sheet
 
 __all__ = ["write_summary", "SHEETS", "explanation_lines", "type_groups", "per_inhabitant_table"]
 
@@ -698,6 +699,7 @@ def write_summary(con: Consolidation, path: Path, previous: Path | None = None, 
         _charts(o, con, nat)
         _contacts(o, con)
         _narratives(o, con)
+        write_proposals_sheet(wb, proposals_register(con.tidy, con.year))  # sheet "Kiến nghị" (outputs.synthesis)
         _explanations(o, con)
         _findings(o, con)
         _ledger(o, con)
