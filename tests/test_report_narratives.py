@@ -77,8 +77,10 @@ def test_each_bullet_says_how_many_only_when_not_all_did_and_leaves_the_ministry
 
 
 def _section(body: list[str], start: str, end: str) -> list[str]:
-    i = body.index(start)
-    return body[i:body.index(end, i)]
+    """The paragraphs from the one that is (or whose first line is) ``start`` to the next that is ``end``."""
+    first = [p.split("\n")[0] for p in body]
+    i = first.index(start)
+    return body[i:first.index(end, i)]
 
 
 def _quoted(paragraphs: list[str], report) -> list:

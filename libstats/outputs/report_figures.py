@@ -53,6 +53,18 @@ def _lower(label: str) -> str:
     return label[0].lower() + label[1:]
 
 
+def explanation_groups(tidy: pd.DataFrame, table_id: str) -> list[tuple[str, list[str]]]:
+    """The provinces' explanations beside a table's rows: each text once (NFC, spaces folded) with the provinces
+    that wrote it, the most frequent first."""
+    rows = tidy[(tidy["kind"] == EXPLANATION) & (tidy["table"] == table_id)]
+    by_text: dict[str, list[str]] = {}
+    for r in rows.sort_values("province_code").itertuples():
+        names = by_text.setdefault(" ".join(unicodedata.normalize("NFC", str(r.text)).split()), [])
+        if r.province_name not in names:
+            names.append(r.province_name)
+    return sorted(by_text.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+
+
 class Figures:
     # --- where, what -----------------------------------------------------------------------------------
     def placements(self) -> dict[str, str]:
@@ -187,17 +199,9 @@ class Figures:
     def explanations(self, table: Table) -> None:
         """The provinces' own explanations of the changes in this table: identical texts once, with their
         provinces, the most frequent first."""
-        tidy = self.con.tidy
-        rows = tidy[(tidy["kind"] == EXPLANATION) & (tidy["table"] == table.id)]
-        if rows.empty:
+        ranked = explanation_groups(self.con.tidy, table.id)[:int(self.w["figures"]["explanations_max"])]
+        if not ranked:
             return
-        by_text: dict[str, list[str]] = {}
-        for r in rows.sort_values("province_code").itertuples():
-            names = by_text.setdefault(" ".join(unicodedata.normalize("NFC", str(r.text)).split()), [])
-            if r.province_name not in names:
-                names.append(r.province_name)
-        most = int(self.w["figures"]["explanations_max"])
-        ranked = sorted(by_text.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:most]
         self.para(self.t("figures", "explanations"), italic=True, indent=False)
         for text, names in ranked:
             shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
