@@ -75,8 +75,6 @@ def test_the_modules_import_each_other_without_a_cycle():
 
 PACKAGE = Path(__file__).resolve().parents[1] / "libstats"
 MAX_CLASS, MAX_FUNCTION = 200, 60
-# Over the limits today, each to be split by what its parts do by the helper who owns it (issue 20); a new one
-# fails, and an entry goes once its split has landed.
 
 
 def modules() -> dict[str, ast.Module]:
