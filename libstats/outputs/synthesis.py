@@ -332,7 +332,7 @@ def proposals_register(tidy: pd.DataFrame, year: int | None = None, themes: list
     return proposals_of(rows, themes, year)
 
 
-PROPOSAL_HEADERS = ["STT", "Tỉnh, thành phố", "Nội dung kiến nghị, đề xuất", "Nơi nhận", "Nhóm nội dung", "Tệp",
+PROPOSAL_HEADERS = ["STT", "Tỉnh, thành phố", "Nội dung kiến nghị, đề xuất", "Kiến nghị với", "Nhóm nội dung", "Tệp",
                     "Trang", "Ô", "Ý kiến của Bộ"]
 ADDRESSEE_LABELS = {"Bộ": "Bộ VHTTDL", "Chính phủ": "Chính phủ", "Tỉnh": "UBND, HĐND tỉnh", "Khác": "Cơ quan khác"}
 
