@@ -372,6 +372,7 @@ def demo(out_dir, year, quiet):
                + (", ".join(p.name for p in con.missing) or "không"))
     click.echo(f"Bảng tổng hợp:   {res.summary}")
     click.echo(f"Bộ dữ liệu:      {res.dataset}")
+    click.echo(f"Dự thảo báo cáo: {res.report}")
     click.echo(f"Tệp phản hồi:    {res.feedback}")
     click.echo(f"Mẫu biểu:        {res.templates}")
     click.echo(f"Báo cáo mẫu:     {res.inbox}")

@@ -125,6 +125,11 @@ def test_demo_command_prints_the_paths_of_its_outputs(demo):
     assert f"Bảng tổng hợp:   {out / 'tong-hop-2024.xlsx'}" in output and res.summary.exists()
     assert f"Bộ dữ liệu:      {out / 'tong-hop-2024_du-lieu.csv'}" in output and res.dataset.exists()
     assert (out / "datapackage.json").exists()
+    assert f"Dự thảo báo cáo: {out / 'bao-cao-tong-ket-2024.docx'}" in output
+    import docx
+
+    paragraphs = [p.text for p in docx.Document(str(res.report)).paragraphs]
+    assert "Tổng kết công tác thư viện năm 2024, phương hướng, nhiệm vụ trọng tâm năm 2025" in paragraphs
     assert len(list((out / "phan-hoi").glob("*.xlsx"))) >= 5
     assert len(list((out / "mau-bieu").glob("*.xlsx"))) == len(res.consolidation.expected) == 63
 
