@@ -13,21 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from libstats.intake.xlsx import XlsxError, open_xlsx, parse_number, read_cells
-from tests.xmlcases import CELL, REFUSED, cases, part_cases
-
-
-def outcome(data: bytes, fast: bool):
-    """What the reader makes of S!B2: a value, None (empty), or ('refused'|'invalid', detail)."""
-    try:
-        wb = open_xlsx(data, fast=fast)
-        cell = read_cells(wb, {CELL[0]: {CELL[1]}}).get(CELL)
-    except XlsxError as exc:
-        return ("refused", exc.code)
-    if cell is None:
-        return None
-    if cell.invalid is not None:
-        return ("invalid", cell.invalid)
-    return cell.error or cell.value
+from tests.xmlcases import REFUSED, cases, outcome, part_cases
 
 
 CASES = cases()

@@ -338,15 +338,20 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
                 out.flagged.add(fid)
                 values[fid] = None
                 continue
+        if cell.error is not None:  # #REF!, #N/A...: no value to take, in any input cell (number, text, cover)
+            out.findings.append(make("V06", **_where(file, fields[fid], at), detail=cell.error))
+            out.flagged.add(fid)
+            values[fid] = None
+            continue
         if cell.invalid is not None:  # no spreadsheet program shows this <v> as a number
             out.findings.append(make("V05", **_where(file, fields[fid], at), detail=cell.invalid))
             out.flagged.add(fid)
             values[fid] = None
             continue
-        if cell.value is None and cell.error is None:  # an empty cell: no value, whatever the field's type
+        if cell.value is None:  # an empty cell: no value, whatever the field's type
             values[fid] = None
             continue
-        c = coercers[fid](cell.error if cell.error else cell.value, wb.date1904)
+        c = coercers[fid](cell.value, wb.date1904)
         values[fid] = c.value
         if c.code:
             out.findings.append(make(c.code, **_where(file, fields[fid], at), detail=c.detail, value=c.shown,

@@ -414,6 +414,7 @@ _CELL_REST = (rb'(?: s="[0-9]+")?(?: t="([a-z][A-Za-z]*)")?(?:/>|>(?:(<f)' + _AT
 _ROWS = re.compile(rb'(?:<row' + _ATTRS + rb'(?:/>|>(?><c r="[A-Z]{1,3}[0-9]{1,7}"' + _CELL_REST + rb')*+</row>))*+')
 _CELL_START = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
 _CELL_BODY = re.compile(_CELL_REST)  # a plain cell after its address: type, '<f', formula, value, '<is>', inline text
+_COMMON = re.compile(rb'(?: s="[0-9]+")?(?:(/>)|><v>([0-9]{1,15})</v></c>| t="s"><v>([0-9]{1,9})</v></c>)')
 _RUN_T = rb'<t(?: xml:space="preserve")?>[^<]*+</t>'
 # a string item: one <t>, or rich-text runs (their formatting as empty elements), then phonetic runs
 _ITEMS = re.compile(rb"(?>(?:<si>(?:" + _RUN_T + rb"|<t/>|(?:<r>(?:<rPr>(?:<[a-zA-Z]++" + _ATTRS + rb"/>)*+</rPr>)?"
@@ -435,6 +436,8 @@ def _text(raw: bytes | None, attribute: bool = False) -> str | None:
     if raw is None:
         return None
     text = raw.decode("utf-8")
+    if not (b"&" in raw or b"\r" in raw or (attribute and (b"\t" in raw or b"\n" in raw))):
+        return text  # the common case
     if attribute:
         text = text.replace("\r\n", " ").translate({9: " ", 10: " ", 13: " "})
     elif "\r" in text:
@@ -495,7 +498,14 @@ def _fast_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
     found = {}
     for addr in wanted:
         piece = cells.get(addr.encode())
-        if piece is not None:
+        if piece is None:
+            continue
+        common = _COMMON.match(piece)
+        if common:  # most cells: empty, a whole number or a shared string
+            empty, number, string = common.groups()
+            found[addr] = ("n", None, None, None) if empty else ("n", number.decode(), None, None) if number else (
+                "s", string.decode(), None, None)
+        else:
             kind, f, formula, value, is_, inline = _CELL_BODY.match(piece).groups()
             kind = kind.decode() if kind else "n"
             found[addr] = (kind, _text(value) if value else None, (_text(formula) or "") if f else None,
@@ -522,6 +532,9 @@ def _plain_names(data: bytes, rels: dict[str, str], limits: Limits
     if len(marks) != 3 or marks[1] or not _within(marks, body, 1, limits) or not _well_formed(data):
         return None  # a definedName outside the block
     for attrs, value in _DEFINED_NAME.findall(body):
+        if attrs.startswith(b' name="') and attrs.find(b'"', 7) == len(attrs) - 1:  # the common case: the name alone
+            names[_text(attrs[7:-1], attribute=True).lower()] = (_text(value) or "").strip()
+            continue
         pairs = dict(_PAIR.findall(attrs))
         if b"name" not in pairs:
             return None
