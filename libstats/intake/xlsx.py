@@ -97,6 +97,7 @@ class Workbook:
     modified: str = ""  # docProps/core.xml dcterms:modified: when the province last saved the file
     strings: _Strings | None = field(default=None, repr=False)  # the shared strings, parsed as far as asked
     fast: bool = True  # False: the full parser reads every part (the differential tests' oracle)
+    plain: dict[str, _PlainSheet | None] = field(default_factory=dict, repr=False)  # sheet part → read once
 
     def sheet(self, name: str) -> SheetInfo | None:
         return next((s for s in self.sheets if s.name == name), None)  # the first of a name
@@ -142,9 +143,10 @@ def _ignore(*_) -> None:
     return None
 
 
-def _parser(name: str, limits: Limits, start: Start, end: End = _ignore) -> Callable[[bytes, bool], None]:
+def _parser(name: str, limits: Limits, start: Start, end: End | None = _ignore) -> Callable[[bytes, bool], int]:
     """``feed(data, final)`` for one part, read by expat: names resolved to "uri local", a DTD refused, the
-    elements met and their depth bounded; ``start`` and ``end`` are called for every element."""
+    elements met and their depth bounded; ``start`` and ``end`` are called for every element (``end=None``: no
+    text is gathered and no end called, for a part read for its start tags only)."""
     p = expat.ParserCreate(namespace_separator=" ")
     p.buffer_text = True
     texts: list[list[str]] = []  # one per open element: its text, while no child has begun
@@ -172,10 +174,13 @@ def _parser(name: str, limits: Limits, start: Start, end: End = _ignore) -> Call
         if current is not None:
             current.append(data)
 
+    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = on_start, on_end, on_text
+    if end is None:  # the depth is all an end changes
+        p.EndElementHandler, p.CharacterDataHandler = lambda _tag: texts.pop(), None
+
     def on_dtd(*_) -> None:
         raise XlsxError("F03", f"phần {name} có khai báo DTD (không được phép)")
 
-    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = on_start, on_end, on_text
     p.StartDoctypeDeclHandler = on_dtd
 
     def feed(data: bytes, final: bool = True) -> int:
@@ -189,7 +194,7 @@ def _parser(name: str, limits: Limits, start: Start, end: End = _ignore) -> Call
     return feed
 
 
-def _read(z: zipfile.ZipFile, name: str, limits: Limits, start: Start, end: End = _ignore) -> None:
+def _read(z: zipfile.ZipFile, name: str, limits: Limits, start: Start, end: End | None = _ignore) -> None:
     _parser(name, limits, start, end)(_part(z, name, limits))
 
 
@@ -200,7 +205,7 @@ def _rels(z: zipfile.ZipFile, name: str, limits: Limits) -> dict[str, str]:
         if tag == _RELATIONSHIP:
             out[a.get("Id")] = a.get("Target")
     if name in z.NameToInfo:
-        _read(z, name, limits, start)
+        _read(z, name, limits, start, None)
     return out
 
 
@@ -244,7 +249,7 @@ def _read_workbook(data: bytes, rels: dict[str, str], limits: Limits, marks: lis
             if attrs.get("name") is None:
                 raise XlsxError("F03", "một tên (defined name) không có thuộc tính name")
             names[attrs["name"].lower()] = (text or "").strip()
-    elements = _parser("xl/workbook.xml", limits, start, end)(data)
+    elements = _parser("xl/workbook.xml", limits, start, end if marks is None else None)(data)
     if marks is not None:
         marks += [met, elements]
     return sheets, names, date1904
@@ -395,7 +400,7 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
             cell = None
         else:
             cell.end(tag, text, depth)
-    met = _parser(sheet.path, limits, start, end)(data)
+    met = _parser(sheet.path, limits, start, end if wanted else None)(data)
     if marks is not None:
         marks.append(met)
     return found
@@ -471,45 +476,61 @@ def _within(marks: list[int], body: bytes, below: int, limits: Limits) -> bool:
             and marks[-1] + body.count(b"<") - body.count(b"</") <= limits.max_elements)
 
 
-def _fast_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int], limits: Limits
-                ) -> dict[str, tuple] | None:
-    """The wanted cells of a sheet part, as ``_scan_sheet`` reads them, when its sheetData is plain (``_ROWS``);
-    the rest of the part read by ``_scan_sheet`` (protection, merges). None: not plain."""
+@dataclass(frozen=True)
+class _PlainSheet:
+    """A sheet part whose sheetData is plain, as the grammar read it: read once per workbook (the cover is read
+    twice: for the province, then for every field)."""
+
+    cells: dict[bytes, bytes]  # address → the part's bytes from just after '<c r="B9"' to the next cell
+    count: int  # the cells the part holds
+    twice: frozenset[bytes]  # addresses written more than once
+    protected: bool
+    merged: tuple[str, ...]
+
+
+def _plain_sheet(data: bytes, sheet: SheetInfo, limits: Limits) -> _PlainSheet | None:
+    """A sheet part whose sheetData is plain (``_ROWS``), the rest of the part read by ``_scan_sheet``
+    (protection, merges, no cell outside the sheetData). None: not plain."""
     at = data.find(b"<sheetData>")
     end = data.find(b"</sheetData>", at)
     if at < 0 or end < 0 or data.count(b"sheetData") != 2 or not _ROWS.fullmatch(data, at + 11, end):
         return None
-    body, marks, left = data[at + 11:end], [], [budget[0]]
-    count = body.count(b'<c r="')  # every cell of a plain sheetData is written so
+    body, marks, left = data[at + 11:end], [], [limits.max_cells]
     try:
-        outside = _scan_sheet(data[:at] + b"<sheetData/>" + data[end + 12:], sheet, wanted, left, limits, marks)
+        _scan_sheet(data[:at] + b"<sheetData/>" + data[end + 12:], sheet, set(), left, limits, marks)
     except XlsxError:
         return None
-    if len(marks) != 2 or outside or left[0] != budget[0] or count > budget[0] or not _within(
-            marks, body, 4, limits) or not _well_formed(data):
-        return None  # a cell outside the sheetData, or one too many
-    budget[0] -= count
+    if len(marks) != 2 or left[0] != limits.max_cells or not _within(marks, body, 4, limits) or not _well_formed(
+            data):
+        return None  # a cell outside the sheetData, the sheetData not of the main namespace, or too deep
     pieces = _CELL_START.split(body)  # in one pass: [before, address, its cell, address, its cell...]
-    cells = dict(zip(pieces[1::2], pieces[2::2], strict=True))
-    if len(cells) != count:  # an address written twice: the full parser refuses it if it is wanted
-        seen: set[bytes] = set()
-        if any(a.decode() in wanted for a in pieces[1::2] if a in seen or seen.add(a)):
-            return None
+    addresses = pieces[1::2]
+    cells = dict(zip(addresses, pieces[2::2], strict=True))
+    seen: set[bytes] = set()
+    twice = frozenset(a for a in addresses if a in seen or seen.add(a)) if len(cells) != len(addresses) else frozenset()
+    return _PlainSheet(cells, len(addresses), twice, sheet.protected, tuple(sheet.merged))
+
+
+def _plain_cells(plain: _PlainSheet, wanted: set[str]) -> dict[str, tuple]:
+    """(type, value, formula, inline text) of the wanted cells of a plain sheet, as ``_scan_sheet`` gives them."""
     found = {}
     for addr in wanted:
-        piece = cells.get(addr.encode())
+        key = addr.encode()
+        piece = plain.cells.get(key)
         if piece is None:
             continue
+        if key in plain.twice:
+            raise _duplicate(addr)
         common = _COMMON.match(piece)
         if common:  # most cells: empty, a whole number or a shared string
             empty, number, string = common.groups()
             found[addr] = ("n", None, None, None) if empty else ("n", number.decode(), None, None) if number else (
                 "s", string.decode(), None, None)
-        else:
-            kind, f, formula, value, is_, inline = _CELL_BODY.match(piece).groups()
-            kind = kind.decode() if kind else "n"
-            found[addr] = (kind, _text(value) if value else None, (_text(formula) or "") if f else None,
-                           (_text(inline) or "") if is_ and kind == "inlineStr" else None)
+            continue
+        kind, f, formula, value, is_, inline = _CELL_BODY.match(piece).groups()
+        kind = kind.decode() if kind else "n"
+        found[addr] = (kind, _text(value) if value else None, (_text(formula) or "") if f else None,
+                       (_text(inline) or "") if is_ and kind == "inlineStr" else None)
     return found
 
 
@@ -555,7 +576,7 @@ def _plain_items(data: bytes, limits: Limits) -> list[bytes] | None:
     def start(tag: str, _a: dict, depth: int) -> None:
         seen.append((tag, depth))
     try:
-        _parser("xl/sharedStrings.xml", limits, start)(data[:root.end()] + data[end:])
+        _parser("xl/sharedStrings.xml", limits, start, None)(data[:root.end()] + data[end:])
     except XlsxError:
         return None
     body = data[root.end():end]
@@ -697,6 +718,18 @@ def open_xlsx(data: bytes, limits: Limits = Limits(), z: zipfile.ZipFile | None 
                     fast=fast)
 
 
+def _sheet_cells(wb: Workbook, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple]:
+    """The wanted cells of one sheet, by the fast path when its sheetData is plain, else by the full parser."""
+    if wb.fast and sheet.path not in wb.plain:
+        wb.plain[sheet.path] = _plain_sheet(_part(wb.zip, sheet.path, wb.limits), sheet, wb.limits)
+    plain = wb.plain.get(sheet.path)
+    if plain is None or plain.count > budget[0]:
+        return _scan_sheet(_part(wb.zip, sheet.path, wb.limits), sheet, wanted, budget, wb.limits)
+    budget[0] -= plain.count
+    sheet.protected, sheet.merged = plain.protected, list(plain.merged)
+    return _plain_cells(plain, wanted)
+
+
 def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Cell]:
     """Read the cells ``wanted`` ({sheet name: {"B9", ...}}); also fills each sheet's protection and merges.
     Only the sheets named in ``wanted`` are opened."""
@@ -705,10 +738,7 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
         raw: dict[tuple[str, str], tuple] = {}
         for sheet in wb.sheets:
             if sheet.path in wb.zip.NameToInfo and sheet.name in wanted:
-                data, cells = _part(wb.zip, sheet.path, wb.limits), wanted[sheet.name]
-                found = _fast_sheet(data, sheet, cells, budget, wb.limits) if wb.fast else None
-                if found is None:
-                    found = _scan_sheet(data, sheet, cells, budget, wb.limits)
+                found = _sheet_cells(wb, sheet, wanted[sheet.name], budget)
                 raw.update(((sheet.name, addr), r) for addr, r in found.items())
         needed = {i for r in raw.values() if r[0] == "s" and (i := _string_index(r[1])) is not None}
         strings = _shared_strings(wb, needed)
