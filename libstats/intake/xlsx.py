@@ -2,17 +2,22 @@
 
 It reads only what it is asked for: the sheet list, defined names, custom properties, and the values and
 formulas of a given set of cells, plus each sheet's protection and merged ranges. Sheets holding no wanted
-cell are never read. Every part is size-capped before it is read, and every part is read by one parser: the
-standard library's expat, with namespaces resolved, a DTD refused (so no entity can be declared or expanded),
-and the elements met and their depth bounded. What a comment, CDATA section or processing instruction holds is
-never read as elements (caps count the elements the parser meets, as a spreadsheet program would). Element text
-is what an element holds before its first child, as ElementTree reads it.
+cell are never read. Every part is size-capped before it is read, and read by one parser: the standard
+library's expat, with namespaces resolved, a DTD refused (so no entity can be declared or expanded), and the
+elements met and their depth bounded. What a comment, CDATA section or processing instruction holds is never
+read as elements, and caps count the elements the parser meets, as a spreadsheet program would. An element's
+text is what it holds before its first child, as ElementTree reads it.
+
+One fast path (see its section below): the bulk of a plain part (a sheet's sheetData, the shared strings, the
+definedNames block) is read by a strict grammar once expat finds the whole part well-formed, and the rest of the
+part is read by the parser. tests/test_reader_differential.py proves it equal to the parser alone (case tables
+and hypothesis); tests/test_libreoffice_reader.py compares both with what LibreOffice shows.
 
 Values are read the way spreadsheet programs read them: a number is the XML Schema double lexical form and
-nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read);
-a cell written twice refuses the file (LibreOffice 7.4 shows the last copy, Excel repairs the file). A part
+nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read); a
+cell written twice refuses the file (LibreOffice 7.4 shows the last copy, Excel repairs the file). A part
 compressed otherwise than stored or deflated (bzip2, LZMA...) refuses the file: neither Excel nor LibreOffice
-opens it. tests/test_libreoffice_reader.py compares what the reader reads with what LibreOffice shows.
+opens it.
 """
 
 from __future__ import annotations
