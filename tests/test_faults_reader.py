@@ -68,3 +68,18 @@ def test_an_error_value_is_read_as_an_error_in_every_cell_type(tmp_path):
         for fast in (True, False):
             cell = read_cells(open_xlsx(path.read_bytes(), fast=fast), {f.sheet: {f.cell}})[(f.sheet, f.cell)]
             assert (cell.value, cell.error) == (None, "#N/A")
+
+
+def test_the_cells_cap_refuses_alike_in_both_paths_over_several_sheets(good):
+    wanted = {s.name: {"A1"} for s in open_xlsx(good).sheets}
+    outcomes = {}
+    for cap in (10, 500, 100_000):  # injected: at 500 the first sheets fit and a later one does not
+        seen = []
+        for fast in (True, False):
+            try:
+                read_cells(open_xlsx(good, Limits(max_cells=cap), fast=fast), wanted)
+                seen.append("read")
+            except XlsxError as exc:
+                seen.append(exc.code)
+        outcomes[cap] = seen
+    assert outcomes == {10: ["F06", "F06"], 500: ["F06", "F06"], 100_000: ["read", "read"]}

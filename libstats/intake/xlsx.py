@@ -508,6 +508,8 @@ def _plain_sheet(data: bytes, sheet: SheetInfo, limits: Limits) -> _PlainSheet |
     if len(marks) != 2 or left[0] != limits.max_cells or not _within(marks, body, 4, limits) or not _well_formed(
             data):
         return None  # a cell outside the sheetData, the sheetData not of the main namespace, or too deep
+    if body.count(b'<c r="') > limits.max_cells:  # every cell of a plain sheetData is written so, and none is
+        raise XlsxError("F06", "quá nhiều ô")  # outside it: what the full parser says, before cutting them apart
     pieces = _CELL_START.split(body)  # in one pass: [before, address, its cell, address, its cell...]
     addresses = pieces[1::2]
     cells = dict(zip(addresses, pieces[2::2], strict=True))
@@ -728,9 +730,11 @@ def _sheet_cells(wb: Workbook, sheet: SheetInfo, wanted: set[str], budget: list[
     if wb.fast and sheet.path not in wb.plain:
         wb.plain[sheet.path] = _plain_sheet(_part(wb.zip, sheet.path, wb.limits), sheet, wb.limits)
     plain = wb.plain.get(sheet.path)
-    if plain is None or plain.count > budget[0]:
+    if plain is None:
         return _scan_sheet(_part(wb.zip, sheet.path, wb.limits), sheet, wanted, budget, wb.limits)
-    budget[0] -= plain.count
+    budget[0] -= plain.count  # the cells the full parser would meet
+    if budget[0] < 0:
+        raise XlsxError("F06", "quá nhiều ô")
     sheet.protected, sheet.merged = plain.protected, list(plain.merged)
     return _plain_cells(plain, wanted)
 
