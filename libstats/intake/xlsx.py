@@ -102,7 +102,6 @@ class Workbook:
     modified: str = ""  # docProps/core.xml dcterms:modified: when the province last saved the file
     strings: _Strings | None = field(default=None, repr=False)  # the shared strings, parsed as far as asked
     fast: bool = True  # False: the full parser reads every part (the differential tests' oracle)
-    plain: dict[str, _PlainSheet | None] = field(default_factory=dict, repr=False)  # sheet part → read once
 
     def sheet(self, name: str) -> SheetInfo | None:
         return next((s for s in self.sheets if s.name == name), None)  # the first of a name
@@ -148,15 +147,19 @@ def _ignore(*_) -> None:
     return None
 
 
-def _parser(name: str, limits: Limits, start: Start, end: End | None = _ignore) -> Callable[[bytes, bool], int]:
-    """``feed(data, final)`` for one part, read by expat: names resolved to "uri local", a DTD refused, the
-    elements met and their depth bounded; ``start`` and ``end`` are called for every element (``end=None``: no
-    text is gathered and no end called, for a part read for its start tags only)."""
+def _parser(name: str, limits: Limits, start: Start, end: End | None = _ignore) -> Callable[..., int]:
+    """``feed(data, final=True, quiet=0)`` for one part, read by expat: names resolved to "uri local", a DTD
+    refused, the elements met and their depth bounded; ``start`` and ``end`` are called for every element
+    (``end=None``: no text is gathered and no end called, for a part read for its start tags only).
+    ``quiet``: the elements the data fed holds, parsed with no handler (expat still checks every byte of it, in
+    its context, at C speed). ``feed.index()``: where the event being handled begins; ``feed.utf8()``: the part
+    is declared UTF-8 (or nothing)."""
     p = expat.ParserCreate(namespace_separator=" ")
     p.buffer_text = True
     texts: list[list[str]] = []  # one per open element: its text, while no child has begun
     count = 0
     current: list[str] | None = None
+    declared: list[str | None] = []
 
     def on_start(tag: str, attrs: dict) -> None:
         nonlocal count, current
@@ -179,23 +182,33 @@ def _parser(name: str, limits: Limits, start: Start, end: End | None = _ignore) 
         if current is not None:
             current.append(data)
 
-    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = on_start, on_end, on_text
-    if end is None:  # the depth is all an end changes
-        p.EndElementHandler, p.CharacterDataHandler = lambda _tag: texts.pop(), None
-
     def on_dtd(*_) -> None:
         raise XlsxError("F03", f"phần {name} có khai báo DTD (không được phép)")
 
+    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = on_start, on_end, on_text
+    if end is None:  # the depth is all an end changes
+        p.EndElementHandler, p.CharacterDataHandler = lambda _tag: texts.pop(), None
     p.StartDoctypeDeclHandler = on_dtd
+    p.XmlDeclHandler = lambda _version, encoding, _standalone: declared.append(encoding)
 
-    def feed(data: bytes, final: bool = True) -> int:
-        """Parse ``data``; the elements met so far."""
+    def feed(data: bytes, final: bool = True, quiet: int = 0) -> int:
+        nonlocal count
+        handlers = p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler
+        if quiet:
+            p.StartElementHandler = p.EndElementHandler = p.CharacterDataHandler = None
         try:
             p.Parse(data, final)
         except expat.ExpatError as exc:
             raise XlsxError("F03", f"phần {name} không phải XML hợp lệ (lỗi ở dòng "
                                    f"{exc.lineno}, cột {exc.offset + 1})") from exc
+        finally:
+            p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = handlers
+        count += quiet
+        if count > limits.max_elements:
+            raise XlsxError("F06", f"quá nhiều phần tử XML trong phần {name}")
         return count
+    feed.index = lambda: p.CurrentByteIndex
+    feed.utf8 = lambda: not declared or declared[0] is None or declared[0].lower() in ("utf-8", "utf8")
     return feed
 
 
@@ -220,19 +233,12 @@ def _sheet_path(target: str) -> str:
 
 def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[SheetInfo], dict[str, str], bool]:
     """The sheets, the global defined names (counted as the parser meets them: a comment holds none) and the
-    date system. A plain definedNames block is read by its grammar (``_plain_names``)."""
+    date system. ``fast``: a plain definedNames block is read by its grammar (``_quiet``)."""
     rels = _rels(z, "xl/_rels/workbook.xml.rels", limits)
     data = _part(z, "xl/workbook.xml", limits)
-    return (fast and _plain_names(data, rels, limits)) or _read_workbook(data, rels, limits)
-
-
-def _read_workbook(data: bytes, rels: dict[str, str], limits: Limits, marks: list[int] | None = None
-                   ) -> tuple[list[SheetInfo], dict[str, str], bool]:
-    """The full parser's reading of a workbook part. ``marks``: the depth of each definedNames element met is
-    added to it, then the definedName elements met, then all the elements met."""
     sheets: list[SheetInfo] = []
     names: dict[str, str] = {}
-    date1904, met, attrs = False, 0, {}
+    date1904, met, attrs, holders = False, 0, {}, []
 
     def start(tag: str, a: dict, depth: int) -> None:
         nonlocal date1904, met, attrs
@@ -246,17 +252,22 @@ def _read_workbook(data: bytes, rels: dict[str, str], limits: Limits, marks: lis
             attrs = a
         elif tag == _WORKBOOK_PR:
             date1904 = a.get("date1904") in ("1", "true")
-        elif tag == _DEFINED_NAMES and marks is not None:
-            marks.append(depth)
+        elif tag == _DEFINED_NAMES:
+            holders.append((feed.index(), depth))
 
     def end(tag: str, text: str | None, _depth: int) -> None:
         if tag == _DEFINED and attrs.get("localSheetId") is None:
             if attrs.get("name") is None:
                 raise XlsxError("F03", "một tên (defined name) không có thuộc tính name")
             names[attrs["name"].lower()] = (text or "").strip()
-    elements = _parser("xl/workbook.xml", limits, start, end if marks is None else None)(data)
-    if marks is not None:
-        marks += [met, elements]
+    feed = _parser("xl/workbook.xml", limits, start, end)
+    bulk = _bulk(data, b"<definedNames>", _NAMES_BLOCK) if fast else None
+    if bulk is None:
+        feed(data)
+    else:
+        if _quiet(feed, data, bulk[0] - 14, *bulk, holders, 1, limits):
+            met = _bulk_names(data[bulk[0]:bulk[1]], names, met, limits)
+        feed(data[bulk[1]:])
     return sheets, names, date1904
 
 
@@ -356,17 +367,20 @@ class _OpenCell:
 
 
 def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int], limits: Limits,
-                marks: list[int] | None = None) -> dict[str, tuple]:
+                fast: bool = False) -> dict[str, tuple]:
     """Protection, merges, and (type, value, formula, inline text) of the wanted cells of one sheet part.
-    ``marks``: the depth of each sheetData element met is added to it, and last the elements met."""
+    ``fast``: a plain sheetData is read by its grammar (``_quiet``)."""
     found: dict[str, tuple] = {}
     row_num = col_num = 0
     cell: _OpenCell | None = None
-    sheet.merged = []
+    sheet.protected, sheet.merged, holders, after = False, [], [], False
+    left = budget[0]
 
     def start(tag: str, a: dict, depth: int) -> None:
         nonlocal row_num, col_num, cell
         if tag == _C:
+            if after:
+                raise _Again
             budget[0] -= 1
             if budget[0] < 0:
                 raise XlsxError("F06", "quá nhiều ô")
@@ -392,8 +406,8 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
             sheet.merged.append(a.get("ref"))
             if len(sheet.merged) > limits.max_merges:
                 raise XlsxError("F06", "quá nhiều vùng gộp ô")
-        elif tag == _SHEET_DATA and marks is not None:
-            marks.append(depth)
+        elif tag == _SHEET_DATA:
+            holders.append((feed.index(), depth))
 
     def end(tag: str, text: str | None, depth: int) -> None:
         nonlocal cell
@@ -405,19 +419,33 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
             cell = None
         else:
             cell.end(tag, text, depth)
-    met = _parser(sheet.path, limits, start, end if wanted else None)(data)
-    if marks is not None:
-        marks.append(met)
+    feed = _parser(sheet.path, limits, start, end if wanted else None)
+    bulk = _bulk(data, b"<sheetData>", _ROWS) if fast else None
+    if bulk is None:
+        feed(data)
+        return found
+    try:
+        if _quiet(feed, data, bulk[0] - 11, *bulk, holders, 4, limits):
+            body = data[bulk[0]:bulk[1]]
+            budget[0] -= body.count(b'<c r="')  # every cell of a plain sheetData is written so
+            if budget[0] < 0:
+                raise XlsxError("F06", "quá nhiều ô")
+            _bulk_cells(body, wanted, found)
+            after = True
+        feed(data[bulk[1]:])
+    except _Again:
+        budget[0] = left
+        return _scan_sheet(data, sheet, wanted, budget, limits)
     return found
 
 
 # The one fast path. The bulk of three parts, a sheet's sheetData, the shared strings' items and the workbook's
-# definedNames, is read by one C-speed match of a strict grammar when it is in the plain shape spreadsheet
-# programs write (attributes written ' name="value"', none declaring a namespace; possessive and atomic: no two
-# ways to read the same text, so each match runs in linear time), and the whole part is well-formed
-# (``_well_formed``). The part without that bulk is read by the full parser, which checks that the bulk sits in
-# the element of the main namespace it should, the bounds on depth and elements, and reads all the rest.
-# Anything else: the full parser reads the whole part (and says why it refuses one).
+# definedNames, when a strict grammar takes all of it (the plain shape spreadsheet programs write: attributes
+# written ' name="value"', none declaring a namespace, no comment, CDATA or processing instruction; possessive
+# and atomic, so each match runs in linear time), is fed to the same parse with no handler (``_quiet``): expat
+# still checks every byte of it in its context (well-formed, every prefix bound, characters and references
+# valid), and the grammar's match gives what the handlers would have taken. The rest of the part is read by the
+# handlers as always. So the two paths are one parse; the differential tests check the grammar's reading.
 _ATTRS = rb'(?: (?!xmlns)[A-Za-z_][\w.:-]*+="[^"<]*+")*+'
 _CELL_REST = (rb'(?: s="[0-9]+")?(?: t="([a-z][A-Za-z]*)")?(?:/>|>(?:(<f)' + _ATTRS + rb'(?:/>|>([^<]*+)</f>))?'
               rb'(?:<v>([^<]*+)</v>)?(?:(<is>)<t(?: xml:space="preserve")?>([^<]*+)</t></is>)?</c>)')
@@ -440,9 +468,9 @@ _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
 
 def _text(raw: bytes | None, attribute: bool = False) -> str | None:
-    """Character data (``attribute``: an attribute value) of a well-formed UTF-8 part → str, as the parser gives
-    it: line ends made LF (in an attribute, white space made spaces), then the references resolved (no DTD: only
-    the five predefined entities and character references can occur)."""
+    """Character data (``attribute``: an attribute value) of a UTF-8 part expat checked → str, as the parser
+    gives it: line ends made LF (in an attribute, white space made spaces), then the references resolved (no
+    DTD: only the five predefined entities and character references can occur)."""
     if raw is None:
         return None
     text = raw.decode("utf-8")
@@ -452,81 +480,52 @@ def _text(raw: bytes | None, attribute: bool = False) -> str | None:
         text = text.replace("\r\n", " ").translate({9: " ", 10: " ", 13: " "})
     elif "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "&" in text:
-        text = _REFS.sub(lambda m: chr(int(m[1], 16)) if m[1] else chr(int(m[2])) if m[2] else _NAMED[m[3]], text)
-    return text
+    return _REFS.sub(lambda m: chr(int(m[1], 16)) if m[1] else chr(int(m[2])) if m[2] else _NAMED[m[3]], text)
 
 
-def _well_formed(data: bytes) -> bool:
-    """Whether expat (C speed, no handler) finds ``data`` well-formed UTF-8 XML with every prefix bound, and no
-    DTD, comment, CDATA section or processing instruction in it (the XML declaration aside)."""
-    decl = data.find(b"?>") + 2 if data.startswith(b"<?xml") else 0
-    if b"<!" in data or data.find(b"<?", decl) >= 0 or b"\x00" in data:
-        return False
-    encoding: list = []
-    p = expat.ParserCreate(namespace_separator=" ")
-    p.XmlDeclHandler = lambda _version, enc, _standalone: encoding.append(enc)
-    try:
-        p.Parse(data, True)
-    except expat.ExpatError:
-        return False
-    return not encoding or encoding[0] is None or encoding[0].lower() in ("utf-8", "utf8")
-
-
-def _within(marks: list[int], body: bytes, below: int, limits: Limits) -> bool:
-    """Whether the full parser's reading of a part without its bulk (``marks``: [the depth of the element that
-    held the bulk, ..., the elements met]) met that element once, and the whole part stays within its bounds:
-    the bulk's elements ``below`` levels deep at most, and its elements counted."""
-    return (marks[0] + below <= limits.max_depth
-            and marks[-1] + body.count(b"<") - body.count(b"</") <= limits.max_elements)
-
-
-@dataclass(frozen=True)
-class _PlainSheet:
-    """A sheet part whose sheetData is plain, as the grammar read it: read once per workbook (the cover is read
-    twice: for the province, then for every field)."""
-
-    cells: dict[bytes, bytes]  # address → the part's bytes from just after '<c r="B9"' to the next cell
-    count: int  # the cells the part holds
-    twice: frozenset[bytes]  # addresses written more than once
-    protected: bool
-    merged: tuple[str, ...]
-
-
-def _plain_sheet(data: bytes, sheet: SheetInfo, limits: Limits) -> _PlainSheet | None:
-    """A sheet part whose sheetData is plain (``_ROWS``), the rest of the part read by ``_scan_sheet``
-    (protection, merges, no cell outside the sheetData). None: not plain."""
-    at = data.find(b"<sheetData>")
-    end = data.find(b"</sheetData>", at)
-    if at < 0 or end < 0 or data.count(b"sheetData") != 2 or not _ROWS.fullmatch(data, at + 11, end):
+def _bulk(data: bytes, open_tag: bytes, grammar: re.Pattern) -> tuple[int, int] | None:
+    """Where the body of the one element written ``open_tag`` (and closed once) is, when the grammar takes all
+    of it; None otherwise."""
+    at = data.find(open_tag)
+    stop = data.find(b"</" + open_tag[1:], at)
+    if at < 0 or stop < 0 or data.count(open_tag[1:-1]) != 2 or not grammar.fullmatch(data, at + len(open_tag),
+                                                                                          stop):
         return None
-    body, marks, left = data[at + 11:end], [], [limits.max_cells]
-    try:
-        _scan_sheet(data[:at] + b"<sheetData/>" + data[end + 12:], sheet, set(), left, limits, marks)
-    except XlsxError:
-        return None
-    if len(marks) != 2 or left[0] != limits.max_cells or not _within(marks, body, 4, limits) or not _well_formed(
-            data):
-        return None  # a cell outside the sheetData, the sheetData not of the main namespace, or too deep
-    if body.count(b'<c r="') > limits.max_cells:  # every cell of a plain sheetData is written so, and none is
-        raise XlsxError("F06", "quá nhiều ô")  # outside it: what the full parser says, before cutting them apart
+    return at + len(open_tag), stop
+
+
+def _quiet(feed: Callable[..., int], data: bytes, tag_at: int, start: int, stop: int, holders: list,
+           below: int, limits: Limits) -> bool:
+    """Feed the part up to its bulk data[start:stop], then the bulk: with no handler when the parser met the
+    element holding it where it was found (``holders``: (byte index, depth) of each such element met; the start
+    tag at ``tag_at``), its elements at most ``below`` levels deeper stay within the depth bound, and the part is
+    UTF-8; else with the handlers. Whether it was quiet."""
+    feed(data[:start], False)
+    quiet = (len(holders) == 1 and holders[0][0] == tag_at and holders[0][1] + below <= limits.max_depth
+             and feed.utf8() and b"\x00" not in data[:start])
+    body = data[start:stop]
+    feed(body, False, body.count(b"<") - body.count(b"</") if quiet else 0)
+    return quiet
+
+
+class _Again(Exception):
+    """A cell after a sheetData read quietly: the full parser reads the part again (a cell there may lack its
+    address, counted on rows the quiet read did not see)."""
+
+
+def _bulk_cells(body: bytes, wanted: set[str], found: dict[str, tuple]) -> None:
+    """Add to ``found`` the wanted cells of a plain sheetData body, as ``_scan_sheet``'s handlers take them."""
     pieces = _CELL_START.split(body)  # in one pass: [before, address, its cell, address, its cell...]
     addresses = pieces[1::2]
     cells = dict(zip(addresses, pieces[2::2], strict=True))
     seen: set[bytes] = set()
-    twice = frozenset(a for a in addresses if a in seen or seen.add(a)) if len(cells) != len(addresses) else frozenset()
-    return _PlainSheet(cells, len(addresses), twice, sheet.protected, tuple(sheet.merged))
-
-
-def _plain_cells(plain: _PlainSheet, wanted: set[str]) -> dict[str, tuple]:
-    """(type, value, formula, inline text) of the wanted cells of a plain sheet, as ``_scan_sheet`` gives them."""
-    found = {}
+    twice = {a for a in addresses if a in seen or seen.add(a)} if len(cells) != len(addresses) else ()
     for addr in wanted:
         key = addr.encode()
-        piece = plain.cells.get(key)
+        piece = cells.get(key)
         if piece is None:
             continue
-        if key in plain.twice:
+        if key in twice or addr in found:
             raise _duplicate(addr)
         common = _COMMON.match(piece)
         if common:  # most cells: empty, a whole number or a shared string
@@ -538,58 +537,24 @@ def _plain_cells(plain: _PlainSheet, wanted: set[str]) -> dict[str, tuple]:
         kind = kind.decode() if kind else "n"
         found[addr] = (kind, _text(value) if value else None, (_text(formula) or "") if f else None,
                        (_text(inline) or "") if is_ and kind == "inlineStr" else None)
-    return found
 
 
-def _plain_names(data: bytes, rels: dict[str, str], limits: Limits
-                 ) -> tuple[list[SheetInfo], dict[str, str], bool] | None:
-    """The workbook part as ``_read_workbook`` reads it, when its definedNames block is plain
-    (``_NAMES_BLOCK``); the rest of the part read by ``_read_workbook``. None: not plain."""
-    at = data.find(b"<definedNames>")
-    end = data.find(b"</definedNames>", at)
-    if at < 0 or end < 0 or data.count(b"definedNames") != 2 or not _NAMES_BLOCK.fullmatch(data, at + 14, end):
-        return None
-    body, marks = data[at + 14:end], []
-    if body.count(b"<definedName") > limits.max_names:
-        return None
-    try:
-        sheets, names, date1904 = _read_workbook(data[:at] + b"<definedNames/>" + data[end + 15:], rels, limits,
-                                                 marks)
-    except XlsxError:
-        return None
-    if len(marks) != 3 or marks[1] or not _within(marks, body, 1, limits) or not _well_formed(data):
-        return None  # a definedName outside the block
+def _bulk_names(body: bytes, names: dict[str, str], met: int, limits: Limits) -> int:
+    """Add to ``names`` the global names of a plain definedNames body, as ``_workbook``'s handlers take
+    them; the definedName elements met, ``met`` before it."""
     for attrs, value in _DEFINED_NAME.findall(body):
+        met += 1
+        if met > limits.max_names:
+            raise XlsxError("F06", "quá nhiều tên (defined names)")
         if attrs.startswith(b' name="') and attrs.find(b'"', 7) == len(attrs) - 1:  # the common case: the name alone
             names[_text(attrs[7:-1], attribute=True).lower()] = (_text(value) or "").strip()
             continue
         pairs = dict(_PAIR.findall(attrs))
-        if b"name" not in pairs:
-            return None
         if b"localSheetId" not in pairs:
+            if b"name" not in pairs:
+                raise XlsxError("F03", "một tên (defined name) không có thuộc tính name")
             names[_text(pairs[b"name"], attribute=True).lower()] = (_text(value) or "").strip()
-    return sheets, names, date1904
-
-
-def _plain_items(data: bytes, limits: Limits) -> list[bytes] | None:
-    """The items of a shared-strings part (each from just after its '<si>'), when they are all plain (``_ITEMS``)
-    and the root holds nothing else; None: not plain."""
-    root = _SST_ROOT.search(data)
-    end = data.rfind(b"</sst>")
-    if not root or end < root.end() or data[end + 6:].strip() or not _ITEMS.fullmatch(data, root.end(), end):
-        return None
-    seen: list[tuple[str, int]] = []
-
-    def start(tag: str, _a: dict, depth: int) -> None:
-        seen.append((tag, depth))
-    try:
-        _parser("xl/sharedStrings.xml", limits, start, None)(data[:root.end()] + data[end:])
-    except XlsxError:
-        return None
-    body = data[root.end():end]
-    if seen != [(_SST, 1)] or not _within([1, 1], body, 4, limits) or not _well_formed(data):
-        return None
-    return body.split(b"<si>")[1:]
+    return met
 
 
 def _item_text(item: bytes) -> str:
@@ -607,11 +572,14 @@ class _Strings:
 
     def __init__(self, data: bytes, limits: Limits, fast: bool):
         self.data, self.at, self.items = data, 0, []
-        self.plain = _plain_items(data, limits) if fast else None  # the items' bytes, when the part is plain
+        self.plain: list[bytes] | None = None  # the items' bytes, each from just after its '<si>', when plain
         self.item: tuple[int, _Runs] | None = None  # the depth of the <si> open, and its text
+        holders: list[tuple[int, int]] = []
 
         def start(tag: str, _a: dict, depth: int) -> None:
-            if self.item is not None:
+            if tag == _SST:
+                holders.append((self.feed.index(), depth))
+            elif self.item is not None:
                 self.item[1].start(tag, depth)
             elif tag == _SI:
                 self.item = depth, _Runs(depth)
@@ -625,6 +593,13 @@ class _Strings:
             else:
                 self.item[1].end(tag, text, depth)
         self.feed = _parser("xl/sharedStrings.xml", limits, start, end)
+        root = _SST_ROOT.search(data) if fast else None
+        stop = data.rfind(b"</sst>")
+        if root and stop >= root.end() and _ITEMS.fullmatch(data, root.end(), stop):  # read at once
+            if _quiet(self.feed, data, root.start(), root.end(), stop, holders, 4, limits):
+                self.plain = data[root.end():stop].split(b"<si>")[1:]
+            self.feed(data[stop:])
+            self.at = len(data)
 
     def get(self, needed: set[int]) -> dict[int, str]:
         if self.plain is not None:
@@ -725,20 +700,6 @@ def open_xlsx(data: bytes, limits: Limits = Limits(), z: zipfile.ZipFile | None 
                     fast=fast)
 
 
-def _sheet_cells(wb: Workbook, sheet: SheetInfo, wanted: set[str], budget: list[int]) -> dict[str, tuple]:
-    """The wanted cells of one sheet, by the fast path when its sheetData is plain, else by the full parser."""
-    if wb.fast and sheet.path not in wb.plain:
-        wb.plain[sheet.path] = _plain_sheet(_part(wb.zip, sheet.path, wb.limits), sheet, wb.limits)
-    plain = wb.plain.get(sheet.path)
-    if plain is None:
-        return _scan_sheet(_part(wb.zip, sheet.path, wb.limits), sheet, wanted, budget, wb.limits)
-    budget[0] -= plain.count  # the cells the full parser would meet
-    if budget[0] < 0:
-        raise XlsxError("F06", "quá nhiều ô")
-    sheet.protected, sheet.merged = plain.protected, list(plain.merged)
-    return _plain_cells(plain, wanted)
-
-
 def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str], Cell]:
     """Read the cells ``wanted`` ({sheet name: {"B9", ...}}); also fills each sheet's protection and merges.
     Only the sheets named in ``wanted`` are opened."""
@@ -747,7 +708,8 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
         raw: dict[tuple[str, str], tuple] = {}
         for sheet in wb.sheets:
             if sheet.path in wb.zip.NameToInfo and sheet.name in wanted:
-                found = _sheet_cells(wb, sheet, wanted[sheet.name], budget)
+                found = _scan_sheet(_part(wb.zip, sheet.path, wb.limits), sheet, wanted[sheet.name], budget,
+                                    wb.limits, wb.fast)
                 raw.update(((sheet.name, addr), r) for addr, r in found.items())
         needed = {i for r in raw.values() if r[0] == "s" and (i := _string_index(r[1])) is not None}
         strings = _shared_strings(wb, needed)
