@@ -8,10 +8,11 @@ elements met and their depth bounded. What a comment, CDATA section or processin
 read as elements, and caps count the elements the parser meets, as a spreadsheet program would. An element's
 text is what it holds before its first child, as ElementTree reads it.
 
-One fast path (see its section below): the bulk of a plain part (a sheet's sheetData, the shared strings, the
-definedNames block) is read by a strict grammar once expat finds the whole part well-formed, and the rest of the
-part is read by the parser. tests/test_reader_differential.py proves it equal to the parser alone (case tables
-and hypothesis); tests/test_libreoffice_reader.py compares both with what LibreOffice shows.
+One fast path (see its section below), inside that same parse: the bulk of a plain part (a sheet's sheetData,
+the shared-string items, the definedNames block) is read by a strict grammar while expat parses it with no
+handler, so expat still checks every byte. tests/test_reader_differential.py proves the grammar's reading
+equal to the handlers' (case tables and hypothesis); tests/test_libreoffice_reader.py compares both with what
+LibreOffice shows.
 
 Values are read the way spreadsheet programs read them: a number is the XML Schema double lexical form and
 nothing else (Python-only forms such as '5_78' or Arabic-Indic digits are marked ``invalid``, never read); a
