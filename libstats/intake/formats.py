@@ -19,7 +19,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
 __all__ = ["IntakeError", "Intake", "take_in", "MAX_FILE_BYTES"]
 
 MAX_FILE_BYTES = 50 * 2**20
