@@ -153,8 +153,8 @@ def _parser(name: str, limits: Limits, start: Start, end: End | None = _ignore) 
     refused, the elements met and their depth bounded; ``start`` and ``end`` are called for every element
     (``end=None``: no text is gathered and no end called, for a part read for its start tags only).
     ``quiet``: the elements the data fed holds, parsed with no handler (expat still checks every byte of it, in
-    its context, at C speed). ``feed.index()``: where the event being handled begins; ``feed.utf8()``: the part
-    is declared UTF-8 (or nothing)."""
+    its context, at C speed); ``ends=False``: that data read for its start tags only. ``feed.index()``: where
+    the event being handled begins; ``feed.utf8()``: the part is declared UTF-8 (or nothing)."""
     p = expat.ParserCreate(namespace_separator=" ")
     p.buffer_text = True
     texts: list[list[str]] = []  # one per open element: its text, while no child has begun
@@ -192,11 +192,13 @@ def _parser(name: str, limits: Limits, start: Start, end: End | None = _ignore) 
     p.StartDoctypeDeclHandler = on_dtd
     p.XmlDeclHandler = lambda _version, encoding, _standalone: declared.append(encoding)
 
-    def feed(data: bytes, final: bool = True, quiet: int = 0) -> int:
+    def feed(data: bytes, final: bool = True, quiet: int = 0, ends: bool = True) -> int:
         nonlocal count
         handlers = p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler
         if quiet:
             p.StartElementHandler = p.EndElementHandler = p.CharacterDataHandler = None
+        elif not ends:  # start tags only, for this data
+            p.EndElementHandler, p.CharacterDataHandler = lambda _tag: texts.pop(), None
         try:
             p.Parse(data, final)
         except expat.ExpatError as exc:
@@ -432,8 +434,8 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
             if budget[0] < 0:
                 raise XlsxError("F06", "quá nhiều ô")
             _bulk_cells(body, wanted, found)
-            after = True
-        feed(data[bulk[1]:])
+            after = True  # a cell from here on is read again by the full parser: no end is needed
+        feed(data[bulk[1]:], ends=not after)
     except _Again:
         budget[0] = left
         return _scan_sheet(data, sheet, wanted, budget, limits)
