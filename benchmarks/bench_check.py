@@ -25,7 +25,7 @@ from python_calamine import CalamineWorkbook
 from common import make_returns, peak_mb
 from libstats.checks.batch import check_many
 from libstats.model.form import build_form
-from libstats.intake.xlsx import open_xlsx, read_cells
+from libstats.intake.xlsx import MEMO, open_xlsx, read_cells
 
 YEAR = 2024
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
@@ -88,6 +88,7 @@ def measure(paths: list[Path], what: str) -> None:
     for _ in range(RUNS):  # each run times all four back to back, so that a run's ratios share its load
         loads.append(os.getloadavg()[0])
         for label, job in jobs.items():
+            MEMO.clear()  # each job meets the round afresh: no part remembered from an earlier run
             start, used = time.perf_counter(), cpu_seconds()
             job()
             runs[label].append(time.perf_counter() - start)
@@ -109,6 +110,7 @@ def one_upload(path: Path) -> None:
     """One upload's verdict: the median of 21 checks of one return, in process, and the slowest."""
     times = []
     for _ in range(21):
+        MEMO.clear()  # an upload of its own: nothing remembered from the last one
         start = time.perf_counter()
         check_many([(path, path.name)], year=YEAR, isolate=False)
         times.append(time.perf_counter() - start)

@@ -27,6 +27,7 @@ import io
 import posixpath
 import re
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -34,7 +35,8 @@ from xml.parsers import expat
 
 from libstats.model.layout import col_name, is_address, split_address
 
-__all__ = ["XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells", "parse_number"]
+__all__ = ["XlsxError", "Limits", "Cell", "SheetInfo", "Workbook", "open_xlsx", "read_cells", "parse_number",
+           "PartMemo", "MEMO"]
 
 URI_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 URI_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -106,6 +108,44 @@ class Workbook:
 
     def sheet(self, name: str) -> SheetInfo | None:
         return next((s for s in self.sheets if s.name == name), None)  # the first of a name
+
+
+class PartMemo:
+    """What reading a part found, by the part's bytes: the returns of a round share many parts byte for byte (the
+    workbook part, the sheets a province left as the template wrote them), and the same bytes read with the same
+    limits and wanted cells give the same answer, so a part met again is not parsed again. Only answers are kept,
+    never a failure (a part that refuses the file is parsed again each time, and refuses it again), and only as
+    immutable values (tuples, strings), so a hit can never share state between two files. Bounded: the least
+    recently met answers are forgotten once the parts kept exceed ``max_bytes``; ``clear()`` forgets all. The
+    full parser (``fast=False``) never uses it."""
+
+    def __init__(self, max_bytes: int = 8 * 2**20):
+        self.max_bytes, self.held, self.hits, self.misses = max_bytes, 0, 0, 0
+        self.found: OrderedDict[tuple, tuple[int, tuple]] = OrderedDict()
+
+    def get(self, key: tuple) -> tuple | None:
+        hit = self.found.get(key)
+        if hit is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.found.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: tuple, size: int, answer: tuple) -> None:
+        if size > self.max_bytes // 8:  # a part this big is not worth holding
+            return
+        self.found[key] = size, answer
+        self.held += size
+        while self.held > self.max_bytes:
+            self.held -= self.found.popitem(last=False)[1][0]
+
+    def clear(self) -> None:
+        self.found.clear()
+        self.held = self.hits = self.misses = 0
+
+
+MEMO = PartMemo()  # the process's one memo (a check worker has its own)
 
 
 def _shown(name: str) -> str:
@@ -219,14 +259,14 @@ def _read(z: zipfile.ZipFile, name: str, limits: Limits, start: Start, end: End 
     _parser(name, limits, start, end)(_part(z, name, limits))
 
 
-def _rels(z: zipfile.ZipFile, name: str, limits: Limits) -> dict[str, str]:
+def _rels(data: bytes | None, name: str, limits: Limits) -> dict[str, str]:
     out: dict[str, str] = {}
 
     def start(tag: str, a: dict, _depth: int) -> None:
         if tag == _RELATIONSHIP:
             out[a.get("Id")] = a.get("Target")
-    if name in z.NameToInfo:
-        _read(z, name, limits, start, None)
+    if data is not None:
+        _parser(name, limits, start, None)(data)
     return out
 
 
@@ -235,10 +275,26 @@ def _sheet_path(target: str) -> str:
 
 
 def _workbook(z: zipfile.ZipFile, limits: Limits, fast: bool) -> tuple[list[SheetInfo], dict[str, str], bool]:
+    """The sheets, the defined names and the date system; on the fast path remembered by the bytes of the
+    workbook part and its relationships (``MEMO``)."""
+    name = "xl/_rels/workbook.xml.rels"
+    rels = _part(z, name, limits) if name in z.NameToInfo else None
+    data = _part(z, "xl/workbook.xml", limits)
+    if not fast:
+        return _read_workbook(_rels(rels, name, limits), data, limits, fast)
+    key = ("workbook", rels, data, limits)
+    hit = MEMO.get(key)
+    if hit is None:
+        sheets, names, date1904 = _read_workbook(_rels(rels, name, limits), data, limits, fast)
+        hit = tuple((s.name, s.path, s.state) for s in sheets), tuple(names.items()), date1904
+        MEMO.put(key, len(data) + len(rels or b""), hit)
+    return [SheetInfo(*s) for s in hit[0]], dict(hit[1]), hit[2]
+
+
+def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
+                   ) -> tuple[list[SheetInfo], dict[str, str], bool]:
     """The sheets, the global defined names (counted as the parser meets them: a comment holds none) and the
     date system. ``fast``: a plain definedNames block is read by its grammar (``_quiet``)."""
-    rels = _rels(z, "xl/_rels/workbook.xml.rels", limits)
-    data = _part(z, "xl/workbook.xml", limits)
     sheets: list[SheetInfo] = []
     names: dict[str, str] = {}
     date1904, met, attrs, holders = False, 0, {}, []
@@ -440,6 +496,27 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
         budget[0] = left
         return _scan_sheet(data, sheet, wanted, budget, limits)
     return found
+
+
+def _sheet_cells(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int], limits: Limits,
+                 fast: bool) -> dict[str, tuple]:
+    """``_scan_sheet``, on the fast path remembered by the sheet part's bytes and the cells wanted (``MEMO``):
+    its protection, merges, wanted cells and the cells it holds (counted against the budget on a hit too)."""
+    if not fast:
+        return _scan_sheet(data, sheet, wanted, budget, limits)
+    key = ("sheet", data, frozenset(wanted), limits)
+    hit = MEMO.get(key)
+    if hit is None:
+        left = budget[0]
+        found = _scan_sheet(data, sheet, wanted, budget, limits, True)
+        MEMO.put(key, len(data), (tuple(found.items()), sheet.protected, tuple(sheet.merged), left - budget[0]))
+        return found
+    cells, sheet.protected, merged, met = hit
+    sheet.merged = list(merged)
+    budget[0] -= met
+    if budget[0] < 0:
+        raise XlsxError("F06", "quá nhiều ô")
+    return dict(cells)
 
 
 # The one fast path. The bulk of three parts, a sheet's sheetData, the shared strings' items and the workbook's
@@ -711,8 +788,8 @@ def read_cells(wb: Workbook, wanted: dict[str, set[str]]) -> dict[tuple[str, str
         raw: dict[tuple[str, str], tuple] = {}
         for sheet in wb.sheets:
             if sheet.path in wb.zip.NameToInfo and sheet.name in wanted:
-                found = _scan_sheet(_part(wb.zip, sheet.path, wb.limits), sheet, wanted[sheet.name], budget,
-                                    wb.limits, wb.fast)
+                found = _sheet_cells(_part(wb.zip, sheet.path, wb.limits), sheet, wanted[sheet.name], budget,
+                                     wb.limits, wb.fast)
                 raw.update(((sheet.name, addr), r) for addr, r in found.items())
         needed = {i for r in raw.values() if r[0] == "s" and (i := _string_index(r[1])) is not None}
         strings = _shared_strings(wb, needed)
