@@ -166,9 +166,10 @@ def guess_province_from_name(file_name: str, year: int) -> Province | None:
 
 
 def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
-            sheet_names: set[str], absent: set[str]) -> tuple[str, str] | None:
+            sheet_names: dict[str, str], absent: set[str]) -> tuple[str, str] | None:
     """Where field ``f`` really is: its defined name, or the spec's address with a warning; None when it cannot be
-    read, or when it is on a sheet in ``absent`` (an older form's sheet that has names, but not this field's)."""
+    read, or when it is on a sheet in ``absent`` (an older form's sheet that has names, but not this field's).
+    ``sheet_names``: each sheet name → the state of the first sheet of that name."""
     target = wb.names.get(f.id)  # field ids are lower-case by the spec's rule; names were lowered on reading
     if target is None:
         if f.sheet in absent:  # a field the older form did not have: no value, not a guess at a position
@@ -193,7 +194,7 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
                                  detail=target))
         return None
     sheet, addr = ref
-    if wb.sheet(sheet).state != "visible":  # the officer never sees it: never consolidated
+    if sheet_names[sheet] != "visible":  # the officer never sees it: never consolidated
         if ("S11", sheet) not in noted:
             noted.add(("S11", sheet))
             out.findings.append(make("S11", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,
@@ -280,7 +281,7 @@ def _located(wb: Workbook, form: Form, file: str, older: bool, out: Extraction
              ) -> tuple[dict[str, tuple[str, str]], dict[str, set[str]]]:
     """Where every field of ``form`` is (field id → (sheet, cell)), and the cells wanted from each sheet."""
     noted: set = set()
-    sheet_names = {s.name for s in wb.sheets}
+    sheet_names = {s.name: s.state for s in reversed(wb.sheets)}  # the first sheet of a name wins, as wb.sheet()
     absent = {form.fields[n].sheet for n in wb.names if n in form.fields} if older else set()
     located: dict[str, tuple[str, str]] = {}
     for f in form.fields.values():
