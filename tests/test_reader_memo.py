@@ -14,7 +14,7 @@ from libstats.checks.check import check_file
 from libstats.intake.xlsx import MEMO, Limits, PartMemo, XlsxError, open_xlsx, read_cells
 from tests import corpus as c
 from tests.hostile import CASES
-from tests.xmlcases import MAIN, REL, build, cases, outcome, part_cases, row2, sheet
+from tests.xmlcases import MAIN, REL, build, cases, outcome, part_cases, row2, sheet, workbook
 
 XML_CASES = cases()
 PARTS = part_cases()
@@ -116,3 +116,28 @@ def test_the_memo_stays_within_its_bound():
     assert memo.get(("big", 0)) is None
     memo.clear()
     assert memo.held == 0 and memo.get(("part", 99)) is None
+
+
+_BLOCK = '<definedName name="f_a">S!$B$2</definedName><definedName name="f_b">S!$B$3</definedName>'
+
+
+def _names_of(workbook_xml: str, fast: bool, limits: Limits):
+    try:
+        return open_xlsx(build(sheet(row2("")), workbook=workbook_xml), limits, fast=fast).names
+    except XlsxError as exc:
+        return exc.code, exc.detail
+
+
+@pytest.mark.parametrize("cap", [2, 3])
+def test_a_names_block_remembered_from_another_workbook_reads_as_the_full_parser(cap):
+    """Workbooks that differ but share their definedNames block byte for byte: the second takes the block from
+    the memo; a name before the block still counts against the cap."""
+    limits = Limits(max_names=cap)
+    alone = workbook(_BLOCK)
+    stray = alone.replace("<sheets>", '<definedName name="f_c">S!$B$4</definedName><sheets>')
+    MEMO.clear()
+    assert _names_of(alone, True, limits) == _names_of(alone, False, limits) == {"f_a": "S!$B$2", "f_b": "S!$B$3"}
+    hits = MEMO.hits
+    fast, full = _names_of(stray, True, limits), _names_of(stray, False, limits)
+    assert MEMO.hits > hits and fast == full
+    assert (fast == ("F06", "quá nhiều tên (defined names)")) is (cap == 2)

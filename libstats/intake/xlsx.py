@@ -325,7 +325,7 @@ def _read_workbook(rels: dict[str, str], data: bytes, limits: Limits, fast: bool
         feed(data)
     else:
         if _quiet(feed, data, bulk[0] - 14, *bulk, holders, 1, limits):
-            met = _bulk_names(data[bulk[0]:bulk[1]], names, met, limits)
+            met = _block_names(data[bulk[0]:bulk[1]], names, met, limits)
         feed(data[bulk[1]:])
     return sheets, names, date1904
 
@@ -635,6 +635,22 @@ def _bulk_names(body: bytes, names: dict[str, str], met: int, limits: Limits) ->
                 raise XlsxError("F03", "một tên (defined name) không có thuộc tính name")
             names[_text(pairs[b"name"], attribute=True).lower()] = (_text(value) or "").strip()
     return met
+
+
+def _block_names(body: bytes, names: dict[str, str], met: int, limits: Limits) -> int:
+    """``_bulk_names``, remembered by the block's bytes (``MEMO``): the returns of a round, even re-saved one by
+    one, share it. A block remembered was read whole without a fault, so on a hit only the count can refuse."""
+    key = ("names", body, limits)
+    hit = MEMO.get(key)
+    if hit is None:
+        found: dict[str, str] = {}
+        count = _bulk_names(body, found, met, limits) - met
+        hit = tuple(found.items()), count
+        MEMO.put(key, len(body), hit)
+    elif met + hit[1] > limits.max_names:
+        raise XlsxError("F06", "quá nhiều tên (defined names)")
+    names.update(hit[0])
+    return met + hit[1]
 
 
 def _item_text(item: bytes) -> str:
