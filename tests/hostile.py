@@ -132,6 +132,43 @@ def _zip_of_returns(folder: Path, name: str) -> Path:
     return dst
 
 
+def _recompressed(folder: Path, name: str, method: int) -> Path:
+    """The good file with its data sheet's part compressed by ``method`` (bzip2 12, LZMA 14): Python's zipfile
+    writes and reads it, neither Excel nor LibreOffice opens it."""
+    src = _good(folder)
+    part, dst = c.sheet_part(src, SHEET), folder / f"{name}.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info), method if info.filename == part else zipfile.ZIP_DEFLATED)
+    return dst
+
+
+def _error_value_at(fid: str):
+    """A maker: the good file with field ``fid``'s cell holding an error value (typed or pasted: no formula)."""
+    f = c.FORM.fields[fid]
+    return lambda t: c.put_cell_xml(_good(t), t / f"error-{fid}.xlsx", f.sheet, f.cell,
+                                    f'<c r="{f.cell}" t="e"><v>#REF!</v></c>')
+
+
+def _refused_at(fid: str):
+    """A check: field ``fid`` is refused with V06 at its own cell, and no value of it is kept."""
+    f = c.FORM.fields[fid]
+    return lambda res: res.values.get(fid) is None and any(
+        x.code == "V06" and (x.sheet, x.cell) == (f.sheet, f.cell) and "#REF!" in x.message for x in res.findings)
+
+
+def _names_in_comment(folder: Path, name: str, count: int) -> Path:
+    """A comment in workbook.xml holding ``count`` definedName openings: no spreadsheet program reads them."""
+    junk = "<!-- " + "<definedName>" * count + " -->"
+    return c.edit_names(_good(folder), folder / f"{name}.xlsx", lambda x: x.replace("</definedNames>",
+                                                                                    junk + "</definedNames>", 1))
+
+
+def _names_the_part(method: str):
+    return lambda res: any(f.code == "F03" and method in f.message and "xl/worksheets/" in f.message
+                           for f in res.findings)
+
+
 def _value_is(value):
     return lambda res: res.values.get(FIELD.id) == value
 
@@ -183,7 +220,20 @@ CASES: list[tuple[str, str, Callable[[Path], Path], Fate]] = [
      lambda t: _edit_sheet(t, "inline", lambda x: _cell_xml(
          x, f'<c r="{CELL}" t="inlineStr"><is><r><t>{VALUE}</t></r><rPh sb="0" eb="1"><t>9</t></rPh></is></c>')),
      Fate(Verdict.ACCEPTED, ("V01",), value=VALUE)),
+    ("narrative-error-value", "lying", _error_value_at("n1_danh_gia_chung"),
+     Fate(Verdict.REJECTED, ("V06",), check=_refused_at("n1_danh_gia_chung"))),
+    ("cover-error-value", "lying", _error_value_at("bia_co_quan"),
+     Fate(Verdict.REJECTED, ("V06",), check=_refused_at("bia_co_quan"))),
+    ("number-error-value", "lying", _error_value_at(FIELD.id), Fate(Verdict.REJECTED, ("V06",),
+                                                                   check=_refused_at(FIELD.id))),
+    # no spreadsheet program opens it
+    ("sheet-part-bzip2", "unopenable", lambda t: _recompressed(t, "bzip2", zipfile.ZIP_BZIP2),
+     Fate(Verdict.REJECTED, ("F03",), check=_names_the_part("bzip2"))),
+    ("sheet-part-lzma", "unopenable", lambda t: _recompressed(t, "lzma", zipfile.ZIP_LZMA),
+     Fate(Verdict.REJECTED, ("F03",), check=_names_the_part("LZMA"))),
     # costly
+    ("names-in-a-60-thousand-tag-comment", "costly", lambda t: _names_in_comment(t, "names-comment", 60_000),
+     Fate(Verdict.ACCEPTED, value=VALUE)),
     ("hidden-sheet-1.5-million-cells", "costly", lambda t: _big_hidden_sheet(t, "big-hidden", 750_000),
      Fate(Verdict.ACCEPTED, value=VALUE)),
     ("data-sheet-600-thousand-cells", "costly", lambda t: _bloated_data_sheet(t, "bloated", 600_000),

@@ -1,5 +1,5 @@
 """Every hostile case gets its fate: lying files never consolidate what the officer does not see, costly files
-are refused or read within seconds. Times and memory per case: benchmarks/bench_hostile.py."""
+are refused or read. Times and memory per case: benchmarks/bench_hostile.py."""
 
 from __future__ import annotations
 
@@ -18,9 +18,7 @@ from .hostile import CASES, FIELD
 def test_each_hostile_file_gets_its_fate(tmp_path, name, kind, maker, fate):
     path = maker(tmp_path)
     before = path.read_bytes()
-    start = time.perf_counter()
     res = check_file(path, year=2024)
-    took = time.perf_counter() - start
     codes = {f.code for f in res.findings}
     assert res.verdict == fate.verdict, [(f.code, f.message) for f in res.findings]
     assert set(fate.codes) <= codes, codes
@@ -28,7 +26,6 @@ def test_each_hostile_file_gets_its_fate(tmp_path, name, kind, maker, fate):
         assert res.values.get(FIELD.id) == fate.value
     if fate.check is not None:
         assert fate.check(res)
-    assert took < 20  # generous for a loaded machine: the benchmark prints the real figures
     assert path.read_bytes() == before  # inputs are never modified
 
 

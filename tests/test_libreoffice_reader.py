@@ -16,8 +16,7 @@ import subprocess
 
 import pytest
 
-from tests.test_reader_differential import outcome
-from tests.xmlcases import REFUSED, cases
+from tests.xmlcases import REFUSED, cases, outcome
 
 pytestmark = pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
 

@@ -73,6 +73,21 @@ def build(sheet_xml: str, strings: str | None = None, workbook: str = _WB, custo
     return buf.getvalue()
 
 
+def outcome(data: bytes, fast: bool):
+    """What the reader makes of S!B2: a value, None (empty), or ('refused'|'invalid', detail)."""
+    from libstats.intake.xlsx import XlsxError, open_xlsx, read_cells
+    try:
+        wb = open_xlsx(data, fast=fast)
+        cell = read_cells(wb, {CELL[0]: {CELL[1]}}).get(CELL)
+    except XlsxError as exc:
+        return ("refused", exc.code)
+    if cell is None:
+        return None
+    if cell.invalid is not None:
+        return ("invalid", cell.invalid)
+    return cell.error or cell.value
+
+
 @dataclass(frozen=True)
 class Case:
     name: str

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from libstats.atomic import atomic_path
-from libstats.intake.xlsx import _inflate
 
 __all__ = ["IntakeError", "Intake", "take_in", "MAX_FILE_BYTES"]
 
@@ -79,10 +78,10 @@ def _sniff(data: bytes) -> tuple[str, zipfile.ZipFile | None]:
 
 
 def _read(z: zipfile.ZipFile, name: str) -> bytes:
-    """A member's bytes: inflated straight from the archive in memory when it is sound (``xlsx._inflate``, a
-    third of zipfile's time), else as zipfile reads it."""
-    data = _inflate(z, z.getinfo(name))
-    return data if data is not None else z.read(name)
+    """A member's bytes; none when it is compressed otherwise than stored or deflated (the reader then refuses
+    the file, naming the part)."""
+    info = z.getinfo(name)
+    return z.read(info) if info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) else b""
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:

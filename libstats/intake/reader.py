@@ -17,7 +17,7 @@ from libstats.model.form import PROVINCE_FIELD, Field, Form, build_form
 from libstats.model.provinces import Province, code_list_for_year, name_key, provinces_for_year, slug
 from libstats.model.spec import Spec
 from libstats.model.layout import COVER_TITLE_CELL, META_CELLS, META_PREFIX, META_SHEET, parse_ref, split_address
-from libstats.intake.xlsx import Memo, Workbook, read_cells
+from libstats.intake.xlsx import Workbook, read_cells
 
 # Pure and asked the same few hundred names and addresses for every file of a round: remembered.
 _parse_ref = lru_cache(maxsize=8192)(parse_ref)
@@ -166,9 +166,10 @@ def guess_province_from_name(file_name: str, year: int) -> Province | None:
 
 
 def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
-            sheet_names: set[str], absent: set[str]) -> tuple[str, str] | None:
+            sheet_names: dict[str, str], absent: set[str]) -> tuple[str, str] | None:
     """Where field ``f`` really is: its defined name, or the spec's address with a warning; None when it cannot be
-    read, or when it is on a sheet in ``absent`` (an older form's sheet that has names, but not this field's)."""
+    read, or when it is on a sheet in ``absent`` (an older form's sheet that has names, but not this field's).
+    ``sheet_names``: each sheet name → the state of the first sheet of that name."""
     target = wb.names.get(f.id)  # field ids are lower-case by the spec's rule; names were lowered on reading
     if target is None:
         if f.sheet in absent:  # a field the older form did not have: no value, not a guess at a position
@@ -193,7 +194,7 @@ def _locate(wb: Workbook, f: Field, file: str, out: Extraction, noted: set,
                                  detail=target))
         return None
     sheet, addr = ref
-    if wb.sheet(sheet).state != "visible":  # the officer never sees it: never consolidated
+    if sheet_names[sheet] != "visible":  # the officer never sees it: never consolidated
         if ("S11", sheet) not in noted:
             noted.add(("S11", sheet))
             out.findings.append(make("S11", file=file, sheet=f.sheet, cell=f.cell, field=f.id, label=f.label,
@@ -234,25 +235,17 @@ def _merge_of(rects: tuple[list[tuple[str, int, int, int, int]], set[int] | None
     return None
 
 
-_COVERED: Memo = Memo()  # (id of a plan, merges) → (the plan, field id → the merged range covering it)
-
-
-def _covered(located: dict[str, tuple[str, str]], merges: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+def _covered(located: dict[str, tuple[str, str]], merges: dict[str, list[str]]) -> dict[str, str]:
     """The merged range that covers each located field covered by one (field id → range), from each wanted sheet's
-    merged ranges. Remembered for the last plans and merges met: the returns of a form share both (the very plan
-    dict, see ``_located``, and merges equal range by range)."""
-    key = (id(located), merges)
-    hit = _COVERED.get(key)
-    if hit is not None and hit[0] is located:
-        return hit[1]
-    rects = {sheet: _rectangles(list(ranges)) for sheet, ranges in merges if ranges}
+    merged ranges."""
+    rects = {sheet: _rectangles(ranges) for sheet, ranges in merges.items() if ranges}
     found = {}
     for fid, (sheet, addr) in located.items():
         if sheet in rects:
             rng = _merge_of(rects[sheet], addr)
             if rng is not None:
                 found[fid] = rng
-    return _COVERED.put(key, (located, found))[1]
+    return found
 
 
 @cache
@@ -284,21 +277,11 @@ def _province_value(value: object, year: int) -> Province | None:
     return _provinces_by_key(year).get(name_key(value)) if isinstance(value, str) else None
 
 
-_PLANS: Memo = Memo()  # (id of the names, form, older, sheets) → (the names, located, wanted): _located
-
-
 def _located(wb: Workbook, form: Form, file: str, older: bool, out: Extraction
              ) -> tuple[dict[str, tuple[str, str]], dict[str, set[str]]]:
-    """Where every field of ``form`` is (field id → (sheet, cell)), and the cells wanted from each sheet.
-    Locating found nothing to say for the last workbooks with the same defined names (the very dict: the reader
-    shares it between workbooks whose workbook part is the same) and sheets: the same answer, not looked up
-    again."""
-    key = (id(wb.names), form, older, tuple((s.name, s.state) for s in wb.sheets))
-    plan = _PLANS.get(key)
-    if plan is not None and plan[0] is wb.names:
-        return plan[1], plan[2]
+    """Where every field of ``form`` is (field id → (sheet, cell)), and the cells wanted from each sheet."""
     noted: set = set()
-    sheet_names = {s.name for s in wb.sheets}
+    sheet_names = {s.name: s.state for s in reversed(wb.sheets)}  # the first sheet of a name wins, as wb.sheet()
     absent = {form.fields[n].sheet for n in wb.names if n in form.fields} if older else set()
     located: dict[str, tuple[str, str]] = {}
     for f in form.fields.values():
@@ -308,8 +291,6 @@ def _located(wb: Workbook, form: Form, file: str, older: bool, out: Extraction
     wanted: dict[str, set[str]] = {}
     for sheet, addr in located.values():
         wanted.setdefault(sheet, set()).add(addr)
-    if not out.findings and not out.flagged:
-        _PLANS.put(key, (wb.names, located, wanted))
     return located, wanted
 
 
@@ -332,7 +313,7 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
     out = Extraction()
     located, wanted = _located(wb, form, file, older, out)
     cells = read_cells(wb, wanted)  # also reads the protection and merged ranges of the sheets it scans
-    covered = _covered(located, tuple((s.name, tuple(s.merged)) for s in wb.sheets if s.name in wanted))
+    covered = _covered(located, {s.name: s.merged for s in wb.sheets if s.name in wanted})
     for s in wb.sheets:
         if s.name in wanted and not s.protected:
             out.findings.append(make("S04", file=file, sheet=s.name))
@@ -358,15 +339,20 @@ def extract(wb: Workbook, form: Form, file: str, older: bool = False) -> Extract
                 out.flagged.add(fid)
                 values[fid] = None
                 continue
+        if cell.error is not None:  # #REF!, #N/A...: no value to take, in any input cell (number, text, cover)
+            out.findings.append(make("V06", **_where(file, fields[fid], at), detail=cell.error))
+            out.flagged.add(fid)
+            values[fid] = None
+            continue
         if cell.invalid is not None:  # no spreadsheet program shows this <v> as a number
             out.findings.append(make("V05", **_where(file, fields[fid], at), detail=cell.invalid))
             out.flagged.add(fid)
             values[fid] = None
             continue
-        if cell.value is None and cell.error is None:  # an empty cell: no value, whatever the field's type
+        if cell.value is None:  # an empty cell: no value, whatever the field's type
             values[fid] = None
             continue
-        c = coercers[fid](cell.error if cell.error else cell.value, wb.date1904)
+        c = coercers[fid](cell.value, wb.date1904)
         values[fid] = c.value
         if c.code:
             out.findings.append(make(c.code, **_where(file, fields[fid], at), detail=c.detail, value=c.shown,

@@ -115,7 +115,8 @@ _CODES = [
          "phẩy là để ngăn cách hàng nghìn thì mỗi nhóm sau dấu phải đủ 3 chữ số (ví dụ 12.500)."),
     Code("V05", ERR, "text in number cell", "Ô '{field}' ghi '{detail}', không phải con số. Hãy nhập con số (hoặc 0 nếu "
          "không có)."),
-    Code("V06", ERR, "error value", "Ô '{field}' có giá trị lỗi {detail}. Hãy nhập con số."),
+    Code("V06", ERR, "error value", "Ô '{field}' có giá trị lỗi {detail}. Hãy nhập giá trị đúng (con số hoặc nội "
+         "dung) thay cho giá trị lỗi."),
     Code("V07", INFO, "zero by word", "Ô '{field}' ghi '{detail}'; đã hiểu là 0."),
     Code("V08", INFO, "not counted (x)", "Ô '{field}' ghi '{detail}' (không thống kê): ô này không có số liệu, "
          "không tính là 0; các tổng chỉ cộng những ô có số liệu."),
