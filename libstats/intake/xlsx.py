@@ -192,71 +192,79 @@ def _ignore(*_) -> None:
     return None
 
 
-def _parser(name: str, limits: Limits, start: Start, end: End | None = _ignore) -> Callable[..., int]:
+class _parser:  # noqa: N801 - used as a function: ``feed = _parser(...)``, then ``feed(data)``
     """``feed(data, final=True, quiet=0)`` for one part, read by expat: names resolved to "uri local", a DTD
     refused, the elements met and their depth bounded; ``start`` and ``end`` are called for every element
     (``end=None``: no text is gathered and no end called, for a part read for its start tags only).
     ``quiet``: the elements the data fed holds, parsed with no handler (expat still checks every byte of it, in
     its context, at C speed); ``ends=False``: that data read for its start tags only. ``feed.index()``: where
     the event being handled begins; ``feed.utf8()``: the part is declared UTF-8 (or nothing)."""
-    p = expat.ParserCreate(namespace_separator=" ")
-    p.buffer_text = True
-    texts: list[list[str]] = []  # one per open element: its text, while no child has begun
-    count = 0
-    current: list[str] | None = None
-    declared: list[str | None] = []
 
-    def on_start(tag: str, attrs: dict) -> None:
-        nonlocal count, current
-        count += 1
-        if count > limits.max_elements:
-            raise XlsxError("F06", f"quá nhiều phần tử XML trong phần {name}")
-        if len(texts) >= limits.max_depth:
-            raise XlsxError("F03", f"các phần tử XML lồng nhau quá sâu trong phần {name}")
-        current = []
-        texts.append(current)
-        start(tag, attrs, len(texts))
+    def __init__(self, name: str, limits: Limits, start: Start, end: End | None = _ignore):
+        self.name, self.limits, self.start, self.end = name, limits, start, end
+        self.texts: list[list[str]] = []  # one per open element: its text, while no child has begun
+        self.count = 0
+        self.current: list[str] | None = None
+        self.declared: list[str | None] = []
+        p = self.p = expat.ParserCreate(namespace_separator=" ")
+        p.buffer_text = True
+        p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = self.on_start, self.on_end, self.on_text
+        if end is None:  # the depth is all an end changes
+            p.EndElementHandler, p.CharacterDataHandler = self.pop, None
+        p.StartDoctypeDeclHandler = self.on_dtd
+        p.XmlDeclHandler = lambda _version, encoding, _standalone: self.declared.append(encoding)
 
-    def on_end(tag: str) -> None:
-        nonlocal current
-        depth, text = len(texts), texts.pop()
-        current = None  # what follows is the tail of this element, no element's text
-        end(tag, "".join(text) if text else None, depth)
+    def counted(self, n: int) -> None:
+        self.count += n
+        if self.count > self.limits.max_elements:
+            raise XlsxError("F06", f"quá nhiều phần tử XML trong phần {self.name}")
 
-    def on_text(data: str) -> None:
-        if current is not None:
-            current.append(data)
+    def on_start(self, tag: str, attrs: dict) -> None:
+        self.counted(1)
+        if len(self.texts) >= self.limits.max_depth:
+            raise XlsxError("F03", f"các phần tử XML lồng nhau quá sâu trong phần {self.name}")
+        self.current = []
+        self.texts.append(self.current)
+        self.start(tag, attrs, len(self.texts))
 
-    def on_dtd(*_) -> None:
-        raise XlsxError("F03", f"phần {name} có khai báo DTD (không được phép)")
+    def on_end(self, tag: str) -> None:
+        depth, text = len(self.texts), self.texts.pop()
+        self.current = None  # what follows is the tail of this element, no element's text
+        self.end(tag, "".join(text) if text else None, depth)
 
-    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = on_start, on_end, on_text
-    if end is None:  # the depth is all an end changes
-        p.EndElementHandler, p.CharacterDataHandler = lambda _tag: texts.pop(), None
-    p.StartDoctypeDeclHandler = on_dtd
-    p.XmlDeclHandler = lambda _version, encoding, _standalone: declared.append(encoding)
+    def on_text(self, data: str) -> None:
+        if self.current is not None:
+            self.current.append(data)
 
-    def feed(data: bytes, final: bool = True, quiet: int = 0, ends: bool = True) -> int:
-        nonlocal count
+    def pop(self, _tag: str) -> None:
+        self.texts.pop()
+
+    def on_dtd(self, *_) -> None:
+        raise XlsxError("F03", f"phần {self.name} có khai báo DTD (không được phép)")
+
+    def __call__(self, data: bytes, final: bool = True, quiet: int = 0, ends: bool = True) -> int:
+        p = self.p
         handlers = p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler
         if quiet:
             p.StartElementHandler = p.EndElementHandler = p.CharacterDataHandler = None
         elif not ends:  # start tags only, for this data
-            p.EndElementHandler, p.CharacterDataHandler = lambda _tag: texts.pop(), None
+            p.EndElementHandler, p.CharacterDataHandler = self.pop, None
         try:
             p.Parse(data, final)
         except expat.ExpatError as exc:
-            raise XlsxError("F03", f"phần {name} không phải XML hợp lệ (lỗi ở dòng "
+            raise XlsxError("F03", f"phần {self.name} không phải XML hợp lệ (lỗi ở dòng "
                                    f"{exc.lineno}, cột {exc.offset + 1})") from exc
         finally:
             p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = handlers
-        count += quiet
-        if count > limits.max_elements:
-            raise XlsxError("F06", f"quá nhiều phần tử XML trong phần {name}")
-        return count
-    feed.index = lambda: p.CurrentByteIndex
-    feed.utf8 = lambda: not declared or declared[0] is None or declared[0].lower() in ("utf-8", "utf8")
-    return feed
+        self.counted(quiet)
+        return self.count
+
+    def index(self) -> int:
+        return self.p.CurrentByteIndex
+
+    def utf8(self) -> bool:
+        d = self.declared
+        return not d or d[0] is None or d[0].lower() in ("utf-8", "utf8")
 
 
 def _read(z: zipfile.ZipFile, name: str, limits: Limits, start: Start, end: End | None = _ignore) -> None:
@@ -429,6 +437,31 @@ class _OpenCell:
         return self.kind, self.value, self.formula, inline
 
 
+def _spend(budget: list[int], cells: int) -> None:
+    """Count cells against the file's cap (what is left in ``budget[0]``)."""
+    budget[0] -= cells
+    if budget[0] < 0:
+        raise XlsxError("F06", "quá nhiều ô")
+
+
+def _next_address(a: dict, row_num: int, col_num: int) -> tuple[str, int]:
+    """A cell's address and the column after it: its r attribute, or (r is optional) its position in the row."""
+    addr = a.get("r")
+    if addr is None:
+        return f"{col_name(col_num)}{row_num}", col_num + 1
+    return addr, (split_address(addr)[1] + 1 if is_address(addr) else col_num + 1)
+
+
+def _sheet_setting(sheet: SheetInfo, tag: str, a: dict, limits: Limits) -> None:
+    """The sheet's protection or one of its merged ranges (bounded)."""
+    if tag == _PROTECTION:
+        sheet.protected = a.get("sheet") in ("1", "true")
+        return
+    sheet.merged.append(a.get("ref"))
+    if len(sheet.merged) > limits.max_merges:
+        raise XlsxError("F06", "quá nhiều vùng gộp ô")
+
+
 def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[int], limits: Limits,
                 fast: bool = False) -> dict[str, tuple]:
     """Protection, merges, and (type, value, formula, inline text) of the wanted cells of one sheet part.
@@ -444,15 +477,8 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
         if tag == _C:
             if after:
                 raise _Again
-            budget[0] -= 1
-            if budget[0] < 0:
-                raise XlsxError("F06", "quá nhiều ô")
-            addr = a.get("r")
-            if addr is None:  # the r attribute is optional: count positions
-                col_num += 1
-                addr = f"{col_name(col_num - 1)}{row_num}"
-            else:
-                col_num = split_address(addr)[1] + 1 if is_address(addr) else col_num + 1
+            _spend(budget, 1)
+            addr, col_num = _next_address(a, row_num, col_num)
             if addr in wanted:
                 if addr in found:
                     raise _duplicate(addr)
@@ -463,12 +489,8 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
             cell.start(tag, depth)
         elif tag == _ROW:
             row_num, col_num = int(a.get("r") or row_num + 1), 0
-        elif tag == _PROTECTION:
-            sheet.protected = a.get("sheet") in ("1", "true")
-        elif tag == _MERGE:
-            sheet.merged.append(a.get("ref"))
-            if len(sheet.merged) > limits.max_merges:
-                raise XlsxError("F06", "quá nhiều vùng gộp ô")
+        elif tag in (_PROTECTION, _MERGE):
+            _sheet_setting(sheet, tag, a, limits)
         elif tag == _SHEET_DATA:
             holders.append((feed.index(), depth))
 
@@ -490,9 +512,7 @@ def _scan_sheet(data: bytes, sheet: SheetInfo, wanted: set[str], budget: list[in
     try:
         if _quiet(feed, data, bulk[0] - 11, *bulk, holders, 4, limits):
             body = data[bulk[0]:bulk[1]]
-            budget[0] -= body.count(b'<c r="')  # every cell of a plain sheetData is written so
-            if budget[0] < 0:
-                raise XlsxError("F06", "quá nhiều ô")
+            _spend(budget, body.count(b'<c r="'))  # every cell of a plain sheetData is written so
             _bulk_cells(body, wanted, found)
             after = True  # a cell from here on is read again by the full parser: no end is needed
         feed(data[bulk[1]:], ends=not after)
