@@ -25,6 +25,7 @@ from libstats.forms.template import TemplateOptions, template_filename, write_te
 
 from .conftest import RETURNS_SAVED, RETURNS_SEED
 from .conftest import sheet_rows
+from .workbooks import cached_rows as _cached
 
 YEAR = 2024
 FORM = build_form(YEAR)
@@ -69,15 +70,6 @@ def run(inbox, tmp_path_factory):
     assert result.exit_code == 0, result.output
     assert _hashes(box) == before  # the inbox is untouched
     return out, values, result.output
-
-
-def _cached(path, sheet: str) -> list[tuple]:
-    """A sheet's values as a spreadsheet program shows them (formula cells: their stored results)."""
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        return list(wb[sheet].iter_rows(values_only=True))
-    finally:
-        wb.close()
 
 
 def _expected_national(values: dict[str, dict], used: set[str]) -> dict[tuple[str, str], tuple[int, int]]:

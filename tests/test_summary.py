@@ -17,18 +17,10 @@ from libstats.model.provinces import province
 from libstats.outputs.summary import SHEETS, write_summary
 
 from .conftest import sheet_rows
+from .workbooks import cached_rows as _cached
 
 F2024, F2025 = build_form(2024), build_form(2025)
 SAME = "Thay đổi do sắp xếp lại mạng lưới trong năm."
-
-
-def _cached(path, sheet: str) -> list[tuple]:
-    """A sheet's values as a spreadsheet program shows them (formula cells: their stored results)."""
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        return list(wb[sheet].iter_rows(values_only=True))
-    finally:
-        wb.close()
 
 
 def _other(form, indicator: str, dim: str):

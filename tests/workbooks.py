@@ -28,6 +28,17 @@ def sheet_rows(path: Path, sheet: str, cells: bool = False) -> list[tuple]:
         wb.close()
 
 
+def cached_rows(path: Path, sheet: str) -> list[tuple]:
+    """A sheet's values as a spreadsheet program shows them (formula cells: their stored results)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return list(wb[sheet].iter_rows(values_only=True))
+    finally:
+        wb.close()
+
+
 def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
     """A folder that ``build`` fills once per test run, shared by the pytest-xdist workers (the first to ask
     builds it, the other waits for it). What is in it must never be modified: copy it."""
