@@ -28,7 +28,7 @@ PEOPLE = {"01": 8_500_000, "22": 1_400_000}  # 52 (Bình Định) from the shipp
 @pytest.fixture
 def table(monkeypatch):
     data = {("2004", code, y): n + (y - YEAR) * 1000 for code, n in PEOPLE.items() for y in (YEAR - 1, YEAR)}
-    monkeypatch.setattr(population, "_table", lambda: data)
+    monkeypatch.setattr(population, "population_table", lambda: data)
     return data
 
 
@@ -63,7 +63,7 @@ def test_summary_per_inhabitant_is_figure_over_population_ranked_blank_when_unkn
 def test_outliers_on_per_inhabitant_ratios_only_where_population_is_known(tmp_path, monkeypatch):
     codes = ["01", "02", "04", "06", "08", "10", "11", "12", "14"]
     data = {("2004", code, YEAR): 1_000_000 for code in codes}
-    monkeypatch.setattr(population, "_table", lambda: data)
+    monkeypatch.setattr(population, "population_table", lambda: data)
     results = []
     for code in codes:
         p = province(YEAR, code)

@@ -18,11 +18,13 @@ from libstats.model.spec import PerInhabitant
 if TYPE_CHECKING:  # pandas only for the frames (the collection's server checks B02 without it)
     import pandas as pd
 
-__all__ = ["population", "per_inhabitant", "per_inhabitant_frame"]
+__all__ = ["population", "population_table", "per_inhabitant", "per_inhabitant_frame"]
 
 
 @cache
-def _table() -> dict[tuple[str, str, int], int]:
+def population_table() -> dict[tuple[str, str, int], int]:
+    """The shipped population data (data/population.csv) as {(code list, province code, year): people}; every
+    lookup without a table of its own goes through this function."""
     text = resources.files("libstats.data").joinpath("population.csv").read_text(encoding="utf-8")
     return {(r["code_list"], r["code"].zfill(2), int(r["year"])): int(r["population"])
             for r in csv.DictReader(text.splitlines())}
@@ -30,7 +32,7 @@ def _table() -> dict[tuple[str, str, int], int]:
 
 def population(code_list: str, code: str, year: int, table: dict | None = None) -> int | None:
     """Average population of a province in ``year`` (GSO), or None when it is not in the data."""
-    table = _table() if table is None else table
+    table = population_table() if table is None else table
     direct = table.get((code_list, code, year))
     if direct is not None or code_list != "2025":
         return direct
