@@ -91,12 +91,19 @@ class EmptyRule:
     def target(self) -> Field:
         return self.fields[0]
 
-    def _test(self, f: Field) -> str:  # a number cell holding "x" (không thống kê) is filled
-        return f'(COUNT({f.id})+({f.id}="{NOT_COUNTED}")=0)' if f.kind == "number" else f"(LEN({f.id})=0)"
+    def _count(self) -> str:
+        """The number of empty cells, each name written once: number cells less those holding a number or "x"
+        (không thống kê, which is filled), plus the text cells of length 0."""
+        nums = [f.id for f in self.fields if f.kind == "number"]
+        counts = "".join(f"-COUNT({','.join(nums[i:i + 200])})" for i in range(0, len(nums), 200))
+        xs = "".join(f'-({n}="{NOT_COUNTED}")' for n in nums)
+        texts = "".join(f"+(LEN({f.id})=0)" for f in self.fields if f.kind != "number")
+        return f"{len(nums)}{counts}{xs}{texts}"  # starts with a number: a number, never a lone TRUE/FALSE
 
     def formula(self) -> str:
-        count = "+".join(self._test(f) for f in self.fields)
-        return f'=IF(({count})=0,{_q(OK)},{_q(_prefix(self.severity) + "còn ")}&({count})&{_q(" ô trống")})'
+        # "còn 0 ô trống" turned into "Đạt" by SUBSTITUTE: the count is written once, not twice as IF would need
+        lead = _prefix(self.severity) + "còn "
+        return f'=SUBSTITUTE({_q(lead)}&({self._count()})&{_q(" ô trống")},{_q(lead + "0 ô trống")},{_q(OK)})'
 
     def _empty(self, f: Field, v) -> bool:
         return not (_is_num(v) or is_not_counted(v)) if f.kind == "number" else (v is None or str(v) == "")
