@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from libstats.model.coerce import NOT_COUNTED, is_not_counted
 from libstats.model.findings import Finding, fmt_number, make
 from libstats.model.form import PROVINCE_FIELD, Field, Form, Table, TableRow
+from libstats.model.layout import TABLE_COLUMNS, cell_name
 
 __all__ = ["Context", "Rule", "EmptyRule", "SumRule", "RelationRule", "SwingRule", "SameAsLastYearRule",
            "build_rules", "OK", "NA", "pct_change"]
@@ -91,12 +92,19 @@ class EmptyRule:
     def target(self) -> Field:
         return self.fields[0]
 
-    def _test(self, f: Field) -> str:  # a number cell holding "x" (không thống kê) is filled
-        return f'(COUNT({f.id})+({f.id}="{NOT_COUNTED}")=0)' if f.kind == "number" else f"(LEN({f.id})=0)"
+    def _count(self) -> str:
+        """The number of empty cells, each name written once: number cells less those holding a number or "x"
+        (không thống kê, which is filled), plus the text cells of length 0."""
+        nums = [f.id for f in self.fields if f.kind == "number"]
+        counts = "".join(f"-COUNT({','.join(nums[i:i + 200])})" for i in range(0, len(nums), 200))
+        xs = "".join(f'-({n}="{NOT_COUNTED}")' for n in nums)
+        texts = "".join(f"+(LEN({f.id})=0)" for f in self.fields if f.kind != "number")
+        return f"{len(nums)}{counts}{xs}{texts}"  # starts with a number: a number, never a lone TRUE/FALSE
 
     def formula(self) -> str:
-        count = "+".join(self._test(f) for f in self.fields)
-        return f'=IF(({count})=0,{_q(OK)},{_q(_prefix(self.severity) + "còn ")}&({count})&{_q(" ô trống")})'
+        # "còn 0 ô trống" turned into "Đạt" by SUBSTITUTE: the count is written once, not twice as IF would need
+        lead = _prefix(self.severity) + "còn "
+        return f'=SUBSTITUTE({_q(lead)}&({self._count()})&{_q(" ô trống")},{_q(lead + "0 ô trống")},{_q(OK)})'
 
     def _empty(self, f: Field, v) -> bool:
         return not (_is_num(v) or is_not_counted(v)) if f.kind == "number" else (v is None or str(v) == "")
@@ -134,13 +142,14 @@ class SumRule:
 
     def formula(self) -> str:
         t, parts = self.total.id, ",".join(p.id for p in self.parts)
-        nx = "(" + "+".join(f'({p.id}="{NOT_COUNTED}")' for p in self.parts) + ")"
-        suffix = f'IF({nx}=0,"",{_q(" (không tính ")}&{nx}&{_q(" ô ghi x)")})'
+        nx = "(0+" + "+".join(f'({p.id}="{NOT_COUNTED}")' for p in self.parts) + ")"  # a number, never TRUE
+        # written once after both results; SUBSTITUTE drops it when no level is "x" (nx appears once in it)
+        suffix = f'SUBSTITUTE({_q(" (không tính ")}&{nx}&{_q(" ô ghi x)")},{_q(" (không tính 0 ô ghi x)")},"")'
         return (f'=IF({t}="{NOT_COUNTED}",IF(COUNT({parts})=0,{_q(NA)},'
                 f'{_q("Lỗi: tổng cộng ghi x nhưng các cấp có số liệu ")}&SUM({parts})),'
                 f'IF(OR(COUNT({t})=0,COUNT({parts})+{nx}=0),{_q(NA)},'
-                f'IF({t}=SUM({parts}),{_q(OK)}&{suffix},'
-                f'{_q("Lỗi: tổng cộng ")}&{t}&{_q(" khác tổng các cấp ")}&SUM({parts})&{suffix})))')
+                f'IF({t}=SUM({parts}),{_q(OK)},{_q("Lỗi: tổng cộng ")}&{t}&{_q(" khác tổng các cấp ")}&SUM({parts}))'
+                f'&{suffix}))')
 
     def _sum(self, values: dict) -> float:
         return sum(v for p in self.parts if _is_num(v := values.get(p.id)))
@@ -234,9 +243,11 @@ class SwingRule:
         return self.row.n
 
     def formula(self) -> str:
-        n, p, gc = self.row.n.id, self.row.p.id, self.row.gc.id
-        return (f'=IF(AND(ISNUMBER({n}),ISNUMBER({p})),IF({p}=0,{_q(NA)},IF(AND(ABS({n}-{p})/{p}>'
-                f'{self.threshold_pct / 100:g},LEN({gc})=0),{_q("Cảnh báo: cần giải thích")},{_q(OK)})),{_q(NA)})')
+        # the table's own rate cell, (N − (N−1)) / (N−1) × 100 or "", is what pct_change computes
+        sheet = self.row.n.sheet.replace("'", "''")
+        pct, gc = f"'{sheet}'!{cell_name(self.row.row, TABLE_COLUMNS['pct'])}", self.row.gc.id
+        return (f'=IF(ISNUMBER({pct}),IF(AND(ABS({pct})>{self.threshold_pct:g},LEN({gc})=0),'
+                f'{_q("Cảnh báo: cần giải thích")},{_q(OK)}),{_q(NA)})')
 
     def _swing(self, values: dict) -> float | None:
         return pct_change(values.get(self.row.n.id), values.get(self.row.p.id))
