@@ -132,9 +132,10 @@ def dataset_path(summary: Path) -> Path:
     return Path(summary).with_name(Path(summary).stem + "_du-lieu.csv")
 
 
-def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Path:
+def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None, describe: bool = True) -> Path:
     """Write the CSV atomically, every text column safe to open in a spreadsheet program, and its description
-    (fields, ``spec``, code lists) in the folder's datapackage.json."""
+    (fields, ``spec``, code lists) in the folder's datapackage.json (not with ``describe=False``: a caller that
+    writes the CSV in a staging folder describes it where it ends up)."""
     out = df
     for col in df.columns:
         if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(df[col]):
@@ -145,7 +146,8 @@ def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Pat
     with atomic_path(path) as tmp:
         # CRLF rows: the csv writer then quotes every text holding a CR or LF, so a lone CR never splits a row
         out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-    write_descriptor(df, Path(path), spec or default_spec())
+    if describe:
+        write_descriptor(df, Path(path), spec or default_spec())
     return path
 
 
