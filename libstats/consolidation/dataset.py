@@ -132,20 +132,33 @@ def dataset_path(summary: Path) -> Path:
     return Path(summary).with_name(Path(summary).stem + "_du-lieu.csv")
 
 
-def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None) -> Path:
+def _escape_rows(values: list) -> list[int]:
+    """The positions of the texts escape_text changes: each distinct value looked at once (a column repeats its
+    codes, sheet names and units row after row), then only the rows holding one of the few that need it."""
+    try:
+        distinct = set(values)
+    except TypeError:  # an unhashable value: every row looked at
+        return [i for i, v in enumerate(values) if v.__class__ is str and v[:1] in _FIRST]
+    risky = {v for v in distinct if v.__class__ is str and v[:1] in _FIRST}
+    return [i for i, v in enumerate(values) if v.__class__ is str and v in risky] if risky else []
+
+
+def write_dataset(df: pd.DataFrame, path: Path, spec: Spec | None = None, describe: bool = True) -> Path:
     """Write the CSV atomically, every text column safe to open in a spreadsheet program, and its description
-    (fields, ``spec``, code lists) in the folder's datapackage.json."""
+    (fields, ``spec``, code lists) in the folder's datapackage.json (not with ``describe=False``: a caller that
+    writes the CSV in a staging folder describes it where it ends up)."""
     out = df
     for col in df.columns:
         if col not in _NUMERIC and not pd.api.types.is_numeric_dtype(df[col]):
-            runs = [i for i, v in enumerate(df[col].tolist()) if v.__class__ is str and v[:1] in _FIRST]
+            runs = _escape_rows(df[col].tolist())
             if runs:  # the few texts that need it (a copy only then)
                 out = df.copy() if out is df else out
                 out.iloc[runs, out.columns.get_loc(col)] = [escape_text(v) for v in out[col].iloc[runs]]
     with atomic_path(path) as tmp:
         # CRLF rows: the csv writer then quotes every text holding a CR or LF, so a lone CR never splits a row
         out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-    write_descriptor(df, Path(path), spec or default_spec())
+    if describe:
+        write_descriptor(df, Path(path), spec or default_spec())
     return path
 
 

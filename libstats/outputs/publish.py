@@ -121,7 +121,7 @@ def publish(con: Consolidation, summary: Path, previous: Path | None = None, fee
         with _writing(summary):
             write_summary(con, stage / summary.name, previous)
         with _writing(data):
-            write_dataset(con.tidy, stage / data.name, con.form.spec)
+            write_dataset(con.tidy, stage / data.name, con.form.spec, describe=False)  # described below
         with _writing(data.with_name(DESCRIPTOR)):
             descriptor = write_descriptor(con.tidy, data, con.form.spec)
         with _writing(data):
