@@ -130,6 +130,21 @@ def returns_2024(tmp_path_factory, form2024) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def dataset_2024(tmp_path_factory, returns_2024) -> Path:
+    """The 2024 round of every province (returns_2024), consolidated once per test run: last year's dataset of
+    the 2025 round. Never modify it."""
+    from libstats.consolidation.consolidate import consolidate
+    from libstats.consolidation.dataset import write_dataset
+
+    def build(out: Path) -> None:
+        con = consolidate(list(returns_2024.values()), 2024)
+        assert len(con.reporting) == 63
+        write_dataset(con.tidy, out / "tong-hop-2024_du-lieu.csv")
+
+    return built_once(tmp_path_factory, "dataset-2024", build) / "tong-hop-2024_du-lieu.csv"
+
+
+@pytest.fixture(scope="session")
 def demo_2024(tmp_path_factory):
     """The demo command run once per test run for 2024 (in a folder shared by the pytest-xdist workers), with the
     library result it rendered and what it printed. Never modify what is in its folders."""
