@@ -8,6 +8,7 @@ them are kept for the test files that still import them from conftest.
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -31,12 +32,13 @@ settings.load_profile("libstats")
 # The test files that take longest, longest first (seconds of one worker, measured on 2 cores). pytest-xdist hands
 # whole files to its workers in collection order (``--no-loadscope-reorder``): long files first and the short ones
 # last, so that both workers finish together. A file not listed runs after these; a wrong order is only slower.
-SLOWEST_FIRST = ("test_report.py", "test_libreoffice_values.py", "test_web_browser.py", "test_feedback.py",
-                 "test_rollover.py", "test_check.py", "test_samples_demo.py", "test_libreoffice_check.py",
-                 "test_review.py", "test_collect.py", "test_collect_commands.py", "test_consolidate.py",
-                 "test_libreoffice_consolidate.py", "test_libreoffice_template.py", "test_template.py",
-                 "test_hostile.py", "test_libreoffice_reader.py", "test_web_security.py", "test_web.py",
-                 "test_domain.py", "test_xlsx_strings.py", "test_properties.py", "test_batch_transport.py")
+SLOWEST_FIRST = ("test_report_narratives.py", "test_report.py", "test_libreoffice_values.py", "test_web_browser.py",
+                 "test_feedback.py", "test_rollover.py", "test_check.py", "test_samples_demo.py",
+                 "test_libreoffice_check.py", "test_review.py", "test_collect.py", "test_collect_commands.py",
+                 "test_consolidate.py", "test_libreoffice_consolidate.py", "test_libreoffice_template.py",
+                 "test_template.py", "test_hostile.py", "test_libreoffice_reader.py", "test_web_security.py",
+                 "test_web.py", "test_domain.py", "test_xlsx_strings.py", "test_properties.py",
+                 "test_batch_transport.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -125,3 +127,45 @@ def returns_2024(tmp_path_factory, form2024) -> dict[str, Path]:
         form2024, provinces, out, prefill=lambda p: TemplateOptions(
             values=sample_values(form2024, p, seed=RETURNS_SEED), generated_at=RETURNS_SAVED)))
     return {p.code: folder / template_filename(form2024, p) for p in provinces}
+
+
+@pytest.fixture(scope="session")
+def dataset_2024(tmp_path_factory, returns_2024) -> Path:
+    """The 2024 round of every province (returns_2024), consolidated once per test run: last year's dataset of
+    the 2025 round. Never modify it."""
+    from libstats.consolidation.consolidate import consolidate
+    from libstats.consolidation.dataset import write_dataset
+
+    def build(out: Path) -> None:
+        con = consolidate(list(returns_2024.values()), 2024)
+        assert len(con.reporting) == 63
+        write_dataset(con.tidy, out / "tong-hop-2024_du-lieu.csv")
+
+    return built_once(tmp_path_factory, "dataset-2024", build) / "tong-hop-2024_du-lieu.csv"
+
+
+@pytest.fixture(scope="session")
+def demo_2024(tmp_path_factory):
+    """The demo command run once per test run for 2024 (in a folder shared by the pytest-xdist workers), with the
+    library result it rendered and what it printed. Never modify what is in its folders."""
+    from click.testing import CliRunner
+
+    from libstats import demo as demo_mod
+    from libstats.cli import main
+
+    def build(out: Path) -> None:
+        seen, run = [], demo_mod.run_demo
+
+        def recording(*args, **kwargs):
+            seen.append(run(*args, **kwargs))
+            return seen[-1]
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(demo_mod, "run_demo", recording)
+            result = CliRunner().invoke(main, ["demo", str(out / "d"), "--year", "2024", "-q"])
+        assert result.exit_code == 0, result.output
+        [res] = seen
+        (out / "result.pickle").write_bytes(pickle.dumps((res, result.output)))
+
+    folder = built_once(tmp_path_factory, "demo-2024", build)
+    return pickle.loads((folder / "result.pickle").read_bytes())

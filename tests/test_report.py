@@ -257,15 +257,6 @@ def test_a_wording_file_with_a_bad_placeholder_gets_a_message_not_a_traceback(co
 # --- the State's form, Part I, flagged figures, tables (issue 18) ----------------------------------------------
 
 @pytest.fixture(scope="module")
-def dataset_2024(returns_2024, tmp_path_factory) -> Path:
-    """The 2024 round of every province, consolidated (last year's dataset of the 2025 round)."""
-    from libstats.consolidation.consolidate import consolidate
-
-    con = consolidate(list(returns_2024.values()), 2024)
-    return write_dataset(con.tidy, tmp_path_factory.mktemp("y2024") / "tong-hop-2024_du-lieu.csv")
-
-
-@pytest.fixture(scope="module")
 def drafts(consolidated, dataset_2024, tmp_path_factory) -> dict[str, Path]:
     """The 2024 draft, and the 2025 draft with last year's dataset (--previous)."""
     _, _, data, _ = consolidated

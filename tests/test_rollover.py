@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from libstats.cli import main
-from libstats.consolidation.consolidate import consolidate
 from libstats.consolidation.dataset import load_dataset, write_dataset
 from libstats.model.form import build_form
 from libstats.model.provinces import components, province, provinces_for_year
@@ -22,14 +19,6 @@ from libstats.forms.template import TemplateOptions, template_filename, write_te
 from .conftest import sheet_rows
 
 F2024, F2025 = build_form(2024), build_form(2025)
-
-
-@pytest.fixture(scope="module")
-def dataset_2024(tmp_path_factory, returns_2024) -> Path:
-    tmp = tmp_path_factory.mktemp("y2024")
-    con = consolidate(list(returns_2024.values()), 2024)
-    assert len(con.reporting) == 63
-    return write_dataset(con.tidy, tmp / "tong-hop-2024_du-lieu.csv")
 
 
 def _old(df: pd.DataFrame) -> dict[tuple[str, str, str], int]:

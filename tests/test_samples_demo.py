@@ -13,8 +13,6 @@ from libstats.checks.check import check_file
 from libstats.cli import main
 from libstats.consolidation.consolidate import consolidate
 from libstats.consolidation.dataset import figures
-from libstats import demo as demo_mod
-from libstats.demo import run_demo
 from libstats.model.form import build_form
 from libstats.model.provinces import provinces_for_year, size, successor_code
 from libstats.forms.samples import write_samples
@@ -27,20 +25,9 @@ SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo command run once for 2024; the library result it rendered is kept for the tests."""
-    out, seen = tmp_path_factory.mktemp("demo") / "d", []
-
-    def recording(*args, **kwargs):
-        seen.append(run_demo(*args, **kwargs))
-        return seen[-1]
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(demo_mod, "run_demo", recording)
-        result = CliRunner().invoke(main, ["demo", str(out), "--year", "2024", "-q"])
-    assert result.exit_code == 0, result.output
-    [res] = seen
-    return res, result.output
+def demo(demo_2024):
+    """The demo command run once for 2024 (shared with the other files that read it) and what it printed."""
+    return demo_2024
 
 
 def test_each_flaw_gives_exactly_its_documented_findings_and_clean_returns_none(demo):
