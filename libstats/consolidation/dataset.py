@@ -137,8 +137,8 @@ def _escape_rows(values: list) -> list[int]:
     codes, sheet names and units row after row), then only the rows holding one of the few that need it."""
     try:
         distinct = set(values)
-    except TypeError:  # an unhashable value: every row looked at
-        return [i for i, v in enumerate(values) if v.__class__ is str and v[:1] in _FIRST]
+    except TypeError:  # an unhashable value (never a text): every row looked at
+        distinct = values
     risky = {v for v in distinct if v.__class__ is str and v[:1] in _FIRST}
     return [i for i, v in enumerate(values) if v.__class__ is str and v in risky] if risky else []
 
