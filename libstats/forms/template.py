@@ -444,13 +444,16 @@ def _tables(c: _Cells, ws, sheet: LaidSheet):
 
 
 def _derived(c: _Cells, ws, r):
-    """The change and the rate (%) of row ``r``: formulas, with the values libstats computes as their results."""
+    """The change and the rate (%) of row ``r``: formulas, with the values libstats computes as their results. The
+    rate is the change over N−1 (the change cell holds N − (N−1), the same number), as ``pct_change`` computes."""
     n, p = cell_name(r.row, TABLE_COLUMNS["n"]), cell_name(r.row, TABLE_COLUMNS["p"])
+    d = cell_name(r.row, TABLE_COLUMNS["diff"])
+    both = f"{n}:{p}" if TABLE_COLUMNS["p"] == TABLE_COLUMNS["n"] + 1 else f"{n},{p}"  # COUNT: the numbers of both
     locked = dict(border=1, bg_color=LOCKED_FILL, bold=r.is_total)
     diff, pct = c.derived_values(r)
-    ws.write_formula(r.row, TABLE_COLUMNS["diff"], f'=IF(AND(ISNUMBER({n}),ISNUMBER({p})),{n}-{p},"")',
+    ws.write_formula(r.row, TABLE_COLUMNS["diff"], f'=IF(COUNT({both})=2,{n}-{p},"")',
                      c.fmt(**locked, num_format="+#,##0;-#,##0;0"), diff)
-    ws.write_formula(r.row, TABLE_COLUMNS["pct"], f'=IF(AND(ISNUMBER({n}),ISNUMBER({p}),{p}<>0),({n}-{p})/{p}*100,"")',
+    ws.write_formula(r.row, TABLE_COLUMNS["pct"], f'=IF(AND(ISNUMBER({d}),{p}<>0),{d}/{p}*100,"")',
                      c.fmt(**locked, num_format="+0.0;-0.0;0.0"), pct)
 
 
