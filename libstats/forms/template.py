@@ -84,12 +84,23 @@ def validation(f: Field, form: Form) -> dict:
     return v
 
 
+def _literal(n) -> str:
+    """A whole number as the shortest formula literal that reads as it (1000000000 as 1E9): a validation's formula
+    is prepared by XlsxWriter at a cost per character."""
+    digits = str(n)
+    if not isinstance(n, int) or not digits.endswith("0"):
+        return digits
+    stem = digits.rstrip("0")
+    short = f"{stem}E{len(digits) - len(stem)}"
+    return short if len(short) < len(digits) else digits
+
+
 def _number_validation(f: Field, form: Form) -> dict:
     """A figure of the field's type (a whole count, or a decimal), or "x" for không thống kê.
 
     A custom formula, because Excel's whole-number validation refuses "x". IF, not OR: OR would pass on the
     #VALUE! of INT("x"), and so refuse the very "x" it is meant to allow."""
-    c, top = f.cell, form.spec.max_count
+    c, top = f.cell, _literal(form.spec.max_count)
     whole = f",{c}=INT({c})" if f.type == "count" else ""
     head = f"Năm {form.year}" if f.column == "n" else f"Năm {form.year - 1}"
     what = "số nguyên" if f.type == "count" else "số"
