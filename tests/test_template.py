@@ -144,6 +144,13 @@ def test_every_field_is_one_named_unlocked_validated_cell_and_the_rest_is_locked
     assert set(inputs) <= met
 
 
+def test_a_column_of_one_rule_is_one_validation_even_where_a_cell_looks_like_part_of_its_formula(hanoi_2024):
+    """E9's rule reads "<=1E9": the number is no reference to E9, so E9 shares the validation of E7:E19."""
+    ws = openpyxl.load_workbook(hanoi_2024)["2.2 Số liệu"]
+    (dv,) = [dv for dv in ws.data_validations.dataValidation if "E9" in dv.sqref]
+    assert all(cell in dv.sqref for cell in ("E7", "E8", "E10")) and "1E9" in dv.formula1
+
+
 def test_generic_form_has_a_province_dropdown_fed_from_a_named_range(generic_2024):
     wb = openpyxl.load_workbook(generic_2024)
     cover = wb["Bìa"]

@@ -16,6 +16,7 @@ import math
 import multiprocessing as mp
 import numbers
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -140,9 +141,10 @@ def _validation_of(f: Field, form: Form) -> dict:
 
 @lru_cache(maxsize=8192)
 def _rule(f: Field, form: Form) -> tuple:
-    """The validation of ``f`` with its own cell left out: fields with the same rule in a column share one."""
-    return tuple(sorted((k, v.replace(f.cell, "\0") if isinstance(v, str) else v)
-                        for k, v in validation(f, form).items()))
+    """The validation of ``f`` with its own cell left out: fields with the same rule in a column share one. Only a
+    whole reference is its cell: E9 is not the cell of E9 in the number 1E9, nor E1 that of E10."""
+    own = re.compile(rf"(?<![A-Za-z0-9_$.]){f.cell}(?![0-9])")
+    return tuple(sorted((k, own.sub("\0", v) if isinstance(v, str) else v) for k, v in validation(f, form).items()))
 
 
 def _fit(ws, row: int, cells: list[tuple[str, float]], minimum: float = 16) -> None:
