@@ -2,7 +2,8 @@
 
 Every rule has two faces that must agree:
 - ``formula()``: an Excel formula for the live check sheet ("Kiểm tra") of the template, written against the
-  fields' defined names, that shows "Đạt", "—" (nothing to check yet), "Lỗi: …" or "Cảnh báo: …";
+  fields' defined names (adjacent cells, as a table's column of levels, as one range: 'Sheet'!E7:E9), that
+  shows "Đạt", "—" (nothing to check yet), "Lỗi: …" or "Cảnh báo: …";
 - ``status(values)``: the same answer computed in Python (the cached result written into the template, and
   the oracle the LibreOffice tests compare against), and ``findings(ctx)``: typed findings for the validator.
 """
