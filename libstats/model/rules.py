@@ -110,7 +110,8 @@ def _ranges(fields) -> list[str]:
 def _count_x(refs: list[str]) -> str:
     """The number of cells of ``refs`` holding "x" (không thống kê): COUNTIF matches as ``cell="x"`` does, so "X"
     too, and never " x" or "xx"; a number, never TRUE."""
-    return "+".join(f'COUNTIF({r},"{NOT_COUNTED}")' for r in refs) or "0"
+    counts = [f'COUNTIF({r},"{NOT_COUNTED}")' for r in refs]
+    return counts[0] if len(counts) == 1 else "(0" + "".join("+" + c for c in counts) + ")"
 
 
 @dataclass(frozen=True)
