@@ -36,13 +36,13 @@ def _validity(lo, path, name: str, typed: list) -> dict:
 
 
 def test_number_cells_allow_x_and_refuse_text_in_libreoffice(lo, hanoi_2024):
-    typed = ["x", "X", "abc", "5.731", 5, 0, 12500, -1, 1.5, 1_000_000_001]
+    typed = ["x", "X", "abc", "5.731", 5, 0, 12500, -1, 1.5, 1_000_000_000, 1_000_000_001]  # the top: 1E9
     got = _validity(lo, hanoi_2024, "the_cap_moi_xa_n", typed)  # E25, not the top cell (E23) of its validation
     assert got["type"] == "CUSTOM"
     assert "E23" in got["formula"] and "E25" not in got["formula"]  # so LibreOffice moved it to the typed cell
     assert dict(zip(map(str, typed), got["valid"], strict=True)) == {
         "x": True, "X": True, "abc": False, "5.731": False, "5": True, "0": True, "12500": True, "-1": False,
-        "1.5": False, "1000000001": False}
+        "1.5": False, "1000000000": True, "1000000001": False}
 
 
 def _with_x(values: dict) -> dict:
@@ -72,6 +72,41 @@ def test_x_cells_check_the_same_in_the_live_check_sheet_and_in_python(lo, form20
     codes = [(f.code, f.field) for f in read.findings]
     assert ("V08", "luot_truy_cap_xa_n") in codes and ("R06", "luot_truy_cap_tong_n") in codes
     assert ("R02", "luot_truy_cap_tong_p") in codes and not any(c == "R01" for c, _ in codes)
+
+
+def _by_range(values: dict) -> dict:
+    """What the check sheet's ranges meet: every year-N figure copied from N-1 (the same-as-last-year rule compares
+    two ranges cell by cell), a level "X" and a total "X" whose levels have figures, a level typed as a word, a
+    relation's side "x", and the narratives of one sheet left blank but one in the middle of their run."""
+    rows = {(r.indicator, r.dim): r for r in FORM.rows}
+    v = {**values, **{r.n.id: values[r.p.id] for r in FORM.rows}}
+    v[rows[("so_thu_vien", "huyen")].n.id] = "X"  # its total: the levels counted
+    v[rows[("so_thu_vien", "tong")].n.id] = v[rows[("so_thu_vien", "tinh")].n.id] + v[rows[("so_thu_vien", "xa")].n.id]
+    v[rows[("tv_doc_lap", "tong")].n.id] = "X"
+    v[rows[("so_thu_vien", "xa")].p.id] = "abc"
+    v[rows[("so_tv_moi", "tu_nhan")].n.id] = "x"
+    narratives = [f for f in FORM.fields.values() if f.sheet == "2.2 Thư viện công cộng"]
+    for f in narratives:
+        v.pop(f.id, None)
+    v[narratives[len(narratives) // 2].id] = "Một mục ở giữa được điền."
+    return v
+
+
+def test_ranges_check_the_same_in_the_live_check_sheet_and_in_python(lo, tmp_path):
+    p = provinces_for_year(2024)[1]
+    values = _by_range(sample_values(FORM, p, seed=7))
+    blank = write_template(FORM, tmp_path / "blank.xlsx", TemplateOptions(province=p))
+    out = tmp_path / template_filename(FORM, p)
+    rules = build_rules(FORM)
+    result = lo.fill(blank, out, typed_values(values), read_cells=[(CHECK_SHEET, check_result_cell(i))
+                                                                 for i in range(len(rules))])
+    live = [c["string"] for c in result["cells"]]
+    read = check_file(out, year=2024)
+    assert live == [r.status(read.values) for r in rules]
+    blanks = sum(1 for f in FORM.fields.values() if f.sheet == "2.2 Thư viện công cộng") - 1
+    assert "Cảnh báo: giống hệt năm trước" in live and f"Cảnh báo: còn {blanks} ô trống" in live
+    assert any(s.startswith("Lỗi: tổng cộng ghi x nhưng các cấp có số liệu ") for s in live)
+    assert "Đạt (không tính 1 ô ghi x)" in live and "Cảnh báo: còn 1 ô trống" in live  # "X" filled, "abc" empty
 
 
 @pytest.fixture(scope="module")

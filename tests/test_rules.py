@@ -6,7 +6,7 @@ import pytest
 
 from libstats.model.form import build_form
 from libstats.model.provinces import province
-from libstats.model.rules import NA, OK, Context, build_rules
+from libstats.model.rules import NA, OK, Context, SumRule, build_rules
 from libstats.forms.samples import sample_values
 
 
@@ -63,3 +63,17 @@ def test_a_relation_repeated_per_level_names_the_level_on_each_line():
     lines = [r.describe() for r in build_rules(form) if type(r).__name__ == "RelationRule"]
     assert len(lines) == len(set(lines))  # no two lines alike: each says its level
     assert any(line.endswith("(Cấp xã)") for line in lines)
+
+
+def test_levels_on_rows_apart_are_one_reference_each_and_their_x_counts_add_up():
+    """A sum over levels that are not adjacent rows (no such table today): one range a run of rows, the "x"
+    counts of the runs added before they are joined into the message."""
+    form = build_form(2024)
+    rule = next(r for r in build_rules(form) if isinstance(r, SumRule) and len(r.parts) == 3)
+    apart = SumRule(rule.total, (rule.parts[0], rule.parts[2]))
+    formula = apart.formula()
+    first, last = rule.parts[0], rule.parts[2]
+    assert f"SUM({first.id},{last.id})" in formula
+    assert f'(0+COUNTIF({first.id},"x")+COUNTIF({last.id},"x"))' in formula
+    adjacent = SumRule(rule.total, rule.parts).formula()
+    assert f"SUM('{first.sheet}'!{first.cell}:{last.cell})" in adjacent and "(0+COUNTIF" not in adjacent

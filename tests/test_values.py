@@ -4,9 +4,11 @@ Issue 13: every rule's two Python faces, ``status()`` and ``findings()``, agree.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
+from openpyxl.utils import rows_from_range
 import pandas as pd
 import pytest
 
@@ -207,8 +209,11 @@ def test_an_x_cell_is_filled_for_the_empty_cell_rule():
                 and r.fields[0].kind == "number")
     values = {f.id: "x" for f in rule.fields}
     assert rule.status(values) == OK and list(rule.findings(Context(FORM, values))) == []
-    formula = rule.formula()  # every cell counted once: as a number, or as "x" (không thống kê)
-    assert formula.count('="x")') == len(rule.fields) and all(f'({f.id}="x")' in formula for f in rule.fields)
+    formula = rule.formula()  # every cell counted once: as a number, or as "x" (không thống kê), by range
+    counted = [(sheet, cell) for sheet, ref in re.findall(r"COUNTIF\('([^']+)'!([A-Z]+\d+:[A-Z]+\d+),\"x\"\)", formula)
+               for row in rows_from_range(ref) for cell in row]
+    assert sorted(counted) == sorted((f.sheet, f.cell) for f in rule.fields)  # each once, none else
+    assert formula.count("COUNT(") == formula.count("COUNTIF(")  # each range also counted for its numbers
 
 
 # -- through the pipeline -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import math
 import multiprocessing as mp
 import numbers
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -84,12 +85,23 @@ def validation(f: Field, form: Form) -> dict:
     return v
 
 
+def _literal(n) -> str:
+    """A whole number as the shortest formula literal that reads as it (1000000000 as 1E9): a validation's formula
+    is prepared by XlsxWriter at a cost per character."""
+    digits = str(n)
+    if not isinstance(n, int) or not digits.endswith("0"):
+        return digits
+    stem = digits.rstrip("0")
+    short = f"{stem}E{len(digits) - len(stem)}"
+    return short if len(short) < len(digits) else digits
+
+
 def _number_validation(f: Field, form: Form) -> dict:
     """A figure of the field's type (a whole count, or a decimal), or "x" for không thống kê.
 
     A custom formula, because Excel's whole-number validation refuses "x". IF, not OR: OR would pass on the
     #VALUE! of INT("x"), and so refuse the very "x" it is meant to allow."""
-    c, top = f.cell, form.spec.max_count
+    c, top = f.cell, _literal(form.spec.max_count)
     whole = f",{c}=INT({c})" if f.type == "count" else ""
     head = f"Năm {form.year}" if f.column == "n" else f"Năm {form.year - 1}"
     what = "số nguyên" if f.type == "count" else "số"
@@ -129,9 +141,10 @@ def _validation_of(f: Field, form: Form) -> dict:
 
 @lru_cache(maxsize=8192)
 def _rule(f: Field, form: Form) -> tuple:
-    """The validation of ``f`` with its own cell left out: fields with the same rule in a column share one."""
-    return tuple(sorted((k, v.replace(f.cell, "\0") if isinstance(v, str) else v)
-                        for k, v in validation(f, form).items()))
+    """The validation of ``f`` with its own cell left out: fields with the same rule in a column share one. Only a
+    whole reference is its cell: E9 is not the cell of E9 in the number 1E9, nor E1 that of E10."""
+    own = re.compile(rf"(?<![A-Za-z0-9_$.]){f.cell}(?![0-9])")
+    return tuple(sorted((k, own.sub("\0", v) if isinstance(v, str) else v) for k, v in validation(f, form).items()))
 
 
 def _fit(ws, row: int, cells: list[tuple[str, float]], minimum: float = 16) -> None:
@@ -444,13 +457,16 @@ def _tables(c: _Cells, ws, sheet: LaidSheet):
 
 
 def _derived(c: _Cells, ws, r):
-    """The change and the rate (%) of row ``r``: formulas, with the values libstats computes as their results."""
+    """The change and the rate (%) of row ``r``: formulas, with the values libstats computes as their results. The
+    rate is the change over N−1 (the change cell holds N − (N−1), the same number), as ``pct_change`` computes."""
     n, p = cell_name(r.row, TABLE_COLUMNS["n"]), cell_name(r.row, TABLE_COLUMNS["p"])
+    d = cell_name(r.row, TABLE_COLUMNS["diff"])
+    both = f"{n}:{p}" if TABLE_COLUMNS["p"] == TABLE_COLUMNS["n"] + 1 else f"{n},{p}"  # COUNT: the numbers of both
     locked = dict(border=1, bg_color=LOCKED_FILL, bold=r.is_total)
     diff, pct = c.derived_values(r)
-    ws.write_formula(r.row, TABLE_COLUMNS["diff"], f'=IF(AND(ISNUMBER({n}),ISNUMBER({p})),{n}-{p},"")',
+    ws.write_formula(r.row, TABLE_COLUMNS["diff"], f'=IF(COUNT({both})=2,{n}-{p},"")',
                      c.fmt(**locked, num_format="+#,##0;-#,##0;0"), diff)
-    ws.write_formula(r.row, TABLE_COLUMNS["pct"], f'=IF(AND(ISNUMBER({n}),ISNUMBER({p}),{p}<>0),({n}-{p})/{p}*100,"")',
+    ws.write_formula(r.row, TABLE_COLUMNS["pct"], f'=IF(AND(ISNUMBER({d}),{p}<>0),{d}/{p}*100,"")',
                      c.fmt(**locked, num_format="+0.0;-0.0;0.0"), pct)
 
 

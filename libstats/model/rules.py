@@ -2,7 +2,8 @@
 
 Every rule has two faces that must agree:
 - ``formula()``: an Excel formula for the live check sheet ("Kiểm tra") of the template, written against the
-  fields' defined names, that shows "Đạt", "—" (nothing to check yet), "Lỗi: …" or "Cảnh báo: …";
+  fields' defined names (adjacent cells, as a table's column of levels, as one range: 'Sheet'!E7:E9), that
+  shows "Đạt", "—" (nothing to check yet), "Lỗi: …" or "Cảnh báo: …";
 - ``status(values)``: the same answer computed in Python (the cached result written into the template, and
   the oracle the LibreOffice tests compare against), and ``findings(ctx)``: typed findings for the validator.
 """
@@ -78,6 +79,41 @@ def _q(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def _below(a: Field, b: Field) -> bool:
+    """Whether ``b``'s cell is the one right below ``a``'s."""
+    return a.sheet == b.sheet and a.col == b.col and b.row == a.row + 1
+
+
+def _runs(fields) -> list[tuple[Field, Field]]:
+    """``fields`` as runs of adjacent cells, one below the other on one sheet: (first, last) of each run."""
+    runs: list[tuple[Field, Field]] = []
+    for f in fields:
+        if runs and _below(runs[-1][1], f):
+            runs[-1] = (runs[-1][0], f)
+        else:
+            runs.append((f, f))
+    return runs
+
+
+def _range(first: Field, last: Field) -> str:
+    """A run of cells as one reference: the field's defined name if it is one cell, else 'Sheet'!E7:E9."""
+    if first is last:
+        return first.id
+    return f"'{first.sheet.replace(chr(39), chr(39) * 2)}'!{first.cell}:{last.cell}"
+
+
+def _ranges(fields) -> list[str]:
+    """The cells of ``fields`` as few references as they allow (a table's column is one range)."""
+    return [_range(a, b) for a, b in _runs(fields)]
+
+
+def _count_x(refs: list[str]) -> str:
+    """The number of cells of ``refs`` holding "x" (không thống kê): COUNTIF matches as ``cell="x"`` does, so "X"
+    too, and never " x" or "xx"; a number, never TRUE."""
+    counts = [f'COUNTIF({r},"{NOT_COUNTED}")' for r in refs]
+    return counts[0] if len(counts) == 1 else "(0" + "".join("+" + c for c in counts) + ")"
+
+
 @dataclass(frozen=True)
 class EmptyRule:
     """Inputs of one group (a sheet's narratives, a table's year column) must be filled."""
@@ -93,13 +129,16 @@ class EmptyRule:
         return self.fields[0]
 
     def _count(self) -> str:
-        """The number of empty cells, each name written once: number cells less those holding a number or "x"
-        (không thống kê, which is filled), plus the text cells of length 0."""
-        nums = [f.id for f in self.fields if f.kind == "number"]
+        """The number of empty cells, each cell written once (a table's column as one range): number cells less
+        those holding a number or "x" (không thống kê, which is filled), plus the text cells that are blank
+        (COUNTBLANK over a run of them, ``LEN(f)=0`` for one: both count an empty cell and an empty text)."""
+        numbers = [f for f in self.fields if f.kind == "number"]
+        nums = _ranges(numbers)
         counts = "".join(f"-COUNT({','.join(nums[i:i + 200])})" for i in range(0, len(nums), 200))
-        xs = "".join(f'-({n}="{NOT_COUNTED}")' for n in nums)
-        texts = "".join(f"+(LEN({f.id})=0)" for f in self.fields if f.kind != "number")
-        return f"{len(nums)}{counts}{xs}{texts}"  # starts with a number: a number, never a lone TRUE/FALSE
+        xs = "".join(f'-COUNTIF({r},"{NOT_COUNTED}")' for r in nums)
+        texts = "".join(f"+(LEN({a.id})=0)" if a is b else f"+COUNTBLANK({_range(a, b)})"
+                        for a, b in _runs(f for f in self.fields if f.kind != "number"))
+        return f"{len(numbers)}{counts}{xs}{texts}"  # starts with a number: a number, never a lone TRUE/FALSE
 
     def formula(self) -> str:
         # "còn 0 ô trống" turned into "Đạt" by SUBSTITUTE: the count is written once, not twice as IF would need
@@ -141,8 +180,9 @@ class SumRule:
         return self.total
 
     def formula(self) -> str:
-        t, parts = self.total.id, ",".join(p.id for p in self.parts)
-        nx = "(0+" + "+".join(f'({p.id}="{NOT_COUNTED}")' for p in self.parts) + ")"  # a number, never TRUE
+        t, refs = self.total.id, _ranges(self.parts)  # the levels: one range when they are adjacent rows
+        parts = ",".join(refs)
+        nx = _count_x(refs)
         # written once after both results; SUBSTITUTE drops it when no level is "x" (nx appears once in it)
         suffix = f'SUBSTITUTE({_q(" (không tính ")}&{nx}&{_q(" ô ghi x)")},{_q(" (không tính 0 ô ghi x)")},"")'
         return (f'=IF({t}="{NOT_COUNTED}",IF(COUNT({parts})=0,{_q(NA)},'
@@ -211,7 +251,7 @@ class RelationRule:
 
     def formula(self) -> str:
         a, b = self.left.id, self.right.id
-        return (f'=IF(AND(ISNUMBER({a}),ISNUMBER({b})),IF({a}{_XL_OPS[self.op]}{b},{_q(OK)},'
+        return (f'=IF(COUNT({a},{b})=2,IF({a}{_XL_OPS[self.op]}{b},{_q(OK)},'
                 f'{_q(_prefix(self.severity) + "không thỏa mãn")}),{_q(NA)})')
 
     def status(self, values: dict) -> str:
@@ -284,9 +324,17 @@ class SameAsLastYearRule:
         return self.table.rows[0].n
 
     def formula(self) -> str:
-        ns = ",".join(r.n.id for r in self.table.rows)
-        eq = ",".join(f"{r.n.id}={r.p.id}" for r in self.table.rows)
-        return (f'=IF(OR(COUNT({ns})<{len(self.table.rows)},SUM({ns})=0),{_q(NA)},IF(AND({eq}),'
+        rows = self.table.rows
+        blocks: list[list[TableRow]] = []  # adjacent rows: their N and N-1 cells are two ranges of one shape
+        for r in rows:
+            if blocks and _below(blocks[-1][-1].n, r.n) and _below(blocks[-1][-1].p, r.p):
+                blocks[-1].append(r)
+            else:
+                blocks.append([r])
+        ns = ",".join(_range(b[0].n, b[-1].n) for b in blocks)
+        # SUMPRODUCT compares the two ranges cell by cell in every spreadsheet program (no array formula)
+        same = "+".join(f"SUMPRODUCT(--({_range(b[0].n, b[-1].n)}={_range(b[0].p, b[-1].p)}))" for b in blocks)
+        return (f'=IF(OR(COUNT({ns})<{len(rows)},SUM({ns})=0),{_q(NA)},IF({same}={len(rows)},'
                 f'{_q("Cảnh báo: giống hệt năm trước")},{_q(OK)}))')
 
     def status(self, values: dict) -> str:
