@@ -227,8 +227,16 @@ def _alike(a: str, b: str, threshold: float) -> bool:
     "giảm 2,0%" differ by one word but say opposite things) and the same names in quotes (two models)."""
     if 2 * min(len(a), len(b)) < threshold * (len(a) + len(b)) or _signature(a) != _signature(b):
         return False  # the cheap tests first: lengths too far apart for the ratio, or another direction
-    m = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    m = _matcher(b)
+    m.set_seq1(a)
     return m.quick_ratio() >= threshold and m.ratio() >= threshold
+
+
+@lru_cache(maxsize=1024)  # a report compares about 400 distinct keys
+def _matcher(b: str) -> difflib.SequenceMatcher:
+    """A matcher of anything against ``b``: difflib indexes its second sequence once and keeps the index while
+    the first changes (``set_seq1``); a key is compared with many (each quoted key with every later group)."""
+    return difflib.SequenceMatcher(None, "", b, autojunk=False)
 
 
 def quoted(key: str, used: set[str], threshold: float = 0.8) -> bool:
@@ -239,7 +247,8 @@ def quoted(key: str, used: set[str], threshold: float = 0.8) -> bool:
 def _resembles(a: str, b: str, threshold: float) -> bool:
     """Two keys of one sentence pattern, whatever the names in quotes (three models built alike)."""
     a, b = _NAMED.sub("“”", a), _NAMED.sub("“”", b)
-    m = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    m = _matcher(b)
+    m.set_seq1(a)
     return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
 
 
