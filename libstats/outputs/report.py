@@ -234,7 +234,10 @@ class _Writer(_StateForm, Overview, Figures, Annexes):
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.JUSTIFY
         if text:
             run = p.add_run(text)
-            run.bold, run.italic = bold, italic
+            if bold:  # the body text's default is upright and not bold: only the exceptions are written
+                run.bold = True
+            if italic:
+                run.italic = True
             if size:
                 run.font.size = Pt(size)
         return p
