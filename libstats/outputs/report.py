@@ -116,7 +116,7 @@ class _StateForm:
                 f.first_line_indent, f.space_after, f.line_spacing = Mm(0), Pt(0), 1.0
                 if k == 0 or i in numeric:  # left, the default, is not written on each text cell
                     p.alignment = WD_ALIGN_PARAGRAPH.CENTER if k == 0 else WD_ALIGN_PARAGRAPH.RIGHT
-                run = p.add_run(v)
+                run = docform.add_text_run(p, v)
                 run.font.size = size
                 if bold:  # nor is "not bold"
                     run.bold = True
@@ -233,7 +233,7 @@ class _Writer(_StateForm, Overview, Figures, Annexes):
             p.paragraph_format.first_line_indent = Mm(0)
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.JUSTIFY
         if text:
-            run = p.add_run(text)
+            run = docform.add_text_run(p, text)
             if bold:  # the body text's default is upright and not bold: only the exceptions are written
                 run.bold = True
             if italic:
