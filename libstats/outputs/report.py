@@ -21,6 +21,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 
 import docx
@@ -414,7 +415,7 @@ class _Narratives:
     def _proposal_items(self, groups: list[Group]):
         w = self.out.w["proposals"]
         groups = sorted(groups, key=lambda g: (-g.count, g.quote.province_code))
-        shown = [g for g in groups if not quoted(g.key, self.used)][: int(w["per_theme"])]
+        shown = list(islice((g for g in groups if not quoted(g.key, self.used)), int(w["per_theme"])))  # lazily
         for g in shown:
             names = [s.province for s in g.sentences]
             k = int(w["names"])

@@ -262,15 +262,18 @@ def synthesize(sentences: list[Sentence], wanted: tuple[str, ...], used: set[str
     kinds: dict[str, set[str]] = {}
     for s in sentences:
         kinds.setdefault(s.kind, set()).add(s.province_code)
-    groups = [g for g in group_similar([s for s in sentences if s.kind in wanted]) if not quoted(g.key, used)]
-    common = sorted((g for g in groups if g.count >= common_min), key=lambda g: (-g.count, g.quote.province_code))[:1]
+    groups = group_similar([s for s in sentences if s.kind in wanted])
+    # Whether a group was quoted already is asked only of the groups considered, in the order they are: the
+    # same choice as filtering them all first, without comparing every group with every quoted key.
+    big = sorted((g for g in groups if g.count >= common_min), key=lambda g: (-g.count, g.quote.province_code))
+    common = next(([g] for g in big if not quoted(g.key, used)), [])
     taken = {g.quote.province_code for g in common}
     picked: list[Group] = []
     for g in sorted((g for g in groups if g not in common), key=lambda g: _score(g, wanted)):
         if len(picked) >= examples:
             break
         free = [s for s in g.sentences if s.province_code not in taken]
-        if not free or any(_resembles(g.key, h.key, diverse) for h in common + picked):
+        if not free or quoted(g.key, used) or any(_resembles(g.key, h.key, diverse) for h in common + picked):
             continue
         g = Group(tuple(free[:1]) + tuple(s for s in g.sentences if s is not free[0]))
         picked.append(g)
