@@ -19,6 +19,7 @@ import difflib
 import re
 import tomllib
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -227,9 +228,21 @@ def _alike(a: str, b: str, threshold: float) -> bool:
     "giảm 2,0%" differ by one word but say opposite things) and the same names in quotes (two models)."""
     if 2 * min(len(a), len(b)) < threshold * (len(a) + len(b)) or _signature(a) != _signature(b):
         return False  # the cheap tests first: lengths too far apart for the ratio, or another direction
+    if 2.0 * _common_chars(a, b) / (len(a) + len(b)) < threshold:
+        return False  # difflib's quick_ratio (the same number), from each key's characters counted once
     m = _matcher(b)
     m.set_seq1(a)
-    return m.quick_ratio() >= threshold and m.ratio() >= threshold
+    return m.ratio() >= threshold
+
+
+@lru_cache(maxsize=1024)
+def _chars(key: str) -> Counter:
+    return Counter(key)
+
+
+def _common_chars(a: str, b: str) -> int:
+    """How many characters two keys have in common, as multisets (what difflib's quick_ratio counts)."""
+    return sum((_chars(a) & _chars(b)).values())
 
 
 @lru_cache(maxsize=1024)  # a report compares about 400 distinct keys
