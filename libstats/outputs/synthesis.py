@@ -144,6 +144,7 @@ def _names() -> re.Pattern:
     return re.compile(rf"(?:tỉnh |thành phố |tp\. ?)?(?:{alternatives})")
 
 
+@lru_cache(maxsize=16384)  # a report asks for about 3,000 sentences' keys, each about twice
 def near_key(sentence: str) -> str:
     """The sentence without its numbers and province names, folded: equal keys say the same thing."""
     s = _names().sub("", _fold(sentence))
