@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 import tomllib
 import unicodedata
 from collections import Counter
@@ -231,9 +232,7 @@ def _alike(a: str, b: str, threshold: float) -> bool:
         return False  # the cheap tests first: lengths too far apart for the ratio, or another direction
     if 2.0 * _common_chars(a, b) / (len(a) + len(b)) < threshold:
         return False  # difflib's quick_ratio (the same number), from each key's characters counted once
-    m = _matcher(b)
-    m.set_seq1(a)
-    return m.ratio() >= threshold
+    return _ratio_at_least(a, b, threshold)
 
 
 @lru_cache(maxsize=1024)
@@ -253,6 +252,20 @@ def _matcher(b: str) -> difflib.SequenceMatcher:
     return difflib.SequenceMatcher(None, "", b, autojunk=False)
 
 
+_MATCHING = threading.Lock()  # the cached matchers are shared: one comparison at a time
+
+
+def _ratio_at_least(a: str, b: str, threshold: float, bounds: bool = False) -> bool:
+    """difflib's ratio of ``a`` against ``b`` at least ``threshold`` (with ``bounds``, its two quick upper bounds
+    tested first), through ``b``'s cached matcher."""
+    with _MATCHING:
+        m = _matcher(b)
+        m.set_seq1(a)
+        if bounds and (m.real_quick_ratio() < threshold or m.quick_ratio() < threshold):
+            return False
+        return m.ratio() >= threshold
+
+
 def quoted(key: str, used: set[str], threshold: float = 0.8) -> bool:
     """Whether a sentence of this ``near_key`` was quoted already: the same key, or one ``threshold`` alike."""
     return key in used or any(_alike(key, u, threshold) for u in used)
@@ -260,10 +273,7 @@ def quoted(key: str, used: set[str], threshold: float = 0.8) -> bool:
 
 def _resembles(a: str, b: str, threshold: float) -> bool:
     """Two keys of one sentence pattern, whatever the names in quotes (three models built alike)."""
-    a, b = _NAMED.sub("“”", a), _NAMED.sub("“”", b)
-    m = _matcher(b)
-    m.set_seq1(a)
-    return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
+    return _ratio_at_least(_NAMED.sub("“”", a), _NAMED.sub("“”", b), threshold, bounds=True)
 
 
 def synthesize(sentences: list[Sentence], wanted: tuple[str, ...], used: set[str], examples: int = 3,
