@@ -56,7 +56,7 @@ def headline_chart(panels: list[Bars], year: int, unit: str, width_mm: float = 1
         ax.set_xticks(list(xs), [label for label, _, _ in panel.groups], fontsize=6 if len(xs) > 3 else 7)
         div, label = _scale(max([n for _, n, _ in panel.groups] + prev + [1]), unit)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _, d=div: _tick(v / d)))
-        ax.set_title(panel.title, fontsize=8)
+        ax.set_title(panel.title, fontsize=8, y=1.0)  # y given: no search of the tick labels for room above
         ax.set_ylabel(label)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=2, frameon=False, fontsize=7)  # above, never on a bar

@@ -20,7 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
 __all__ = ["Line", "setup", "block_table", "hline", "field", "page_header", "repeat_header", "set_cell_text",
-           "HEADINGS", "text_width_mm"]
+           "HEADINGS", "text_width_mm", "add_text_run"]
 
 HEADINGS = {1: "Heading 1", 2: "Heading 2", 3: "Heading 3", 4: "Heading 4"}
 
@@ -39,6 +39,17 @@ class Line:
 def text_width_mm(text: str, size: float, bold: bool = False) -> float:
     """About how wide ``text`` prints in Times New Roman (an average glyph of 0.46 em, 0.49 em bold)."""
     return len(text) * size * (0.49 if bold else 0.46) * 25.4 / 72
+
+
+def add_text_run(paragraph, text: str):
+    """``paragraph.add_run(text)``, the same XML; text without a tab or line break (nearly all) goes in through
+    ``Run.add_text``, which python-docx does not scan character by character for them."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        return paragraph.add_run(text)
+    run = paragraph.add_run()
+    if text:
+        run.add_text(text)
+    return run
 
 
 def _fonts(rpr, font: str) -> None:

@@ -21,6 +21,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import islice
 from pathlib import Path
 
 import docx
@@ -99,26 +100,27 @@ class _StateForm:
 
     def table(self, headers: list[str], rows: list[list[str]], widths_mm: list[float], numeric_from: int = 1,
               bold_rows: frozenset[int] = frozenset(), source: bool = False, numeric_to: int | None = None):
-        size = Pt(self.w["document"]["table_size"])
-        tab = self.doc.add_table(rows=1, cols=len(headers))
+        size, widths = Pt(self.w["document"]["table_size"]), [Mm(w) for w in widths_mm]
+        tab = self.doc.add_table(rows=1 + len(rows), cols=len(headers))  # every row at once, not one by one
         tab.style = "Table Grid"
         tab.alignment = WD_TABLE_ALIGNMENT.CENTER
         tab.autofit = False
-        for col, w in zip(tab.columns, widths_mm, strict=True):
-            col.width = Mm(w)
-        for k, (row_cells, values, bold) in enumerate([(tab.rows[0].cells, headers, True)] + [
-                (tab.add_row().cells, r, i in bold_rows) for i, r in enumerate(rows)]):
-            for i, (c, v) in enumerate(zip(row_cells, values, strict=True)):
-                c.width = Mm(widths_mm[i])
+        for col, w in zip(tab.columns, widths, strict=True):
+            col.width = w
+        numeric = range(numeric_from, numeric_to or len(headers))
+        for k, (row, values) in enumerate(zip(tab.rows, [headers, *rows], strict=True)):
+            bold = k == 0 or k - 1 in bold_rows
+            for i, (c, v) in enumerate(zip(row.cells, values, strict=True)):
+                c.width = widths[i]
                 p = c.paragraphs[0]
-                p.paragraph_format.first_line_indent = Mm(0)
-                p.paragraph_format.space_after = Pt(0)
-                p.paragraph_format.line_spacing = 1.0
-                p.alignment = (WD_ALIGN_PARAGRAPH.CENTER if k == 0 else
-                               WD_ALIGN_PARAGRAPH.RIGHT if numeric_from <= i < (numeric_to or len(headers))
-                               else WD_ALIGN_PARAGRAPH.LEFT)
-                run = p.add_run(v)
-                run.bold, run.font.size = bold, size
+                f = p.paragraph_format
+                f.first_line_indent, f.space_after, f.line_spacing = Mm(0), Pt(0), 1.0
+                if k == 0 or i in numeric:  # left, the default, is not written on each text cell
+                    p.alignment = WD_ALIGN_PARAGRAPH.CENTER if k == 0 else WD_ALIGN_PARAGRAPH.RIGHT
+                run = docform.add_text_run(p, v)
+                run.font.size = size
+                if bold:  # nor is "not bold"
+                    run.bold = True
         docform.repeat_header(tab.rows[0])
         if source:
             self.para(self.t("figures", "source"), italic=True, indent=False, size=self.w["document"]["table_size"])
@@ -232,8 +234,11 @@ class _Writer(_StateForm, Overview, Figures, Annexes):
             p.paragraph_format.first_line_indent = Mm(0)
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.JUSTIFY
         if text:
-            run = p.add_run(text)
-            run.bold, run.italic = bold, italic
+            run = docform.add_text_run(p, text)
+            if bold:  # the body text's default is upright and not bold: only the exceptions are written
+                run.bold = True
+            if italic:
+                run.italic = True
             if size:
                 run.font.size = Pt(size)
         return p
@@ -410,7 +415,7 @@ class _Narratives:
     def _proposal_items(self, groups: list[Group]):
         w = self.out.w["proposals"]
         groups = sorted(groups, key=lambda g: (-g.count, g.quote.province_code))
-        shown = [g for g in groups if not quoted(g.key, self.used)][: int(w["per_theme"])]
+        shown = list(islice((g for g in groups if not quoted(g.key, self.used)), int(w["per_theme"])))  # lazily
         for g in shown:
             names = [s.province for s in g.sentences]
             k = int(w["names"])

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 import tomllib
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -143,6 +145,7 @@ def _names() -> re.Pattern:
     return re.compile(rf"(?:tỉnh |thành phố |tp\. ?)?(?:{alternatives})")
 
 
+@lru_cache(maxsize=16384)  # a report asks for about 3,000 sentences' keys, each about twice
 def near_key(sentence: str) -> str:
     """The sentence without its numbers and province names, folded: equal keys say the same thing."""
     s = _names().sub("", _fold(sentence))
@@ -227,8 +230,40 @@ def _alike(a: str, b: str, threshold: float) -> bool:
     "giảm 2,0%" differ by one word but say opposite things) and the same names in quotes (two models)."""
     if 2 * min(len(a), len(b)) < threshold * (len(a) + len(b)) or _signature(a) != _signature(b):
         return False  # the cheap tests first: lengths too far apart for the ratio, or another direction
-    m = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return m.quick_ratio() >= threshold and m.ratio() >= threshold
+    if 2.0 * _common_chars(a, b) / (len(a) + len(b)) < threshold:
+        return False  # difflib's quick_ratio (the same number), from each key's characters counted once
+    return _ratio_at_least(a, b, threshold)
+
+
+@lru_cache(maxsize=1024)
+def _chars(key: str) -> Counter:
+    return Counter(key)
+
+
+def _common_chars(a: str, b: str) -> int:
+    """How many characters two keys have in common, as multisets (what difflib's quick_ratio counts)."""
+    return sum((_chars(a) & _chars(b)).values())
+
+
+@lru_cache(maxsize=1024)  # a report compares about 400 distinct keys
+def _matcher(b: str) -> difflib.SequenceMatcher:
+    """A matcher of anything against ``b``: difflib indexes its second sequence once and keeps the index while
+    the first changes (``set_seq1``); a key is compared with many (each quoted key with every later group)."""
+    return difflib.SequenceMatcher(None, "", b, autojunk=False)
+
+
+_MATCHING = threading.Lock()  # the cached matchers are shared: one comparison at a time
+
+
+def _ratio_at_least(a: str, b: str, threshold: float, bounds: bool = False) -> bool:
+    """difflib's ratio of ``a`` against ``b`` at least ``threshold`` (with ``bounds``, its two quick upper bounds
+    tested first), through ``b``'s cached matcher."""
+    with _MATCHING:
+        m = _matcher(b)
+        m.set_seq1(a)
+        if bounds and (m.real_quick_ratio() < threshold or m.quick_ratio() < threshold):
+            return False
+        return m.ratio() >= threshold
 
 
 def quoted(key: str, used: set[str], threshold: float = 0.8) -> bool:
@@ -238,9 +273,7 @@ def quoted(key: str, used: set[str], threshold: float = 0.8) -> bool:
 
 def _resembles(a: str, b: str, threshold: float) -> bool:
     """Two keys of one sentence pattern, whatever the names in quotes (three models built alike)."""
-    a, b = _NAMED.sub("“”", a), _NAMED.sub("“”", b)
-    m = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
+    return _ratio_at_least(_NAMED.sub("“”", a), _NAMED.sub("“”", b), threshold, bounds=True)
 
 
 def synthesize(sentences: list[Sentence], wanted: tuple[str, ...], used: set[str], examples: int = 3,
@@ -253,15 +286,18 @@ def synthesize(sentences: list[Sentence], wanted: tuple[str, ...], used: set[str
     kinds: dict[str, set[str]] = {}
     for s in sentences:
         kinds.setdefault(s.kind, set()).add(s.province_code)
-    groups = [g for g in group_similar([s for s in sentences if s.kind in wanted]) if not quoted(g.key, used)]
-    common = sorted((g for g in groups if g.count >= common_min), key=lambda g: (-g.count, g.quote.province_code))[:1]
+    groups = group_similar([s for s in sentences if s.kind in wanted])
+    # Whether a group was quoted already is asked only of the groups considered, in the order they are: the
+    # same choice as filtering them all first, without comparing every group with every quoted key.
+    big = sorted((g for g in groups if g.count >= common_min), key=lambda g: (-g.count, g.quote.province_code))
+    common = next(([g] for g in big if not quoted(g.key, used)), [])
     taken = {g.quote.province_code for g in common}
     picked: list[Group] = []
     for g in sorted((g for g in groups if g not in common), key=lambda g: _score(g, wanted)):
         if len(picked) >= examples:
             break
         free = [s for s in g.sentences if s.province_code not in taken]
-        if not free or any(_resembles(g.key, h.key, diverse) for h in common + picked):
+        if not free or quoted(g.key, used) or any(_resembles(g.key, h.key, diverse) for h in common + picked):
             continue
         g = Group(tuple(free[:1]) + tuple(s for s in g.sentences if s is not free[0]))
         picked.append(g)
