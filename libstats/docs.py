@@ -134,7 +134,12 @@ def generated_docs() -> dict[str, str]:
 
 
 def write_docs(root: Path) -> list[Path]:
-    paths = []
+    """The generated pages under ``root``, and the command line's gettext catalogue (libstats.cli.CATALOGUE)."""
+    from libstats.cli import CATALOGUE, catalogue
+
+    CATALOGUE.parent.mkdir(parents=True, exist_ok=True)
+    CATALOGUE.write_bytes(catalogue())
+    paths = [CATALOGUE]
     for rel, text in generated_docs().items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)

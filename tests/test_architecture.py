@@ -126,6 +126,19 @@ def test_no_private_name_of_a_third_party_package_is_used():
     assert used == {}
 
 
+def test_no_private_attribute_of_another_object_is_read_or_written():
+    """``x._y`` only on the module's own objects (``self``, ``cls``): never a dependency's element behind a public
+    proxy (python-docx's ``run._r``), nor a dependency's module global written over (``click.core._``). The
+    standard library's documented ``os._exit`` is the one exception."""
+    found = {}
+    for name, tree in modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and private(node.attr) and not (
+                    isinstance(node.value, ast.Name) and node.value.id in ("self", "cls", "os")):
+                found.setdefault(name, []).append(f"line {node.lineno}: {ast.unparse(node)}")
+    assert found == {}
+
+
 def test_the_private_name_check_sees_each_way_of_reaching_in():
     code = ("import xlsxwriter.worksheet as ws\nfrom openpyxl import load_workbook, _x\nimport pandas._libs\n"
             "from xlsxwriter.worksheet import Worksheet\nimport json\n"

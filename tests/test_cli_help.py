@@ -47,3 +47,17 @@ def test_usage_errors_are_vietnamese(tmp_path):
     assert "Có phải ý bạn là 'check'?" in unknown.output
     empty = CliRunner().invoke(main, ["check", str(tmp_path)])  # a usage error libstats raises itself
     assert empty.exit_code == 2 and "Lỗi: không có tệp nào để kiểm tra" in empty.output
+
+
+def test_click_speaks_through_the_shipped_gettext_catalogue():
+    import gettext
+
+    from libstats.cli import CATALOGUE, CLICK_PLURALS, CLICK_VI, DOMAIN, catalogue
+
+    assert CATALOGUE.read_bytes() == catalogue(), "regenerate with `python -m libstats.docs`"
+    with CATALOGUE.open("rb") as fh:
+        shipped = gettext.GNUTranslations(fh)
+    assert all(shipped.gettext(en) == vi for en, vi in CLICK_VI.items())
+    assert all(shipped.ngettext(one, more, n) == CLICK_VI[one if n == 1 else more]
+               for one, more in CLICK_PLURALS for n in (1, 2))
+    assert gettext.textdomain() == DOMAIN and gettext.gettext("Usage:") == "Cách dùng:"  # what click's _() calls

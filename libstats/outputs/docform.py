@@ -105,7 +105,7 @@ def field(paragraph, instruction: str, shown: str = "", size: float | None = Non
         if size:
             r.font.size = Pt(size)
         for child in children:
-            r._r.append(child)
+            r.font.element.append(child)  # the run's own element (Font proxies it)
 
     def char(kind: str):
         el = OxmlElement("w:fldChar")
@@ -130,7 +130,7 @@ def hline(cell_or_doc, width_mm: float, avail_mm: float, space_after: float = 4)
     side = max(0.0, (avail_mm - width_mm) / 2)
     f.left_indent, f.right_indent, f.first_line_indent = Mm(side), Mm(side), Mm(0)
     f.space_before, f.space_after, f.line_spacing = Pt(0), Pt(space_after), Pt(2)
-    ppr = p._p.get_or_add_pPr()
+    ppr = f.element.get_or_add_pPr()  # the paragraph's own element (ParagraphFormat proxies it)
     bdr, bottom = OxmlElement("w:pBdr"), OxmlElement("w:bottom")
     for k, v in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
         bottom.set(qn(k), v)
@@ -172,7 +172,8 @@ def block_table(doc, widths_mm: list[float], cells: list[list[list[Line]]], alig
 
 def repeat_header(row) -> None:
     """The table's first row printed again at the top of each page it runs over."""
-    tr_pr = row._tr.get_or_add_trPr()
+    tr = row.cells[0].paragraphs[0].paragraph_format.element.getparent().getparent()  # w:p in w:tc in w:tr
+    tr_pr = tr.get_or_add_trPr()
     el = OxmlElement("w:tblHeader")
     el.set(qn("w:val"), "true")
     tr_pr.append(el)
