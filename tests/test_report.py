@@ -257,14 +257,15 @@ def test_a_wording_file_with_a_bad_placeholder_gets_a_message_not_a_traceback(co
 # --- the State's form, Part I, flagged figures, tables (issue 18) ----------------------------------------------
 
 @pytest.fixture(scope="module")
-def drafts(consolidated, dataset_2024, demo_2024, tmp_path_factory) -> dict[str, Path]:
-    """The 2024 draft (the one the session's 2024 demo drafted), and the 2025 draft with last year's dataset
-    (--previous)."""
+def drafts(consolidated, dataset_2024, tmp_path_factory) -> dict[str, Path]:
+    """The 2024 draft, and the 2025 draft with last year's dataset (--previous)."""
     _, _, data, _ = consolidated
-    out = tmp_path_factory.mktemp("drafts") / "2025.docx"
-    result = CliRunner().invoke(main, ["report", str(data), "--previous", str(dataset_2024), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    return {"2024": demo_2024[0].report, "2025": out}
+    out = tmp_path_factory.mktemp("drafts")
+    runs = {"2024": [str(dataset_2024)], "2025": [str(data), "--previous", str(dataset_2024)]}
+    for key, args in runs.items():
+        result = CliRunner().invoke(main, ["report", *args, "-o", str(out / f"{key}.docx")])
+        assert result.exit_code == 0, result.output
+    return {key: out / f"{key}.docx" for key in runs}
 
 
 def _lines(cell) -> list[str]:
