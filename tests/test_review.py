@@ -193,7 +193,7 @@ def test_a_workbook_too_big_for_the_feedback_writer_costs_one_worker_not_the_run
     from libstats.model.layout import LISTS_SHEET
 
     src = c.filled(tmp_path / "a.xlsx")
-    # 200,000 number cells: 4.4 MB of sheet XML, which the ZIP writer copies as it is, and 200,000 cell objects
+    # 200,000 number cells: about 5 MB of sheet XML, which the ZIP writer copies as it is, and 200,000 cell objects
     # for openpyxl, which loads the whole sheet (the least each needs, measured: about 11 MB and 100 MB)
     cols = [chr(x) for x in range(ord("B"), ord("V"))]
     rows = "".join(f'<row r="{r}">' + "".join(f'<c r="{k}{r}"><v>1</v></c>' for k in cols) + "</row>"
