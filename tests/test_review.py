@@ -176,15 +176,16 @@ def test_a_dataset_of_the_same_year_is_not_taken_as_last_years(inbox, tmp_path):
 
 # Run in a fresh interpreter, so that a worker's memory limit starts from a known address space: a worker forked
 # from a test process that has built and freed a lot reuses that freed heap without growing its address space.
-# openpyxl is imported before the pool (its import alone maps about 140 MB, numpy's included, a figure that
-# depends on the machine), so the limit is spent on the workbook only.
+# openpyxl is imported before the pool (importing it maps numpy's libraries too, a large part of a small limit),
+# so the limit is spent on the workbook only.
 _FEEDBACK_IN_A_FRESH_PROCESS = """
 import json, pickle, sys
+from pathlib import Path
 import openpyxl
 from libstats.checks.batch import WorkerLimits
 from libstats.outputs.feedback import write_feedbacks
-entries = pickle.loads(open(sys.argv[1], "rb").read())
-made = write_feedbacks(entries, __import__("pathlib").Path(sys.argv[2]), WorkerLimits(memory_mb=int(sys.argv[3])))
+entries = pickle.loads(Path(sys.argv[1]).read_bytes())
+made = write_feedbacks(entries, Path(sys.argv[2]), WorkerLimits(memory_mb=int(sys.argv[3])))
 print(json.dumps([p and str(p) for p in made]))
 """
 
