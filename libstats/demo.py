@@ -13,7 +13,7 @@ from libstats.forms.template import write_templates
 from libstats.model.form import build_form
 from libstats.model.provinces import provinces_for_year
 from libstats.outputs.publish import publish
-from libstats.outputs.report import build_report
+from libstats.outputs.report import ReportResult, build_report
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -27,6 +27,7 @@ class DemoResult:
     dataset: Path
     report: Path
     consolidation: Consolidation
+    drafted: ReportResult  # what drafting the report found (its excerpts, who reported): the report is drafted once
 
 
 def run_demo(out: Path, year: int = 2024, seed: int = 2024, say: Callable[[str], None] = print,
@@ -43,5 +44,5 @@ def run_demo(out: Path, year: int = 2024, seed: int = 2024, say: Callable[[str],
     done = publish(con, out / f"tong-hop-{year}.xlsx", feedback=feedback, progress=progress("Phản hồi"))
     report = out / f"bao-cao-tong-ket-{year}.docx"
     say(f"5/5 Dự thảo báo cáo tổng kết toàn quốc từ bộ dữ liệu → {report}")
-    build_report(done.dataset, report)
-    return DemoResult(templates, inbox, feedback, done.summary, done.dataset, report, con)
+    drafted = build_report(done.dataset, report)
+    return DemoResult(templates, inbox, feedback, done.summary, done.dataset, report, con, drafted)

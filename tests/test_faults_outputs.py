@@ -36,12 +36,12 @@ HA_GIANG = province(YEAR, "02")
 LAST_YEAR = c.good_values()["the_cap_moi_tinh_p"] - 1000  # what Hà Nội reported last year: this year's N−1 differs
 
 
-def _previous(path: Path) -> Path:
+def _previous(path: Path, year: int = YEAR - 1) -> Path:
     f = c.FORM.fields["the_cap_moi_tinh_p"]
     return write_dataset(tidy_frame([{
         "province_code": "01", "code_list": "2004", "province_name": "Hà Nội", "region": "Đồng bằng sông Hồng",
         "section": f.section, "table": "hieu_qua", "kind": "figure", "indicator": "the_cap_moi", "dim": "tinh",
-        "dim_label": "Cấp tỉnh", "unit": f.unit, "year": YEAR - 1, "value": LAST_YEAR, "source_file": "2023.xlsx",
+        "dim_label": "Cấp tỉnh", "unit": f.unit, "year": year, "value": LAST_YEAR, "source_file": "2023.xlsx",
         "sheet": f.sheet, "cell": "E15", "field_id": "the_cap_moi_tinh_n"}]), path)
 
 
@@ -160,12 +160,13 @@ def test_the_ministrys_page_compares_with_last_year_exactly_as_the_command(tmp_p
 
 
 def test_collect_init_previous_keeps_last_years_dataset_in_the_folder_and_refuses_a_wrong_one(tmp_path):
-    prev = _previous(tmp_path / "du-lieu-2023.csv")
-    wrong = CliRunner().invoke(main, ["collect", "init", str(tmp_path / "x"), "--year", str(YEAR + 1),
-                                      "--deadline", "2026-03-15", "--previous", str(prev), "-q"])
-    assert wrong.exit_code == 1 and "cần bộ dữ liệu năm 2024" in wrong.output and not (tmp_path / "x").exists()
-    ok = CliRunner().invoke(main, ["collect", "init", str(tmp_path / "c"), "--year", str(YEAR),
-                                   "--deadline", "2025-03-15", "--previous", str(prev), "-q"])
+    # a 2025 collection (34 forms to write, not 63) with the 2024 dataset
+    prev = _previous(tmp_path / "du-lieu-2024.csv", YEAR)
+    wrong = CliRunner().invoke(main, ["collect", "init", str(tmp_path / "x"), "--year", str(YEAR + 2),
+                                      "--deadline", "2027-03-15", "--previous", str(prev), "-q"])
+    assert wrong.exit_code == 1 and "cần bộ dữ liệu năm 2025" in wrong.output and not (tmp_path / "x").exists()
+    ok = CliRunner().invoke(main, ["collect", "init", str(tmp_path / "c"), "--year", str(YEAR + 1),
+                                   "--deadline", "2026-03-15", "--previous", str(prev), "-q"])
     assert ok.exit_code == 0, ok.output
     kept = tmp_path / "c" / PREVIOUS_DIR / prev.name
     assert kept.read_bytes() == prev.read_bytes() and (kept.parent / "datapackage.json").is_file()

@@ -17,7 +17,6 @@ from libstats.consolidation.dataset import load_dataset
 from libstats.forms.samples import narrative_sentences
 from libstats.model.form import build_form
 from libstats.model.provinces import province, provinces_for_year
-from libstats.outputs.report import build_report
 
 YEAR = 2024
 FORM = build_form(YEAR)
@@ -25,11 +24,12 @@ NAMES = sorted({p.name for y in (2024, 2025) for p in provinces_for_year(y)}, ke
 
 
 @pytest.fixture(scope="module")
-def demo(demo_2024, tmp_path_factory):
-    """The session's 2024 demo (run once for the files that read it); its report drafted again here for the
-    quotes it printed."""
+def demo(demo_2024):
+    """The session's 2024 demo (run once for the files that read it) and the report it drafted, with the quotes
+    it printed."""
     res, _ = demo_2024
-    report = build_report(res.dataset, tmp_path_factory.mktemp("demo") / "bao-cao.docx")
+    report = res.drafted
+    assert report.path == res.report
     texts = load_dataset(res.dataset, texts=True)
     texts = texts[texts["kind"] == "narrative"]
     truth = {}  # (province, field) -> [(kind, sentence)] as the generator wrote them, for the returns accepted

@@ -7,7 +7,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import pickle
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -171,24 +174,49 @@ def test_a_dataset_of_the_same_year_is_not_taken_as_last_years(inbox, tmp_path):
     assert not (tmp_path / "t.xlsx").exists()
 
 
+# Run in a fresh interpreter, so that a worker's memory limit starts from a known address space: a worker forked
+# from a test process that has built and freed a lot reuses that freed heap without growing its address space.
+# openpyxl is imported before the pool (importing it maps numpy's libraries too, a large part of a small limit),
+# so the limit is spent on the workbook only.
+_FEEDBACK_IN_A_FRESH_PROCESS = """
+import json, pickle, sys
+from pathlib import Path
+import openpyxl
+from libstats.checks.batch import WorkerLimits
+from libstats.outputs.feedback import write_feedbacks
+entries = pickle.loads(Path(sys.argv[1]).read_bytes())
+made = write_feedbacks(entries, Path(sys.argv[2]), WorkerLimits(memory_mb=int(sys.argv[3])))
+print(json.dumps([p and str(p) for p in made]))
+"""
+
+
 def test_a_workbook_too_big_for_the_feedback_writer_costs_one_worker_not_the_run(tmp_path):
-    from libstats.checks.batch import WorkerLimits
     from libstats.model.layout import LISTS_SHEET
 
     src = c.filled(tmp_path / "a.xlsx")
-    rows = "".join(f'<row r="{r}"><c r="B{r}" t="inlineStr"><is><t>{"x" * 60}</t></is></c></row>'
-                   for r in range(100, 500_000))
+    # 200,000 number cells: a few MB of sheet XML, which the ZIP writer copies as it is, and 200,000 cell objects for
+    # openpyxl, which loads the whole sheet: several times the 30 MB limit for openpyxl, a fraction of it for the ZIP
+    # writer (measured in the fresh interpreter below: 8 MB makes the ZIP copy fail, 120 MB lets openpyxl fit)
+    cols = [chr(x) for x in range(ord("B"), ord("V"))]
+    rows = "".join(f'<row r="{r}">' + "".join(f'<c r="{k}{r}"><v>1</v></c>' for k in cols) + "</row>"
+                   for r in range(100, 10_100))
     big = c.edit_part(src, tmp_path / "big.xlsx", c.sheet_part(src, LISTS_SHEET),
                       lambda xml: xml.replace("</sheetData>", rows + "</sheetData>"))
     # a comment in the styles: a shape the ZIP writer leaves to openpyxl, which must load the whole sheet
     odd = c.edit_part(big, tmp_path / "odd.xlsx", "xl/styles.xml", lambda xml: xml.replace("<fonts", "<!-- --><fonts"))
     rv = review_inbox([src, big, odd], 2024)
     assert [e.fate for e in rv.ledger][1] in ("accepted", "superseded")  # the figures read fine
+    (tmp_path / "ledger.pkl").write_bytes(pickle.dumps(list(rv.ledger)))
     # openpyxl runs out of its worker's memory, however fast the machine (the time limit only guards against a
     # hang); the run goes on
-    made = write_feedbacks(rv.ledger, tmp_path / "fb", WorkerLimits(memory_mb=150, seconds=300))
+    run = subprocess.run([sys.executable, "-c", _FEEDBACK_IN_A_FRESH_PROCESS, str(tmp_path / "ledger.pkl"),
+                          str(tmp_path / "fb"), "30"], capture_output=True, text=True, check=True)
+    made = json.loads(run.stdout)
     assert made[0] is not None and made[2] is None
     assert made[1] is not None  # the ZIP writer copies the big sheet as it is, within the same limits
+    with zipfile.ZipFile(made[1]) as z:
+        assert c.sheet_part(made[1], LISTS_SHEET) in z.namelist()  # the big sheet is in the copy
+        assert z.read(c.sheet_part(made[1], LISTS_SHEET)).count(b"<v>1</v>") >= 200_000
 
 
 def test_last_years_dataset_is_never_written_over(inbox, tmp_path):
