@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 from libstats.demo import run_demo
-from libstats.outputs.report import build_report
 
 HERE = Path(__file__).parent
 PICK = {  # picture name → (file, a text that starts the page)
@@ -48,7 +47,7 @@ with tempfile.TemporaryDirectory() as tmp:
     demo = run_demo(tmp / "demo", 2024, say=lambda s: None)
     files = {"form": demo.inbox / "bao-cao-thu-vien-2024_01_ha-noi.xlsx", "summary": demo.summary,
              "feedback": next(demo.feedback.glob("*06_bac-kan*")),
-             "report": build_report(demo.dataset, tmp / "bao-cao-quoc-gia-2024.docx").path}
+             "report": demo.report}
     pdfs = {k: pdf_of(v, tmp) for k, v in files.items()}
     for name, (kind, text) in PICK.items():
         n = page_with(pdfs[kind], text)
