@@ -227,6 +227,7 @@ class _Cells:
         self.wb, self.form, self.opts, self.fmt = wb, form, opts, _Formats(wb)
         self.values = {k: _plain_number(k, v) for k, v in opts.values.items()}
         self._validated: dict[tuple, list[Field]] = {}  # (sheet, column, rule) -> its fields: validations()
+        self._input_formats: dict[tuple[bool, bool, bool], Format] = {}  # (number, date, locked) -> format
         if opts.province is not None:
             self.values[PROVINCE_FIELD] = opts.province.name
             for key, value in sender_values(form, opts.province).items():  # unless the caller gives them
@@ -249,12 +250,14 @@ class _Cells:
         """The input cell of ``f``: its value, locked or not, named after the field, validated if unlocked."""
         value = self.values.get(f.id)
         locked = self.locked(f)
-        style = dict(border=1, locked=locked, bg_color=LOCKED_FILL if locked else INPUT_FILL)
-        if f.kind == "number":
-            style["num_format"] = "#,##0"
-        if f.type == "date":
-            style["num_format"] = "dd/mm/yyyy"
-        fmt = self.fmt(**style)
+        fmt = self._input_formats.get((f.kind == "number", f.type == "date", locked))
+        if fmt is None:
+            style = dict(border=1, locked=locked, bg_color=LOCKED_FILL if locked else INPUT_FILL)
+            if f.kind == "number":
+                style["num_format"] = "#,##0"
+            if f.type == "date":
+                style["num_format"] = "dd/mm/yyyy"
+            fmt = self._input_formats[(f.kind == "number", f.type == "date", locked)] = self.fmt(**style)
         if value is None:
             ws.write_blank(f.row, f.col, None, fmt)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -459,15 +462,20 @@ def _tables(c: _Cells, ws, sheet: LaidSheet):
 def _derived(c: _Cells, ws, r):
     """The change and the rate (%) of row ``r``: formulas, with the values libstats computes as their results. The
     rate is the change over N−1 (the change cell holds N − (N−1), the same number), as ``pct_change`` computes."""
-    n, p = cell_name(r.row, TABLE_COLUMNS["n"]), cell_name(r.row, TABLE_COLUMNS["p"])
-    d = cell_name(r.row, TABLE_COLUMNS["diff"])
-    both = f"{n}:{p}" if TABLE_COLUMNS["p"] == TABLE_COLUMNS["n"] + 1 else f"{n},{p}"  # COUNT: the numbers of both
     locked = dict(border=1, bg_color=LOCKED_FILL, bold=r.is_total)
     diff, pct = c.derived_values(r)
-    ws.write_formula(r.row, TABLE_COLUMNS["diff"], f'=IF(COUNT({both})=2,{n}-{p},"")',
-                     c.fmt(**locked, num_format="+#,##0;-#,##0;0"), diff)
-    ws.write_formula(r.row, TABLE_COLUMNS["pct"], f'=IF(AND(ISNUMBER({d}),{p}<>0),{d}/{p}*100,"")',
-                     c.fmt(**locked, num_format="+0.0;-0.0;0.0"), pct)
+    change, rate = _derived_formulas(r.row)
+    ws.write_formula(r.row, TABLE_COLUMNS["diff"], change, c.fmt(**locked, num_format="+#,##0;-#,##0;0"), diff)
+    ws.write_formula(r.row, TABLE_COLUMNS["pct"], rate, c.fmt(**locked, num_format="+0.0;-0.0;0.0"), pct)
+
+
+@lru_cache(maxsize=4096)
+def _derived_formulas(row: int) -> tuple[str, str]:
+    """The change and rate formulas of table row ``row`` (the same in every province's form)."""
+    n, p = cell_name(row, TABLE_COLUMNS["n"]), cell_name(row, TABLE_COLUMNS["p"])
+    d = cell_name(row, TABLE_COLUMNS["diff"])
+    both = f"{n}:{p}" if TABLE_COLUMNS["p"] == TABLE_COLUMNS["n"] + 1 else f"{n},{p}"  # COUNT: the numbers of both
+    return f'=IF(COUNT({both})=2,{n}-{p},"")', f'=IF(AND(ISNUMBER({d}),{p}<>0),{d}/{p}*100,"")'
 
 
 def _steps(form: Form) -> list[str]:
@@ -547,6 +555,19 @@ def _definitions(c: _Cells, ws):
 COUNTS = (("Số lỗi phải sửa trước khi gửi:", "Lỗi"), ("Số cảnh báo cần xem lại hoặc giải thích:", "Cảnh báo"))
 
 
+@lru_cache(maxsize=8)
+def _check_lines(form: Form) -> tuple[tuple[str, str, str, float, str], ...]:
+    """What the check sheet's line of each rule holds that depends on the form alone, made once per form rather
+    than once per province: the link to the rule's cell and its text, the rule's description, the row's height
+    and the formula."""
+    lines = []
+    for rule in build_rules(form):
+        target, describe = rule.target(), rule.describe()
+        lines.append((f"internal:'{target.sheet}'!{target.cell}", f"{target.sheet} · {target.cell}", describe,
+                      max(16, 16 * wrapped_lines(describe, 78)), rule.formula()))
+    return tuple(lines)
+
+
 def _check_sheet(c: _Cells, ws):
     for col, width in enumerate((5, 24, 70, 46)):
         ws.set_column(col, col, width)
@@ -564,14 +585,15 @@ def _check_sheet(c: _Cells, ws):
     head = c.fmt(bold=True, border=1, bg_color=HEAD_FILL, align="center")
     for col, h in enumerate(("STT", "Vị trí (bấm để đến ô)", "Nội dung kiểm tra", "Kết quả")):
         ws.write_string(first - 1, col, h, head)
-    for i, rule in enumerate(rules):
-        row, target = first + i, rule.target()
-        ws.write_number(row, 0, i + 1, c.fmt(border=1, align="center"))
-        ws.write_url(row, 1, f"internal:'{target.sheet}'!{target.cell}", c.fmt(border=1, font_color="blue",
-                     underline=1), string=f"{target.sheet} · {target.cell}")
-        c.text(ws, row, 2, rule.describe(), border=1)
-        _fit(ws, row, [(rule.describe(), 78)])
-        ws.write_formula(row, CHECK_RESULT_COL, rule.formula(), c.fmt(border=1, text_wrap=True), statuses[i])
+    number, link = c.fmt(border=1, align="center"), c.fmt(border=1, font_color="blue", underline=1)
+    text, result = c.fmt(border=1), c.fmt(border=1, text_wrap=True)
+    for i, (url, where, describe, height, formula) in enumerate(_check_lines(c.form)):
+        row = first + i
+        ws.write_number(row, 0, i + 1, number)
+        ws.write_url(row, 1, url, link, string=where)
+        ws.write_string(row, 2, describe, text)
+        ws.set_row(row, height)
+        ws.write_formula(row, CHECK_RESULT_COL, formula, result, statuses[i])
     ws.freeze_panes(first, 0)
     ws.autofilter(first - 1, 0, last, CHECK_RESULT_COL)
     c.page(ws, landscape=False, repeat_to=first - 1)
