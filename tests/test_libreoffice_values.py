@@ -55,17 +55,23 @@ def _with_x(values: dict) -> dict:
     return v
 
 
-def test_x_cells_check_the_same_in_the_live_check_sheet_and_in_python(lo, form2024, tmp_path):
-    p = provinces_for_year(2024)[0]
-    values = _with_x(sample_values(form2024, p, seed=3))
-    blank = write_template(form2024, tmp_path / "blank.xlsx", TemplateOptions(province=p))
-    out = tmp_path / template_filename(form2024, p)
-    rules = build_rules(form2024)
+def _typed_live(lo, form, p, values: dict, tmp_path):
+    """``values`` typed into a blank form of ``p`` in LibreOffice: the check sheet's live lines, once they are
+    asserted equal to the rules' ``status()`` of what libstats reads from the saved file, and what it read."""
+    blank = write_template(form, tmp_path / "blank.xlsx", TemplateOptions(province=p))
+    out = tmp_path / template_filename(form, p)
+    rules = build_rules(form)
     result = lo.fill(blank, out, typed_values(values), read_cells=[(CHECK_SHEET, check_result_cell(i))
                                                                  for i in range(len(rules))])
     live = [c["string"] for c in result["cells"]]
-    read = check_file(out, year=2024)
+    read = check_file(out, year=form.year)
     assert live == [r.status(read.values) for r in rules]
+    return live, read
+
+
+def test_x_cells_check_the_same_in_the_live_check_sheet_and_in_python(lo, form2024, tmp_path):
+    p = provinces_for_year(2024)[0]
+    live, read = _typed_live(lo, form2024, p, _with_x(sample_values(form2024, p, seed=3)), tmp_path)
     assert "Đạt (không tính 1 ô ghi x)" in live
     assert any(s.startswith("Lỗi: tổng cộng") and s.endswith("(không tính 1 ô ghi x)") for s in live)
     assert read.values["luot_truy_cap_xa_n"] == "x" and read.values["luot_truy_cap_tinh_p"] == "x"
@@ -94,15 +100,7 @@ def _by_range(values: dict) -> dict:
 
 def test_ranges_check_the_same_in_the_live_check_sheet_and_in_python(lo, tmp_path):
     p = provinces_for_year(2024)[1]
-    values = _by_range(sample_values(FORM, p, seed=7))
-    blank = write_template(FORM, tmp_path / "blank.xlsx", TemplateOptions(province=p))
-    out = tmp_path / template_filename(FORM, p)
-    rules = build_rules(FORM)
-    result = lo.fill(blank, out, typed_values(values), read_cells=[(CHECK_SHEET, check_result_cell(i))
-                                                                 for i in range(len(rules))])
-    live = [c["string"] for c in result["cells"]]
-    read = check_file(out, year=2024)
-    assert live == [r.status(read.values) for r in rules]
+    live, _ = _typed_live(lo, FORM, p, _by_range(sample_values(FORM, p, seed=7)), tmp_path)
     blanks = sum(1 for f in FORM.fields.values() if f.sheet == "2.2 Thư viện công cộng") - 1
     assert "Cảnh báo: giống hệt năm trước" in live and f"Cảnh báo: còn {blanks} ô trống" in live
     assert any(s.startswith("Lỗi: tổng cộng ghi x nhưng các cấp có số liệu ") for s in live)
