@@ -36,7 +36,7 @@ def _frozen(x):
     return repr(x)
 
 
-_FILLED: dict[tuple, bytes] = {}  # the bytes of each distinct return written in this process
+_FILLED: dict[tuple, tuple] = {}  # (its form, kept so that its id is never reused, the bytes) of each return
 
 
 def filled(path: Path, values: dict | None = None, p=HANOI, form=FORM, **opts) -> Path:
@@ -47,11 +47,11 @@ def filled(path: Path, values: dict | None = None, p=HANOI, form=FORM, **opts) -
     key = (id(form), form.year, _frozen(vals), repr(p), _frozen(opts))
     if key not in _FILLED:
         out = write_template(form, path, TemplateOptions(province=p, values=vals, **opts))
-        _FILLED[key] = out.read_bytes()
+        _FILLED[key] = (form, out.read_bytes())
         return out
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(_FILLED[key])
+    out.write_bytes(_FILLED[key][1])
     return out
 
 
