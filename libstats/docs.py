@@ -137,9 +137,10 @@ def write_docs(root: Path) -> list[Path]:
     """The generated pages under ``root``, and the command line's gettext catalogue (libstats.cli.CATALOGUE)."""
     from libstats.cli import CATALOGUE, catalogue
 
-    CATALOGUE.parent.mkdir(parents=True, exist_ok=True)
-    CATALOGUE.write_bytes(catalogue())
-    paths = [CATALOGUE]
+    mo = root / CATALOGUE.resolve().relative_to(Path(__file__).resolve().parents[1])  # under root, as the pages are
+    mo.parent.mkdir(parents=True, exist_ok=True)
+    mo.write_bytes(catalogue())
+    paths = [mo]
     for rel, text in generated_docs().items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)

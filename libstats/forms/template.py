@@ -571,12 +571,12 @@ def _check_lines(form: Form) -> tuple[tuple[str, str, str, float, str], ...]:
 def _check_sheet(c: _Cells, ws):
     for col, width in enumerate((5, 24, 70, 46)):
         ws.set_column(col, col, width)
-    rules = build_rules(c.form)
+    lines = _check_lines(c.form)
     statuses, counts = c.results()
-    first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + len(rules) - 1
+    first, last = CHECK_FIRST_ROW, CHECK_FIRST_ROW + len(lines) - 1
     ws.merge_range(0, 0, 0, 3, "KIỂM TRA TỰ ĐỘNG (cập nhật ngay khi nhập số liệu, không cần macro)",
                    c.fmt(bold=True, font_size=13))
-    rng = f"{check_result_cell(0)}:{check_result_cell(len(rules) - 1)}"
+    rng = f"{check_result_cell(0)}:{check_result_cell(len(lines) - 1)}"
     for (label, prefix), count_cell in zip(COUNTS, CHECK_COUNT_CELLS, strict=True):
         i, col = split_address(count_cell)
         c.text(ws, i, col - 1, label, bold=True, align="right")
@@ -587,7 +587,7 @@ def _check_sheet(c: _Cells, ws):
         ws.write_string(first - 1, col, h, head)
     number, link = c.fmt(border=1, align="center"), c.fmt(border=1, font_color="blue", underline=1)
     text, result = c.fmt(border=1), c.fmt(border=1, text_wrap=True)
-    for i, (url, where, describe, height, formula) in enumerate(_check_lines(c.form)):
+    for i, (url, where, describe, height, formula) in enumerate(lines):
         row = first + i
         ws.write_number(row, 0, i + 1, number)
         ws.write_url(row, 1, url, link, string=where)
