@@ -4,11 +4,14 @@ side never loads a writer, no module imports in a cycle, no private name of a de
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
 
-from libstats.docs import import_graph
+from libstats import docs
+
+import_graph = functools.cache(docs.import_graph)  # the package's modules parsed once for all the tests here
 
 # Each folder and the folders it may import (`atomic` is shared; cli, demo and docs sit on top of everything).
 ALLOWED = {
@@ -77,6 +80,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "libstats"
 MAX_CLASS, MAX_FUNCTION = 200, 60
 
 
+@functools.cache
 def modules() -> dict[str, ast.Module]:
     return {p.relative_to(PACKAGE).as_posix(): ast.parse(p.read_text(encoding="utf-8"))
             for p in sorted(PACKAGE.rglob("*.py"))}

@@ -40,18 +40,6 @@ def _state(col, p, **kw):
     return next(s for s in collection_status(col, **kw).provinces if s.province == p)
 
 
-def test_init_makes_inbox_forms_and_register_and_refuses_a_second_time(tmp_path):
-    col = init_collection(tmp_path / "c", 2025, DEADLINE)
-    assert (tmp_path / "c" / REGISTER_NAME).is_file() and col.inbox.is_dir()
-    assert len(list(col.forms.glob("*.xlsx"))) == 34
-    assert col.form_path(col.provinces[0]).is_file()
-    assert open_collection(tmp_path / "c") == col
-    with pytest.raises(ValueError, match="đã có sổ đăng ký"):
-        init_collection(tmp_path / "c", 2025, DEADLINE)
-    with pytest.raises(ValueError, match="chưa có sổ đăng ký"):
-        open_collection(tmp_path)
-
-
 def test_a_file_dropped_in_the_inbox_is_picked_up_once(col, tmp_path):
     c.filled(col.inbox / "Ha Noi gui qua email.xlsx")
     (col.inbox / "~$lock.xlsx").write_bytes(b"x")
@@ -203,12 +191,20 @@ def test_cli_links_status_and_secrets_stored_hashed(col, tmp_path):
     assert out.exit_code == 1 and "chưa có sổ đăng ký" in out.output
 
 
-def test_cli_collect_init(tmp_path):
+def test_init_makes_inbox_forms_and_register_and_refuses_a_second_time(tmp_path):
     out = CliRunner().invoke(main, ["collect", "init", str(tmp_path / "c"), "--year", "2025", "--deadline",
                                     "2026-03-15", "-q"])
     assert out.exit_code == 0, out.output
     assert "hạn gửi 15/03/2026" in out.output
-    assert open_collection(tmp_path / "c").deadline == dt.date(2026, 3, 15)
+    col = open_collection(tmp_path / "c")
+    assert col.deadline == dt.date(2026, 3, 15)
+    assert (tmp_path / "c" / REGISTER_NAME).is_file() and col.inbox.is_dir()
+    assert len(list(col.forms.glob("*.xlsx"))) == 34
+    assert col.form_path(col.provinces[0]).is_file()
+    with pytest.raises(ValueError, match="đã có sổ đăng ký"):
+        init_collection(tmp_path / "c", 2025, DEADLINE)
+    with pytest.raises(ValueError, match="chưa có sổ đăng ký"):
+        open_collection(tmp_path)
 
 
 def test_serve_refuses_a_public_address_without_allow_public(col):

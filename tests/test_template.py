@@ -17,7 +17,8 @@ from libstats.model.rules import EmptyRule, build_rules
 from libstats.model.spec import SpecError, load_spec
 from libstats.model.layout import CHECK_COUNT_CELLS, CHECK_SHEET, cell_name, check_result_cell
 from libstats.model.provinces import province, provinces_for_year
-from libstats.forms.template import TemplateOptions, sender_values, template_filename, write_template
+from libstats.forms.template import (TemplateOptions, select_provinces, sender_values, template_filename,
+                                     write_template)
 
 OUTLINE = Path(__file__).parent / "data" / "outline-2024.txt"  # verbatim copy of shared/seed/outline-2024.txt
 SHARED_OUTLINE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "outline-2024.txt"
@@ -173,12 +174,12 @@ def test_metadata_names_form_version_year_and_province_with_its_code_list(hanoi_
 
 
 def test_2026_has_34_provinces_no_district_level_and_the_new_receiving_unit(tmp_path):
-    result = CliRunner().invoke(main, ["template", "--year", "2026", "--all-provinces", "--out", str(tmp_path),
-                                       "-q"])
+    assert len(select_provinces(2026, [], all_provinces=True)) == 34  # what --all-provinces writes (rollover tests)
+    result = CliRunner().invoke(main, ["template", "--year", "2026", "--province", "75", "--province", "01",
+                                       "--out", str(tmp_path), "-q"])
     assert result.exit_code == 0, result.output
-    files = sorted(tmp_path.glob("*.xlsx"))
-    assert len(files) == 34
-    assert files[0].name == "bao-cao-thu-vien-2026_01_ha-noi.xlsx"
+    assert sorted(p.name for p in tmp_path.glob("*.xlsx")) == ["bao-cao-thu-vien-2026_01_ha-noi.xlsx",
+                                                               "bao-cao-thu-vien-2026_75_dong-nai.xlsx"]
     wb = openpyxl.load_workbook(tmp_path / "bao-cao-thu-vien-2026_75_dong-nai.xlsx")
     assert not [n for n in wb.defined_names if "_huyen_" in n]
     strings = {c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
