@@ -41,6 +41,16 @@ SLOWEST_FIRST = ("test_report_narratives.py", "test_report.py", "test_libreoffic
                  "test_batch_transport.py")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: one pytest-xdist worker more than the cores this process may use. A worker waiting on
+    LibreOffice, the browser or a time limit leaves its core to the others. PYTEST_XDIST_AUTO_NUM_WORKERS still
+    decides when it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    return len(os.sched_getaffinity(0)) + 1
+
+
 def pytest_collection_modifyitems(session, config, items):
     catalogue.COLLECTED["modules"].update(Path(str(item.fspath)).name for item in items)
     rank = {name: i for i, name in enumerate(SLOWEST_FIRST)}
