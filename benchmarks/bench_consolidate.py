@@ -9,6 +9,7 @@ collection), with the consolidation's peak memory (its own and its largest worke
 
 Run: python benchmarks/bench_consolidate.py [--pairs N] [--large-pairs N] [--small-only | --large-only]
      [--profile]   (cProfile of one 63-return consolidation, the 25 largest cumulative times)
+     [--phases]    (where one 63-return consolidation spends its time: imports, checks, tables, each output)
 """
 
 from __future__ import annotations
@@ -127,6 +128,50 @@ def profile(year: int = 2024) -> None:
         pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(25)
 
 
+PHASES = r"""
+import resource, sys, time
+def cpu():
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+marks = [("start", time.perf_counter(), cpu())]
+def mark(label):
+    marks.append((label, time.perf_counter(), cpu()))
+from pathlib import Path
+from libstats.consolidation.consolidate import consolidate_review
+from libstats.consolidation.datapackage import write_descriptor
+from libstats.consolidation.dataset import dataset_path, write_dataset
+from libstats.consolidation.review import review_inbox
+from libstats.outputs.summary import write_summary
+mark("imports (pandas, xlsxwriter, libstats)")
+review = review_inbox([Path(sys.argv[1])], 2024)
+mark("check the returns (workers) and review")
+con = consolidate_review(review)
+mark("tidy dataset and tables")
+out = Path(sys.argv[2])
+write_summary(con, out)
+mark("summary workbook")
+write_dataset(con.tidy, dataset_path(out), con.form.spec, describe=False)
+mark("dataset CSV")
+write_descriptor(con.tidy, dataset_path(out), con.form.spec)
+mark("descriptor")
+for (_, t0, c0), (label, t1, c1) in zip(marks, marks[1:]):
+    print(f"  {label:40s} {t1 - t0:5.2f} s, CPU {c1 - c0:5.2f} s")
+"""
+
+
+def phases(year: int = 2024) -> None:
+    """One 63-return consolidation in a fresh process, timed part by part (the library's entry points that
+    ``publish`` calls), after a warm-up run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        inbox = Path(tmp) / "inbox"
+        make_returns(year, inbox)
+        env = _env(tmp)
+        for i in range(2):
+            out = subprocess.run([sys.executable, "-c", PHASES, str(inbox), str(Path(tmp) / f"o{i}.xlsx")],
+                                 check=True, capture_output=True, text=True, env=env).stdout
+        print("63 returns, part by part (a fresh process):\n" + out, end="")
+
+
 def _arg(name: str, default: int) -> int:
     return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
 
@@ -134,6 +179,9 @@ def _arg(name: str, default: int) -> int:
 if __name__ == "__main__":
     if "--profile" in sys.argv:
         profile()
+        sys.exit()
+    if "--phases" in sys.argv:
+        phases()
         sys.exit()
     if "--large-only" not in sys.argv:
         bench(2024, 1, None, "63 returns", _arg("--pairs", 5))
