@@ -705,10 +705,9 @@ def select_provinces(year: int, codes: Iterable[str], all_provinces: bool) -> li
 def write_templates(form: Form, provinces: list[Province | None], out_dir: Path, *,
                     password: str = DEFAULT_PASSWORD, prefill: Callable[[Province | None], TemplateOptions]
                     | None = None, progress: Callable[[Iterable], Iterable] = lambda it: it,
-                    jobs: int = 1) -> list[Path]:
-    """Write one workbook per province into ``out_dir``; returns the paths in province order. One process by
-    default (benchmarks/bench_templates.py compares it with forked workers); ``jobs`` > 1 shares the work among
-    forked processes."""
+                    jobs: int = os.cpu_count() or 1) -> list[Path]:
+    """Write one workbook per province into ``out_dir``; returns the paths in province order. ``jobs`` forked
+    processes share the work (one per core by default, as ``write_samples``; ``jobs=1``: this process alone)."""
     if not password.isascii() or not password:
         raise ValueError("mật khẩu bảo vệ phải là chữ ASCII, không dấu (LibreOffice không nhận mật khẩu có dấu)")
     return forked_map(_make, (form, out_dir, password, prefill, dt.datetime.now(dt.UTC)), provinces, progress, jobs)
