@@ -6,6 +6,7 @@ Byte-level edits (a part of the zip rewritten) stand for what a spreadsheet prog
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zipfile
 from collections.abc import Callable, Iterable
@@ -39,10 +40,16 @@ def _frozen(x):
 _FILLED: dict[tuple, tuple] = {}  # (its form, kept so that its id is never reused, the bytes) of each return
 
 
+SAVED = dt.datetime.now(dt.UTC).replace(microsecond=0)  # the time every return of a test process is stamped with
+
+
 def filled(path: Path, values: dict | None = None, p=HANOI, form=FORM, **opts) -> Path:
     """A return of ``p`` with ``values`` (the good ones by default) at ``path``. The form writer is deterministic
-    but for the time it stamps (to the second): a return asked for again with the same inputs is the first one's
-    bytes copied, as if written in the same second (a test's returns take a fraction of a second each)."""
+    but for the time it stamps: every return is stamped ``SAVED`` (unless ``generated_at`` is given), as if all
+    were saved in the same second, so a return asked for again with the same inputs is the first one's bytes
+    copied. Of two returns of one province, the one written last into the inbox counts (the ledger's rule for
+    returns saved at the same time), whichever test wrote either first."""
+    opts.setdefault("generated_at", SAVED)
     vals = good_values(p, form) if values is None else values
     key = (id(form), form.year, _frozen(vals), repr(p), _frozen(opts))
     if key not in _FILLED:
