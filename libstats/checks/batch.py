@@ -21,15 +21,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from functools import cache
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import NamedTuple
 
 from libstats.checks.check import check_file, prepare
 from libstats.model.findings import Finding, Severity, make, outlier_detail
-from libstats.model.form import Field, Form, build_form
+from libstats.model.form import Field, Form
 from libstats.checks.result import CheckResult
 from libstats.model.spec import Spec, default_spec
 
@@ -299,49 +298,8 @@ def check_many(files: Sequence[tuple], spec: Spec | None = None, year: int | Non
     tasks = [(Path(f[0]), year, f[1], f[2] if len(f) > 2 else "") for f in files]
     if not isolate:
         return [job.check(*t) for t in progress(tasks)]
-    results = run_isolated(job, tasks, lambda i, why: _failed(tasks[i][0], tasks[i][2], why), limits, progress,
-                           ahead=2)  # a task is a path and two names: small
-    return [_unpacked(r, job.spec) for r in results]
-
-
-@cache
-def _layout(spec: Spec, year: int) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
-    """The field ids of the form of ``year``, in order, and where each is on the form (sheet, cell)."""
-    fields = build_form(year, spec).fields.values()
-    return tuple(f.id for f in fields), tuple((f.sheet, f.cell) for f in fields)
-
-
-class _Packed(NamedTuple):
-    """A result sent back by a check worker without the names of its fields: the values in the form's order,
-    and the sources only where a field was read elsewhere than the form puts it (a moved name). Pickled, a whole
-    result is mostly its field ids and addresses, written again for every file: this is a fifth of that."""
-
-    result: CheckResult  # without values and sources
-    values: tuple
-    moved: dict[int, tuple[str, str]]
-
-
-def _packed(res: CheckResult, spec: Spec) -> CheckResult | _Packed:
-    """``res`` to send back, packed when it holds every field of its year's form, in the form's order."""
-    if res.year is None or len(res.values) < 2 or not 2000 <= res.year <= 2100:
-        return res
-    ids, spots = _layout(spec, res.year)
-    if len(ids) != len(res.values) or tuple(res.values) != ids or tuple(res.sources) != ids:
-        return res
-    moved = {i: at for i, (at, spot) in enumerate(zip(res.sources.values(), spots, strict=True)) if at != spot}
-    return _Packed(replace(res, values={}, sources={}), tuple(res.values.values()), moved)
-
-
-def _unpacked(res: CheckResult | _Packed, spec: Spec) -> CheckResult:
-    if not isinstance(res, _Packed):
-        return res
-    ids, spots = _layout(spec, res.result.year)
-    out = res.result
-    out.values = dict(zip(ids, res.values, strict=True))
-    out.sources = dict(zip(ids, spots, strict=True))
-    for i, at in res.moved.items():
-        out.sources[ids[i]] = at
-    return out
+    return run_isolated(job, tasks, lambda i, why: _failed(tasks[i][0], tasks[i][2], why), limits, progress,
+                        ahead=2)  # a task is a path and two names: small
 
 
 class _Checker:
@@ -354,9 +312,7 @@ class _Checker:
     def check(self, path: Path, year: int | None, display: str, problem: str) -> CheckResult:
         return check_file(path, self.spec, year, display, problem, self.conversions)  # looked up at call time
 
-    def __call__(self, path: Path, year: int | None, display: str, problem: str) -> CheckResult | _Packed:
-        """In a worker: the result, packed to be sent back (``_unpacked`` in the parent)."""
-        return _packed(self.check(path, year, display, problem), self.spec)
+    __call__ = check  # in a worker
 
 
 class WorkerPool:
@@ -384,7 +340,7 @@ class WorkerPool:
         try:
             why = self._run(conn, (Path(path), year, display, ""))
             if not isinstance(why, str):
-                return _unpacked(why, self.spec)
+                return why
             with self._lock:
                 if conn in self._pool.workers:
                     self._pool.retire(conn, kill=True)
@@ -393,7 +349,7 @@ class WorkerPool:
         finally:
             self._idle.put(conn)
 
-    def _run(self, conn, task: tuple) -> CheckResult | _Packed | str:
+    def _run(self, conn, task: tuple) -> CheckResult | str:
         """The worker's result, or why there is none."""
         proc = self._pool.workers[conn][0]
         deadline = time.monotonic() + self.limits.seconds
