@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import openpyxl
 import pytest
 
 from libstats.checks.check import check_file
@@ -37,9 +38,14 @@ def _validity(lo, path, name: str, typed: list) -> dict:
 
 def test_number_cells_allow_x_and_refuse_text_in_libreoffice(lo, hanoi_2024):
     typed = ["x", "X", "abc", "5.731", 5, 0, 12500, -1, 1.5, 1_000_000_000, 1_000_000_001]  # the top: 1E9
-    got = _validity(lo, hanoi_2024, "the_cap_moi_xa_n", typed)  # E25, not the top cell (E23) of its validation
+    f = FORM.fields["the_cap_moi_xa_n"]
+    [dv] = [dv for dv in openpyxl.load_workbook(hanoi_2024)[f.sheet].data_validations.dataValidation
+            if f.cell in dv.sqref]
+    top = str(dv.sqref).split()[0].split(":")[0]  # the top cell of its validation, where its formula points
+    assert top != f.cell
+    got = _validity(lo, hanoi_2024, f.id, typed)
     assert got["type"] == "CUSTOM"
-    assert "E23" in got["formula"] and "E25" not in got["formula"]  # so LibreOffice moved it to the typed cell
+    assert top in got["formula"] and f.cell not in got["formula"]  # so LibreOffice moved it to the typed cell
     assert dict(zip(map(str, typed), got["valid"], strict=True)) == {
         "x": True, "X": True, "abc": False, "5.731": False, "5": True, "0": True, "12500": True, "-1": False,
         "1.5": False, "1000000000": True, "1000000001": False}

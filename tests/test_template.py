@@ -15,7 +15,7 @@ from libstats.model.form import build_form
 from libstats.model.form import PROVINCE_FIELD
 from libstats.model.rules import EmptyRule, build_rules
 from libstats.model.spec import SpecError, load_spec
-from libstats.model.layout import CHECK_COUNT_CELLS, CHECK_SHEET, cell_name, check_result_cell
+from libstats.model.layout import CHECK_COUNT_CELLS, CHECK_SHEET, TABLE_COLUMNS, cell_name, check_result_cell
 from libstats.model.provinces import province, provinces_for_year
 from libstats.forms.template import (TemplateOptions, select_provinces, sender_values, template_filename,
                                      write_template)
@@ -139,7 +139,8 @@ def test_every_field_is_one_named_unlocked_validated_cell_and_the_rest_is_locked
                     top_count = "1E9" if form2024.spec.max_count == 10**9 else str(form2024.spec.max_count)
                     assert dv.type == "custom" and dv.formula1 == (
                         f'IF(ISNUMBER({top}),AND({top}>=0,{top}=INT({top}),{top}<={top_count}),{top}="x")')
-                    assert dv.promptTitle and dv.error and f.unit in dv.prompt
+                    assert dv.promptTitle and dv.error and "cột Đơn vị tính" in dv.prompt  # the unit is beside it
+                    assert ws.cell(c.row, TABLE_COLUMNS["unit"] + 1).value == f.unit
     # every field was met while walking the cells
     met = {(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row}
     assert set(inputs) <= met

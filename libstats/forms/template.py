@@ -97,7 +97,8 @@ def _literal(n) -> str:
 
 
 def _number_validation(f: Field, form: Form) -> dict:
-    """A figure of the field's type (a whole count, or a decimal), or "x" for không thống kê.
+    """A figure of the field's type (a whole count, or a decimal), or "x" for không thống kê. The message points to
+    the row's unit column rather than naming the unit: the inputs of a column then share one validation.
 
     A custom formula, because Excel's whole-number validation refuses "x". IF, not OR: OR would pass on the
     #VALUE! of INT("x"), and so refuse the very "x" it is meant to allow."""
@@ -107,8 +108,8 @@ def _number_validation(f: Field, form: Form) -> dict:
     what = "số nguyên" if f.type == "count" else "số"
     example = "12500" if f.type == "count" else "1234,5"
     return {"validate": "custom", "value": f'=IF(ISNUMBER({c}),AND({c}>=0{whole},{c}<={top}),{c}="{NOT_COUNTED}")',
-            "input_title": head, "input_message": f"Đơn vị: {f.unit}. Nhập {what} từ 0 trở lên, không ghi đơn vị. "
-            "Ghi 0 nếu không có; ghi x nếu không thống kê (không có số liệu).",
+            "input_title": head, "input_message": f"Nhập {what} từ 0 trở lên, theo đơn vị ở cột Đơn vị tính; không "
+            "ghi đơn vị. Ghi 0 nếu không có; ghi x nếu không thống kê (không có số liệu).",
             "error_title": "Số liệu không hợp lệ",
             "error_message": f"Chỉ nhập {what} từ 0 trở lên (ví dụ {example}), hoặc x nếu không thống kê; "
             "không ghi chữ hoặc đơn vị."}
@@ -118,8 +119,8 @@ def _validation_of(f: Field, form: Form) -> dict:
     year = form.year
     if f.column == "pc":  # a correction of last year's figure: the same rule, its own explanation
         return {**_number_validation(f, form), "input_title": f"Đính chính năm {year - 1}",
-                "input_message": f"Chỉ điền khi số năm {year - 1} bên trái sai: nhập số đúng ({f.unit}). "
-                "Để trống nếu không đính chính. Bộ sẽ xem xét đề nghị này."}
+                "input_message": f"Chỉ điền khi số năm {year - 1} bên trái sai: nhập số đúng, theo đơn vị ở cột "
+                "Đơn vị tính. Để trống nếu không đính chính. Bộ sẽ xem xét đề nghị này."}
     if f.kind == "number":
         return _number_validation(f, form)
     if f.type == "date":
