@@ -1,7 +1,8 @@
 """Time writing the province forms: ms per form in process (plain, and prefilled with sample values, other
 values in every run, as distinct provinces' returns are), wall and CPU time; then all provinces with
-``write_templates`` in one process and in forked workers, each run in a fresh process as ``libstats forms --all``
-(the time excludes starting Python and building the form). Three runs of each; the
+``write_templates`` in one process and in two forked workers, each run in a fresh process as
+``libstats template --all-provinces`` runs it (one forked worker per core by default; the time excludes starting
+Python and building the form). Three runs of each; the
 machine's load first (wall times mean little on a busy machine; CPU times less so).
 
 Run: python benchmarks/bench_templates.py [number of provinces in process, default 20]
