@@ -148,8 +148,13 @@ def _rule(f: Field, form: Form) -> tuple:
     return tuple(sorted((k, own.sub("\0", v) if isinstance(v, str) else v) for k, v in validation(f, form).items()))
 
 
+def _height(cells: list[tuple[str, float]], minimum: float = 16) -> float:
+    """The height (points) of a row whose ``cells`` (text, column width) wrap, at least ``minimum``."""
+    return max(minimum, 16 * max(wrapped_lines(t, w) for t, w in cells))
+
+
 def _fit(ws, row: int, cells: list[tuple[str, float]], minimum: float = 16) -> None:
-    ws.set_row(row, max(minimum, 16 * max(wrapped_lines(t, w) for t, w in cells)))
+    ws.set_row(row, _height(cells, minimum))
 
 
 PART_TITLE_HEIGHT, TABLE_HEAD_HEIGHT, ROW_HEIGHT = 36, 45, 15  # points; ROW_HEIGHT: the sheets' default
@@ -228,7 +233,6 @@ class _Cells:
         self.wb, self.form, self.opts, self.fmt = wb, form, opts, _Formats(wb)
         self.values = {k: _plain_number(k, v) for k, v in opts.values.items()}
         self._validated: dict[tuple, list[Field]] = {}  # (sheet, column, rule) -> its fields: validations()
-        self._input_formats: dict[tuple[bool, bool, bool], Format] = {}  # (number, date, locked) -> format
         if opts.province is not None:
             self.values[PROVINCE_FIELD] = opts.province.name
             for key, value in sender_values(form, opts.province).items():  # unless the caller gives them
@@ -251,14 +255,12 @@ class _Cells:
         """The input cell of ``f``: its value, locked or not, named after the field, validated if unlocked."""
         value = self.values.get(f.id)
         locked = self.locked(f)
-        fmt = self._input_formats.get((f.kind == "number", f.type == "date", locked))
-        if fmt is None:
-            style = dict(border=1, locked=locked, bg_color=LOCKED_FILL if locked else INPUT_FILL)
-            if f.kind == "number":
-                style["num_format"] = "#,##0"
-            if f.type == "date":
-                style["num_format"] = "dd/mm/yyyy"
-            fmt = self._input_formats[(f.kind == "number", f.type == "date", locked)] = self.fmt(**style)
+        style = dict(border=1, locked=locked, bg_color=LOCKED_FILL if locked else INPUT_FILL)
+        if f.kind == "number":
+            style["num_format"] = "#,##0"
+        if f.type == "date":
+            style["num_format"] = "dd/mm/yyyy"
+        fmt = self.fmt(**style)  # _Formats remembers it by these properties
         if value is None:
             ws.write_blank(f.row, f.col, None, fmt)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -565,7 +567,7 @@ def _check_lines(form: Form) -> tuple[tuple[str, str, str, float, str], ...]:
     for rule in build_rules(form):
         target, describe = rule.target(), rule.describe()
         lines.append((f"internal:'{target.sheet}'!{target.cell}", f"{target.sheet} · {target.cell}", describe,
-                      max(16, 16 * wrapped_lines(describe, 78)), rule.formula()))
+                      _height([(describe, 78)]), rule.formula()))
     return tuple(lines)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Protocol
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from libstats.model.coerce import NOT_COUNTED, is_not_counted
 from libstats.model.findings import Finding, fmt_number, make
@@ -84,14 +84,15 @@ def _below(a: Field, b: Field) -> bool:
     return a.sheet == b.sheet and a.col == b.col and b.row == a.row + 1
 
 
-def _runs(fields) -> list[tuple[Field, Field]]:
-    """``fields`` as runs of adjacent cells, one below the other on one sheet: (first, last) of each run."""
-    runs: list[tuple[Field, Field]] = []
-    for f in fields:
-        if runs and _below(runs[-1][1], f):
-            runs[-1] = (runs[-1][0], f)
+def _runs(items, below: Callable[[object, object], bool] = _below) -> list[tuple]:
+    """``items`` as runs in which each is ``below`` the one before (fields: adjacent cells, one below the other
+    on one sheet): (first, last) of each run."""
+    runs: list[tuple] = []
+    for item in items:
+        if runs and below(runs[-1][1], item):
+            runs[-1] = (runs[-1][0], item)
         else:
-            runs.append((f, f))
+            runs.append((item, item))
     return runs
 
 
@@ -325,15 +326,11 @@ class SameAsLastYearRule:
 
     def formula(self) -> str:
         rows = self.table.rows
-        blocks: list[list[TableRow]] = []  # adjacent rows: their N and N-1 cells are two ranges of one shape
-        for r in rows:
-            if blocks and _below(blocks[-1][-1].n, r.n) and _below(blocks[-1][-1].p, r.p):
-                blocks[-1].append(r)
-            else:
-                blocks.append([r])
-        ns = ",".join(_range(b[0].n, b[-1].n) for b in blocks)
+        # adjacent rows: their N and N-1 cells are two ranges of one shape
+        blocks = _runs(rows, lambda a, b: _below(a.n, b.n) and _below(a.p, b.p))
+        ns = ",".join(_range(a.n, b.n) for a, b in blocks)
         # SUMPRODUCT compares the two ranges cell by cell in every spreadsheet program (no array formula)
-        same = "+".join(f"SUMPRODUCT(--({_range(b[0].n, b[-1].n)}={_range(b[0].p, b[-1].p)}))" for b in blocks)
+        same = "+".join(f"SUMPRODUCT(--({_range(a.n, b.n)}={_range(a.p, b.p)}))" for a, b in blocks)
         return (f'=IF(OR(COUNT({ns})<{len(rows)},SUM({ns})=0),{_q(NA)},IF({same}={len(rows)},'
                 f'{_q("Cảnh báo: giống hệt năm trước")},{_q(OK)}))')
 
