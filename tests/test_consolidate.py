@@ -149,6 +149,8 @@ def test_superseded_file_lists_the_cells_that_differ(run):
     cells = {(r[5], r[6]) for r in l02 if r[0] == "lan-1/ha-noi-gui-lan-1.xlsx"}
     assert cells == {("2.2 Số liệu", FORM.fields["the_cap_moi_tinh_n"].cell),
                      ("2.2 Số liệu", FORM.fields["the_cap_moi_tong_n"].cell)}
+    messages = " ".join(r[7] for r in l02 if r[0] == "lan-1/ha-noi-gui-lan-1.xlsx")
+    assert FORM.fields["the_cap_moi_tinh_n"].label in messages and "the_cap_moi" not in messages  # as the form says
 
 
 def test_dataset_traces_every_figure_to_its_cell_and_the_same_inbox_gives_the_same_figures(run, inbox, tmp_path):

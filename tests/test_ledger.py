@@ -22,6 +22,15 @@ def test_the_file_saved_last_wins_whatever_the_time_zone_notation():
     assert b.findings == []  # the file's own result is never changed by the batch
 
 
+def test_a_superseded_file_names_the_cell_it_differs_in_by_its_label_and_the_numbers_the_vietnamese_way():
+    a = _res("a.xlsx", "2024-12-02T08:00:00Z", value=8220)
+    b = _res("b.xlsx", "2024-12-01T08:00:00Z", value=8470)
+    label = "Số thẻ thư viện cấp mới trong năm (Cấp tỉnh) — năm 2024"
+    [l02] = [f for f in build_ledger([a, b], 2024, {"the_cap_moi_tinh_n": label})[1].findings if f.code == "L02"]
+    assert l02.message == f"Tệp thay thế khác tệp trước ở ô '{label}': 8.470 → 8.220."
+    assert "the_cap_moi_tinh_n" not in l02.message
+
+
 def test_file_time_then_name_break_ties_and_provinces_are_never_merged():
     a = _res("a.xlsx", "", mtime=2.0)
     b = _res("b.xlsx", "", mtime=1.0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from libstats.model.findings import Finding, Judged, Verdict, make
+from libstats.model.findings import Finding, Judged, Verdict, fmt_number, make
 from libstats.checks.result import CheckResult
 
 __all__ = ["Entry", "build_ledger", "FATES"]
@@ -86,8 +86,9 @@ def _differences(old: CheckResult, new: CheckResult) -> list[tuple[str, object, 
     return [(f, old.values.get(f), new.values.get(f)) for f in fields if old.values.get(f) != new.values.get(f)]
 
 
-def build_ledger(results: list[CheckResult], year: int) -> list[Entry]:
-    """One entry per file, in the order of ``results``; exactly one non-superseded file per province."""
+def build_ledger(results: list[CheckResult], year: int, labels: dict[str, str] | None = None) -> list[Entry]:
+    """One entry per file, in the order of ``results``; exactly one non-superseded file per province. ``labels``
+    (field id -> the label the form shows) name the cells in which a superseded file differs."""
     by_province: dict[str, list[CheckResult]] = {}
     entries: dict[int, Entry] = {}
     for i, res in enumerate(results):
@@ -106,7 +107,7 @@ def build_ledger(results: list[CheckResult], year: int) -> list[Entry]:
             diffs = _differences(res, chosen)
             same = res.sha256 == chosen.sha256
             reason = f"{chosen.display}" + (" (tệp trùng lặp)" if same else "")
-            added = [make("L01", file=res.display, detail=reason), *_diff_findings(res, diffs)]
+            added = [make("L01", file=res.display, detail=reason), *_diff_findings(res, diffs, labels or {})]
             # a file's fate is its own verdict first: a file refused on its own findings is never "superseded"
             fate, why = ("rejected", _first_error(res)) if res.errors else ("superseded", reason)
             entries[index[id(res)]] = Entry(res, fate, why, diffs, added)
@@ -114,15 +115,15 @@ def build_ledger(results: list[CheckResult], year: int) -> list[Entry]:
     return [entries[i] for i in range(len(results))]
 
 
-def _diff_findings(res: CheckResult, diffs) -> list[Finding]:
+def _diff_findings(res: CheckResult, diffs, labels: dict[str, str]) -> list[Finding]:
     out = []
     for fid, old, new in diffs[:50]:
         sheet, cell = res.sources.get(fid, ("", ""))
-        out.append(make("L02", file=res.display, sheet=sheet, cell=cell, field=fid,
+        out.append(make("L02", file=res.display, sheet=sheet, cell=cell, field=labels.get(fid, fid),
                         detail=f"{_short(old)} → {_short(new)}"))
     return out
 
 
 def _short(v: object) -> str:
-    text = "(trống)" if v is None else str(v)
+    text = "(trống)" if v is None else fmt_number(v)  # a number as the officer writes it: 8.470
     return text if len(text) <= 60 else text[:57] + "…"

@@ -95,7 +95,8 @@ def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = N
     results = check_many(files, spec, year, limits=limits or WorkerLimits(), progress=progress,
                          conversions=conversions)
     year = _year_of(results, year)
-    ledger = build_ledger(results, year)
+    labels = {f.id: f.label for f in build_form(year, spec).fields.values()} if year is not None else None
+    ledger = build_ledger(results, year, labels)
     if choose is not None and year is not None:
         ledger = choose(ledger)
     if year is None:
