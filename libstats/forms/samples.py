@@ -114,7 +114,7 @@ BANK = {
                  "dựng kế hoạch năm."],
     },
     "events": {
-        "ach": ["Thư viện tổ chức {n} cuộc triển lãm sách, báo kỷ niệm 70 năm Chiến thắng Điện Biên Phủ, thu hút "
+        "ach": ["Thư viện tổ chức {n} cuộc triển lãm sách, báo kỷ niệm {ky_niem}, thu hút "
                 "{k} lượt người xem.",
                 "Nhân các ngày lễ lớn, đã trưng bày {m} chuyên đề với {k} bản sách, báo, tư liệu tại trụ sở và "
                 "{n} điểm lưu động.",
@@ -391,6 +391,20 @@ KINDS = {"ach": "achievement", "model": "model", "diff": "difficulty", "prop": "
 _SISTERS = ["Xiêng Khoảng", "Hủa Phăn", "Luông Pha Băng", "Chăm Pa Sắc", "Sạ Vẳn Nạ Khệt"]
 
 
+# Anniversaries a library marks with an exhibition (a round number of years: every fifth).
+_ANNIVERSARIES = [("Chiến thắng Điện Biên Phủ", 1954), ("Ngày Giải phóng miền Nam, thống nhất đất nước", 1975),
+                  ("Cách mạng Tháng Tám và Quốc khánh 2/9", 1945), ("Ngày sinh Chủ tịch Hồ Chí Minh", 1890),
+                  ("Ngày thành lập Đảng Cộng sản Việt Nam", 1930)]
+
+
+def _anniversary(year: int) -> str:
+    """The round anniversary of ``year`` ("70 năm Chiến thắng Điện Biên Phủ" in 2024), else the holidays."""
+    for name, since in _ANNIVERSARIES:
+        if year > since and (year - since) % 5 == 0:
+            return f"{year - since} năm {name}"
+    return "các ngày lễ lớn của đất nước"
+
+
 def _change(now: int, before: int) -> str:
     if not before:
         return "chưa so sánh được"
@@ -403,7 +417,7 @@ def _slots(province: Province, year: int, now: dict, before: dict, rng: random.R
     def fig(ind: str) -> int:
         return now.get((ind, "tinh"), 0)
     library = "Thư viện " + province.full_name[0].lower() + province.full_name[1:]
-    return {"year": year, "prev": year - 1, "next": year + 1, "tvt": library,
+    return {"year": year, "prev": year - 1, "next": year + 1, "tvt": library, "ky_niem": _anniversary(year),
             "tv_huyen": "thư viện cấp huyện" if year < 2025 else "chi nhánh thư viện tỉnh",
             "don_vi": "huyện, thị xã, thành phố" if year < 2025 else "xã, phường, đặc khu",
             "the": fmt_number(fig("the_cap_moi")), "luot": fmt_number(fig("luot_tai_tv")),
