@@ -102,7 +102,36 @@ def test_every_headline_figure_is_the_datasets_sum_written_the_vietnamese_way(co
         assert f"đạt {fmt_number(n)} " in text, h.label
         assert fmt_number(n) in _paragraphs(out)  # the annex's national row
     assert re.search(r"tăng [\d.]+ thẻ \(\d+,\d%\)|giảm [\d.]+ thẻ \(\d+,\d%\)", text)
-    assert "(tổng hợp từ 32/34 tỉnh, thành phố)" in text
+    assert "Căn cứ báo cáo của 32/34 tỉnh, thành phố" in text  # the basis, said once: not after every figure
+    assert "(tổng hợp từ" not in text
+
+
+def test_a_figure_fewer_provinces_gave_says_so_and_a_tiny_change_is_not_zero_percent(consolidated, tmp_path):
+    """One province without its renewed cards (rows taken out of the dataset), and the national total of the
+    items served made one more than last year's: the sentences say "31/32" and "dưới 0,1%"."""
+    _, _, data, _ = consolidated
+    df = pd.read_csv(data, dtype=str, keep_default_na=False)
+    df = df[~((df["province_code"] == "01") & (df["indicator"] == "the_doi_moi"))]
+    figure = df["kind"] == "figure"
+    items = figure & (df["indicator"] == "luot_tl") & df["dim"].isin(["tinh", "tong"])
+    n = df[items & (df["dim"] == "tong") & (df["year"] == str(YEAR))]["value"].astype(int).sum()
+    p = df[items & (df["dim"] == "tong") & (df["year"] == str(YEAR - 1))]["value"].astype(int).sum()
+    one = items & (df["province_code"] == "01") & (df["year"] == str(YEAR))
+    df.loc[one, "value"] = (df.loc[one, "value"].astype(int) + (p - n) + 1).astype(str)
+    edited = tmp_path / "tong-hop-2025_du-lieu.csv"
+    df.to_csv(edited, index=False)
+    for name in ("datapackage.json",):
+        if (data.parent / name).exists():
+            (tmp_path / name).write_bytes((data.parent / name).read_bytes())
+    out = tmp_path / "r.docx"
+    result = CliRunner().invoke(main, ["report", str(edited), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    paras = [p.text for p in docx.Document(str(out)).paragraphs]
+    renewed = next(p for p in paras if p.startswith("Số thẻ gia hạn, đổi mới trong năm: năm 2025 đạt"))
+    assert renewed.endswith("(tổng hợp từ 31/32 tỉnh, thành phố có báo cáo).")
+    served = next(p for p in paras if p.startswith("Số lượt tài nguyên thông tin phục vụ: năm 2025 đạt"))
+    assert f"đạt {fmt_number(int(p) + 1)} lượt" in served and "tăng 1 lượt (dưới 0,1%) so với năm 2024" in served
+    assert "(tổng hợp từ" not in served and "0,0%" not in " ".join(paras)
 
 
 def test_every_excerpt_is_verbatim_in_its_cited_cell_and_listed_in_the_annex(consolidated, report):
@@ -254,6 +283,21 @@ def test_a_wording_file_with_a_bad_placeholder_gets_a_message_not_a_traceback(co
     assert result.exit_code == 1 and "chỗ trống không hợp lệ" in result.output and not (tmp_path / "r.docx").exists()
 
 
+def test_a_wording_file_says_only_what_it_changes_the_rest_is_the_shipped_wording(consolidated, report, tmp_path):
+    """An edited copy made for an older release (here: one sentence and one list) still drafts the report."""
+    _, _, data, _ = consolidated
+    (tmp_path / "w.toml").write_text('[narratives]\nplaceholder = "[Ý kiến của Vụ: …]"\n'
+                                     '[figures]\nheadlines = ["the_cap_moi"]\n', encoding="utf-8")
+    out = tmp_path / "r.docx"
+    result = CliRunner().invoke(main, ["report", str(data), "-o", str(out), "--wording", str(tmp_path / "w.toml")])
+    assert result.exit_code == 0, result.output
+    paras, shipped = ([p.text for p in docx.Document(str(path)).paragraphs] for path in (out, report[0]))
+    assert paras.count("[Ý kiến của Vụ: …]") == shipped.count("[Nhận định của Bộ: …]") > 10
+    assert "[Nhận định của Bộ: …]" not in paras and paras[:3] == shipped[:3]
+    year_table = next(t for t in docx.Document(str(out)).tables if "Năm 2025" in [c.text for c in t.rows[0].cells])
+    assert [r.cells[0].text for r in year_table.rows[1:]] == ["Số thẻ thư viện cấp mới"]
+
+
 # --- the State's form, Part I, flagged figures, tables (issue 18) ----------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -376,6 +420,7 @@ def test_the_2025_draft_names_the_merger_and_shows_the_former_district_libraries
     text = " ".join(paras)
     assert "63 tỉnh, thành phố được sắp xếp thành 34 tỉnh, thành phố và không còn cấp huyện" in text
     assert "thư viện cấp huyện cũ đã được sắp xếp:" in text and "giao về cấp xã" in text
+    assert "Số thư viện cấp huyện cũ (" not in text  # the fates are said once, in Part I, not again by Bảng 1a
     old = load_dataset(dataset_2024)
     old = old[(old["year"] == 2024) & (old["dim"] == "huyen") & (old["indicator"] == "so_thu_vien")]
     from libstats.model.provinces import components

@@ -66,15 +66,25 @@ class ReportResult:
 
 
 def load_wording(path: Path | None = None) -> dict:
-    """The report's wording (default: the one shipped with libstats)."""
+    """The report's wording: the one shipped with libstats, with what an edited copy (``path``) says over it, so
+    that a copy made for an older release still works when a release adds a sentence."""
+    ref = resources.files("libstats.workbook_templates").joinpath("bao-cao-quoc-gia.toml")
+    with resources.as_file(ref) as p:
+        shipped = tomllib.loads(p.read_text(encoding="utf-8"))
     if path is None:
-        ref = resources.files("libstats.workbook_templates").joinpath("bao-cao-quoc-gia.toml")
-        with resources.as_file(ref) as p:
-            return tomllib.loads(p.read_text(encoding="utf-8"))
+        return shipped
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return _over(shipped, tomllib.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"không đọc được tệp lời văn báo cáo {path}: {exc}") from exc
+
+
+def _over(base: dict, edited: dict) -> dict:
+    """``edited`` over ``base``, table by table; any other value (a sentence, a list of themes) replaced whole."""
+    out = dict(base)
+    for key, value in edited.items():
+        out[key] = _over(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
 
 
 def _nfc(text: str) -> str:
@@ -172,6 +182,7 @@ class _Writer(_StateForm, Overview, Figures, Annexes):
         self.nat = national_table(con, last_year)
         self.shown_headings: set[str] = set()
         self.placed: set[str] = set()
+        self.told: set[str] = set()  # tables whose figures Part I's opening already gave (the reform's fates)
         self.values = self._values()
         self.issuer = self._issuer()
         self._setup()
@@ -369,7 +380,8 @@ class _Narratives:
         """A kind's count ("15 tỉnh nêu khó khăn"), its "_all" form when every province did, and the first time
         it is said, where it is gathered."""
         n = self.out.w["narratives"]
-        phrase = n["kinds"].get(f"{key}_all" if count == reported else key) or n["kinds"].get(key, "")
+        kinds = n["kinds"]  # an "_all" form may be empty: when every province did, it goes without saying
+        phrase = kinds.get(f"{key}_all", kinds.get(key, "")) if count == reported else kinds.get(key, "")
         if not count or not phrase:
             return ""
         see = "" if key in self.seen_kinds else n.get("see", {}).get(key, "")

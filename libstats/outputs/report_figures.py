@@ -112,8 +112,6 @@ class Figures:
     def _change(self, r: pd.Series, ind: str, dim: str, unit: str) -> str:
         if r["note"]:
             return self.t("figures", "not_comparable", note=r["note"].rstrip("."))
-        if self._is_new(ind, dim):
-            return self.t("figures", "new_row")
         if pd.isna(r["p"]) or pd.isna(r["diff"]):
             return self.t("figures", "no_previous")
         if int(r["diff"]) == 0:
@@ -121,7 +119,9 @@ class Figures:
         if pd.isna(r["pct"]):  # last year 0: a rise without a percentage
             return self.t("figures", "from_zero", diff=fmt_number(abs(int(r["diff"]))), unit=unit)
         key = "rise" if int(r["diff"]) > 0 else "fall"
-        return self.t("figures", key, diff=fmt_number(abs(int(r["diff"]))), unit=unit, pct=fmt_pct(r["pct"]))
+        pct = fmt_pct(r["pct"])
+        pct = self.t("figures", "pct_small") if pct == "0,0" else pct  # 23 cards fewer of 1,2 million: not "0,0%"
+        return self.t("figures", key, diff=fmt_number(abs(int(r["diff"]))), unit=unit, pct=pct)
 
     def sentence(self, ind: str, dim: str, label: str, unit: str) -> str:
         r = self._nat(ind, dim)
@@ -130,9 +130,12 @@ class Figures:
         n = int(r["n"])
         approx = (self.t("figures", "approx_million", value=f"{n / 1e6:.1f}".replace(".", ","), unit=unit)
                   if n >= 1_000_000 else "")
-        expected = len(self.con.expected)
-        coverage = (self.t("figures", "coverage", count=int(r["provinces_n"]), expected=expected)
-                    if int(r["provinces_n"]) < expected else "")
+        reported = len(self.con.reporting)  # the report's basis, said once at its start
+        coverage = (self.t("figures", "coverage", count=int(r["provinces_n"]))
+                    if int(r["provinces_n"]) < reported else "")
+        if self._is_new(ind, dim) and not r["note"]:
+            return self.t("figures", "sentence_new", label=label, n=fmt_number(n), unit=unit, approx=approx,
+                          coverage=coverage)
         return self.t("figures", "sentence", label=label, n=fmt_number(n), unit=unit, approx=approx,
                       change=self._change(r, ind, dim, unit), coverage=coverage)
 
@@ -146,7 +149,7 @@ class Figures:
     def render_table(self, table: Table) -> None:
         spec = self.con.form.spec
         indicators = list(dict.fromkeys(r.indicator for r in table.rows))
-        for ind in indicators:
+        for ind in indicators if table.id not in self.told else ():
             rows = [r for r in table.rows if r.indicator == ind]
             shown = [r for r in rows if r.is_total] or rows
             for r in shown:  # several rows of one indicator, none a total: each says which it is
@@ -310,6 +313,7 @@ class Overview:
             fates = "; ".join(self.t("figures", "reform_fate", n=fmt_number(n), label_lower=_lower(r.dim_label))
                               for r, n in counted)
             text.append(self.t("figures", "reform_fates", total=fmt_number(sum(n for _, n in counted)), list=fates))
+            self.told.add(self.w["figures"]["reform_table"])
         district = self.nat[(self.nat["indicator"] == "so_thu_vien") & self.nat["dim_label"].str.startswith("trong đó")]
         if len(district) and not pd.isna(district["p"].iloc[0]):
             text.append(self.t("figures", "reform_district", n=fmt_number(int(district["p"].iloc[0]))))
