@@ -130,7 +130,8 @@ def _spec(spec_path: Path | None):
 
 
 def library_errors(fn):
-    """Turn the library's input errors (a bad spec, code, dataset or path) into a clean message, exit code 1."""
+    """Turn the library's input errors (a bad spec, code, dataset or path) into a clean message, exit code 1; and a
+    fault of libstats itself into a Vietnamese message too, its traceback kept in a file to send (exit code 1)."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -141,7 +142,25 @@ def library_errors(fn):
             if isinstance(exc, WrongCollectionYear):
                 raise click.UsageError(str(exc)) from exc
             raise click.ClickException(str(exc)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 (a fault of libstats: never a bare traceback)
+            raise click.ClickException(_fault(exc)) from exc
     return wrapper
+
+
+def _fault(exc: Exception) -> str:
+    """The message of a fault of libstats itself, its traceback written to a file in the temporary folder."""
+    import tempfile
+    import traceback
+    from importlib.metadata import version
+
+    fd, name = tempfile.mkstemp(prefix="libstats-loi-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"libstats {version('libstats')}, Python {sys.version.split()[0]}: {' '.join(sys.argv)}\n")
+        traceback.print_exception(exc, file=f)
+    return (f"lỗi của chính libstats, không phải của dữ liệu ({type(exc).__name__}: {exc}). Các tệp đầu vào không bị "
+            f"thay đổi. Chi tiết kỹ thuật đã ghi vào {name}: hãy gửi tệp này cho người phụ trách libstats.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

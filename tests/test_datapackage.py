@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -137,3 +138,21 @@ def test_rebase_and_previous_say_what_file_they_expect(tmp_path):
                                     "--out", str(tmp_path / "t")])
     assert run.exit_code != 0 and not (tmp_path / "t").exists()
     assert "tong-hop-2025_du-lieu.csv là bộ dữ liệu năm 2025; cần bộ dữ liệu năm 2024" in run.output
+
+
+def test_a_dataset_saved_again_with_semicolons_or_in_utf16_gets_a_vietnamese_message(tmp_path):
+    """What a spreadsheet program does to a CSV it saves: another separator, another encoding."""
+    csv = write_dataset(tidy_frame(_rows()), tmp_path / "d.csv")
+    frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    semi, comma, utf16 = tmp_path / "semi.csv", tmp_path / "comma.csv", tmp_path / "utf16.csv"
+    frame.to_csv(semi, sep=";", index=False)
+    frame.loc[1, "label"] = "Số thư viện, phòng đọc"  # a comma in one text: two fields on that line
+    frame.to_csv(comma, sep=";", index=False)
+    utf16.write_bytes(csv.read_text(encoding="utf-8-sig").encode("utf-16"))
+    with pytest.raises(ValueError, match=r"không đúng dạng CSV phân cách bằng dấu phẩy .*\(dòng 1 phân cách bằng "
+                                         r"dấu chấm phẩy\); hãy dùng tệp gốc"):
+        load_dataset(semi)
+    with pytest.raises(ValueError, match=r"không đúng dạng CSV phân cách bằng dấu phẩy .*\(dòng 3\); hãy dùng tệp gốc"):
+        load_dataset(comma)
+    with pytest.raises(ValueError, match=r"tệp không ở mã UTF-8 .*\(byte thứ 1\); hãy dùng tệp gốc"):
+        load_dataset(utf16)

@@ -346,3 +346,23 @@ def test_a_staging_folder_left_by_a_killed_run_is_removed_by_the_next(inbox, pub
     result = _consolidate(str(inbox), "-o", str(out / "tong-hop.xlsx"))
     assert result.exit_code == 0, result.output
     assert sorted(_snapshot(out)) == sorted(before)  # the same outputs, nothing hidden left beside them
+
+
+def test_a_fault_of_libstats_itself_is_a_vietnamese_message_and_a_file_with_the_traceback(tmp_path, monkeypatch):
+    """A bug (here: a KeyError planted in the report's entry point) never ends a command with a bare traceback."""
+    import tempfile
+
+    from libstats.outputs import report as report_mod
+
+    def broken(*args, **kwargs):
+        raise KeyError("province_code")
+
+    monkeypatch.setattr(report_mod, "build_report", broken)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    data = write_dataset(tidy_frame([]), tmp_path / "d.csv")
+    run = CliRunner().invoke(main, ["report", str(data), "-o", str(tmp_path / "r.docx")])
+    assert run.exit_code == 1 and "Traceback" not in run.output
+    assert "Lỗi: lỗi của chính libstats, không phải của dữ liệu (KeyError: 'province_code')" in run.output
+    kept = list(tmp_path.glob("libstats-loi-*.txt"))
+    assert len(kept) == 1 and str(kept[0]) in run.output
+    assert "Traceback" in kept[0].read_text(encoding="utf-8") and "broken" in kept[0].read_text(encoding="utf-8")

@@ -188,6 +188,19 @@ def test_a_figures_only_dataset_is_refused_with_a_message(consolidated, tmp_path
     assert not (tmp_path / "r.docx").exists()
 
 
+def test_a_round_where_nobody_wrote_a_narrative_is_drafted_with_none_quoted(consolidated, tmp_path):
+    _, _, data, _ = consolidated
+    df = pd.read_csv(data, dtype=str, keep_default_na=False)
+    quiet = tmp_path / "tong-hop-2025_du-lieu.csv"
+    df[df["kind"] != "narrative"].to_csv(quiet, index=False)
+    result = CliRunner().invoke(main, ["report", str(quiet), "-o", str(tmp_path / "r.docx")])
+    assert result.exit_code == 0, result.output
+    assert "0 đoạn trích" in result.output
+    paras = [p.text for p in docx.Document(str(tmp_path / "r.docx")).paragraphs]
+    assert "Không tỉnh, thành phố nào có kiến nghị, đề xuất." in paras
+    assert paras.count("Không tỉnh, thành phố nào ghi nội dung này.") > 20
+
+
 def test_same_dataset_same_bytes(consolidated, report, tmp_path):
     _, _, data, _ = consolidated
     out, _ = report

@@ -21,6 +21,7 @@ dataset back removes exactly one leading U+200B from such texts, so every text r
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,8 +172,16 @@ def load_dataset(path: Path, spec: Spec | None = None, report_year: int | None =
     try:
         df = pd.read_csv(path, dtype={k: v for k, v in _DTYPES.items() if k not in _NUMERIC} | {"year": "Int64"},
                          encoding="utf-8-sig", keep_default_na=False, na_values=[""])
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:  # saved again by a spreadsheet program in another encoding
+        raise ValueError(f"không đọc được bộ dữ liệu {path}: tệp không ở mã UTF-8 như lệnh consolidate ghi (byte "
+                         f"thứ {exc.start + 1}); hãy dùng tệp gốc, không lưu lại bằng chương trình khác") from exc
+    except pd.errors.ParserError as exc:  # e.g. saved again with semicolons, a text with a comma
+        line = re.search(r"line (\d+)", str(exc))
+        raise ValueError(_not_comma_separated(path, f" (dòng {line[1]})" if line else "")) from exc
+    except (OSError, ValueError) as exc:
         raise ValueError(f"không đọc được bộ dữ liệu {path}: {exc}") from exc
+    if len(df.columns) == 1 and ";" in str(df.columns[0]):  # saved again with semicolons, no text with a comma
+        raise ValueError(_not_comma_separated(path, " (dòng 1 phân cách bằng dấu chấm phẩy)"))
     missing = [c for c in ("province_code", "code_list", "indicator", "dim", "year", "value") if c not in df]
     if missing:
         raise ValueError(f"{path}: không phải bộ dữ liệu của libstats (thiếu cột {', '.join(missing)})")
@@ -192,6 +201,11 @@ def load_dataset(path: Path, spec: Spec | None = None, report_year: int | None =
     out = df if texts else figures(df).reset_index(drop=True)
     out.attrs["notes"] = notes
     return out
+
+
+def _not_comma_separated(path: Path, where: str) -> str:
+    return (f"không đọc được bộ dữ liệu {path}: không đúng dạng CSV phân cách bằng dấu phẩy như lệnh consolidate "
+            f"ghi{where}; hãy dùng tệp gốc, không lưu lại bằng chương trình khác")
 
 
 def previous_figures(df: pd.DataFrame, year: int, code_list: str,

@@ -352,7 +352,7 @@ def proposals_of(rows: pd.DataFrame, themes: list[dict], year: int | None = None
     addressee (``ADDRESSEES`` order), theme, province code and position."""
     # Only texts with a proposal word can hold a proposal sentence (a sentence's match is a match in its text:
     # sentences end at a line break or after punctuation and a space), and the proposal test is classify's first.
-    rows = rows[[_PROPOSAL.search(_fold(str(t))) is not None for t in rows["text"]]]
+    rows = rows[rows["text"].map(lambda t: _PROPOSAL.search(_fold(str(t))) is not None).astype(bool)]  # none: empty
     found = [Proposal(s, addressee(s.text), theme_of(s.text, themes))
              for s in sentences_of(rows.sort_values("province_code", kind="stable"), year) if s.kind == PROPOSAL]
     labels = [unicodedata.normalize("NFC", t["label"]) for t in themes] + ["Khác"]
