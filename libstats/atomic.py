@@ -1,6 +1,6 @@
-"""Atomic output: write to a temporary file beside the target, then rename it into place.
-
-An interrupted run leaves either the old file or none, never half a workbook.
+"""Where outputs go and how: never over or inside an input, under the name their kind has, and atomically (a
+temporary file beside the target, renamed into place): an interrupted run leaves either the old file or none,
+never half a workbook.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "guard_outputs", "require_suffix"]
 
 
 def _umask() -> int:
@@ -34,3 +34,24 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def guard_outputs(inputs: Sequence[Path], outputs: Sequence[Path | None]) -> None:
+    """Refuse (ValueError, in Vietnamese) an output that is an input or lies inside an input folder."""
+    ins = [Path(p).resolve() for p in inputs]
+    for out in outputs:
+        if out is None:
+            continue
+        o = Path(out).resolve()
+        for i in ins:
+            if o == i or (i.is_dir() and o.is_relative_to(i)):
+                raise ValueError(f"Không ghi '{out}': tệp kết quả không được ghi đè hoặc ghi vào trong dữ liệu "
+                                 f"đầu vào '{i}'. Hãy chọn tệp hoặc thư mục khác, ở ngoài dữ liệu đầu vào.")
+
+
+def require_suffix(path: Path, suffix: str, what: str, example: str) -> None:
+    """Refuse (ValueError, in Vietnamese) an output named otherwise than its kind: a report written as
+    "tong-hop-2025.xlsx" would replace the summary workbook of that name."""
+    if Path(path).suffix.lower() != suffix:
+        raise ValueError(f"Không ghi '{path}': {what} là tệp {suffix}, tên tệp phải có đuôi {suffix} (ví dụ "
+                         f"{example}).")

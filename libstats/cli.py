@@ -195,7 +195,7 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
     provinces = select_provinces(year, codes, all_provinces)
     prefill = None
     if previous:
-        from libstats.consolidation.review import guard_outputs
+        from libstats.atomic import guard_outputs
         from libstats.outputs.next_year import template_prefill
 
         guard_outputs([previous], [out_dir])
@@ -293,7 +293,7 @@ def check(inputs, year, as_json, feedback_dir, previous, verbose, spec_path, qui
     import json as json_mod
 
     from libstats.collection.collect import review_inputs
-    from libstats.consolidation.review import guard_outputs
+    from libstats.atomic import guard_outputs
     from libstats.outputs.feedback import write_feedbacks
 
     guard_outputs([*inputs, *([previous] if previous else [])], [feedback_dir])
@@ -352,13 +352,14 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
 
     Ví dụ: libstats consolidate inbox/ --year 2024 -o tong-hop-2024.xlsx
     """
+    from libstats.atomic import guard_outputs, require_suffix
     from libstats.collection.collect import consolidate_inputs
     from libstats.consolidation.dataset import dataset_path
     from libstats.consolidation.ledger import FATES
-    from libstats.consolidation.review import guard_outputs
     from libstats.outputs.publish import publish
 
     data = dataset_path(output)
+    require_suffix(output, ".xlsx", "bảng tổng hợp", "tong-hop-2025.xlsx")
     guard_outputs([*inputs, *([previous] if previous else [])], [output, data, feedback_dir])
     con, previous = consolidate_inputs(inputs, year, _spec(spec_path), previous, _progress("Đang kiểm tra", quiet))
     if not con.ledger:
@@ -439,9 +440,10 @@ def rebase(dataset, to_list, output, spec_path):
 
     Ví dụ: libstats rebase tong-hop-2024_du-lieu.csv --to 2025 -o du-lieu-2024-theo-34-tinh.csv
     """
-    from libstats.consolidation.review import guard_outputs
+    from libstats.atomic import guard_outputs, require_suffix
     from libstats.outputs.next_year import rebase_dataset
 
+    require_suffix(output, ".csv", "bộ dữ liệu", "du-lieu-2024-theo-34-tinh.csv")
     guard_outputs([dataset], [output])
     df, out, notes = rebase_dataset(dataset, to_list, output, _spec(spec_path))
     _notes(notes)

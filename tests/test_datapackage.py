@@ -134,6 +134,9 @@ def test_rebase_and_previous_say_what_file_they_expect(tmp_path):
     run = CliRunner().invoke(main, ["rebase", str(summary), "-o", str(tmp_path / "out.csv")])
     assert run.exit_code != 0
     assert "tong-hop-2024.xlsx là một bảng tính (tệp Excel), không phải bộ dữ liệu; cần tệp CSV" in run.output
+    run = CliRunner().invoke(main, ["rebase", str(csv), "-o", str(summary)])  # would replace the summary
+    assert run.exit_code == 1 and "bộ dữ liệu là tệp .csv, tên tệp phải có đuôi .csv" in run.output
+    assert summary.read_bytes() == b"PK\x03\x04" + b"\0" * 40
     run = CliRunner().invoke(main, ["template", "--year", "2025", "--province", "01", "--previous", str(csv),
                                     "--out", str(tmp_path / "t")])
     assert run.exit_code != 0 and not (tmp_path / "t").exists()

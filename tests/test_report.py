@@ -188,6 +188,19 @@ def test_a_figures_only_dataset_is_refused_with_a_message(consolidated, tmp_path
     assert not (tmp_path / "r.docx").exists()
 
 
+def test_the_draft_is_never_written_over_an_input_nor_as_another_kind_of_file(consolidated, tmp_path):
+    _, summary, data, _ = consolidated
+    before = {p: p.read_bytes() for p in (data, summary)}
+    for target in (data, summary):  # "-o tong-hop-2025_du-lieu.csv" once replaced the dataset with the draft
+        res = CliRunner().invoke(main, ["report", str(data), "-o", str(target)])
+        assert res.exit_code == 1 and "dự thảo báo cáo là tệp .docx, tên tệp phải có đuôi .docx" in res.output
+    last = tmp_path / "du-lieu-2024.docx"  # an input given as the output
+    last.write_bytes(b"last year's")
+    res = CliRunner().invoke(main, ["report", str(data), "-o", str(last), "--previous", str(last)])
+    assert res.exit_code == 1 and "không được ghi đè hoặc ghi vào trong dữ liệu đầu vào" in res.output
+    assert last.read_bytes() == b"last year's" and {p: p.read_bytes() for p in (data, summary)} == before
+
+
 def test_a_round_where_nobody_wrote_a_narrative_is_drafted_with_none_quoted(consolidated, tmp_path):
     _, _, data, _ = consolidated
     df = pd.read_csv(data, dtype=str, keep_default_na=False)

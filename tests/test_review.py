@@ -165,6 +165,16 @@ def test_outputs_over_or_inside_the_inputs_are_refused(inbox, tmp_path):
     assert _digest(inbox) == before
 
 
+def test_outputs_named_as_another_kind_of_file_are_refused_before_any_check(inbox, tmp_path):
+    """A summary named "bao-cao.docx" would replace the report draft of that name (and the other way round)."""
+    (tmp_path / "out").mkdir()
+    draft = tmp_path / "out" / "bao-cao-2024.docx"
+    draft.write_bytes(b"the Ministry's edited draft")
+    res = CliRunner().invoke(main, ["consolidate", str(inbox), "--year", "2024", "-o", str(draft)])
+    assert res.exit_code == 1 and "bảng tổng hợp là tệp .xlsx, tên tệp phải có đuôi .xlsx" in res.output
+    assert draft.read_bytes() == b"the Ministry's edited draft" and sorted(draft.parent.iterdir()) == [draft]
+
+
 def test_a_dataset_of_the_same_year_is_not_taken_as_last_years(inbox, tmp_path):
     con = consolidate([inbox], 2024)
     data = write_dataset(con.tidy, tmp_path / "du-lieu-2024.csv")

@@ -23,7 +23,7 @@ from libstats.model.provinces import Province, provinces_for_year
 from libstats.checks.result import CheckResult
 from libstats.model.spec import Spec, default_spec
 
-__all__ = ["Review", "review_inbox", "WrongYear", "guard_outputs"]
+__all__ = ["Review", "review_inbox", "WrongYear"]
 
 
 class WrongYear(ValueError):
@@ -117,16 +117,3 @@ def review_inbox(inputs: Sequence[Path], year: int | None, spec: Spec | None = N
         if (found := c.finding()) not in entry.findings:
             entry.added.append(found)
     return Review(year, form, list(provinces_for_year(year)), ledger, diffs, requested=requested)
-
-
-def guard_outputs(inputs: Sequence[Path], outputs: Sequence[Path | None]) -> None:
-    """Refuse (ValueError, in Vietnamese) an output that is an input or lies inside an input folder."""
-    ins = [Path(p).resolve() for p in inputs]
-    for out in outputs:
-        if out is None:
-            continue
-        o = Path(out).resolve()
-        for i in ins:
-            if o == i or (i.is_dir() and o.is_relative_to(i)):
-                raise ValueError(f"Không ghi '{out}': tệp kết quả không được ghi đè hoặc ghi vào trong dữ liệu "
-                                 f"đầu vào '{i}'. Hãy chọn tệp hoặc thư mục ở ngoài hộp thư.")

@@ -30,7 +30,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Mm, Pt
 
-from libstats.atomic import atomic_path
+from libstats.atomic import atomic_path, guard_outputs, require_suffix
 from libstats.consolidation.consolidate import Consolidation, from_dataset, national_table
 from libstats.consolidation.dataset import NARRATIVE, load_dataset
 from libstats.model.form import LaidSheet
@@ -474,7 +474,9 @@ def build_report(dataset: Path, output: Path, spec: Spec | None = None, wording:
                  previous: Path | None = None) -> ReportResult:
     """Draft the national report from a dataset written by ``consolidate`` (and, with ``previous``, last
     year's dataset: the former district libraries' part and last year's published totals); write it
-    atomically."""
+    atomically, never over an input nor under another name than .docx."""
+    require_suffix(output, ".docx", "dự thảo báo cáo", "bao-cao-tong-ket-2025.docx")
+    guard_outputs([p for p in (dataset, previous, wording) if p is not None], [output])
     df = load_dataset(dataset, texts=True)
     if "kind" not in df:
         raise ValueError(f"{dataset}: bộ dữ liệu chỉ có số liệu (bản đã chuyển danh mục bằng lệnh rebase, hoặc ghi "
