@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterator, Sequence
 
-__all__ = ["atomic_path", "guard_outputs", "require_suffix"]
+__all__ = ["atomic_path", "guard_outputs", "require_suffix", "refuse_replacing"]
 
 
 def _umask() -> int:
@@ -55,3 +55,13 @@ def require_suffix(path: Path, suffix: str, what: str, example: str) -> None:
     if Path(path).suffix.lower() != suffix:
         raise ValueError(f"Không ghi '{path}': {what} là tệp {suffix}, tên tệp phải có đuôi {suffix} (ví dụ "
                          f"{example}).")
+
+
+def refuse_replacing(folder: Path, paths: Sequence[Path], option: str = "--overwrite") -> None:
+    """Refuse (ValueError, in Vietnamese) to write files of a kind that a user fills (forms, sample returns)
+    over files already in ``folder``: a filled return has the name of its blank form."""
+    there = [p for p in paths if p.exists()]
+    if there:
+        names = ", ".join(p.name for p in there[:3]) + (f" và {len(there) - 3} tệp khác" if len(there) > 3 else "")
+        raise ValueError(f"Không ghi: thư mục {folder} đã có {len(there)} tệp cùng tên ({names}), có thể là báo cáo "
+                         f"tỉnh đã điền. Hãy chọn thư mục khác, hoặc thêm {option} để thay các tệp đó.")

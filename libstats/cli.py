@@ -183,10 +183,12 @@ def main():
               help="Mật khẩu khóa trang (chữ không dấu). Chống sửa nhầm, không phải để bảo mật.")
 @click.option("--previous", "previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Bộ dữ liệu năm trước (tệp CSV do lệnh consolidate ghi): điền sẵn và khóa cột năm N−1.")
+@click.option("--overwrite", is_flag=True, help="Thay các tệp cùng tên đã có trong thư mục (mặc định: không ghi "
+              "đè, vì tệp đó có thể là báo cáo tỉnh đã điền).")
 @spec_option
 @quiet_option
 @library_errors
-def template(year, codes, all_provinces, out_dir, password, previous, spec_path, quiet):
+def template(year, codes, all_provinces, out_dir, password, previous, overwrite, spec_path, quiet):
     """Tạo mẫu biểu Excel đã khóa của một năm báo cáo.
 
     Ví dụ: libstats template --year 2024 --all-provinces --out templates/2024
@@ -201,8 +203,8 @@ def template(year, codes, all_provinces, out_dir, password, previous, spec_path,
         guard_outputs([previous], [out_dir])
         prefill, notes = template_prefill(form, previous)
         _notes(notes)
-    paths = write_templates(form, provinces, out_dir, password=password, prefill=prefill,
-                               progress=_progress("Đang tạo mẫu", quiet))
+    paths = write_templates(form, provinces, out_dir, password=password, prefill=prefill, overwrite=overwrite,
+                            progress=_progress("Đang tạo mẫu", quiet))
     click.echo(f"Đã tạo {len(paths)} tệp mẫu năm {year} trong {out_dir}")
     if len(paths) == 1:
         click.echo(str(paths[0]))
@@ -383,16 +385,19 @@ def consolidate(inputs, year, output, previous, feedback_dir, spec_path, quiet):
               help="Thư mục ghi các báo cáo mẫu đã điền.")
 @click.option("--seed", type=int, default=2024, show_default=True, help="Cùng hạt giống thì cùng báo cáo mẫu.")
 @click.option("--flaws", is_flag=True, help="Cài các lỗi mẫu đã mô tả (docs/samples.md) vào một số báo cáo.")
+@click.option("--overwrite", is_flag=True, help="Ghi cả vào thư mục đã có bảng tính (chỉ khi đó là báo cáo mẫu cũ; "
+              "mặc định: không ghi, để báo cáo mẫu không lẫn với báo cáo thật).")
 @quiet_option
 @library_errors
-def samples(year, out_dir, seed, flaws, quiet):
+def samples(year, out_dir, seed, flaws, overwrite, quiet):
     """Báo cáo mẫu đã điền cho mọi tỉnh, thành phố của một năm, như cán bộ tỉnh điền.
 
     Ví dụ: libstats samples --year 2024 --out samples/2024 --flaws
     """
     from libstats.forms.samples import write_samples
 
-    paths = write_samples(build_form(year), out_dir, seed, flaws, progress=_progress("Báo cáo mẫu", quiet))
+    paths = write_samples(build_form(year), out_dir, seed, flaws, overwrite=overwrite,
+                          progress=_progress("Báo cáo mẫu", quiet))
     click.echo(f"Đã tạo {len(paths)} báo cáo mẫu năm {year} trong {out_dir}")
 
 

@@ -35,9 +35,9 @@ def run_demo(out: Path, year: int = 2024, seed: int = 2024, say: Callable[[str],
     form = build_form(year)
     templates, inbox, feedback = out / "mau-bieu", out / "hop-thu", out / "phan-hoi"
     say(f"1/5 Tạo mẫu báo cáo năm {year} cho {len(provinces_for_year(year))} tỉnh → {templates}")
-    write_templates(form, list(provinces_for_year(year)), templates, progress=progress("Mẫu"))
+    write_templates(form, list(provinces_for_year(year)), templates, progress=progress("Mẫu"), overwrite=True)
     say(f"2/5 Tạo báo cáo mẫu đã điền (có một số lỗi cố ý) → {inbox}")
-    write_samples(form, inbox, seed=seed, flaws=True, progress=progress("Báo cáo mẫu"))
+    write_samples(form, inbox, seed=seed, flaws=True, progress=progress("Báo cáo mẫu"), overwrite=True)
     say("3/5 Kiểm tra và tổng hợp")
     con = consolidate([inbox], year, progress=progress("Kiểm tra"))
     say(f"4/5 Ghi bảng tổng hợp, bộ dữ liệu và tệp phản hồi cho các tỉnh → {feedback}")

@@ -209,6 +209,25 @@ def test_unknown_province_code_is_a_clean_error(tmp_path):
     assert "mã tỉnh '17' không có trong danh mục 2025" in result.output
 
 
+def test_forms_and_samples_never_replace_a_filled_return_without_overwrite(tmp_path):
+    """Forms made into the folder where the returns were saved: the filled Hà Nội return keeps its bytes."""
+    box = tmp_path / "bao-cao-2025"
+    made = CliRunner().invoke(main, ["samples", "--year", "2025", "--out", str(box), "-q"])
+    assert made.exit_code == 0, made.output
+    filled = box / template_filename(build_form(2025), province(2025, "01"))
+    before = {p.name: p.read_bytes() for p in box.iterdir()}
+    for args in (["template", "--year", "2025", "--province", "01", "--out", str(box)],
+                 ["samples", "--year", "2025", "--out", str(box), "--flaws", "-q"]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 1, res.output
+        assert f"Không ghi: thư mục {box} đã có" in res.output and filled.name in res.output
+        assert "--overwrite" in res.output
+    assert {p.name: p.read_bytes() for p in box.iterdir()} == before
+    res = CliRunner().invoke(main, ["template", "--year", "2025", "--province", "01", "--out", str(box),
+                                    "--overwrite"])
+    assert res.exit_code == 0 and filled.read_bytes() != before[filled.name]
+
+
 def test_non_ascii_password_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["template", "--year", "2024", "--password", "mậtkhẩu", "--out",
                                        str(tmp_path)])

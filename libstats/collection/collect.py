@@ -112,7 +112,7 @@ def init_collection(root: Path, year: int, deadline: dt.date,
         keep_previous(root, year, previous)
     col = Collection(root, year, deadline)
     col.inbox.mkdir(parents=True, exist_ok=True)
-    write_templates(build_form(year), list(col.provinces), col.forms, progress=progress)
+    write_templates(build_form(year), list(col.provinces), col.forms, progress=progress, overwrite=True)
     col.register.create({"year": str(year), "deadline": deadline.isoformat(), "created": now_utc().isoformat()})
     return col
 

@@ -830,12 +830,23 @@ def _saved(form: Form, days: int = 0) -> dt.datetime:
     return _SAVED.replace(year=form.year) + dt.timedelta(days=330 + days)
 
 
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xltx", ".xlsb"}
+
+
 def write_samples(form: Form, out_dir: Path, seed: int = 2024, flaws: bool = False,
                   password: str = DEFAULT_PASSWORD,
                   progress: Callable[[Iterable], Iterable] = lambda it: it,
-                  jobs: int = os.cpu_count() or 1) -> list[Path]:
+                  jobs: int = os.cpu_count() or 1, overwrite: bool = False) -> list[Path]:
     """A filled return for every province of ``form``'s year (and the flawed ones with ``flaws``), written by
-    ``jobs`` forked processes."""
+    ``jobs`` forked processes; never into a folder that already holds spreadsheets without ``overwrite`` (made-up
+    returns among real ones would be counted as real)."""
+    there = sorted(p for p in Path(out_dir).glob("*") if p.suffix.lower() in SPREADSHEET_SUFFIXES) \
+        if Path(out_dir).is_dir() and not overwrite else []
+    if there:
+        names = ", ".join(p.name for p in there[:3]) + (f" và {len(there) - 3} tệp khác" if len(there) > 3 else "")
+        raise ValueError(f"Không ghi: thư mục {out_dir} đã có {len(there)} bảng tính ({names}); báo cáo mẫu ghi "
+                         "vào đó sẽ lẫn với (hoặc thay) báo cáo thật. Hãy chọn thư mục trống, hoặc thêm --overwrite "
+                         "nếu đó chỉ là báo cáo mẫu cũ.")
     provinces = list(provinces_for_year(form.year))
     by_position = {f.position: f for f in FLAWS} if flaws else {}
     silent = {f.position + 1 for f in by_position.values() if f.hides_next}

@@ -27,7 +27,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet, convert_cell_args
 
-from libstats.atomic import atomic_path
+from libstats.atomic import atomic_path, refuse_replacing
 from libstats.model.coerce import NOT_COUNTED
 from libstats.model.findings import fmt_number
 from libstats.model.form import PROVINCE_FIELD, Field, Form, LaidSheet
@@ -708,11 +708,14 @@ def select_provinces(year: int, codes: Iterable[str], all_provinces: bool) -> li
 def write_templates(form: Form, provinces: list[Province | None], out_dir: Path, *,
                     password: str = DEFAULT_PASSWORD, prefill: Callable[[Province | None], TemplateOptions]
                     | None = None, progress: Callable[[Iterable], Iterable] = lambda it: it,
-                    jobs: int = os.cpu_count() or 1) -> list[Path]:
+                    jobs: int = os.cpu_count() or 1, overwrite: bool = False) -> list[Path]:
     """Write one workbook per province into ``out_dir``; returns the paths in province order. ``jobs`` forked
-    processes share the work (one per core by default, as ``write_samples``; ``jobs=1``: this process alone)."""
+    processes share the work (one per core by default, as ``write_samples``; ``jobs=1``: this process alone).
+    A file of the same name already there is never replaced without ``overwrite`` (it may be a filled return)."""
     if not password.isascii() or not password:
         raise ValueError("mật khẩu bảo vệ phải là chữ ASCII, không dấu (LibreOffice không nhận mật khẩu có dấu)")
+    if not overwrite:
+        refuse_replacing(Path(out_dir), [Path(out_dir) / template_filename(form, p) for p in provinces])
     return forked_map(_make, (form, out_dir, password, prefill, dt.datetime.now(dt.UTC)), provinces, progress, jobs)
 
 
