@@ -225,18 +225,20 @@ def dictionary(year, fmt, output, spec_path):
     """
     form = build_form(year, _spec(spec_path))
     text = dictionary_csv(form) if fmt == "csv" else dictionary_markdown(form)
-    _emit(text, output, bom=fmt == "csv")
+    suffix = ".csv" if fmt == "csv" else ".md"
+    _emit(text, output, suffix, "từ điển dữ liệu", f"tu-dien-du-lieu-{year}{suffix}", bom=fmt == "csv")
 
 
 @main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Tệp để ghi (mặc định: in ra màn hình).")
+@library_errors
 def codes(output):
     """Danh mục mã kết quả kiểm tra (Markdown).
 
     Ví dụ: libstats codes -o docs/finding-codes.md
     """
-    _emit(findings_mod.catalogue_markdown(), output)
+    _emit(findings_mod.catalogue_markdown(), output, ".md", "danh mục mã kết quả kiểm tra", "ma-ket-qua.md")
 
 
 def shown(text: str) -> str:
@@ -622,11 +624,13 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def _emit(text: str, output: Path | None, bom: bool = False) -> None:
+def _emit(text: str, output: Path | None, suffix: str, what: str, example: str, bom: bool = False) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from libstats.atomic import atomic_path
+    from libstats.atomic import atomic_path, require_suffix
+
+    require_suffix(output, suffix, what, example)  # never a CSV over a workbook
     with atomic_path(output) as tmp:
         tmp.write_text(text, encoding="utf-8-sig" if bom else "utf-8")
     click.echo(f"Đã ghi {output}", err=True)

@@ -49,6 +49,19 @@ def test_usage_errors_are_vietnamese(tmp_path):
     assert empty.exit_code == 2 and "Lỗi: không có tệp nào để kiểm tra" in empty.output
 
 
+def test_a_text_output_is_never_written_under_a_workbooks_name(tmp_path):
+    book = tmp_path / "bao-cao-thu-vien-2025_01_ha-noi.xlsx"
+    book.write_bytes(b"a filled return")
+    for args, says in ((["dictionary", "--year", "2025", "--format", "csv", "-o", str(book)], "từ điển dữ liệu là "
+                        "tệp .csv, tên tệp phải có đuôi .csv"),
+                       (["codes", "-o", str(book)], "danh mục mã kết quả kiểm tra là tệp .md")):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 1 and says in res.output, res.output
+    assert book.read_bytes() == b"a filled return"
+    res = CliRunner().invoke(main, ["dictionary", "--year", "2025", "--format", "csv", "-o", str(tmp_path / "d.csv")])
+    assert res.exit_code == 0 and (tmp_path / "d.csv").read_text(encoding="utf-8-sig").startswith("field_id")
+
+
 def test_click_speaks_through_the_shipped_gettext_catalogue():
     import gettext
 
