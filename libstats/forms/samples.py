@@ -48,8 +48,8 @@ BANK = {
         "ach": ["Năm {year}, {tvt} đón {luot} lượt bạn đọc, cấp mới {the} thẻ, phục vụ {tl} lượt tài "
                 "nguyên thông tin.",
                 "Toàn tỉnh hiện có {m} thư viện và phòng đọc cơ sở, {n} tủ sách cộng đồng được duy trì thường xuyên.",
-                "Các chỉ tiêu chính của năm {year} đều đạt và vượt kế hoạch, trong đó số lượt bạn đọc {bien_luot} so "
-                "với năm {prev}."],
+                "Các chỉ tiêu chính của năm {year} cơ bản hoàn thành kế hoạch; số lượt bạn đọc đến thư viện tỉnh "
+                "{bien_luot} so với năm {prev}."],
         "diff": ["Tuy nhiên, trụ sở, trang thiết bị của nhiều thư viện cơ sở đã xuống cấp, kinh phí bổ sung tài "
                  "liệu hằng năm còn thấp."],
     },
@@ -295,8 +295,8 @@ BANK = {
                  "lý."],
     },
     "success": {
-        "ach": ["Số thẻ và số lượt phục vụ được duy trì ổn định, lượt người đến thư viện {bien_luot} so với "
-                "năm {prev}.",
+        "ach": ["Hoạt động cấp thẻ, phục vụ bạn đọc được duy trì thường xuyên; lượt người đến thư viện tỉnh "
+                "{bien_luot} so với năm {prev}.",
                 "Chuyển đổi số có bước tiến rõ rệt: {n} {tv_huyen} dùng chung phần mềm, kho số đạt {tl_so} "
                 "tài liệu.",
                 "Phong trào đọc sách lan tỏa sâu rộng với {m} hoạt động hưởng ứng Ngày Sách và Văn hóa đọc Việt Nam.",
