@@ -153,14 +153,22 @@ def _fault(exc: Exception) -> str:
     """The message of a fault of libstats itself, its traceback written to a file in the temporary folder."""
     import tempfile
     import traceback
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    fd, name = tempfile.mkstemp(prefix="libstats-loi-", suffix=".txt")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(f"libstats {version('libstats')}, Python {sys.version.split()[0]}: {' '.join(sys.argv)}\n")
-        traceback.print_exception(exc, file=f)
-    return (f"lỗi của chính libstats, không phải của dữ liệu ({type(exc).__name__}: {exc}). Các tệp đầu vào không bị "
-            f"thay đổi. Chi tiết kỹ thuật đã ghi vào {name}: hãy gửi tệp này cho người phụ trách libstats.")
+    try:
+        release = version("libstats")
+    except PackageNotFoundError:  # run from a source tree
+        release = "(chưa cài đặt)"
+    said = (f"lỗi của chính libstats, không phải của dữ liệu ({type(exc).__name__}: {exc}). Các tệp đầu vào không bị "
+            "thay đổi.")
+    try:
+        fd, name = tempfile.mkstemp(prefix="libstats-loi-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"libstats {release}, Python {sys.version.split()[0]}: {' '.join(sys.argv)}\n")
+            traceback.print_exception(exc, file=f)
+    except OSError:  # no room even for that: the message alone
+        return said
+    return f"{said} Chi tiết kỹ thuật đã ghi vào {name}: hãy gửi tệp này cho người phụ trách libstats."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
