@@ -157,10 +157,12 @@ BANK = {
                     "Trung tâm Văn hóa - Thể thao."],
         "ach2025": ["Thực hiện sắp xếp đơn vị hành chính từ 01/7/2025, {n} thư viện cấp huyện cũ được chuyển thành chi "
                     "nhánh của {tvt}, phục vụ liên tục không gián đoạn."],
-        "diff": ["Sau sắp xếp, nhiều {tv_huyen} sáp nhập vào Trung tâm Văn hóa - Thể thao nên hoạt động chuyên "
-                 "môn bị thu hẹp.",
-                 "Cán bộ thư viện cấp xã phần lớn làm kiêm nhiệm, thường xuyên thay đổi, chưa qua "
+        "diff": ["Cán bộ thư viện cấp xã phần lớn làm kiêm nhiệm, thường xuyên thay đổi, chưa qua "
                  "đào tạo chuyên ngành."],
+        "diff2024": ["Sau sắp xếp, nhiều thư viện cấp huyện sáp nhập vào Trung tâm Văn hóa - Thể thao nên hoạt động "
+                     "chuyên môn bị thu hẹp."],
+        "diff2025": ["Một số thư viện cấp huyện cũ giao về cấp xã chưa có người làm chuyên trách nên hoạt động chuyên "
+                     "môn bị thu hẹp."],
         "prop": ["Đề nghị Bộ Nội vụ và Bộ Văn hóa, Thể thao và Du lịch hướng dẫn vị trí việc làm "
                  "cho viên chức thư viện "
                  "sau sắp xếp bộ máy."],
@@ -329,8 +331,10 @@ BANK = {
     "ministry_minus": {
         "diff": ["Một số văn bản hướng dẫn của Bộ ban hành chậm, chưa kịp thời với yêu cầu sắp xếp tổ chức bộ máy.",
                  "Việc hướng dẫn biểu mẫu thống kê thư viện còn thay đổi nhiều, gây khó khăn cho cơ sở khi tổng hợp.",
-                 "Các lớp tập huấn của Bộ chủ yếu dành cho thư viện cấp tỉnh, cán bộ cấp xã ít được tham gia.",
-                 "Bộ chưa có hướng dẫn cụ thể về mô hình thư viện sau khi kết thúc hoạt động cấp huyện."],
+                 "Các lớp tập huấn của Bộ chủ yếu dành cho thư viện cấp tỉnh, cán bộ cấp xã ít được tham gia."],
+        "diff2024": ["Bộ chưa có hướng dẫn cụ thể về mô hình thư viện cấp huyện sáp nhập vào Trung tâm Văn hóa - Thể "
+                     "thao."],
+        "diff2025": ["Bộ chưa có hướng dẫn cụ thể về mô hình thư viện sau khi kết thúc hoạt động cấp huyện."],
         "prop": ["Kiến nghị Bộ tăng cường kiểm tra, hướng dẫn trực tiếp tại các địa phương miền núi, biên giới."],
     },
     "plans": {
@@ -347,9 +351,7 @@ BANK = {
                  "Tham mưu Ủy ban nhân dân tỉnh bố trí kinh phí bổ sung tài liệu cho thư viện cấp xã."],
     },
     "proposals": {
-        "prop": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm ban hành hướng dẫn về tổ chức, hoạt động của thư viện "
-                 "cấp xã sau khi kết thúc cấp huyện.",
-                 "Kiến nghị Bộ Văn hóa, Thể thao và Du lịch tăng cường tổ chức các lớp tập huấn chuyên môn, nghiệp vụ "
+        "prop": ["Kiến nghị Bộ Văn hóa, Thể thao và Du lịch tăng cường tổ chức các lớp tập huấn chuyên môn, nghiệp vụ "
                  "cho cán bộ thư viện cấp xã.",
                  "Đề nghị Bộ hỗ trợ các tỉnh miền núi xe ô tô thư viện lưu động và sách cho thiếu nhi.",
                  "Đề nghị Bộ Văn hóa, Thể thao và Du lịch xây dựng phần mềm thống kê thư viện trực tuyến dùng chung "
@@ -364,10 +366,15 @@ BANK = {
                  "{m} triệu đồng mỗi năm.",
                  "Đề xuất Ủy ban nhân dân tỉnh bố trí cán bộ chuyên trách công tác thư viện tại các xã, phường.",
                  "Đề xuất Bộ Văn hóa, Thể thao và Du lịch tổ chức hội thảo chia sẻ kinh nghiệm về mô hình thư viện sau "
-                 "sắp xếp đơn vị hành chính.",
-                 "Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm sửa đổi Thông tư về chế độ báo cáo "
-                 "thống kê ngành thư viện "
-                 "cho phù hợp với chính quyền địa phương hai cấp."],
+                 "sắp xếp đơn vị hành chính."],
+        "prop2024": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm ban hành hướng dẫn về tổ chức, hoạt động của thư "
+                     "viện cấp huyện sau sắp xếp đơn vị hành chính cấp huyện, cấp xã.",
+                     "Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm sửa đổi Thông tư về chế độ báo cáo thống kê ngành "
+                     "thư viện cho phù hợp với thực tiễn ở cơ sở."],
+        "prop2025": ["Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm ban hành hướng dẫn về tổ chức, hoạt động của thư "
+                     "viện cấp xã sau khi kết thúc cấp huyện.",
+                     "Đề nghị Bộ Văn hóa, Thể thao và Du lịch sớm sửa đổi Thông tư về chế độ báo cáo thống kê ngành "
+                     "thư viện cho phù hợp với chính quyền địa phương hai cấp."],
     },
 }
 
@@ -468,8 +475,8 @@ def narrative_sentences(form: Form, province: Province, seed: int = 2024) -> dic
         for t in (topic, {"diff": "problems", "prop": "proposals"}.get(kind, topic)):
             key = (t, kind)
             if key not in pools:
-                era = "ach2025" if form.year >= 2025 else "ach2024"  # the district level ended in 2025
-                bank = list(BANK[t].get(kind, [])) + (BANK[t].get(era, []) if kind == "ach" else [])
+                era = "2025" if form.year >= 2025 else "2024"  # the district level ended in 2025
+                bank = list(BANK[t].get(kind, [])) + BANK[t].get(kind + era, [])
                 pools[key] = rng.sample(bank, len(bank))
             if pools[key]:
                 return pools[key].pop()
